@@ -1,0 +1,1 @@
+//! The idOS enclave (filled in by the enclave issue).

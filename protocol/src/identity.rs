@@ -1,0 +1,480 @@
+//! Who signs: the signature schemes callers use and the identifiers idOS knows them by.
+//!
+//! - EVM wallets: EIP-191 `personal_sign` (keccak256 of `"\x19Ethereum Signed Message:\n" ‖
+//!   len ‖ message`), 65-byte `r ‖ s ‖ v`; the signer is recovered to a 20-byte address.
+//!   Identifier: the `0x` address, compared case-insensitively (canonical form: lowercase).
+//! - Ed25519 keys (issuers, consumers, servers, FaceSign-style wallets): raw Ed25519 over the
+//!   message bytes. Identifier: the lowercase hex public key, as idOS's `@caller`.
+
+use ed25519_dalek::Signer as _;
+use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, SigningKey as K256SigningKey, VerifyingKey};
+use rand_core::{CryptoRngCore, OsRng};
+use sha3::{Digest, Keccak256};
+use zeroize::Zeroizing;
+
+use crate::bytes::{Ed25519PublicKey, Ed25519Signature};
+use crate::codec;
+use crate::error::{Error, Field, Result};
+
+/// A 20-byte EVM account address.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct EvmAddress(pub [u8; 20]);
+
+impl EvmAddress {
+    /// Parses `0x` + 40 hex digits. All-lowercase and all-uppercase are accepted as is; a
+    /// mixed-case address must carry a correct EIP-55 checksum, which catches typos.
+    pub fn parse(text: &str) -> Result<Self> {
+        let digits = text
+            .strip_prefix("0x")
+            .or_else(|| text.strip_prefix("0X"))
+            .filter(|d| d.len() == 40 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| Error::InvalidEvmAddress(text.chars().take(64).collect()))?;
+        let address = EvmAddress(codec::hex_decode_array("evm address", digits)?);
+        let has_lower = digits.bytes().any(|b| b.is_ascii_lowercase());
+        let has_upper = digits.bytes().any(|b| b.is_ascii_uppercase());
+        if has_lower && has_upper && address.to_checksum()[2..] != *digits {
+            return Err(Error::EvmChecksumMismatch(text.to_owned()));
+        }
+        Ok(address)
+    }
+
+    /// The address of a secp256k1 public key: the last 20 bytes of keccak256 of its
+    /// uncompressed encoding without the 0x04 prefix.
+    pub fn from_verifying_key(key: &VerifyingKey) -> Self {
+        let point = key.to_encoded_point(false);
+        let hash = Keccak256::digest(&point.as_bytes()[1..]);
+        let mut out = [0u8; 20];
+        out.copy_from_slice(&hash[12..]);
+        EvmAddress(out)
+    }
+
+    /// `0x` + lowercase hex: the canonical identifier.
+    pub fn to_lowercase(&self) -> String {
+        format!("0x{}", codec::hex_encode(self.0))
+    }
+
+    /// EIP-55 mixed-case checksummed form, for people.
+    pub fn to_checksum(&self) -> String {
+        let lower = codec::hex_encode(self.0);
+        let hash = Keccak256::digest(lower.as_bytes());
+        let mut out = String::with_capacity(42);
+        out.push_str("0x");
+        for (i, c) in lower.chars().enumerate() {
+            let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
+            out.push(if nibble >= 8 { c.to_ascii_uppercase() } else { c });
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for EvmAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_checksum())
+    }
+}
+
+impl std::fmt::Debug for EvmAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EvmAddress({})", self.to_checksum())
+    }
+}
+
+/// The EIP-191 `personal_sign` digest of a message.
+pub fn eip191_hash(message: &[u8]) -> [u8; 32] {
+    let mut hasher = Keccak256::new();
+    hasher.update(b"\x19Ethereum Signed Message:\n");
+    hasher.update(message.len().to_string().as_bytes());
+    hasher.update(message);
+    hasher.finalize().into()
+}
+
+/// Recovers the address that produced an EIP-191 `personal_sign` signature (`r ‖ s ‖ v`,
+/// v in {27, 28} or {0, 1}). High-s signatures are accepted, as `ecrecover` does.
+pub fn recover_eip191(message: &[u8], signature: &[u8]) -> Result<EvmAddress> {
+    const FIELD: Field = "evm signature";
+    let bytes: [u8; 65] = codec::to_array(FIELD, signature)?;
+    let recovery_byte = match bytes[64] {
+        v @ (27 | 28) => v - 27,
+        v @ (0 | 1) => v,
+        _ => return Err(Error::InvalidSecp256k1 { field: FIELD }),
+    };
+    let mut sig = EcdsaSignature::from_slice(&bytes[..64]).map_err(|_| Error::InvalidSecp256k1 { field: FIELD })?;
+    let mut y_odd = recovery_byte == 1;
+    if let Some(normalized) = sig.normalize_s() {
+        sig = normalized;
+        y_odd = !y_odd;
+    }
+    let recovery_id = RecoveryId::new(y_odd, false);
+    let key = VerifyingKey::recover_from_prehash(&eip191_hash(message), &sig, recovery_id)
+        .map_err(|_| Error::BadSignature { field: FIELD })?;
+    Ok(EvmAddress::from_verifying_key(&key))
+}
+
+/// Verifies a raw Ed25519 signature (strict: rejects small-order keys and non-canonical
+/// signatures).
+pub fn verify_ed25519(field: Field, key: &Ed25519PublicKey, message: &[u8], signature: &Ed25519Signature) -> Result<()> {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(key.as_bytes())
+        .map_err(|_| Error::InvalidEd25519Key { field })?;
+    let signature = ed25519_dalek::Signature::from_bytes(signature.as_bytes());
+    key.verify_strict(message, &signature).map_err(|_| Error::BadSignature { field })
+}
+
+/// Whoever signs a transaction or a read, or is named as a grantee or delegate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub enum Identity {
+    /// An Ed25519 key, identified by its lowercase hex public key.
+    Ed25519(Ed25519PublicKey),
+    /// An EVM account, identified by its address.
+    Evm(EvmAddress),
+}
+
+impl Identity {
+    /// Parses an identifier: an EVM `0x` address or a 64-digit hex Ed25519 public key.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.starts_with("0x") || text.starts_with("0X") {
+            return EvmAddress::parse(text).map(Identity::Evm);
+        }
+        if text.len() == 64 {
+            if let Ok(key) = Ed25519PublicKey::parse(text) {
+                return Ok(Identity::Ed25519(key));
+            }
+        }
+        Err(Error::InvalidIdentifier(text.chars().take(80).collect()))
+    }
+
+    /// The canonical identifier: lowercase `0x` address or lowercase hex key. Two identities
+    /// are the same caller exactly when their identifiers are equal.
+    pub fn identifier(&self) -> String {
+        match self {
+            Identity::Ed25519(key) => key.to_text(),
+            Identity::Evm(address) => address.to_lowercase(),
+        }
+    }
+
+    /// The form to show people (checksummed for EVM).
+    pub fn display_name(&self) -> String {
+        match self {
+            Identity::Ed25519(key) => key.to_text(),
+            Identity::Evm(address) => address.to_checksum(),
+        }
+    }
+
+    /// The signature scheme this identity signs with.
+    pub fn scheme(&self) -> SignatureScheme {
+        match self {
+            Identity::Ed25519(_) => SignatureScheme::Ed25519,
+            Identity::Evm(_) => SignatureScheme::Eip191,
+        }
+    }
+
+    /// Checks that `signature` over `message` was made by this identity.
+    pub fn verify(&self, field: Field, message: &[u8], signature: &[u8]) -> Result<()> {
+        match self {
+            Identity::Ed25519(key) => {
+                let signature = Ed25519Signature::from_slice(signature)
+                    .map_err(|_| Error::InvalidLength { field, expected: 64, actual: signature.len() })?;
+                verify_ed25519(field, key, message, &signature)
+            }
+            Identity::Evm(address) => {
+                if signature.len() != 65 {
+                    return Err(Error::InvalidLength { field, expected: 65, actual: signature.len() });
+                }
+                let recovered = recover_eip191(message, signature).map_err(|e| match e {
+                    Error::BadSignature { .. } | Error::InvalidSecp256k1 { .. } => Error::BadSignature { field },
+                    other => other,
+                })?;
+                if recovered == *address { Ok(()) } else { Err(Error::BadSignature { field }) }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.identifier())
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identity({})", self.display_name())
+    }
+}
+
+impl std::str::FromStr for Identity {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        Identity::parse(text)
+    }
+}
+
+impl serde::Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.identifier())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Identity::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How an identity signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureScheme {
+    /// Raw Ed25519 over the message bytes (Kwil auth type `ed25519`).
+    Ed25519,
+    /// EVM `personal_sign` (Kwil auth type `secp256k1_ep`).
+    Eip191,
+}
+
+/// An Ed25519 private key (a 32-byte seed). Zeroized on drop; never printed.
+#[derive(Clone)]
+pub struct Ed25519SigningKey(ed25519_dalek::SigningKey);
+
+impl Ed25519SigningKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self::generate_with(&mut OsRng)
+    }
+
+    /// A fresh random key from the given CSPRNG.
+    pub fn generate_with(rng: &mut impl CryptoRngCore) -> Self {
+        Ed25519SigningKey(ed25519_dalek::SigningKey::generate(rng))
+    }
+
+    /// The key of a 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Ed25519SigningKey(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// The seed, wiped when dropped.
+    pub fn seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> Ed25519PublicKey {
+        Ed25519PublicKey::from_bytes(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs `message`.
+    pub fn sign(&self, message: &[u8]) -> Ed25519Signature {
+        Ed25519Signature::from_bytes(self.0.sign(message).to_bytes())
+    }
+}
+
+impl std::fmt::Debug for Ed25519SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ed25519SigningKey(public: {})", self.public_key())
+    }
+}
+
+/// A private signing key of either scheme. Zeroized on drop; never printed.
+#[derive(Clone)]
+pub enum SigningKey {
+    /// An Ed25519 key.
+    Ed25519(Ed25519SigningKey),
+    /// A secp256k1 EVM key.
+    Evm(K256SigningKey),
+}
+
+impl SigningKey {
+    /// A fresh random Ed25519 key.
+    pub fn generate_ed25519() -> Self {
+        SigningKey::Ed25519(Ed25519SigningKey::generate())
+    }
+
+    /// A fresh random EVM key.
+    pub fn generate_evm() -> Self {
+        SigningKey::Evm(K256SigningKey::random(&mut OsRng))
+    }
+
+    /// An EVM key from its 32-byte secret scalar.
+    pub fn evm_from_bytes(secret: &[u8; 32]) -> Result<Self> {
+        K256SigningKey::from_bytes(secret.into())
+            .map(SigningKey::Evm)
+            .map_err(|_| Error::InvalidSecp256k1 { field: "evm secret key" })
+    }
+
+    /// Parses a hex secret: a 32-byte Ed25519 seed or a 32-byte secp256k1 scalar
+    /// (an optional `0x` prefix is allowed).
+    pub fn from_hex(scheme: SignatureScheme, text: &str) -> Result<Self> {
+        let digits = text.strip_prefix("0x").unwrap_or(text);
+        let secret = Zeroizing::new(codec::hex_decode_array::<32>("secret key", digits)?);
+        match scheme {
+            SignatureScheme::Ed25519 => Ok(SigningKey::Ed25519(Ed25519SigningKey::from_seed(&secret))),
+            SignatureScheme::Eip191 => Self::evm_from_bytes(&secret),
+        }
+    }
+
+    /// The secret as lowercase hex (Ed25519 seed or secp256k1 scalar), wiped when dropped.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let bytes: Zeroizing<[u8; 32]> = match self {
+            SigningKey::Ed25519(k) => k.seed(),
+            SigningKey::Evm(k) => Zeroizing::new(k.to_bytes().into()),
+        };
+        Zeroizing::new(codec::hex_encode(*bytes))
+    }
+
+    /// The identity this key signs as.
+    pub fn identity(&self) -> Identity {
+        match self {
+            SigningKey::Ed25519(k) => Identity::Ed25519(k.public_key()),
+            SigningKey::Evm(k) => Identity::Evm(EvmAddress::from_verifying_key(k.verifying_key())),
+        }
+    }
+
+    /// Signs `message` with this identity's scheme: raw Ed25519 (64 bytes), or EIP-191
+    /// `personal_sign` (65 bytes, v in {27, 28}).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match self {
+            SigningKey::Ed25519(k) => k.sign(message).as_bytes().to_vec(),
+            SigningKey::Evm(k) => {
+                let (sig, recovery) = k
+                    .sign_prehash_recoverable(&eip191_hash(message))
+                    .expect("signing a 32-byte prehash cannot fail");
+                let mut out = sig.to_bytes().to_vec();
+                out.push(27 + recovery.to_byte());
+                out
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({})", self.identity().display_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eip55_known_answers() {
+        // From EIP-55's test cases.
+        for expected in [
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+            "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+            "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+        ] {
+            let a = EvmAddress::parse(&expected.to_lowercase()).unwrap();
+            assert_eq!(a.to_checksum(), expected);
+            assert_eq!(EvmAddress::parse(expected).unwrap(), a);
+        }
+    }
+
+    #[test]
+    fn eip191_known_answer() {
+        // Message "hello world" signed by the well-known Hardhat account #0
+        // (secret 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80).
+        let key = SigningKey::from_hex(
+            SignatureScheme::Eip191,
+            "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+        )
+        .unwrap();
+        let identity = key.identity();
+        assert_eq!(identity.display_name(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert_eq!(
+            codec::hex_encode(eip191_hash(b"hello world")),
+            "d9eba16ed0ecae432b71fe008c98cc872bb4cc214d3220a36f365326cf807d68"
+        );
+        let signature = key.sign(b"hello world");
+        assert_eq!(recover_eip191(b"hello world", &signature).unwrap().to_checksum(), identity.display_name());
+        identity.verify("sig", b"hello world", &signature).unwrap();
+    }
+
+    #[test]
+    fn evm_accepts_v_0_1_and_high_s() {
+        let key = SigningKey::generate_evm();
+        let mut sig = key.sign(b"m");
+        sig[64] -= 27;
+        key.identity().verify("sig", b"m", &sig).unwrap();
+        // Flip s to n - s (the malleable twin) and the recovery parity: still the same signer.
+        use k256::elliptic_curve::PrimeField as _;
+        let s = k256::Scalar::from_repr(*k256::FieldBytes::from_slice(&sig[32..64])).unwrap();
+        sig[32..64].copy_from_slice(&(-s).to_bytes());
+        sig[64] ^= 1;
+        key.identity().verify("sig", b"m", &sig).unwrap();
+    }
+
+    #[test]
+    fn ed25519_sign_verify_and_identifier_is_lowercase_hex() {
+        let key = SigningKey::Ed25519(Ed25519SigningKey::from_seed(&[7; 32]));
+        let id = key.identity();
+        assert_eq!(id.identifier(), id.identifier().to_lowercase());
+        assert_eq!(id.identifier().len(), 64);
+        let sig = key.sign(b"abc");
+        id.verify("sig", b"abc", &sig).unwrap();
+        assert_eq!(Identity::parse(&id.identifier().to_uppercase()).unwrap(), id);
+    }
+
+    #[test]
+    fn identities_compare_case_insensitively() {
+        let a = Identity::parse("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266").unwrap();
+        let b = Identity::parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266").unwrap();
+        let c = Identity::parse("0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(serde_json_round_trip(&a), a);
+    }
+
+    fn serde_json_round_trip(i: &Identity) -> Identity {
+        serde_json::from_str(&serde_json::to_string(i).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn fail_bad_addresses() {
+        assert_eq!(EvmAddress::parse("0x123").unwrap_err().code(), "invalid_evm_address");
+        assert_eq!(EvmAddress::parse("f39fd6e51aad88f6f4ce6ab8827279cfffb92266").unwrap_err().code(), "invalid_evm_address");
+        assert_eq!(EvmAddress::parse(&format!("0x{}", "g".repeat(40))).unwrap_err().code(), "invalid_evm_address");
+        // One letter's case flipped: checksum catches it.
+        assert_eq!(
+            EvmAddress::parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267").unwrap_err().code(),
+            "evm_checksum_mismatch"
+        );
+        assert_eq!(
+            EvmAddress::parse("0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266").unwrap_err().code(),
+            "evm_checksum_mismatch"
+        );
+        assert_eq!(Identity::parse("alice").unwrap_err().code(), "invalid_identifier");
+        assert_eq!(Identity::parse(&"z".repeat(64)).unwrap_err().code(), "invalid_identifier");
+    }
+
+    #[test]
+    fn fail_evm_signature_by_someone_else_or_malformed() {
+        let key = SigningKey::generate_evm();
+        let other = SigningKey::generate_evm();
+        let sig = other.sign(b"m");
+        assert_eq!(key.identity().verify("sig", b"m", &sig).unwrap_err().code(), "bad_signature");
+        assert_eq!(key.identity().verify("sig", b"m", &sig[..64]).unwrap_err().code(), "invalid_length");
+        let mut bad_v = key.sign(b"m");
+        bad_v[64] = 29;
+        assert!(key.identity().verify("sig", b"m", &bad_v).is_err());
+        assert!(key.identity().verify("sig", b"m", &[0u8; 65]).is_err());
+        assert!(key.identity().verify("sig", b"m", &[0xffu8; 65]).is_err());
+        let good = key.sign(b"m");
+        assert_eq!(key.identity().verify("sig", b"other", &good).unwrap_err().code(), "bad_signature");
+    }
+
+    #[test]
+    fn fail_ed25519_signature_wrong_message_or_key_or_length() {
+        let key = SigningKey::generate_ed25519();
+        let sig = key.sign(b"m");
+        let id = key.identity();
+        assert_eq!(id.verify("sig", b"n", &sig).unwrap_err().code(), "bad_signature");
+        assert_eq!(SigningKey::generate_ed25519().identity().verify("sig", b"m", &sig).unwrap_err().code(), "bad_signature");
+        assert_eq!(id.verify("sig", b"m", &sig[..63]).unwrap_err().code(), "invalid_length");
+        // The identity point is a small-order key: strict verification refuses it.
+        let mut small = [0u8; 32];
+        small[0] = 1;
+        let weak = Identity::Ed25519(Ed25519PublicKey::from_bytes(small));
+        assert!(weak.verify("sig", b"m", &[0u8; 64]).is_err());
+    }
+}

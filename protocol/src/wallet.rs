@@ -1,0 +1,116 @@
+//! Wallets linked to a profile and the proof that the user owns one.
+//!
+//! idOS stores a free-text message and its signature, which anyone can replay to link the
+//! same wallet again (even to another profile). Here the message is canonical and names the
+//! user id, the chain id and a random nonce; the node rebuilds it and records the nonce as
+//! used, so a proof links exactly one wallet to exactly one user, once.
+
+use uuid::Uuid;
+
+use crate::bytes::{Bytes, Nonce128};
+use crate::error::Result;
+use crate::identity::Identity;
+
+/// The kinds of wallets a profile can have. More chains come later.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+#[non_exhaustive]
+pub enum WalletType {
+    /// An EVM account (EIP-191 signatures).
+    #[serde(rename = "EVM")]
+    Evm,
+    /// A raw Ed25519 key (idOS's FaceSign-style wallets).
+    #[serde(rename = "ed25519")]
+    Ed25519,
+}
+
+impl WalletType {
+    /// The type of a wallet identity.
+    pub fn of(identity: &Identity) -> Self {
+        match identity {
+            Identity::Evm(_) => WalletType::Evm,
+            Identity::Ed25519(_) => WalletType::Ed25519,
+        }
+    }
+
+    /// idOS's text for it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WalletType::Evm => "EVM",
+            WalletType::Ed25519 => "ed25519",
+        }
+    }
+}
+
+/// A wallet to link, with the proof that its holder agrees.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
+pub struct WalletProof {
+    /// The wallet row's id.
+    pub id: Uuid,
+    /// The wallet: an EVM address or an Ed25519 public key.
+    pub wallet: Identity,
+    /// Makes the proof single-use.
+    pub nonce: Nonce128,
+    /// The wallet's signature over [`wallet_ownership_message`].
+    pub signature: Bytes,
+}
+
+/// The canonical text a wallet signs to prove that its holder links it to `user_id`.
+pub fn wallet_ownership_message(user_id: &Uuid, wallet: &Identity, chain_id: &str, nonce: &Nonce128) -> String {
+    format!(
+        "idOS wallet ownership proof\n\nI own this wallet and link it to idOS user {}.\n\n\
+         Wallet: {}\nChain ID: {}\nNonce: {}",
+        user_id.hyphenated(),
+        wallet.identifier(),
+        chain_id,
+        nonce,
+    )
+}
+
+impl WalletProof {
+    /// The message this proof must sign.
+    pub fn message(&self, user_id: &Uuid, chain_id: &str) -> String {
+        wallet_ownership_message(user_id, &self.wallet, chain_id, &self.nonce)
+    }
+
+    /// Checks the signature for `user_id` on `chain_id`.
+    pub fn verify(&self, user_id: &Uuid, chain_id: &str) -> Result<()> {
+        self.wallet.verify("wallet ownership signature", self.message(user_id, chain_id).as_bytes(), &self.signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::SigningKey;
+
+    fn proof(key: &SigningKey, user: Uuid, chain: &str) -> WalletProof {
+        let nonce = Nonce128::from_bytes([9; 16]);
+        let message = wallet_ownership_message(&user, &key.identity(), chain, &nonce);
+        WalletProof { id: Uuid::from_u128(1), wallet: key.identity(), nonce, signature: key.sign(message.as_bytes()).into() }
+    }
+
+    #[test]
+    fn proof_verifies_for_its_user_and_chain_only() {
+        for key in [SigningKey::generate_evm(), SigningKey::generate_ed25519()] {
+            let user = Uuid::from_u128(7);
+            let p = proof(&key, user, "idos-1");
+            p.verify(&user, "idos-1").unwrap();
+            assert_eq!(p.verify(&Uuid::from_u128(8), "idos-1").unwrap_err().code(), "bad_signature");
+            assert_eq!(p.verify(&user, "idos-2").unwrap_err().code(), "bad_signature");
+            let mut other_nonce = p.clone();
+            other_nonce.nonce = Nonce128::from_bytes([1; 16]);
+            assert_eq!(other_nonce.verify(&user, "idos-1").unwrap_err().code(), "bad_signature");
+        }
+    }
+
+    #[test]
+    fn wallet_type_json_matches_idos() {
+        assert_eq!(serde_json::to_string(&WalletType::Evm).unwrap(), "\"EVM\"");
+        assert_eq!(WalletType::Evm.as_str(), "EVM");
+    }
+}
