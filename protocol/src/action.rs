@@ -87,12 +87,12 @@ macro_rules! actions {
         /// A state-changing action and its arguments.
         #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize,
                  borsh::BorshSerialize, borsh::BorshDeserialize)]
-        #[serde(tag = "action", content = "args", rename_all = "snake_case")]
+        #[serde(tag = "action", content = "args")]
         #[non_exhaustive]
         // Actions are decoded once per transaction and then borrowed: boxing would only add
         // allocations.
         #[allow(clippy::large_enum_variant)]
-        pub enum Action { $($variant($variant)),* }
+        pub enum Action { $(#[serde(rename = $name)] $variant($variant)),* }
 
         impl Action {
             /// idOS's name of the action.
