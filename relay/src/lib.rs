@@ -1,1 +1,4 @@
+//! The relay: the `idos` command line (and, with later issues, the HTTP API server).
+#![forbid(unsafe_code)]
 
+pub mod cli;

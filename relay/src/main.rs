@@ -1,1 +1,8 @@
-fn main(){}
+//! The `idos` binary: the relay server and the command-line tools.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    relay::cli::main()
+}

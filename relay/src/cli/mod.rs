@@ -1,0 +1,79 @@
+//! Command-line interface of the `idos` binary.
+//!
+//! The subcommand forms below are a public interface: scripts depend on them, so they stay
+//! stable. Every failure prints one line, `error: <what is wrong>`, to standard error and
+//! exits with status 1 (2 for usage errors reported by the argument parser).
+
+mod crypto;
+mod keys;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use output::CliError;
+
+/// idOS-rs: encrypted, user-controlled storage and sharing of identity credentials.
+#[derive(Debug, Parser)]
+#[command(name = "idos", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Key derivation, encryption and decryption, byte-compatible with idOS.
+    #[command(subcommand)]
+    Crypto(crypto::CryptoCommand),
+}
+
+/// Parses the process arguments, runs the command and maps failure to an exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Help and version go to stdout as clap renders them; real usage errors become one line
+/// pointing at the right `--help`, like every other error of this binary.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = err.print();
+        return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    }
+    let rendered = err.render().to_string();
+    // clap's message may continue on indented lines (a list of missing flags) before the
+    // blank line that precedes its usage block.
+    let joined = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect::<Vec<_>>().join(" ");
+    let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+    let command: Vec<String> = std::env::args()
+        .skip(1)
+        .take_while(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    let help = std::iter::once("idos".to_owned()).chain(command).collect::<Vec<_>>().join(" ");
+    eprintln!("error: {message} (try '{help} --help')");
+    ExitCode::from(2)
+}
+
+/// Runs a parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Crypto(cmd) => crypto::run(cmd),
+    }
+}
