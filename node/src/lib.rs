@@ -1,2 +1,13 @@
-//! The idOS storage node (filled in by the node issue).
+//! The idOS storage node: the state machine over RocksDB, served as an ABCI 0.38 application for
+//! CometBFT validators or as an embedded single-validator chain with a CometBFT-compatible RPC.
+//!
+//! - [`store`]: column families, the layered write overlay, atomic commits;
+//! - [`state`]: what each action checks and changes, and what each read returns;
+//! - [`app`]: the ABCI lifecycle (check, finalize, commit, query, info) over the store;
+//! - [`abci`]: the ABCI socket server for real CometBFT;
+//! - [`chain`]: the embedded block producer and its JSON-RPC.
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod state;
+pub mod store;

@@ -123,3 +123,13 @@ pub enum QueryOutput {
     /// The nonce the account's next transaction must carry.
     NextNonce(u64),
 }
+
+/// A read's answer with the state it was read at (DESIGN §5.7: verifiable state).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct QueryAnswer {
+    /// The committed height the read saw.
+    pub height: u64,
+    /// The app hash at that height.
+    pub app_hash: Sha256Digest,
+    pub output: QueryOutput,
+}

@@ -1,0 +1,191 @@
+//! Why the node refused a transaction or a read.
+//!
+//! Every variant has a stable string code (`code()`, returned to clients in the ABCI `info`
+//! field and by the relay's JSON errors) and a stable numeric ABCI code (`abci_code()`, in
+//! codespace [`CODESPACE`]). Messages say what to do, never contain secrets.
+
+use uuid::Uuid;
+
+/// The ABCI codespace of every error code below.
+pub const CODESPACE: &str = "idos";
+
+/// A transaction or read the node refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The input itself is wrong (encoding, signature, field form); `code()` is the
+    /// protocol error's code.
+    #[error("{0}")]
+    Invalid(#[from] protocol::Error),
+
+    /// Signed for another network.
+    #[error("transaction is for chain {got:?}, this node runs chain {expected:?}")]
+    WrongChainId { expected: String, got: String },
+
+    /// Replayed, reordered or skipped nonce.
+    #[error("nonce {got} is not the next one for this signer: expected {expected} (replayed or out of order)")]
+    BadNonce { expected: u64, got: u64 },
+
+    /// The signer may not do this.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+
+    /// The caller has no idOS profile (none of its wallets is linked).
+    #[error("no idOS profile is linked to {0}; ask an issuer to create one")]
+    NoProfile(String),
+
+    /// A row the action needs does not exist (or is not visible to the caller).
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+
+    /// A row with this id (or a grant with the same grantee, copy and lock) exists already.
+    #[error("{what} {id} already exists")]
+    AlreadyExists { what: &'static str, id: String },
+
+    /// An access grant is still time-locked.
+    #[error("access grant {grant} is locked until {locked_until} (unix seconds); try again after that")]
+    GrantLocked { grant: Uuid, locked_until: i64 },
+
+    /// A credential that has been shared cannot be edited.
+    #[error("credential {0} has access grants; revoke them (or share a new credential) instead of editing it")]
+    CredentialShared(Uuid),
+
+    /// Copies cannot be edited, re-shared or used as originals.
+    #[error("credential {0} is a copy made for a grantee; use the original")]
+    CredentialIsCopy(Uuid),
+
+    /// Attribute copies cannot be edited.
+    #[error("attribute {0} is a shared copy; edit the original")]
+    AttributeIsCopy(Uuid),
+
+    /// Copies carry no public notes.
+    #[error("shared copies cannot have public notes; send an empty string")]
+    CopyHasPublicNotes,
+
+    /// The wallet the caller signs with cannot be removed.
+    #[error("you cannot remove the wallet you are signed in with; sign in with another wallet of your profile first")]
+    ConnectedWallet,
+
+    /// The wallet is linked already.
+    #[error("wallet {0} is already linked to an idOS profile")]
+    WalletTaken(String),
+
+    /// A wallet-ownership proof was used before.
+    #[error("this wallet ownership proof was used before; sign a new one with a fresh nonce")]
+    ProofReused,
+
+    /// A delegated write grant outside its time window.
+    #[error("delegated write grant {id} is not usable at block time {now}: valid from {not_before} to {not_after}")]
+    DwgNotUsable { id: Uuid, now: i64, not_before: i64, not_after: i64 },
+
+    /// A delegated write grant used before.
+    #[error("delegated write grant {0} was used already; each grant writes once")]
+    DwgUsed(Uuid),
+
+    /// The credential signer and the grant's issuer do not belong to the same inserter.
+    #[error("the credential's signing key and the grant's issuer key must be delegates of the same inserter")]
+    DwgIssuerMismatch,
+
+    /// A key rotation that leaves some original encrypted to the old key.
+    #[error("key rotation must re-encrypt every original credential exactly once: {0}")]
+    RotationIncomplete(String),
+
+    /// A read at a height this node does not serve.
+    #[error("reads are served at the latest height only (asked for height {0})")]
+    HistoricalQuery(i64),
+
+    /// An ABCI query path other than the node's.
+    #[error("unknown query path {0:?}; use \"/idos\"")]
+    UnknownPath(String),
+
+    /// The node is overloaded or shutting down.
+    #[error("the node is busy: {0}; retry shortly")]
+    Unavailable(String),
+
+    /// A storage failure. The message is for operators; nothing was written.
+    #[error("internal storage error: {0}")]
+    Storage(String),
+}
+
+impl NodeError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NodeError::Invalid(e) => e.code(),
+            NodeError::WrongChainId { .. } => "wrong_chain_id",
+            NodeError::BadNonce { .. } => "bad_nonce",
+            NodeError::Unauthorized(_) => "unauthorized",
+            NodeError::NoProfile(_) => "no_profile",
+            NodeError::NotFound { .. } => "not_found",
+            NodeError::AlreadyExists { .. } => "already_exists",
+            NodeError::GrantLocked { .. } => "grant_locked",
+            NodeError::CredentialShared(_) => "credential_shared",
+            NodeError::CredentialIsCopy(_) => "credential_is_copy",
+            NodeError::CopyHasPublicNotes => "copy_has_public_notes",
+            NodeError::AttributeIsCopy(_) => "attribute_is_copy",
+            NodeError::ConnectedWallet => "connected_wallet",
+            NodeError::WalletTaken(_) => "wallet_taken",
+            NodeError::ProofReused => "proof_reused",
+            NodeError::DwgNotUsable { .. } => "dwg_not_usable",
+            NodeError::DwgUsed(_) => "dwg_used",
+            NodeError::DwgIssuerMismatch => "dwg_issuer_mismatch",
+            NodeError::RotationIncomplete(_) => "rotation_incomplete",
+            NodeError::HistoricalQuery(_) => "historical_query",
+            NodeError::UnknownPath(_) => "unknown_path",
+            NodeError::Unavailable(_) => "unavailable",
+            NodeError::Storage(_) => "storage",
+        }
+    }
+
+    /// Stable numeric ABCI code (0 is success, so none is 0).
+    pub fn abci_code(&self) -> u32 {
+        match self {
+            NodeError::Invalid(_) => 1,
+            NodeError::WrongChainId { .. } => 2,
+            NodeError::BadNonce { .. } => 3,
+            NodeError::Unauthorized(_) => 4,
+            NodeError::NoProfile(_) => 5,
+            NodeError::NotFound { .. } => 6,
+            NodeError::AlreadyExists { .. } => 7,
+            NodeError::GrantLocked { .. } => 8,
+            NodeError::CredentialShared(_) => 9,
+            NodeError::CredentialIsCopy(_) => 10,
+            NodeError::CopyHasPublicNotes => 11,
+            NodeError::ConnectedWallet => 12,
+            NodeError::WalletTaken(_) => 13,
+            NodeError::ProofReused => 14,
+            NodeError::DwgNotUsable { .. } => 15,
+            NodeError::DwgUsed(_) => 16,
+            NodeError::DwgIssuerMismatch => 17,
+            NodeError::RotationIncomplete(_) => 18,
+            NodeError::HistoricalQuery(_) => 19,
+            NodeError::UnknownPath(_) => 20,
+            NodeError::Unavailable(_) => 21,
+            NodeError::AttributeIsCopy(_) => 22,
+            NodeError::Storage(_) => 99,
+        }
+    }
+
+    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+        NodeError::NotFound { what, id: id.to_string() }
+    }
+
+    pub(crate) fn exists(what: &'static str, id: impl ToString) -> Self {
+        NodeError::AlreadyExists { what, id: id.to_string() }
+    }
+}
+
+impl From<rocksdb::Error> for NodeError {
+    fn from(e: rocksdb::Error) -> Self {
+        NodeError::Storage(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for NodeError {
+    fn from(e: std::io::Error) -> Self {
+        NodeError::Storage(e.to_string())
+    }
+}
+
+/// Result alias of the node.
+pub type NodeResult<T> = Result<T, NodeError>;

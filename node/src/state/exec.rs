@@ -1,0 +1,575 @@
+//! Executing actions: idOS's checks and effects, plus the fixes of DESIGN §5.
+//!
+//! `execute` runs one action against a transaction layer. On `Err` the caller drops the layer,
+//! so an action may write as it goes and still be all-or-nothing.
+
+use protocol::action::*;
+use protocol::credential::verifiable_credential_id;
+use protocol::grant::{DelegatedWriteGrant, GrantInserterType, access_grant_id};
+use protocol::identity::Identity;
+use protocol::wallet::WalletProof;
+use uuid::Uuid;
+
+use super::rows::*;
+use super::*;
+use crate::error::{NodeError, NodeResult};
+use crate::store::{Read, Table, Write, key};
+
+/// Event attributes describing what an action did (ids it created or touched).
+pub type Effects = Vec<(&'static str, String)>;
+
+/// Executes `action` signed by `signer` in block `ctx`.
+pub fn execute<S: Read + Write>(s: &mut S, ctx: &BlockContext, signer: &Identity, action: &Action) -> NodeResult<Effects> {
+    let mut exec = Exec { s, ctx, signer: *signer };
+    match action {
+        Action::AddInserter(a) => exec.add_inserter(a),
+        Action::DeleteInserter(a) => exec.delete_inserter(a),
+        Action::AddDelegate(a) => exec.add_delegate(a),
+        Action::DeleteDelegate(a) => exec.delete_delegate(a),
+        Action::AddUserAsInserter(a) => exec.add_user_as_inserter(a),
+        Action::UpsertWalletAsInserter(a) => exec.upsert_wallet_as_inserter(a),
+        Action::UpsertCredentialAsInserter(a) => exec.upsert_credential_as_inserter(a),
+        Action::AddAttributeAsInserter(a) => exec.add_attribute_as_inserter(a),
+        Action::AddWallet(a) => exec.add_wallet(a),
+        Action::RemoveWallet(a) => exec.remove_wallet(a),
+        Action::AddCredential(a) => exec.add_credential(a),
+        Action::EditCredential(a) => exec.edit_credential(a),
+        Action::RemoveCredential(a) => exec.remove_credential(a),
+        Action::ShareCredential(a) => exec.share_credential(a),
+        Action::AddAttribute(a) => exec.add_attribute(a),
+        Action::EditAttribute(a) => exec.edit_attribute(a),
+        Action::RemoveAttribute(a) => exec.remove_attribute(a),
+        Action::ShareAttribute(a) => exec.share_attribute(a),
+        Action::RevokeAccessGrant(a) => exec.revoke_access_grant(a),
+        Action::RotateEncryptionKey(a) => exec.rotate_encryption_key(a),
+        Action::RescindSharedCredential(a) => exec.rescind_shared_credential(a),
+        Action::CreateCredentialsByDwg(a) => exec.create_credentials_by_dwg(a),
+        Action::EditPublicNotesAsIssuer(a) => exec.edit_public_notes_as_issuer(a),
+        other => Err(NodeError::Unauthorized(format!("action {} is not supported by this node", other.name()))),
+    }
+}
+
+struct Exec<'s, S> {
+    s: &'s mut S,
+    ctx: &'s BlockContext,
+    signer: Identity,
+}
+
+fn effects(pairs: &[(&'static str, &dyn ToString)]) -> NodeResult<Effects> {
+    Ok(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
+}
+
+impl<S: Read + Write> Exec<'_, S> {
+    // ----- who is calling ----------------------------------------------------------------
+
+    fn require_owner(&self) -> NodeResult<()> {
+        if self.signer == self.ctx.owner {
+            Ok(())
+        } else {
+            Err(NodeError::Unauthorized("only the network owner may do this".into()))
+        }
+    }
+
+    fn caller_user(&self) -> NodeResult<Uuid> {
+        caller_user(self.s, &self.signer)
+    }
+
+    fn require_user_exists(&self, id: &Uuid) -> NodeResult<UserRow> {
+        user(self.s, id)?.ok_or_else(|| NodeError::not_found("user", id))
+    }
+
+    fn require_absent(&self, table: Table, what: &'static str, id: &Uuid) -> NodeResult<()> {
+        if self.s.contains(table, &key::uuid(id))? { Err(NodeError::exists(what, id)) } else { Ok(()) }
+    }
+
+    // ----- owner -------------------------------------------------------------------------
+
+    fn add_inserter(&mut self, a: &AddInserter) -> NodeResult<Effects> {
+        self.require_owner()?;
+        self.require_absent(Table::Inserters, "inserter", &a.id)?;
+        if self.s.contains(Table::InsertersByName, a.name.as_bytes())? {
+            return Err(NodeError::exists("inserter named", &a.name));
+        }
+        self.s.put_row(Table::Inserters, key::uuid(&a.id).to_vec(), &InserterRow { name: a.name.clone() });
+        self.s.put(Table::InsertersByName, a.name.as_bytes().to_vec(), key::uuid(&a.id).to_vec());
+        effects(&[("inserter_id", &a.id)])
+    }
+
+    fn delete_inserter(&mut self, a: &DeleteInserter) -> NodeResult<Effects> {
+        self.require_owner()?;
+        let row: InserterRow =
+            self.s.row(Table::Inserters, &key::uuid(&a.id))?.ok_or_else(|| NodeError::not_found("inserter", a.id))?;
+        self.s.delete(Table::Inserters, key::uuid(&a.id).to_vec());
+        self.s.delete(Table::InsertersByName, row.name.into_bytes());
+        // Its delegates go with it (foreign key cascade in idOS).
+        for (k, v) in self.s.scan(Table::Delegates, &[])? {
+            if v == key::uuid(&a.id) {
+                self.s.delete(Table::Delegates, k);
+            }
+        }
+        effects(&[("inserter_id", &a.id)])
+    }
+
+    fn add_delegate(&mut self, a: &AddDelegate) -> NodeResult<Effects> {
+        self.require_owner()?;
+        if !self.s.contains(Table::Inserters, &key::uuid(&a.inserter_id))? {
+            return Err(NodeError::not_found("inserter", a.inserter_id));
+        }
+        let k = key::identity(&a.address);
+        if self.s.contains(Table::Delegates, &k)? {
+            return Err(NodeError::exists("delegate", a.address.display_name()));
+        }
+        self.s.put(Table::Delegates, k, key::uuid(&a.inserter_id).to_vec());
+        effects(&[("delegate", &a.address)])
+    }
+
+    fn delete_delegate(&mut self, a: &DeleteDelegate) -> NodeResult<Effects> {
+        self.require_owner()?;
+        let k = key::identity(&a.address);
+        if !self.s.contains(Table::Delegates, &k)? {
+            return Err(NodeError::not_found("delegate", a.address.display_name()));
+        }
+        self.s.delete(Table::Delegates, k);
+        effects(&[("delegate", &a.address)])
+    }
+
+    // ----- inserters ---------------------------------------------------------------------
+
+    fn add_user_as_inserter(&mut self, a: &AddUserAsInserter) -> NodeResult<Effects> {
+        let (_, inserter) = require_inserter(self.s, &self.signer)?;
+        // The user id is the salt of the user's key derivation, which idOS requires to be a
+        // UUIDv4.
+        if a.id.get_version_num() != 4 {
+            return Err(protocol::Error::InvalidUserId(a.id.to_string()).into());
+        }
+        self.require_absent(Table::Users, "user", &a.id)?;
+        let row = UserRow {
+            recipient_encryption_public_key: a.recipient_encryption_public_key,
+            encryption_password_store: a.encryption_password_store,
+            inserter,
+        };
+        self.s.put_row(Table::Users, key::uuid(&a.id).to_vec(), &row);
+        effects(&[("user_id", &a.id)])
+    }
+
+    fn upsert_wallet_as_inserter(&mut self, a: &UpsertWalletAsInserter) -> NodeResult<Effects> {
+        let (_, inserter) = require_inserter(self.s, &self.signer)?;
+        self.require_user_exists(&a.user_id)?;
+        self.link_wallet(&a.user_id, &a.wallet, Some(inserter))
+    }
+
+    fn upsert_credential_as_inserter(&mut self, a: &UpsertCredentialAsInserter) -> NodeResult<Effects> {
+        let (_, inserter) = require_inserter(self.s, &self.signer)?;
+        self.require_user_exists(&a.user_id)?;
+        a.credential.verify_signatures()?;
+        let previous = credential(self.s, &a.id)?;
+        if let Some(old) = &previous {
+            // An upsert may refresh a credential of the same user, never take over someone
+            // else's row or rewrite a copy.
+            if old.user_id != a.user_id {
+                return Err(NodeError::exists("credential", a.id));
+            }
+            self.require_editable(&a.id, old)?;
+        }
+        let row = original_row(a.user_id, &a.credential, Some(inserter));
+        put_credential(self.s, &a.id, &row, previous.as_ref());
+        effects(&[("credential_id", &a.id)])
+    }
+
+    fn add_attribute_as_inserter(&mut self, a: &AddAttributeAsInserter) -> NodeResult<Effects> {
+        let (_, inserter) = require_inserter(self.s, &self.signer)?;
+        self.require_user_exists(&a.user_id)?;
+        self.require_absent(Table::Attributes, "attribute", &a.id)?;
+        let row = AttributeRow {
+            user_id: a.user_id,
+            attribute_key: a.attribute_key.clone(),
+            value: a.value.clone(),
+            inserter: Some(inserter),
+            original_id: None,
+        };
+        put_attribute(self.s, &a.id, &row);
+        effects(&[("attribute_id", &a.id)])
+    }
+
+    // ----- wallets -----------------------------------------------------------------------
+
+    /// Links a wallet after checking its ownership proof, which names `user` and this chain
+    /// and may be used once.
+    fn link_wallet(&mut self, user: &Uuid, proof: &WalletProof, inserter: Option<String>) -> NodeResult<Effects> {
+        proof.verify(user, &self.ctx.chain_id)?;
+        let used = key::cat(&[&key::identity(&proof.wallet), proof.nonce.as_bytes()]);
+        if self.s.contains(Table::ConsumedWalletProofs, &used)? {
+            return Err(NodeError::ProofReused);
+        }
+        if let Some((existing_id, _)) = wallet_of(self.s, &proof.wallet)? {
+            if existing_id != proof.id || inserter.is_none() {
+                return Err(NodeError::WalletTaken(proof.wallet.display_name()));
+            }
+        }
+        let previous: Option<WalletRow> = self.s.row(Table::Wallets, &key::uuid(&proof.id))?;
+        if let Some(old) = &previous {
+            // Only an inserter's upsert of a wallet row of the same profile may replace it.
+            if inserter.is_none() || old.user_id != *user {
+                return Err(NodeError::exists("wallet", proof.id));
+            }
+            delete_wallet(self.s, &proof.id, old);
+        }
+        let row = WalletRow {
+            user_id: *user,
+            wallet: proof.wallet,
+            nonce: proof.nonce,
+            signature: proof.signature.clone(),
+            inserter,
+        };
+        put_wallet(self.s, &proof.id, &row);
+        self.s.mark(Table::ConsumedWalletProofs, used);
+        effects(&[("wallet_id", &proof.id), ("user_id", user)])
+    }
+
+    fn add_wallet(&mut self, a: &AddWallet) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        self.link_wallet(&user, &a.wallet, None)
+    }
+
+    fn remove_wallet(&mut self, a: &RemoveWallet) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let row: WalletRow = match self.s.row::<WalletRow>(Table::Wallets, &key::uuid(&a.id))? {
+            Some(row) if row.user_id == user => row,
+            _ => return Err(NodeError::not_found("wallet", a.id)),
+        };
+        if row.wallet == self.signer {
+            return Err(NodeError::ConnectedWallet);
+        }
+        delete_wallet(self.s, &a.id, &row);
+        effects(&[("wallet_id", &a.id)])
+    }
+
+    // ----- credentials -------------------------------------------------------------------
+
+    /// Edits are refused on copies and on credentials that are targets of grants.
+    fn require_editable(&self, id: &Uuid, row: &CredentialRow) -> NodeResult<()> {
+        if row.is_copy() {
+            return Err(NodeError::CredentialIsCopy(*id));
+        }
+        if !grants_on(self.s, id)?.is_empty() {
+            return Err(NodeError::CredentialShared(*id));
+        }
+        Ok(())
+    }
+
+    fn add_credential(&mut self, a: &AddCredential) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        a.credential.verify_signatures()?;
+        self.require_absent(Table::Credentials, "credential", &a.id)?;
+        put_credential(self.s, &a.id, &original_row(user, &a.credential, None), None);
+        effects(&[("credential_id", &a.id)])
+    }
+
+    fn edit_credential(&mut self, a: &EditCredential) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let old = owned_credential(self.s, &user, &a.id)?;
+        self.require_editable(&a.id, &old)?;
+        a.credential.verify_signatures()?;
+        let row = original_row(user, &a.credential, old.inserter.clone());
+        put_credential(self.s, &a.id, &row, Some(&old));
+        effects(&[("credential_id", &a.id)])
+    }
+
+    fn remove_credential(&mut self, a: &RemoveCredential) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let row = owned_credential(self.s, &user, &a.id)?;
+        if let Some((grant, g)) = first_locked_grant(self.s, &a.id, self.ctx.time)? {
+            return Err(NodeError::GrantLocked { grant, locked_until: g.locked_until });
+        }
+        for (grant_id, g) in grants_on(self.s, &a.id)? {
+            delete_grant(self.s, &grant_id, &g);
+        }
+        delete_credential(self.s, &a.id, &row)?;
+        effects(&[("credential_id", &a.id)])
+    }
+
+    fn share_credential(&mut self, a: &ShareCredential) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let original = owned_credential(self.s, &user, &a.original_credential_id)?;
+        if original.is_copy() {
+            return Err(NodeError::CredentialIsCopy(a.original_credential_id));
+        }
+        let grant_id = self.insert_copy_and_grant(
+            user,
+            &a.id,
+            &a.original_credential_id,
+            &a.copy,
+            a.content_hash,
+            a.grantee_wallet_identifier,
+            a.locked_until,
+            (GrantInserterType::User, self.signer.identifier()),
+            None,
+        )?;
+        effects(&[("credential_id", &a.id), ("grant_id", &grant_id)])
+    }
+
+    /// The copy + link + access grant that sharing and delegated writes both create.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_copy_and_grant(
+        &mut self,
+        owner: Uuid,
+        copy_id: &Uuid,
+        original_id: &Uuid,
+        copy: &CredentialInput,
+        content_hash: protocol::bytes::Sha256Digest,
+        grantee: Identity,
+        locked_until: i64,
+        provenance: (GrantInserterType, String),
+        copy_inserter: Option<String>,
+    ) -> NodeResult<Uuid> {
+        if !copy.public_notes.is_empty() {
+            return Err(NodeError::CopyHasPublicNotes);
+        }
+        copy.verify_signatures()?;
+        self.require_absent(Table::Credentials, "credential", copy_id)?;
+        let grant_id = access_grant_id(&grantee.identifier(), copy_id, locked_until);
+        if grant(self.s, &grant_id)?.is_some() {
+            return Err(NodeError::exists("access grant (same grantee, copy and lock)", grant_id));
+        }
+        let row = CredentialRow {
+            user_id: owner,
+            public_notes: String::new(),
+            content: copy.content.clone(),
+            encryptor_public_key: copy.encryptor_public_key,
+            issuer_auth_public_key: copy.issuer_auth_public_key,
+            inserter: copy_inserter,
+            verifiable_credential_id: None,
+            original_id: Some(*original_id),
+        };
+        put_credential(self.s, copy_id, &row, None);
+        let (inserter_type, inserter_id) = provenance;
+        let g = GrantRow {
+            owner,
+            grantee,
+            data_id: *copy_id,
+            locked_until,
+            content_hash,
+            height: self.ctx.height,
+            inserter_type,
+            inserter_id,
+        };
+        put_grant(self.s, &grant_id, &g);
+        Ok(grant_id)
+    }
+
+    fn rotate_encryption_key(&mut self, a: &RotateEncryptionKey) -> NodeResult<Effects> {
+        // Only the user's own wallet can get here: there is no inserter variant (idOS lets any
+        // inserter replace any user's key).
+        let user = self.caller_user()?;
+        let mut row = self.require_user_exists(&user)?;
+        let originals: Vec<(Uuid, CredentialRow)> =
+            credentials_of(self.s, &user)?.into_iter().filter(|(_, c)| !c.is_copy()).collect();
+        let mut given: Vec<Uuid> = a.originals.iter().map(|c| c.id).collect();
+        given.sort();
+        if given.windows(2).any(|w| w[0] == w[1]) {
+            return Err(NodeError::RotationIncomplete("a credential is listed twice".into()));
+        }
+        let expected: Vec<Uuid> = originals.iter().map(|(id, _)| *id).collect();
+        if given != expected {
+            let missing = expected.iter().filter(|id| !given.contains(id)).count();
+            let foreign = given.iter().filter(|id| !expected.contains(id)).count();
+            return Err(NodeError::RotationIncomplete(format!(
+                "{missing} original(s) missing, {foreign} id(s) that are not your originals"
+            )));
+        }
+        for reencrypted in &a.originals {
+            let (_, old) = originals.iter().find(|(id, _)| *id == reencrypted.id).expect("ids checked above");
+            let mut new = old.clone();
+            new.content = reencrypted.content.clone();
+            new.encryptor_public_key = reencrypted.encryptor_public_key;
+            put_credential(self.s, &reencrypted.id, &new, Some(old));
+        }
+        row.recipient_encryption_public_key = a.recipient_encryption_public_key;
+        row.encryption_password_store = a.encryption_password_store;
+        self.s.put_row(Table::Users, key::uuid(&user).to_vec(), &row);
+        effects(&[("user_id", &user), ("credentials", &a.originals.len())])
+    }
+
+    // ----- attributes --------------------------------------------------------------------
+
+    fn owned_attribute(&self, user: &Uuid, id: &Uuid) -> NodeResult<AttributeRow> {
+        match attribute(self.s, id)? {
+            Some(row) if row.user_id == *user => Ok(row),
+            _ => Err(NodeError::not_found("attribute", id)),
+        }
+    }
+
+    fn add_attribute(&mut self, a: &AddAttribute) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        self.require_absent(Table::Attributes, "attribute", &a.id)?;
+        let row = AttributeRow {
+            user_id: user,
+            attribute_key: a.attribute_key.clone(),
+            value: a.value.clone(),
+            inserter: None,
+            original_id: None,
+        };
+        put_attribute(self.s, &a.id, &row);
+        effects(&[("attribute_id", &a.id)])
+    }
+
+    fn edit_attribute(&mut self, a: &EditAttribute) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let mut row = self.owned_attribute(&user, &a.id)?;
+        if row.original_id.is_some() {
+            return Err(NodeError::AttributeIsCopy(a.id));
+        }
+        row.attribute_key = a.attribute_key.clone();
+        row.value = a.value.clone();
+        put_attribute(self.s, &a.id, &row);
+        effects(&[("attribute_id", &a.id)])
+    }
+
+    fn remove_attribute(&mut self, a: &RemoveAttribute) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let row = self.owned_attribute(&user, &a.id)?;
+        delete_attribute(self.s, &a.id, &row)?;
+        effects(&[("attribute_id", &a.id)])
+    }
+
+    fn share_attribute(&mut self, a: &ShareAttribute) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        self.owned_attribute(&user, &a.original_attribute_id)?;
+        self.require_absent(Table::Attributes, "attribute", &a.id)?;
+        let row = AttributeRow {
+            user_id: user,
+            attribute_key: a.attribute_key.clone(),
+            value: a.value.clone(),
+            inserter: None,
+            original_id: Some(a.original_attribute_id),
+        };
+        put_attribute(self.s, &a.id, &row);
+        effects(&[("attribute_id", &a.id)])
+    }
+
+    // ----- grants ------------------------------------------------------------------------
+
+    fn revoke_access_grant(&mut self, a: &RevokeAccessGrant) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        let g = match grant(self.s, &a.id)? {
+            Some(g) if g.owner == user => g,
+            _ => return Err(NodeError::not_found("access grant", a.id)),
+        };
+        if g.is_locked_at(self.ctx.time) {
+            return Err(NodeError::GrantLocked { grant: a.id, locked_until: g.locked_until });
+        }
+        delete_grant(self.s, &a.id, &g);
+        effects(&[("grant_id", &a.id)])
+    }
+
+    fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> NodeResult<Effects> {
+        let grants = grants_on(self.s, &a.credential_id)?;
+        if !grants.iter().any(|(_, g)| g.grantee == self.signer) {
+            return Err(NodeError::not_found("access grant to you on credential", a.credential_id));
+        }
+        for (id, g) in &grants {
+            delete_grant(self.s, id, g);
+        }
+        if let Some(row) = credential(self.s, &a.credential_id)? {
+            delete_credential(self.s, &a.credential_id, &row)?;
+        }
+        effects(&[("credential_id", &a.credential_id)])
+    }
+
+    // ----- issuers -----------------------------------------------------------------------
+
+    fn create_credentials_by_dwg(&mut self, a: &CreateCredentialsByDwg) -> NodeResult<Effects> {
+        let grant: &DelegatedWriteGrant = &a.grant;
+        // 1. The credential's signer and the grant's issuer are delegates of one inserter.
+        if a.original.issuer_auth_public_key != a.copy.issuer_auth_public_key {
+            return Err(NodeError::DwgIssuerMismatch);
+        }
+        let signer_inserter = inserter_of(self.s, &Identity::Ed25519(a.original.issuer_auth_public_key))?;
+        let grant_inserter = inserter_of(self.s, &Identity::Ed25519(grant.issuer_public_key))?;
+        match (signer_inserter, grant_inserter) {
+            (Some((a_id, _)), Some((b_id, _))) if a_id == b_id => {}
+            (None, _) | (_, None) => {
+                return Err(NodeError::Unauthorized("the issuer keys are not delegates of an inserter".into()));
+            }
+            _ => return Err(NodeError::DwgIssuerMismatch),
+        }
+        // 2. The owner has a profile.
+        let (_, owner_wallet) = wallet_of(self.s, &grant.owner_wallet_identifier)?
+            .ok_or_else(|| NodeError::not_found("owner wallet", grant.owner_wallet_identifier.display_name()))?;
+        // 3-5. Dates, and the window against block time.
+        let times = grant.times()?;
+        if !DelegatedWriteGrant::usable_at(&times, self.ctx.time) {
+            return Err(NodeError::DwgNotUsable {
+                id: grant.id,
+                now: self.ctx.time,
+                not_before: times.not_usable_before,
+                not_after: times.not_usable_after,
+            });
+        }
+        // 6. The owner signed exactly this grant for this chain.
+        let message = grant.message(&self.ctx.chain_id)?;
+        grant.owner_wallet_identifier.verify("grant_signature", message.as_bytes(), &a.grant_signature)?;
+        // Single use.
+        if self.s.contains(Table::ConsumedWriteGrants, &key::uuid(&grant.id))? {
+            return Err(NodeError::DwgUsed(grant.id));
+        }
+        // 7-8. Both rows, the link and the grant, atomically.
+        a.original.verify_signatures()?;
+        self.require_absent(Table::Credentials, "credential", &a.original_id)?;
+        let dwg_id = grant.id.to_string();
+        let row = original_row(owner_wallet.user_id, &a.original, Some(dwg_id.clone()));
+        put_credential(self.s, &a.original_id, &row, None);
+        let grant_id = self.insert_copy_and_grant(
+            owner_wallet.user_id,
+            &a.copy_id,
+            &a.original_id,
+            &a.copy,
+            a.content_hash,
+            grant.grantee_wallet_identifier,
+            times.access_grant_timelock,
+            (GrantInserterType::DelegatedWriteGrant, dwg_id.clone()),
+            Some(dwg_id),
+        )?;
+        let consumed = ConsumedWriteGrantRow {
+            grant: grant.clone(),
+            original_credential_id: a.original_id,
+            copy_credential_id: a.copy_id,
+            height: self.ctx.height,
+        };
+        self.s.put_row(Table::ConsumedWriteGrants, key::uuid(&grant.id).to_vec(), &consumed);
+        effects(&[("credential_id", &a.original_id), ("copy_id", &a.copy_id), ("grant_id", &grant_id)])
+    }
+
+    fn edit_public_notes_as_issuer(&mut self, a: &EditPublicNotesAsIssuer) -> NodeResult<Effects> {
+        let Identity::Ed25519(issuer) = self.signer else {
+            return Err(NodeError::Unauthorized("public notes are edited by the issuer's Ed25519 key".into()));
+        };
+        let keys = self.s.scan_keys(Table::CredentialsByVcId, &vc_index_prefix(&issuer, &a.public_notes_id))?;
+        if keys.is_empty() {
+            return Err(NodeError::not_found("credential issued by you with public notes id", &a.public_notes_id));
+        }
+        for k in &keys {
+            let id = key::trailing_uuid(k).ok_or_else(|| NodeError::Storage("corrupt vc index".into()))?;
+            let Some(old) = credential(self.s, &id)? else { continue };
+            // As idOS: the notes change (e.g. a revocation status), the id they are found by
+            // does not.
+            let mut new = old.clone();
+            new.public_notes = a.public_notes.clone();
+            put_credential(self.s, &id, &new, Some(&old));
+        }
+        effects(&[("credentials", &keys.len())])
+    }
+}
+
+fn original_row(user: Uuid, c: &CredentialInput, inserter: Option<String>) -> CredentialRow {
+    CredentialRow {
+        user_id: user,
+        public_notes: c.public_notes.clone(),
+        content: c.content.clone(),
+        encryptor_public_key: c.encryptor_public_key,
+        issuer_auth_public_key: c.issuer_auth_public_key,
+        inserter,
+        verifiable_credential_id: verifiable_credential_id(&c.public_notes),
+        original_id: None,
+    }
+}
