@@ -8,6 +8,8 @@
 //! - [`chain`]: the embedded block producer and its JSON-RPC.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod error;
 pub mod state;
 pub mod store;
+pub mod testkit;

@@ -7,10 +7,12 @@ use protocol::action::*;
 use protocol::credential::verifiable_credential_id;
 use protocol::grant::{DelegatedWriteGrant, GrantInserterType, access_grant_id};
 use protocol::identity::Identity;
+use protocol::tx::SignedTransaction;
 use protocol::wallet::WalletProof;
 use uuid::Uuid;
 
 use super::rows::*;
+use super::verify::verify_stateless;
 use super::*;
 use crate::error::{NodeError, NodeResult};
 use crate::store::{Read, Table, Write, key};
@@ -18,10 +20,17 @@ use crate::store::{Read, Table, Write, key};
 /// Event attributes describing what an action did (ids it created or touched).
 pub type Effects = Vec<(&'static str, String)>;
 
-/// Executes `action` signed by `signer` in block `ctx`.
-pub fn execute<S: Read + Write>(s: &mut S, ctx: &BlockContext, signer: &Identity, action: &Action) -> NodeResult<Effects> {
-    let mut exec = Exec { s, ctx, signer: *signer };
-    match action {
+/// Verifies `stx` (see [`verify_stateless`]) and executes it in block `ctx`. The nonce is the
+/// caller's business (it is consumed even when the action fails).
+pub fn execute<S: Read + Write>(s: &mut S, ctx: &BlockContext, stx: &SignedTransaction) -> NodeResult<Effects> {
+    verify_stateless(stx, &ctx.chain_id)?;
+    execute_verified(s, ctx, stx)
+}
+
+/// Executes a transaction that passed [`verify_stateless`] for `ctx.chain_id`.
+pub fn execute_verified<S: Read + Write>(s: &mut S, ctx: &BlockContext, stx: &SignedTransaction) -> NodeResult<Effects> {
+    let mut exec = Exec { s, ctx, signer: stx.tx.signer };
+    match &stx.tx.action {
         Action::AddInserter(a) => exec.add_inserter(a),
         Action::DeleteInserter(a) => exec.delete_inserter(a),
         Action::AddDelegate(a) => exec.add_delegate(a),
@@ -161,7 +170,6 @@ impl<S: Read + Write> Exec<'_, S> {
     fn upsert_credential_as_inserter(&mut self, a: &UpsertCredentialAsInserter) -> NodeResult<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
-        a.credential.verify_signatures()?;
         let previous = credential(self.s, &a.id)?;
         if let Some(old) = &previous {
             // An upsert may refresh a credential of the same user, never take over someone
@@ -259,7 +267,6 @@ impl<S: Read + Write> Exec<'_, S> {
 
     fn add_credential(&mut self, a: &AddCredential) -> NodeResult<Effects> {
         let user = self.caller_user()?;
-        a.credential.verify_signatures()?;
         self.require_absent(Table::Credentials, "credential", &a.id)?;
         put_credential(self.s, &a.id, &original_row(user, &a.credential, None), None);
         effects(&[("credential_id", &a.id)])
@@ -269,7 +276,6 @@ impl<S: Read + Write> Exec<'_, S> {
         let user = self.caller_user()?;
         let old = owned_credential(self.s, &user, &a.id)?;
         self.require_editable(&a.id, &old)?;
-        a.credential.verify_signatures()?;
         let row = original_row(user, &a.credential, old.inserter.clone());
         put_credential(self.s, &a.id, &row, Some(&old));
         effects(&[("credential_id", &a.id)])
@@ -325,7 +331,6 @@ impl<S: Read + Write> Exec<'_, S> {
         if !copy.public_notes.is_empty() {
             return Err(NodeError::CopyHasPublicNotes);
         }
-        copy.verify_signatures()?;
         self.require_absent(Table::Credentials, "credential", copy_id)?;
         let grant_id = access_grant_id(&grantee.identifier(), copy_id, locked_until);
         if grant(self.s, &grant_id)?.is_some() {
@@ -506,15 +511,12 @@ impl<S: Read + Write> Exec<'_, S> {
                 not_after: times.not_usable_after,
             });
         }
-        // 6. The owner signed exactly this grant for this chain.
-        let message = grant.message(&self.ctx.chain_id)?;
-        grant.owner_wallet_identifier.verify("grant_signature", message.as_bytes(), &a.grant_signature)?;
+        // 6. The owner's signature over this grant for this chain: checked by verify_stateless.
         // Single use.
         if self.s.contains(Table::ConsumedWriteGrants, &key::uuid(&grant.id))? {
             return Err(NodeError::DwgUsed(grant.id));
         }
-        // 7-8. Both rows, the link and the grant, atomically.
-        a.original.verify_signatures()?;
+        // 7-8. Both rows, the link and the grant, atomically (signatures: verify_stateless).
         self.require_absent(Table::Credentials, "credential", &a.original_id)?;
         let dwg_id = grant.id.to_string();
         let row = original_row(owner_wallet.user_id, &a.original, Some(dwg_id.clone()));

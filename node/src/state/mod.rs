@@ -8,6 +8,7 @@
 pub mod exec;
 pub mod read;
 pub mod rows;
+pub mod verify;
 
 use protocol::identity::Identity;
 use sha2::{Digest, Sha256};
