@@ -178,18 +178,27 @@ impl App {
         Ok(())
     }
 
-    /// Stateless checks, then the nonce against committed state and the signer's transactions
-    /// already in the mempool (ABCI CheckTx). `recheck` is CometBFT's re-check after a commit,
-    /// which skips signatures already verified.
-    pub fn check_tx(&self, bytes: &[u8], recheck: bool) -> NodeResult<CheckedTx> {
+    /// Decodes and verifies a transaction's signatures (see [`verify_stateless`]) and
+    /// remembers that it passed, so that `check_tx` and `finalize_block` skip the work. Safe to
+    /// call concurrently and without any lock held.
+    pub fn preverify(&self, bytes: &[u8]) -> NodeResult<SignedTransaction> {
         let genesis = self.require_genesis()?;
         let stx = SignedTransaction::decode(bytes)?;
         let hash = tx_hash(bytes);
-        let known = recheck && lock(&self.verified).contains(hash.as_bytes());
-        if !known {
+        if !lock(&self.verified).contains(hash.as_bytes()) {
             verify_stateless(&stx, &genesis.chain_id)?;
             self.remember_verified(&hash);
         }
+        Ok(stx)
+    }
+
+    /// ABCI CheckTx: the stateless checks (skipped when already passed), then the nonce
+    /// against committed state and the signer's transactions already in the mempool. After a
+    /// commit the mempool's nonces start again from committed state, so CometBFT's re-check
+    /// of the remaining transactions rebuilds them in order.
+    pub fn check_tx(&self, bytes: &[u8]) -> NodeResult<CheckedTx> {
+        let stx = self.preverify(bytes)?;
+        let hash = tx_hash(bytes);
         let signer = stx.tx.signer;
         let mut nonces = lock(&self.mempool_nonces);
         let expected = match nonces.get(&signer) {

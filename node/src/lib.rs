@@ -8,8 +8,12 @@
 //! - [`chain`]: the embedded block producer and its JSON-RPC.
 #![forbid(unsafe_code)]
 
+pub mod abci;
 pub mod app;
+pub mod chain;
 pub mod error;
+pub mod rpc;
+pub mod run;
 pub mod state;
 pub mod store;
 pub mod testkit;

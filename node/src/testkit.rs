@@ -152,7 +152,7 @@ impl TestNet {
 
     pub fn submit_signed(&mut self, stx: &SignedTransaction) -> NodeResult<Effects> {
         let bytes = stx.encode();
-        self.app.check_tx(&bytes, false)?;
+        self.app.check_tx(&bytes)?;
         let mut outcomes = self.block(vec![bytes]);
         outcomes.remove(0).result
     }

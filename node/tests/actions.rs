@@ -729,10 +729,10 @@ fn consecutive_nonces_of_one_signer_fit_in_one_block() {
     let first = w.net.sign(&alice, AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "1".into() });
     let second =
         w.net.sign_with_nonce(&alice, AddAttribute { id: Uuid::new_v4(), attribute_key: "b".into(), value: "2".into() }, first.tx.nonce + 1);
-    w.net.app.check_tx(&first.encode(), false).unwrap();
-    w.net.app.check_tx(&second.encode(), false).unwrap();
+    w.net.app.check_tx(&first.encode()).unwrap();
+    w.net.app.check_tx(&second.encode()).unwrap();
     // The mempool remembers the first: the same nonce again is refused before a block.
-    assert_eq!(w.net.app.check_tx(&first.encode(), false).unwrap_err().code(), "bad_nonce");
+    assert_eq!(w.net.app.check_tx(&first.encode()).unwrap_err().code(), "bad_nonce");
     let outcomes = w.net.block(vec![first.encode(), second.encode()]);
     assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
 }
@@ -752,8 +752,8 @@ fn tampered_transactions_are_refused() {
     let mut stx = w.net.sign(&w.alice.wallet, AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "1".into() });
     stx.tx.action = AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "2".into() }.into();
     assert_eq!(code(w.net.submit_signed(&stx)), "bad_signature");
-    assert_eq!(w.net.app.check_tx(b"\x01garbage", false).unwrap_err().code(), "malformed");
-    assert_eq!(w.net.app.check_tx(b"", false).unwrap_err().code(), "malformed");
+    assert_eq!(w.net.app.check_tx(b"\x01garbage").unwrap_err().code(), "malformed");
+    assert_eq!(w.net.app.check_tx(b"").unwrap_err().code(), "malformed");
     assert_eq!(code(w.net.block(vec![b"\x07".to_vec()]).remove(0).result), "unsupported_version");
 }
 
@@ -825,5 +825,5 @@ fn state_survives_a_restart() {
 fn uninitialized_nodes_refuse_transactions_with_unavailable() {
     let dir = TempDir::new().unwrap();
     let app = App::open(Store::open(dir.path(), false).unwrap(), AppConfig::default()).unwrap();
-    assert_eq!(app.check_tx(b"\x01", false).unwrap_err().code(), "unavailable");
+    assert_eq!(app.check_tx(b"\x01").unwrap_err().code(), "unavailable");
 }

@@ -126,11 +126,13 @@ impl Error {
         }
     }
 
-    pub(crate) fn malformed(what: &'static str, detail: impl fmt::Display) -> Self {
+    /// Input that does not decode.
+    pub fn malformed(what: &'static str, detail: impl fmt::Display) -> Self {
         Error::Malformed { what, detail: detail.to_string() }
     }
 
-    pub(crate) fn invalid(field: Field, reason: impl Into<String>) -> Self {
+    /// A field whose value is not allowed.
+    pub fn invalid(field: Field, reason: impl Into<String>) -> Self {
         Error::InvalidField { field, reason: reason.into() }
     }
 }

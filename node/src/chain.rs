@@ -1,0 +1,409 @@
+//! The embedded single-validator chain: a mempool, a block producer in the same process, and
+//! the block store. Its JSON-RPC face is [`crate::rpc`].
+//!
+//! The producer makes a block as soon as there is work and none while idle: transactions
+//! arriving while a block executes form the next block, so batches grow with load. Each
+//! block's state changes, its transactions and their results, and the new height and app
+//! hash are written in one RocksDB batch (fsynced when the store syncs), so after a crash the
+//! node restarts at the last whole block.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use protocol::bytes::Sha256Digest;
+use protocol::identity::Ed25519SigningKey;
+use tendermint::abci::types::ExecTxResult;
+use tendermint::abci::{Code, Event, EventAttributeIndexExt};
+use tendermint::block::{self, Header};
+use tendermint::{Hash, Time, account, chain, validator};
+use tokio::sync::{oneshot, watch};
+
+use crate::abci::exec_tx_result;
+use crate::app::{App, CheckedTx};
+use crate::error::{NodeError, NodeResult};
+use crate::store::{Changes, Read, Table, Write};
+
+/// Mempool and block limits.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// Transactions waiting beyond this are refused with `unavailable`.
+    pub max_mempool_txs: usize,
+    /// At most this many transactions per block.
+    pub max_block_txs: usize,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig { max_mempool_txs: 100_000, max_block_txs: 5_000 }
+    }
+}
+
+/// A transaction's result as stored with its block.
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
+pub struct StoredResult {
+    pub code: u32,
+    pub log: String,
+    pub info: String,
+    pub codespace: String,
+    /// `(type, [(key, value)])`
+    pub events: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl StoredResult {
+    fn from_exec(r: &ExecTxResult) -> Self {
+        StoredResult {
+            code: r.code.value(),
+            log: r.log.clone(),
+            info: r.info.clone(),
+            codespace: r.codespace.clone(),
+            events: r
+                .events
+                .iter()
+                .map(|e| {
+                    let attributes = e
+                        .attributes
+                        .iter()
+                        .map(|a| {
+                            (
+                                a.key_str().unwrap_or_default().to_owned(),
+                                a.value_str().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect();
+                    (e.kind.clone(), attributes)
+                })
+                .collect(),
+        }
+    }
+
+    pub fn to_exec(&self) -> ExecTxResult {
+        ExecTxResult {
+            code: Code::from(self.code),
+            log: self.log.clone(),
+            info: self.info.clone(),
+            codespace: self.codespace.clone(),
+            events: self
+                .events
+                .iter()
+                .map(|(kind, attributes)| {
+                    Event::new(kind.clone(), attributes.iter().map(|(k, v)| (k.clone(), v.clone()).index()))
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A block as the embedded chain stores it.
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
+pub struct StoredBlock {
+    pub height: u64,
+    pub time_seconds: i64,
+    pub time_nanos: u32,
+    pub txs: Vec<Vec<u8>>,
+    pub results: Vec<StoredResult>,
+    /// The app hash before this block (CometBFT headers carry the previous block's result).
+    pub app_hash_before: Vec<u8>,
+    /// The app hash this block led to.
+    pub app_hash_after: Vec<u8>,
+    /// The previous block's hash (empty at height 1).
+    pub last_block_hash: Vec<u8>,
+}
+
+/// Where a committed transaction is.
+#[derive(Debug, Clone, Copy, BorshSerialize, BorshDeserialize)]
+pub struct TxLocation {
+    pub height: u64,
+    pub index: u32,
+}
+
+/// What `broadcast_tx_commit` waits for.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub height: u64,
+    pub index: u32,
+    pub result: ExecTxResult,
+}
+
+struct Pending {
+    hash: Sha256Digest,
+    bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Mempool {
+    txs: VecDeque<Pending>,
+    waiters: HashMap<[u8; 32], Vec<oneshot::Sender<Committed>>>,
+    stopping: bool,
+}
+
+/// The validator identity of the embedded chain (kept in the data directory).
+#[derive(Debug, Clone)]
+pub struct Validator {
+    pub public_key: tendermint::PublicKey,
+    pub address: account::Id,
+}
+
+impl Validator {
+    /// Loads the validator key from `dir/validator_key`, creating it on first start.
+    pub fn load_or_create(dir: &Path) -> NodeResult<Validator> {
+        let path = dir.join("validator_key");
+        let key = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let seed = hex::decode(text.trim())
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .ok_or_else(|| NodeError::Storage(format!("{} is not a 32-byte hex seed", path.display())))?;
+                Ed25519SigningKey::from_seed(&seed)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Ed25519SigningKey::generate();
+                std::fs::create_dir_all(dir)?;
+                std::fs::write(&path, hex::encode(*key.seed()))?;
+                key
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let public_key = tendermint::PublicKey::from_raw_ed25519(key.public_key().as_bytes())
+            .ok_or_else(|| NodeError::Storage("validator key".into()))?;
+        Ok(Validator { address: account::Id::from(public_key), public_key })
+    }
+
+    pub fn set(&self) -> validator::Set {
+        let info = validator::Info::new(self.public_key, 10u32.into());
+        validator::Set::new(vec![info.clone()], Some(info))
+    }
+}
+
+/// The embedded chain.
+pub struct Chain {
+    app: Arc<App>,
+    config: ChainConfig,
+    validator: Validator,
+    mempool: Mutex<Mempool>,
+    work: Condvar,
+    height: watch::Sender<u64>,
+    producer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain").field("height", &*self.height.borrow()).finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Chain {
+    /// Starts the block producer over an initialized `app`.
+    pub fn start(app: Arc<App>, validator: Validator, config: ChainConfig) -> NodeResult<Arc<Chain>> {
+        if app.genesis().is_none() {
+            return Err(NodeError::Unavailable("the chain has no genesis".into()));
+        }
+        let (height, _) = watch::channel(app.committed().height);
+        let chain = Arc::new(Chain {
+            app,
+            config,
+            validator,
+            mempool: Mutex::new(Mempool::default()),
+            work: Condvar::new(),
+            height,
+            producer: Mutex::new(None),
+        });
+        let producer = chain.clone();
+        let handle = std::thread::Builder::new()
+            .name("idos-block-producer".into())
+            .spawn(move || producer.produce_blocks())
+            .map_err(|e| NodeError::Storage(format!("cannot start the block producer: {e}")))?;
+        *lock(&chain.producer) = Some(handle);
+        Ok(chain)
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// Watches the committed height.
+    pub fn subscribe_height(&self) -> watch::Receiver<u64> {
+        self.height.subscribe()
+    }
+
+    /// Checks a transaction and queues it for the next block (`broadcast_tx_sync`).
+    pub fn submit(&self, bytes: Vec<u8>) -> NodeResult<CheckedTx> {
+        self.submit_inner(bytes, None)
+    }
+
+    /// Like [`Chain::submit`], with a receiver of the transaction's committed result
+    /// (`broadcast_tx_commit`).
+    pub fn submit_and_watch(&self, bytes: Vec<u8>) -> NodeResult<(CheckedTx, oneshot::Receiver<Committed>)> {
+        let (tx, rx) = oneshot::channel();
+        let checked = self.submit_inner(bytes, Some(tx))?;
+        Ok((checked, rx))
+    }
+
+    fn submit_inner(&self, bytes: Vec<u8>, waiter: Option<oneshot::Sender<Committed>>) -> NodeResult<CheckedTx> {
+        // Signatures are verified before taking the mempool lock, so submitters verify in
+        // parallel; the app caches the result for the block.
+        self.app.preverify(&bytes)?;
+        let mut mempool = lock(&self.mempool);
+        if mempool.stopping {
+            return Err(NodeError::Unavailable("the node is shutting down".into()));
+        }
+        if mempool.txs.len() >= self.config.max_mempool_txs {
+            return Err(NodeError::Unavailable(format!("the mempool is full ({} transactions)", mempool.txs.len())));
+        }
+        let checked = self.app.check_tx(&bytes)?;
+        if let Some(waiter) = waiter {
+            mempool.waiters.entry(*checked.hash.as_bytes()).or_default().push(waiter);
+        }
+        mempool.txs.push_back(Pending { hash: checked.hash, bytes });
+        self.work.notify_one();
+        Ok(checked)
+    }
+
+    /// Stops the producer after the block in progress.
+    pub fn stop(&self) {
+        lock(&self.mempool).stopping = true;
+        self.work.notify_all();
+        if let Some(handle) = lock(&self.producer).take() {
+            let _ = handle.join();
+        }
+    }
+
+    fn produce_blocks(&self) {
+        loop {
+            let txs: Vec<Pending> = {
+                let mut mempool = lock(&self.mempool);
+                while mempool.txs.is_empty() && !mempool.stopping {
+                    mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
+                }
+                if mempool.stopping {
+                    return;
+                }
+                let n = mempool.txs.len().min(self.config.max_block_txs);
+                mempool.txs.drain(..n).collect()
+            };
+            if let Err(e) = self.produce_block(txs) {
+                // The block was not committed; nothing of it is durable. Stop producing
+                // rather than diverge from what is stored.
+                tracing::error!(code = e.code(), "block production failed, the producer stops: {e}");
+                lock(&self.mempool).stopping = true;
+                return;
+            }
+        }
+    }
+
+    fn produce_block(&self, txs: Vec<Pending>) -> NodeResult<()> {
+        let previous = self.app.committed();
+        let height = previous.height + 1;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        // Block time never goes backwards, even if the clock does.
+        let (mut seconds, mut nanos) = (now.as_secs() as i64, now.subsec_nanos());
+        if seconds < previous.time {
+            (seconds, nanos) = (previous.time, 0);
+        }
+        let bytes: Vec<&[u8]> = txs.iter().map(|p| p.bytes.as_slice()).collect();
+        let (outcomes, app_hash) = self.app.finalize_block(height, seconds, &bytes)?;
+        let results: Vec<ExecTxResult> = outcomes.iter().map(exec_tx_result).collect();
+        let last_block_hash = match previous.height {
+            0 => Vec::new(),
+            h => self.block(h)?.map(|b| self.header(&b).hash().as_bytes().to_vec()).unwrap_or_default(),
+        };
+        let stored = StoredBlock {
+            height,
+            time_seconds: seconds,
+            time_nanos: nanos,
+            txs: txs.iter().map(|p| p.bytes.clone()).collect(),
+            results: results.iter().map(StoredResult::from_exec).collect(),
+            app_hash_before: previous.app_hash.clone(),
+            app_hash_after: app_hash,
+            last_block_hash,
+        };
+        let mut extra = Changes::default();
+        extra.put_row(Table::Blocks, height.to_be_bytes().to_vec(), &stored);
+        for (index, pending) in txs.iter().enumerate() {
+            let location = TxLocation { height, index: index as u32 };
+            extra.put_row(Table::TxIndex, pending.hash.as_bytes().to_vec(), &location);
+        }
+        let waiters = {
+            let mut mempool = lock(&self.mempool);
+            self.app.commit(extra)?;
+            // What is still waiting was checked against the old state: check it again.
+            let waiting = std::mem::take(&mut mempool.txs);
+            for pending in waiting {
+                match self.app.check_tx(&pending.bytes) {
+                    Ok(_) => mempool.txs.push_back(pending),
+                    Err(e) => {
+                        tracing::debug!(code = e.code(), "dropped from the mempool after a commit: {e}");
+                        mempool.waiters.remove(pending.hash.as_bytes());
+                    }
+                }
+            }
+            txs.iter()
+                .enumerate()
+                .filter_map(|(i, p)| mempool.waiters.remove(p.hash.as_bytes()).map(|w| (i, w)))
+                .collect::<Vec<_>>()
+        };
+        for (index, senders) in waiters {
+            for sender in senders {
+                let _ = sender.send(Committed { height, index: index as u32, result: results[index].clone() });
+            }
+        }
+        self.height.send_replace(height);
+        Ok(())
+    }
+
+    /// A stored block.
+    pub fn block(&self, height: u64) -> NodeResult<Option<StoredBlock>> {
+        self.app.store().row(Table::Blocks, &height.to_be_bytes())
+    }
+
+    /// Where a committed transaction is, by hash.
+    pub fn locate(&self, hash: &[u8]) -> NodeResult<Option<TxLocation>> {
+        self.app.store().row(Table::TxIndex, hash)
+    }
+
+    /// The CometBFT header of a stored block.
+    pub fn header(&self, b: &StoredBlock) -> Header {
+        let chain_id = self.app.genesis().map(|g| g.chain_id).unwrap_or_default();
+        let validators_hash = self.validator.set().hash();
+        let last_results: Vec<Vec<u8>> = b.results.iter().map(|r| borsh::to_vec(r).unwrap_or_default()).collect();
+        Header {
+            version: block::header::Version { block: 11, app: 1 },
+            chain_id: chain::Id::try_from(chain_id).unwrap_or_else(|_| chain::Id::try_from("idos").expect("valid id")),
+            height: block::Height::try_from(b.height).unwrap_or_default(),
+            time: Time::from_unix_timestamp(b.time_seconds, b.time_nanos).unwrap_or_else(|_| Time::unix_epoch()),
+            last_block_id: hash_or_none(&b.last_block_hash).map(|hash| block::Id { hash, part_set_header: Default::default() }),
+            last_commit_hash: None,
+            data_hash: Some(Hash::Sha256(tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&b.txs))),
+            validators_hash,
+            next_validators_hash: validators_hash,
+            consensus_hash: Hash::None,
+            app_hash: b.app_hash_before.clone().try_into().unwrap_or_default(),
+            last_results_hash: Some(Hash::Sha256(tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&last_results))),
+            evidence_hash: None,
+            proposer_address: self.validator.address,
+        }
+    }
+}
+
+fn hash_or_none(bytes: &[u8]) -> Option<Hash> {
+    if bytes.is_empty() { None } else { Hash::try_from(bytes.to_vec()).ok() }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        lock(&self.mempool).stopping = true;
+        self.work.notify_all();
+    }
+}

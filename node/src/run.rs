@@ -1,0 +1,161 @@
+//! Running a node: its configuration file, the data directory layout, and starting either the
+//! embedded chain with its RPC or the ABCI server for CometBFT.
+//!
+//! Data directory: `db/` (RocksDB), `validator_key` (embedded chain's validator identity),
+//! and, when no owner is configured, `owner_key` (a development owner key, created once).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use protocol::bytes::Ed25519PublicKey;
+use protocol::identity::{Identity, SigningKey};
+use serde::Deserialize;
+
+use crate::abci::AbciApp;
+use crate::app::{App, AppConfig, Genesis};
+use crate::chain::{Chain, ChainConfig, Validator};
+use crate::error::{NodeError, NodeResult};
+use crate::store::Store;
+
+/// The chain id used when none is configured.
+pub const DEFAULT_CHAIN_ID: &str = "idos-local";
+
+/// The node's TOML configuration. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Chain id of a new embedded chain (default `idos-local`).
+    pub chain_id: Option<String>,
+    /// The network owner's identity (EVM address or Ed25519 hex key). Default for a new
+    /// embedded chain: a development key created in the data directory.
+    pub owner: Option<Identity>,
+    /// Gateway (relay) keys, hex Ed25519, whose read attestations this node accepts.
+    #[serde(default)]
+    pub trusted_gateways: Vec<Ed25519PublicKey>,
+    /// Fsync every commit (default true). Without it a crash of the process loses nothing,
+    /// a power loss may lose the last blocks.
+    pub sync_writes: Option<bool>,
+    /// Most transactions per block (embedded chain).
+    pub max_block_txs: Option<usize>,
+    /// Most transactions waiting in the mempool (embedded chain).
+    pub max_mempool_txs: Option<usize>,
+}
+
+impl NodeConfig {
+    /// Reads a TOML configuration file.
+    pub fn load(path: &Path) -> NodeResult<NodeConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| NodeError::Storage(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            NodeError::Invalid(protocol::Error::malformed("node configuration", format!("{}: {e}", path.display())))
+        })
+    }
+
+    fn app_config(&self) -> AppConfig {
+        AppConfig { trusted_gateways: self.trusted_gateways.clone() }
+    }
+}
+
+/// Opens the application over `data_dir/db`.
+pub fn open_app(data_dir: &Path, config: &NodeConfig) -> NodeResult<Arc<App>> {
+    let store = Store::open(&data_dir.join("db"), config.sync_writes.unwrap_or(true))?;
+    Ok(Arc::new(App::open(store, config.app_config())?))
+}
+
+/// A running embedded node.
+#[derive(Debug)]
+pub struct EmbeddedNode {
+    pub chain: Arc<Chain>,
+    pub rpc_addr: std::net::SocketAddr,
+    /// Set when this start created a development owner key.
+    pub created_owner_key: Option<PathBuf>,
+}
+
+/// Initializes the chain on first start (genesis from `config`, a development owner key when
+/// none is configured) and starts the block producer.
+pub fn start_chain(data_dir: &Path, config: &NodeConfig) -> NodeResult<(Arc<Chain>, Option<PathBuf>)> {
+    std::fs::create_dir_all(data_dir)?;
+    let app = open_app(data_dir, config)?;
+    let mut created_owner_key = None;
+    match app.genesis() {
+        Some(genesis) => {
+            if let Some(chain_id) = &config.chain_id {
+                if *chain_id != genesis.chain_id {
+                    return Err(NodeError::Unauthorized(format!(
+                        "{} holds chain {:?}, the configuration asks for {chain_id:?}; use another data directory",
+                        data_dir.display(),
+                        genesis.chain_id
+                    )));
+                }
+            }
+        }
+        None => {
+            let owner = match config.owner {
+                Some(owner) => owner,
+                None => {
+                    let (owner, path) = development_owner(data_dir)?;
+                    created_owner_key = Some(path);
+                    owner
+                }
+            };
+            let chain_id = config.chain_id.clone().unwrap_or_else(|| DEFAULT_CHAIN_ID.to_owned());
+            app.init_chain(Genesis { chain_id, owner })?;
+        }
+    }
+    let validator = Validator::load_or_create(data_dir)?;
+    let defaults = ChainConfig::default();
+    let chain_config = ChainConfig {
+        max_block_txs: config.max_block_txs.unwrap_or(defaults.max_block_txs).max(1),
+        max_mempool_txs: config.max_mempool_txs.unwrap_or(defaults.max_mempool_txs).max(1),
+    };
+    Ok((Chain::start(app, validator, chain_config)?, created_owner_key))
+}
+
+/// The development owner key of `data_dir`, created on first use.
+fn development_owner(data_dir: &Path) -> NodeResult<(Identity, PathBuf)> {
+    let path = data_dir.join("owner_key");
+    let key = match std::fs::read_to_string(&path) {
+        Ok(text) => SigningKey::from_hex(protocol::identity::SignatureScheme::Ed25519, text.trim())?,
+        Err(_) => {
+            let key = SigningKey::generate_ed25519();
+            write_secret(&path, key.to_hex().as_bytes())?;
+            key
+        }
+    };
+    Ok((key.identity(), path))
+}
+
+/// Writes a secret file readable by its owner only.
+pub fn write_secret(path: &Path, contents: &[u8]) -> NodeResult<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Starts the embedded chain and serves its RPC on `listener`.
+pub async fn start_embedded(
+    data_dir: &Path,
+    config: &NodeConfig,
+    listener: tokio::net::TcpListener,
+) -> NodeResult<(EmbeddedNode, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let (chain, created_owner_key) = start_chain(data_dir, config)?;
+    let rpc_addr = listener.local_addr()?;
+    let server = tokio::spawn(crate::rpc::serve(chain.clone(), listener));
+    Ok((EmbeddedNode { chain, rpc_addr, created_owner_key }, server))
+}
+
+/// Serves ABCI on `addr` for CometBFT, over `data_dir/db`.
+pub async fn serve_abci(data_dir: &Path, config: &NodeConfig, addr: &str) -> Result<(), tower_abci::BoxError> {
+    let app = open_app(data_dir, config)?;
+    tracing::info!(height = app.committed().height, "ABCI application ready on {addr}");
+    AbciApp::new(app).serve(addr).await
+}

@@ -1,0 +1,161 @@
+//! The embedded chain through its JSON-RPC, driven by `tendermint_rpc::HttpClient` in
+//! CometBFT 0.38 mode, exactly as the relay talks to a CometBFT node: broadcast, commit,
+//! query, transaction and block lookup.
+
+use std::time::Duration;
+
+use node::run::{NodeConfig, start_embedded};
+use node::testkit::{credential_input, public_notes};
+use protocol::action::{AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter};
+use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
+use protocol::nacl_box::EncryptionSecretKey;
+use protocol::query::{Query, SignedQuery};
+use protocol::records::{QueryAnswer, QueryOutput};
+use protocol::tx::{SignedTransaction, Transaction};
+use tempfile::TempDir;
+use tendermint::Hash;
+use tendermint_rpc::client::CompatMode;
+use tendermint_rpc::{Client, HttpClient};
+use uuid::Uuid;
+
+const CHAIN: &str = "idos-rpc-test";
+
+struct Node {
+    _dir: TempDir,
+    client: HttpClient,
+    owner: SigningKey,
+    gateway: Ed25519SigningKey,
+    node: node::run::EmbeddedNode,
+}
+
+async fn start() -> Node {
+    let dir = TempDir::new().unwrap();
+    let owner = SigningKey::generate_ed25519();
+    let gateway = Ed25519SigningKey::generate();
+    let config = NodeConfig {
+        chain_id: Some(CHAIN.into()),
+        owner: Some(owner.identity()),
+        trusted_gateways: vec![gateway.public_key()],
+        sync_writes: Some(false),
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (node, _server) = start_embedded(dir.path(), &config, listener).await.unwrap();
+    let url = format!("http://{}", node.rpc_addr);
+    let client = HttpClient::builder(url.parse().unwrap()).compat_mode(CompatMode::V0_38).build().unwrap();
+    Node { _dir: dir, client, owner, gateway, node }
+}
+
+fn signed(key: &SigningKey, nonce: u64, action: impl Into<protocol::action::Action>) -> SignedTransaction {
+    Transaction { chain_id: CHAIN.into(), nonce, signer: key.identity(), action: action.into() }.sign(key).unwrap()
+}
+
+async fn read(node: &Node, caller: Identity, query: Query) -> (u32, String, Option<QueryAnswer>) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let q = SignedQuery::attested(CHAIN, query, caller, &node.gateway, now);
+    let r = node.client.abci_query(Some("/idos".into()), q.encode(), None, false).await.unwrap();
+    let answer = if r.code.is_ok() { Some(borsh::from_slice::<QueryAnswer>(&r.value).unwrap()) } else { None };
+    (r.code.value(), r.info, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transactions() {
+    let node = start().await;
+    node.client.health().await.unwrap();
+    let status = node.client.status().await.unwrap();
+    assert_eq!(status.node_info.network.as_str(), CHAIN);
+    assert_eq!(status.sync_info.latest_block_height.value(), 0);
+
+    // broadcast_tx_commit returns after the block.
+    let inserter = Uuid::new_v4();
+    let tx = signed(&node.owner, 1, AddInserter { id: inserter, name: "Acme".into() });
+    let committed = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    assert!(committed.check_tx.code.is_ok(), "{:?}", committed.check_tx);
+    assert!(committed.tx_result.code.is_ok(), "{:?}", committed.tx_result);
+    assert!(committed.height.value() >= 1);
+    assert_eq!(committed.hash.as_bytes(), tx.hash().as_bytes());
+    assert!(committed.tx_result.events.iter().any(|e| e.kind == "idos"));
+
+    // broadcast_tx_sync returns after CheckTx; the tx is found by hash once committed.
+    let issuer = Ed25519SigningKey::generate();
+    let tx = signed(&node.owner, 2, AddDelegate { address: Identity::Ed25519(issuer.public_key()), inserter_id: inserter });
+    let sync = node.client.broadcast_tx_sync(tx.encode()).await.unwrap();
+    assert!(sync.code.is_ok(), "{}", sync.log);
+    let hash = Hash::Sha256(*tx.hash().as_bytes());
+    let found = wait_for_tx(&node.client, hash).await;
+    assert_eq!(found.tx, tx.encode());
+    assert!(found.tx_result.code.is_ok());
+
+    // The block holds it, and its header names the chain.
+    let block = node.client.block(found.height).await.unwrap();
+    assert_eq!(block.block.header.chain_id.as_str(), CHAIN);
+    assert!(block.block.data.contains(&tx.encode()));
+    let latest = node.client.latest_block().await.unwrap();
+    assert!(latest.block.header.height >= found.height);
+
+    // Reads carry the height and app hash, and match abci_info.
+    let issuer_key = SigningKey::Ed25519(issuer.clone());
+    let user = Uuid::new_v4();
+    let secret = EncryptionSecretKey::generate();
+    let tx = signed(
+        &issuer_key,
+        1,
+        AddUserAsInserter { id: user, recipient_encryption_public_key: secret.public_key(), encryption_password_store: PasswordStore::User },
+    );
+    assert!(node.client.broadcast_tx_commit(tx.encode()).await.unwrap().tx_result.code.is_ok());
+    let (code, _info, answer) = read(&node, issuer_key.identity(), Query::GetUserAsInserter { id: user }).await;
+    assert_eq!(code, 0, "{}", _info);
+    let answer = answer.unwrap();
+    assert!(matches!(answer.output, QueryOutput::User(ref u) if u.id == user));
+    let info = node.client.abci_info().await.unwrap();
+    assert_eq!(answer.height, info.last_block_height.value());
+    assert_eq!(answer.app_hash.as_bytes().as_slice(), info.last_block_app_hash.as_bytes());
+
+    // A credential, then a read by an unknown caller: typed errors come back in the response.
+    let credential = credential_input(&issuer, &public_notes("urn:vc:rpc", "active"), b"{}", &secret.public_key());
+    let tx = signed(&issuer_key, 2, UpsertCredentialAsInserter { id: Uuid::new_v4(), user_id: user, credential });
+    assert!(node.client.broadcast_tx_commit(tx.encode()).await.unwrap().tx_result.code.is_ok());
+    let (code, info, _) = read(&node, SigningKey::generate_evm().identity(), Query::GetUser).await;
+    assert_eq!((code, info.as_str()), (5, "no_profile"));
+
+    node.node.chain.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_transactions_come_back_with_their_code_and_are_never_committed() {
+    let node = start().await;
+    // Replay: nonce 1 twice.
+    let tx = signed(&node.owner, 1, AddInserter { id: Uuid::new_v4(), name: "A".into() });
+    assert!(node.client.broadcast_tx_commit(tx.encode()).await.unwrap().tx_result.code.is_ok());
+    let replay = node.client.broadcast_tx_sync(tx.encode()).await.unwrap();
+    assert_eq!(replay.code.value(), 3);
+    assert!(replay.log.starts_with("bad_nonce"), "{}", replay.log);
+    let commit = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    assert_eq!(commit.check_tx.info, "bad_nonce");
+    // Garbage.
+    let garbage = node.client.broadcast_tx_sync(b"\x01not a transaction".to_vec()).await.unwrap();
+    assert!(garbage.log.starts_with("malformed"), "{}", garbage.log);
+    // Someone else's owner action is refused in the block, with its code.
+    let stranger = SigningKey::generate_ed25519();
+    let tx = signed(&stranger, 1, AddInserter { id: Uuid::new_v4(), name: "B".into() });
+    let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    assert_eq!(result.tx_result.info, "unauthorized");
+    assert_eq!(result.tx_result.codespace, "idos");
+    // Unknown transaction hash.
+    let missing = node.client.tx(Hash::Sha256([7; 32]), false).await;
+    assert!(missing.is_err());
+    // A non-idOS query path.
+    let r = node.client.abci_query(Some("/store".into()), vec![], None, false).await.unwrap();
+    assert_eq!(r.info, "unknown_path");
+    node.node.chain.stop();
+}
+
+async fn wait_for_tx(client: &HttpClient, hash: Hash) -> tendermint_rpc::endpoint::tx::Response {
+    for _ in 0..200 {
+        if let Ok(found) = client.tx(hash, false).await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("transaction {hash} was not committed within 4 s");
+}
