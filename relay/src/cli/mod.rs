@@ -6,6 +6,7 @@
 
 mod crypto;
 mod keys;
+mod node;
 mod output;
 
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ pub enum Command {
     /// Key derivation, encryption and decryption, byte-compatible with idOS.
     #[command(subcommand)]
     Crypto(crypto::CryptoCommand),
+    /// Run the storage node (embedded chain with a CometBFT-compatible RPC, or ABCI for CometBFT).
+    Node(node::NodeArgs),
 }
 
 /// Parses the process arguments, runs the command and maps failure to an exit status.
@@ -75,5 +78,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
+        Command::Node(args) => node::run(args),
     }
+}
+
+/// Logs to standard error; `RUST_LOG` filters (default: info).
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

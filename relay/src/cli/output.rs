@@ -13,6 +13,9 @@ pub enum CliError {
     /// Reading standard input or writing standard output failed.
     #[error("{context}: {source}")]
     Io { context: &'static str, source: io::Error },
+    /// The node refused or failed.
+    #[error("{0}")]
+    Node(#[from] node::error::NodeError),
     /// Anything else a person must fix.
     #[error("{0}")]
     Usage(String),
@@ -24,6 +27,7 @@ impl CliError {
         match self {
             CliError::Protocol(e) => e.code(),
             CliError::Io { .. } => "io",
+            CliError::Node(e) => e.code(),
             CliError::Usage(_) => "usage",
         }
     }
