@@ -37,7 +37,7 @@ impl AbciApp {
     }
 
     /// Serves ABCI on `addr` (`host:port`) until the process ends.
-    pub async fn serve(self, addr: &str) -> Result<(), BoxError> {
+    pub async fn serve(self, addr: String) -> Result<(), BoxError> {
         let server = tower_abci::v038::Server::builder()
             .consensus(self.clone())
             .mempool(self.clone())
@@ -45,7 +45,7 @@ impl AbciApp {
             .snapshot(self)
             .finish()
             .ok_or("incomplete ABCI server")?;
-        server.listen_tcp(addr.to_owned()).await
+        server.listen_tcp(addr).await
     }
 
     fn consensus(&self, request: ConsensusRequest) -> Result<ConsensusResponse, NodeError> {

@@ -157,5 +157,5 @@ pub async fn start_embedded(
 pub async fn serve_abci(data_dir: &Path, config: &NodeConfig, addr: &str) -> Result<(), tower_abci::BoxError> {
     let app = open_app(data_dir, config)?;
     tracing::info!(height = app.committed().height, "ABCI application ready on {addr}");
-    AbciApp::new(app).serve(addr).await
+    AbciApp::new(app).serve(addr.to_owned()).await
 }
