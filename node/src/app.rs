@@ -82,6 +82,8 @@ pub struct TxOutcome {
 /// A finalized block waiting for `commit`.
 #[derive(Debug)]
 struct PendingBlock {
+    /// Signers of the block's transactions.
+    signers: Vec<Identity>,
     height: u64,
     time: i64,
     app_hash: Vec<u8>,
@@ -198,7 +200,11 @@ impl App {
     /// of the remaining transactions rebuilds them in order.
     pub fn check_tx(&self, bytes: &[u8]) -> NodeResult<CheckedTx> {
         let stx = self.preverify(bytes)?;
-        let hash = tx_hash(bytes);
+        self.check_nonce(&stx, tx_hash(bytes))
+    }
+
+    /// The nonce part of [`App::check_tx`], for a transaction that passed [`App::preverify`].
+    pub fn check_nonce(&self, stx: &SignedTransaction, hash: Sha256Digest) -> NodeResult<CheckedTx> {
         let signer = stx.tx.signer;
         let mut nonces = lock(&self.mempool_nonces);
         let expected = match nonces.get(&signer) {
@@ -235,24 +241,29 @@ impl App {
         let ctx = BlockContext { chain_id: genesis.chain_id.clone(), height, time, owner: genesis.owner };
         let mut block = Changes::default();
         let mut outcomes = Vec::with_capacity(txs.len());
+        let mut signers = Vec::new();
         for bytes in txs {
-            outcomes.push(self.deliver(&ctx, &mut block, bytes.as_ref())?);
+            let (outcome, signer) = self.deliver(&ctx, &mut block, bytes.as_ref())?;
+            outcomes.push(outcome);
+            signers.extend(signer);
         }
+        signers.sort();
+        signers.dedup();
         let app_hash = app_hash(&committed.app_hash, height, time, &block);
-        *lock(&self.pending) = Some(PendingBlock { height, time, app_hash: app_hash.clone(), changes: block });
+        *lock(&self.pending) = Some(PendingBlock { signers, height, time, app_hash: app_hash.clone(), changes: block });
         Ok((outcomes, app_hash))
     }
 
     /// One transaction of a block. An `Err` here is a storage failure (the block cannot be
     /// executed); a refused transaction is an `Ok` outcome holding its error.
-    fn deliver(&self, ctx: &BlockContext, block: &mut Changes, bytes: &[u8]) -> NodeResult<TxOutcome> {
+    fn deliver(&self, ctx: &BlockContext, block: &mut Changes, bytes: &[u8]) -> NodeResult<(TxOutcome, Option<Identity>)> {
         let hash = tx_hash(bytes);
         let stx = match SignedTransaction::decode(bytes) {
             Ok(stx) => stx,
-            Err(e) => return Ok(TxOutcome { hash, action: None, result: Err(e.into()) }),
+            Err(e) => return Ok((TxOutcome { hash, action: None, result: Err(e.into()) }, None)),
         };
         let action = Some(stx.tx.action.name());
-        let refused = |e: NodeError| Ok(TxOutcome { hash, action, result: Err(e) });
+        let refused = |e: NodeError| Ok((TxOutcome { hash, action, result: Err(e) }, None));
         let was_verified = lock(&self.verified).remove(hash.as_bytes());
         if !was_verified {
             if let Err(e) = verify_stateless(&stx, &ctx.chain_id) {
@@ -274,28 +285,57 @@ impl App {
             Err(_) => {}
         }
         set_nonce(block, &signer, stx.tx.nonce);
-        Ok(TxOutcome { hash, action, result })
+        Ok((TxOutcome { hash, action, result }, Some(signer)))
     }
 
     /// Makes the finalized block durable (ABCI Commit): its state changes, `extra` (the
     /// embedded chain's block store) and the new height, time and app hash, in one atomic
-    /// write. Returns the committed height.
+    /// write. The mempool's nonces start again from committed state: CometBFT re-checks the
+    /// transactions still in its mempool after every commit, in order, which rebuilds them.
     pub fn commit(&self, extra: Changes) -> NodeResult<Committed> {
-        let pending = lock(&self.pending)
+        let (changes, pending) = self.take_pending(extra)?;
+        let mut nonces = lock(&self.mempool_nonces);
+        self.store.commit(&changes)?;
+        nonces.clear();
+        drop(nonces);
+        Ok(self.publish(pending))
+    }
+
+    /// [`App::commit`] for a mempool that is never re-checked (the embedded chain's): the
+    /// nonces of transactions still waiting stay valid, since they were checked in order
+    /// after those of the block. Nothing is locked while the batch is written, so CheckTx
+    /// goes on during the fsync.
+    pub fn commit_keeping_mempool(&self, extra: Changes) -> NodeResult<Committed> {
+        let (changes, pending) = self.take_pending(extra)?;
+        self.store.commit(&changes)?;
+        let signers = pending.signers.clone();
+        let committed = self.publish(pending);
+        // Forget signers with nothing left in the mempool: their next nonce is in the store.
+        let mut nonces = lock(&self.mempool_nonces);
+        for signer in signers {
+            if nonces.get(&signer).copied() == Some(next_nonce(&*self.store, &signer)?) {
+                nonces.remove(&signer);
+            }
+        }
+        Ok(committed)
+    }
+
+    fn take_pending(&self, extra: Changes) -> NodeResult<(Changes, PendingBlock)> {
+        let mut pending = lock(&self.pending)
             .take()
             .ok_or_else(|| NodeError::Storage("commit without a finalized block".into()))?;
-        let mut changes = pending.changes;
+        let mut changes = std::mem::take(&mut pending.changes);
         changes.absorb(extra);
         changes.put(Table::Meta, meta::HEIGHT.to_vec(), pending.height.to_be_bytes().to_vec());
         changes.put(Table::Meta, meta::APP_HASH.to_vec(), pending.app_hash.clone());
         changes.put(Table::Meta, meta::TIME.to_vec(), pending.time.to_be_bytes().to_vec());
-        let mut nonces = lock(&self.mempool_nonces);
-        let mut committed = self.committed.write().unwrap_or_else(|p| p.into_inner());
-        self.store.commit(&changes)?;
-        *committed = Committed { height: pending.height, app_hash: pending.app_hash, time: pending.time };
-        // Mempool nonces are rebuilt by re-checking what is still pending.
-        nonces.clear();
-        Ok(committed.clone())
+        Ok((changes, pending))
+    }
+
+    fn publish(&self, pending: PendingBlock) -> Committed {
+        let committed = Committed { height: pending.height, app_hash: pending.app_hash, time: pending.time };
+        *self.committed.write().unwrap_or_else(|p| p.into_inner()) = committed.clone();
+        committed
     }
 
     /// Answers a read (ABCI Query) at the last committed height. `now` is this node's clock
@@ -317,10 +357,10 @@ impl App {
             }
         }
         let caller = signed.authenticate(now, |key| self.config.trusted_gateways.contains(key))?;
-        let (snapshot, committed) = {
-            let committed = self.committed.read().unwrap_or_else(|p| p.into_inner());
-            (self.store.snapshot(), committed.clone())
-        };
+        // Height, app hash and time come from the snapshot itself, so they describe exactly
+        // the state the answer was read from.
+        let snapshot = self.store.snapshot();
+        let committed = read_committed(&snapshot)?;
         if height != 0 && height as u64 != committed.height {
             return Err(NodeError::HistoricalQuery(height));
         }

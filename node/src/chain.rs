@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use protocol::bytes::Sha256Digest;
@@ -34,11 +34,14 @@ pub struct ChainConfig {
     pub max_mempool_txs: usize,
     /// At most this many transactions per block.
     pub max_block_txs: usize,
+    /// How long the producer lets transactions gather once the first one arrives (unless the
+    /// block is full). Bigger blocks amortize the commit's fsync; idle chains make no blocks.
+    pub block_linger: Duration,
 }
 
 impl Default for ChainConfig {
     fn default() -> Self {
-        ChainConfig { max_mempool_txs: 100_000, max_block_txs: 5_000 }
+        ChainConfig { max_mempool_txs: 100_000, max_block_txs: 5_000, block_linger: Duration::from_millis(5) }
     }
 }
 
@@ -188,6 +191,8 @@ pub struct Chain {
     work: Condvar,
     height: watch::Sender<u64>,
     producer: Mutex<Option<JoinHandle<()>>>,
+    /// Hash of the last committed block's header (empty before the first block).
+    last_block_hash: Mutex<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -207,7 +212,9 @@ impl Chain {
             return Err(NodeError::Unavailable("the chain has no genesis".into()));
         }
         let (height, _) = watch::channel(app.committed().height);
+        let last_height = app.committed().height;
         let chain = Arc::new(Chain {
+            last_block_hash: Mutex::new(Vec::new()),
             app,
             config,
             validator,
@@ -216,6 +223,12 @@ impl Chain {
             height,
             producer: Mutex::new(None),
         });
+        if last_height > 0 {
+            let last = chain
+                .block(last_height)?
+                .ok_or_else(|| NodeError::Storage(format!("block {last_height} is missing from the block store")))?;
+            *lock(&chain.last_block_hash) = chain.header(&last).hash().as_bytes().to_vec();
+        }
         let producer = chain.clone();
         let handle = std::thread::Builder::new()
             .name("idos-block-producer".into())
@@ -254,7 +267,8 @@ impl Chain {
     fn submit_inner(&self, bytes: Vec<u8>, waiter: Option<oneshot::Sender<Committed>>) -> NodeResult<CheckedTx> {
         // Signatures are verified before taking the mempool lock, so submitters verify in
         // parallel; the app caches the result for the block.
-        self.app.preverify(&bytes)?;
+        let stx = self.app.preverify(&bytes)?;
+        let hash = protocol::tx::tx_hash(&bytes);
         let mut mempool = lock(&self.mempool);
         if mempool.stopping {
             return Err(NodeError::Unavailable("the node is shutting down".into()));
@@ -262,7 +276,7 @@ impl Chain {
         if mempool.txs.len() >= self.config.max_mempool_txs {
             return Err(NodeError::Unavailable(format!("the mempool is full ({} transactions)", mempool.txs.len())));
         }
-        let checked = self.app.check_tx(&bytes)?;
+        let checked = self.app.check_nonce(&stx, hash)?;
         if let Some(waiter) = waiter {
             mempool.waiters.entry(*checked.hash.as_bytes()).or_default().push(waiter);
         }
@@ -286,6 +300,11 @@ impl Chain {
                 let mut mempool = lock(&self.mempool);
                 while mempool.txs.is_empty() && !mempool.stopping {
                     mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
+                }
+                let first_arrival = Instant::now();
+                while !mempool.stopping && mempool.txs.len() < self.config.max_block_txs {
+                    let Some(left) = self.config.block_linger.checked_sub(first_arrival.elapsed()) else { break };
+                    mempool = self.work.wait_timeout(mempool, left).unwrap_or_else(|p| p.into_inner()).0;
                 }
                 if mempool.stopping {
                     return;
@@ -315,10 +334,7 @@ impl Chain {
         let bytes: Vec<&[u8]> = txs.iter().map(|p| p.bytes.as_slice()).collect();
         let (outcomes, app_hash) = self.app.finalize_block(height, seconds, &bytes)?;
         let results: Vec<ExecTxResult> = outcomes.iter().map(exec_tx_result).collect();
-        let last_block_hash = match previous.height {
-            0 => Vec::new(),
-            h => self.block(h)?.map(|b| self.header(&b).hash().as_bytes().to_vec()).unwrap_or_default(),
-        };
+        let last_block_hash = lock(&self.last_block_hash).clone();
         let stored = StoredBlock {
             height,
             time_seconds: seconds,
@@ -335,20 +351,12 @@ impl Chain {
             let location = TxLocation { height, index: index as u32 };
             extra.put_row(Table::TxIndex, pending.hash.as_bytes().to_vec(), &location);
         }
+        // Submissions go on while the batch is written and fsynced: what waits in the mempool
+        // was checked in nonce order after this block's transactions and stays valid.
+        self.app.commit_keeping_mempool(extra)?;
+        *lock(&self.last_block_hash) = self.header(&stored).hash().as_bytes().to_vec();
         let waiters = {
             let mut mempool = lock(&self.mempool);
-            self.app.commit(extra)?;
-            // What is still waiting was checked against the old state: check it again.
-            let waiting = std::mem::take(&mut mempool.txs);
-            for pending in waiting {
-                match self.app.check_tx(&pending.bytes) {
-                    Ok(_) => mempool.txs.push_back(pending),
-                    Err(e) => {
-                        tracing::debug!(code = e.code(), "dropped from the mempool after a commit: {e}");
-                        mempool.waiters.remove(pending.hash.as_bytes());
-                    }
-                }
-            }
             txs.iter()
                 .enumerate()
                 .filter_map(|(i, p)| mempool.waiters.remove(p.hash.as_bytes()).map(|w| (i, w)))

@@ -39,6 +39,8 @@ pub struct NodeConfig {
     pub max_block_txs: Option<usize>,
     /// Most transactions waiting in the mempool (embedded chain).
     pub max_mempool_txs: Option<usize>,
+    /// Milliseconds the embedded producer lets transactions gather before a block (default 5).
+    pub block_linger_ms: Option<u64>,
 }
 
 impl NodeConfig {
@@ -107,6 +109,7 @@ pub fn start_chain(data_dir: &Path, config: &NodeConfig) -> NodeResult<(Arc<Chai
     let chain_config = ChainConfig {
         max_block_txs: config.max_block_txs.unwrap_or(defaults.max_block_txs).max(1),
         max_mempool_txs: config.max_mempool_txs.unwrap_or(defaults.max_mempool_txs).max(1),
+        block_linger: config.block_linger_ms.map(std::time::Duration::from_millis).unwrap_or(defaults.block_linger),
     };
     Ok((Chain::start(app, validator, chain_config)?, created_owner_key))
 }
