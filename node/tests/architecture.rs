@@ -1,0 +1,42 @@
+//! Architecture invariants checked on the source (as rust-analyzer's tidy tests do).
+
+use std::path::Path;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The node stores and serves ciphertext only: no node code decrypts, derives user keys or
+/// holds an encryption secret key (the test kit, which plays clients, is the exception).
+#[test]
+fn the_node_never_decrypts() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 5);
+    for file in files {
+        if file.ends_with("testkit.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for forbidden in ["decrypt", "EncryptionSecretKey", "derive_user_key", "unlock_user_key"] {
+            assert!(!text.contains(forbidden), "{} mentions {forbidden}", file.display());
+        }
+    }
+}
+
+/// `protocol` stays I/O-free: none of the runtime, storage or browser crates.
+#[test]
+fn protocol_has_no_io_dependencies() {
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/Cargo.toml")).unwrap();
+    let dependencies = manifest.split("[dev-dependencies]").next().unwrap();
+    for forbidden in ["tokio", "rocksdb", "web-sys", "axum", "reqwest", "tendermint"] {
+        assert!(!dependencies.contains(forbidden), "protocol depends on {forbidden}");
+    }
+}
