@@ -2,14 +2,14 @@
 //! bench page next to scrypt-js and tweetnacl in the same page.
 
 use protocol::bytes::EncryptionPublicKey;
-use protocol::kdf::{ScryptParams, derive_user_key_with};
+use protocol::kdf::{ScryptParams, derive_user_key_normalized};
 use protocol::nacl_box::{EncryptionSecretKey, decrypt};
 use wasm_bindgen::prelude::*;
 
 /// scrypt(password, user id, N = 2^log_n, r = 8, p = 1); returns the public key (base64).
 #[wasm_bindgen]
 pub fn bench_kdf(password: &str, user_id: &str, log_n: u8) -> Result<String, JsValue> {
-    let key = derive_user_key_with(password, user_id, ScryptParams { log_n, r: 8, p: 1 })
+    let key = derive_user_key_normalized(&crate::vault::nfkc(password), user_id, ScryptParams { log_n, r: 8, p: 1 })
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
     Ok(key.public_key().to_text())
 }

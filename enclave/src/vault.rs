@@ -7,7 +7,9 @@ use protocol::action::{PasswordStore, ReencryptedCredential, RotateEncryptionKey
 use protocol::bytes::{Bytes, Ed25519PublicKey, Ed25519Signature, EncryptionPublicKey, Sha256Digest};
 use protocol::credential::{content_hash, sign_credential};
 use protocol::identity::Ed25519SigningKey;
-use protocol::kdf::{ScryptParams, derive_user_key_with, validate_user_id_salt};
+#[cfg(target_arch = "wasm32")]
+use protocol::kdf::derive_user_key_normalized;
+use protocol::kdf::{ScryptParams, validate_user_id_salt};
 use protocol::nacl_box::{self, EncryptionSecretKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -61,6 +63,13 @@ pub struct Vault {
     key: Option<EncryptionSecretKey>,
 }
 
+/// NFKC normalisation of a password by the browser (`String.prototype.normalize`), as idOS's
+/// JavaScript enclave does, so the wasm ships no Unicode tables.
+#[cfg(target_arch = "wasm32")]
+pub fn nfkc(password: &str) -> Zeroizing<String> {
+    Zeroizing::new(String::from(js_sys::JsString::from(password).normalize("NFKC")))
+}
+
 /// Derives a key from a password and checks it, offline, against the profile's public key
 /// when one is known. A mismatch is `wrong_password`.
 pub fn unlock(
@@ -69,7 +78,10 @@ pub fn unlock(
     expected: Option<&EncryptionPublicKey>,
     params: ScryptParams,
 ) -> Result<EncryptionSecretKey> {
-    let key = derive_user_key_with(password, user_id, params)?;
+    #[cfg(target_arch = "wasm32")]
+    let key = derive_user_key_normalized(&nfkc(password), user_id, params)?;
+    #[cfg(not(target_arch = "wasm32"))]
+    let key = protocol::kdf::derive_user_key_with(password, user_id, params)?;
     match expected {
         Some(pk) if key.public_key() != *pk => Err(EnclaveError::new(
             codes::WRONG_PASSWORD,
