@@ -103,7 +103,7 @@ pub fn derive_user_key_with(password: &str, user_id: &str, params: ScryptParams)
 /// Passing a password that is not NFKC-normalised derives a different (incompatible) key.
 pub fn derive_user_key_normalized(normalized: &str, user_id: &str, params: ScryptParams) -> Result<EncryptionSecretKey> {
     validate_user_id_salt(user_id)?;
-    let scrypt_params = scrypt::Params::new(params.log_n, params.r, params.p, 32)
+    let scrypt_params = scrypt::Params::new(params.log_n, params.r, params.p)
         .map_err(|_| Error::InvalidKdfParams("scrypt rejected log_n, r or p"))?;
     let mut secret = Zeroizing::new([0u8; 32]);
     scrypt::scrypt(normalized.as_bytes(), user_id.as_bytes(), &scrypt_params, &mut *secret)
