@@ -454,9 +454,14 @@ async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
     drop(onclick);
     button.set_hidden(true);
     let popup = result.map_err(|_| EnclaveError::internal("waiting for the click"))?;
-    popup.dyn_into::<web_sys::Window>().map_err(|_| {
-        EnclaveError::new(codes::POPUP_BLOCKED, "the browser blocked the idOS dialog window; allow pop-ups for this site")
-    })
+    if popup.is_null() || popup.is_undefined() {
+        return Err(EnclaveError::new(
+            codes::POPUP_BLOCKED,
+            "the browser blocked the idOS dialog window; allow pop-ups for this site",
+        ));
+    }
+    // A window of another realm is not `instanceof Window` here, so no checked cast.
+    Ok(popup.unchecked_into::<web_sys::Window>())
 }
 
 /// A promise that rejects with `dialog_closed` once `popup` is closed.
