@@ -93,9 +93,17 @@ pub fn derive_user_key(password: &str, user_id: &str, version: KdfVersion) -> Re
 
 /// [`derive_user_key`] with explicit scrypt parameters (tests and benchmarks).
 pub fn derive_user_key_with(password: &str, user_id: &str, params: ScryptParams) -> Result<EncryptionSecretKey> {
-    validate_user_id_salt(user_id)?;
     let normalized: Zeroizing<String> = Zeroizing::new(password.nfkc().collect());
-    let scrypt_params = scrypt::Params::new(params.log_n, params.r, params.p, 32)
+    derive_user_key_normalized(&normalized, user_id, params)
+}
+
+/// [`derive_user_key_with`] for a password that is already NFKC-normalised, e.g. by a browser's
+/// `String.prototype.normalize("NFKC")`, which is what idOS's JavaScript enclave uses. The
+/// enclave's wasm calls this so that it does not ship Unicode tables the browser already has.
+/// Passing a password that is not NFKC-normalised derives a different (incompatible) key.
+pub fn derive_user_key_normalized(normalized: &str, user_id: &str, params: ScryptParams) -> Result<EncryptionSecretKey> {
+    validate_user_id_salt(user_id)?;
+    let scrypt_params = scrypt::Params::new(params.log_n, params.r, params.p)
         .map_err(|_| Error::InvalidKdfParams("scrypt rejected log_n, r or p"))?;
     let mut secret = Zeroizing::new([0u8; 32]);
     scrypt::scrypt(normalized.as_bytes(), user_id.as_bytes(), &scrypt_params, &mut *secret)
@@ -140,6 +148,14 @@ mod tests {
         let nfc = derive_user_key_with("\u{e9}", UID, FAST).unwrap();
         let nfd = derive_user_key_with("e\u{301}", UID, FAST).unwrap();
         assert_eq!(nfc.public_key(), nfd.public_key());
+    }
+
+    #[test]
+    fn normalized_entry_point_agrees_for_normalized_input() {
+        let a = derive_user_key_with("\u{fb03}\u{2460}", UID, FAST).unwrap();
+        let b = derive_user_key_normalized("ffi1", UID, FAST).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        assert_eq!(derive_user_key_normalized("pw", "bad", FAST).unwrap_err().code(), "invalid_user_id");
     }
 
     #[test]

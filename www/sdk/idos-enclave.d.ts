@@ -1,0 +1,116 @@
+// Type declarations of the idOS enclave host SDK (idos-enclave.js). Written by hand.
+
+/** Stable error codes. Codes from the protocol crate (e.g. "decryption_failed", "invalid_base64") also appear. */
+export type EnclaveErrorCode =
+  | "origin_not_allowed" | "config_unavailable" | "enclave_unavailable" | "unknown_method" | "bad_request"
+  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "popup_blocked"
+  | "busy" | "storage_failed" | "key_mismatch" | "not_json" | "internal" | "destroyed"
+  | (string & {});
+
+export class EnclaveError extends Error {
+  readonly name: "EnclaveError";
+  readonly code: EnclaveErrorCode;
+  constructor(code: EnclaveErrorCode, message: string);
+}
+
+export const SANDBOX: string;
+export const METHODS: readonly MethodName[];
+
+export type MethodName =
+  | "configure" | "ensureKey" | "encrypt" | "share" | "view" | "release" | "filter" | "backup"
+  | "changePassword" | "forget";
+
+/** Base64 (standard alphabet, padded) text. */
+export type Base64 = string;
+/** Lowercase hexadecimal text. */
+export type Hex = string;
+/** A UUID in its 36-character text form. */
+export type Uuid = string;
+
+export interface ConnectOptions {
+  /** URL of the enclave page (its origin must list this site in its allow-list). */
+  url: string;
+  /** Element (or CSS selector) that receives the iframe. It gets class `idos-enclave-visible` while the user must click. */
+  container: string | Element;
+  /** How long to wait for the enclave to load and accept this page. Default 10000. */
+  timeoutMs?: number;
+  /** Called when the enclave needs (visible = true) or no longer needs a click from the user. */
+  onAttention?: (visible: boolean, label: string) => void;
+}
+
+/** A credential row as stored: only what the enclave needs. */
+export interface EncryptedCredential {
+  id: Uuid;
+  /** nonce(24) ‖ tag(16) ‖ ciphertext. */
+  content: Base64;
+  encryptorPublicKey: Base64;
+  /** Shown to the user in the dialog. */
+  publicNotes?: string;
+}
+
+export interface Status {
+  userId: Uuid;
+  unlocked: boolean;
+  /** The user's encryption public key, when known. */
+  publicKey: Base64 | null;
+}
+
+export interface Encrypted {
+  content: Base64;
+  encryptorPublicKey: Base64;
+}
+
+/** A copy for a grantee: ciphertext and signatures only. */
+export interface SharedCopy {
+  originalCredentialId: Uuid;
+  content: Base64;
+  encryptorPublicKey: Base64;
+  /** The ephemeral Ed25519 key that signed the copy. */
+  issuerAuthPublicKey: Hex;
+  publicNotes: "";
+  publicNotesSignature: Base64;
+  broaderSignature: Base64;
+  /** SHA-256 of the plaintext. */
+  contentHash: Hex;
+}
+
+/** `rotate_encryption_key` arguments, exactly as the protocol serializes them. */
+export interface RotateEncryptionKey {
+  recipient_encryption_public_key: Base64;
+  encryption_password_store: "user";
+  originals: { id: Uuid; content: Base64; encryptor_public_key: Base64 }[];
+}
+
+/** `pick`: every path must hold one of its values; `omit`: any path holding one of its values rejects. */
+export interface PrivateFieldFilter {
+  pick?: Record<string, string[]>;
+  omit?: Record<string, string[]>;
+}
+
+export class Enclave {
+  private constructor();
+  call(method: MethodName, params?: object): Promise<unknown>;
+  /** Sets the user and the public key their profile publishes; restores a remembered key. */
+  configure(params: { userId: Uuid; expectedPublicKey?: Base64 | null }): Promise<Status>;
+  /** Unlocks (or creates) the key; may ask the user to click and enter their password. */
+  ensureKey(): Promise<Status>;
+  /** Encrypts text for a recipient (default: the user). */
+  encrypt(params: { plaintext: string; recipientPublicKey?: Base64 }): Promise<Encrypted>;
+  /** Decrypts an original, re-encrypts it for the grantee and signs the copy. Plaintext never leaves. */
+  share(params: { credential: EncryptedCredential; granteePublicKey: Base64 }): Promise<SharedCopy>;
+  /** Shows the credential to the user inside the enclave dialog. Returns nothing. */
+  view(params: { credential: EncryptedCredential }): Promise<Record<string, never>>;
+  /** Asks the user; resolves with the plaintext only if they approve, else rejects with "user_denied". */
+  release(params: { credential: EncryptedCredential }): Promise<{ plaintext: string }>;
+  /** Ids of the credentials whose private fields match. */
+  filter(params: { credentials: EncryptedCredential[] } & PrivateFieldFilter): Promise<{ ids: Uuid[] }>;
+  /** Shows the user their key so they can store it. Returns nothing. */
+  backup(): Promise<Record<string, never>>;
+  /** Asks for the current and a new password; re-encrypts every original to the new key. */
+  changePassword(params: { originals: EncryptedCredential[] }): Promise<RotateEncryptionKey>;
+  /** Wipes the key from memory and from this browser. */
+  forget(): Promise<Status>;
+  destroy(): void;
+}
+
+export function connectEnclave(options: ConnectOptions): Promise<Enclave>;
