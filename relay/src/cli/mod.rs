@@ -7,6 +7,7 @@
 mod crypto;
 mod keys;
 mod node;
+mod serve;
 mod output;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ pub enum Command {
     Crypto(crypto::CryptoCommand),
     /// Run the storage node (embedded chain with a CometBFT-compatible RPC, or ABCI for CometBFT).
     Node(node::NodeArgs),
+    /// Run the product: the embedded node, the web apps and the enclave (two origins).
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the process arguments, runs the command and maps failure to an exit status.
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Node(args) => node::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -11,6 +11,8 @@
 //! Trunk injects one inline module script (its wasm loader) into `index.html`; instead of
 //! `'unsafe-inline'` the CSP names the SHA-256 of each inline script found in the served file.
 
+pub mod site;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

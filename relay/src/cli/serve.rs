@@ -1,0 +1,93 @@
+//! `idos serve`: the whole product on one machine: the embedded node and its RPC, the web apps
+//! on the app origin, and the enclave on its own origin (a second port).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use node::run::{NodeConfig, start_embedded};
+
+use super::CliError;
+use crate::web::site::{SiteConfig, site_router};
+use crate::web::{EnclaveWebConfig, enclave_router};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the node keeps its data.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The web apps (landing page, host SDK) and the built enclave (`enclave/dist`).
+    #[arg(long, value_name = "DIR", default_value = "www")]
+    pub www: PathBuf,
+    /// Address of the app origin.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub app_addr: String,
+    /// Address of the enclave origin (must differ from the app's).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081")]
+    pub enclave_addr: String,
+    /// Address of the node's CometBFT-compatible RPC.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:26657")]
+    pub rpc_addr: String,
+    /// More origins (dapps) allowed to embed the enclave, e.g. https://dapp.example.com.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// The node's TOML configuration (see `idos node --help`).
+    #[arg(long, value_name = "FILE")]
+    pub node_config: Option<PathBuf>,
+}
+
+async fn bind(addr: &str, what: &str) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {addr} for the {what}: {e}")))
+}
+
+pub fn run(args: ServeArgs) -> Result<(), CliError> {
+    super::init_logging();
+    let enclave_dist = args.www.join("enclave/dist");
+    if !enclave_dist.join("index.html").exists() {
+        return Err(CliError::Usage(format!(
+            "the enclave is not built ({} is missing); run `trunk build` from the repository root, or start with ./idos serve",
+            enclave_dist.display()
+        )));
+    }
+    let node_config = match &args.node_config {
+        Some(path) => NodeConfig::load(path)?,
+        None => NodeConfig::default(),
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let rpc = bind(&args.rpc_addr, "node RPC").await?;
+        let app_listener = bind(&args.app_addr, "web apps").await?;
+        let enclave_listener = bind(&args.enclave_addr, "enclave").await?;
+        let app_origin = format!("http://{}", app_listener.local_addr().map_err(|e| CliError::Usage(e.to_string()))?);
+        let enclave_origin =
+            format!("http://{}", enclave_listener.local_addr().map_err(|e| CliError::Usage(e.to_string()))?);
+        let mut parents = vec![app_origin.clone()];
+        parents.extend(args.allow_origins.iter().cloned());
+        let enclave = EnclaveWebConfig::new(enclave_dist, parents).map_err(|e| CliError::Usage(e.to_string()))?;
+
+        let (running, rpc_server) = start_embedded(&args.data_dir.join("node"), &node_config, rpc).await?;
+        let site = site_router(SiteConfig { dir: args.www.clone(), enclave_origin: enclave_origin.clone() }, running.chain.clone());
+        let app_server = tokio::spawn(async move { axum::serve(app_listener, site).await });
+        let enclave_server = tokio::spawn(async move { axum::serve(enclave_listener, enclave_router(enclave)).await });
+
+        let genesis = running.chain.app().genesis().expect("the embedded chain starts with a genesis");
+        eprintln!("idos serve: ready");
+        eprintln!("  web apps     {app_origin}/");
+        eprintln!("  enclave      {enclave_origin}/  (may be framed by {})", [app_origin.as_str()].iter().copied().chain(args.allow_origins.iter().map(String::as_str)).collect::<Vec<_>>().join(", "));
+        eprintln!("  node RPC     http://{}/status  (chain {}, height {})", running.rpc_addr, genesis.chain_id, running.chain.app().committed().height);
+        eprintln!("  data         {}", args.data_dir.display());
+        if let Some(path) = &running.created_owner_key {
+            eprintln!("  created a development network-owner key in {} (keep it secret)", path.display());
+        }
+        eprintln!("Press Ctrl-C to stop.");
+        let stopped = tokio::select! {
+            r = rpc_server => format!("node RPC stopped: {r:?}"),
+            r = app_server => format!("web server stopped: {r:?}"),
+            r = enclave_server => format!("enclave server stopped: {r:?}"),
+            _ = super::node::shutdown_signal() => String::new(),
+        };
+        running.chain.stop();
+        if stopped.is_empty() { Ok(()) } else { Err(CliError::Usage(stopped)) }
+    })
+}

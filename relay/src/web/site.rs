@@ -1,0 +1,78 @@
+//! The app origin: the web apps under `www/` (landing page, host SDK), health endpoints, and
+//! the security headers every page gets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use node::chain::Chain;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// What the app origin serves.
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    /// The `www/` directory.
+    pub dir: PathBuf,
+    /// The enclave's origin, the only one the pages may frame.
+    pub enclave_origin: String,
+}
+
+struct SiteState {
+    chain: Arc<Chain>,
+    enclave_origin: String,
+}
+
+/// `/site-config.json`: what the pages need to know about this deployment.
+async fn site_config(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
+    let chain_id = state.chain.app().genesis().map(|g| g.chain_id);
+    Json(serde_json::json!({ "enclave_url": format!("{}/", state.enclave_origin), "chain_id": chain_id }))
+}
+
+/// `/livez`: the process serves requests.
+async fn livez() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `/readyz`: the node has a genesis and its block producer runs.
+async fn readyz(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
+    let app = state.chain.app();
+    let committed = app.committed();
+    match app.genesis() {
+        Some(genesis) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "chain_id": genesis.chain_id, "height": committed.height })),
+        ),
+        None => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "no genesis" }))),
+    }
+}
+
+/// The app origin's routes.
+pub fn site_router(cfg: SiteConfig, chain: Arc<Chain>) -> Router {
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         frame-src {}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        cfg.enclave_origin
+    );
+    let fixed = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+    };
+    Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/site-config.json", get(site_config))
+        .with_state(Arc::new(SiteState { chain, enclave_origin: cfg.enclave_origin.clone() }))
+        .fallback_service(ServeDir::new(&cfg.dir).append_index_html_on_directories(true))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+        ))
+        .layer(fixed("x-content-type-options", "nosniff"))
+        .layer(fixed("referrer-policy", "no-referrer"))
+        .layer(fixed("x-frame-options", "DENY"))
+}
