@@ -15,7 +15,10 @@ use node::app::{App, AppConfig, Genesis};
 use node::chain::{Chain, ChainConfig, Validator};
 use node::store::Store;
 use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
-use protocol::action::{AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter, UpsertWalletAsInserter};
+use protocol::action::{
+    AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
+    UpsertWalletAsInserter,
+};
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::{Query, SignedQuery};
@@ -31,12 +34,26 @@ struct Plan {
     read_samples: usize,
 }
 
-fn sign(key: &SigningKey, nonce: u64, action: impl Into<protocol::action::Action>) -> SignedTransaction {
-    Transaction { chain_id: CHAIN.into(), nonce, signer: key.identity(), action: action.into() }.sign(key).unwrap()
+fn sign(
+    key: &SigningKey,
+    nonce: u64,
+    action: impl Into<protocol::action::Action>,
+) -> SignedTransaction {
+    Transaction {
+        chain_id: CHAIN.into(),
+        nonce,
+        signer: key.identity(),
+        action: action.into(),
+    }
+    .sign(key)
+    .unwrap()
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Submits `batches` (each in nonce order) from one thread per batch and waits until the
@@ -44,7 +61,10 @@ fn now() -> i64 {
 fn run(chain: &Arc<Chain>, batches: Vec<Vec<Vec<u8>>>) -> Duration {
     let last: Vec<Vec<u8>> = batches
         .iter()
-        .filter_map(|b| b.last().map(|tx| protocol::tx::tx_hash(tx).as_bytes().to_vec()))
+        .filter_map(|b| {
+            b.last()
+                .map(|tx| protocol::tx::tx_hash(tx).as_bytes().to_vec())
+        })
         .collect();
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -74,26 +94,72 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick {
-        Plan { users: 1_000, shares_per_user: 9, grantees: 20, read_samples: 2_000 }
+        Plan {
+            users: 1_000,
+            shares_per_user: 9,
+            grantees: 20,
+            read_samples: 2_000,
+        }
     } else {
-        Plan { users: 10_000, shares_per_user: 9, grantees: 100, read_samples: 20_000 }
+        Plan {
+            users: 10_000,
+            shares_per_user: 9,
+            grantees: 100,
+            read_samples: 20_000,
+        }
     };
     let dir = tempfile::TempDir::new().unwrap();
     let owner = SigningKey::generate_ed25519();
     let gateway = Ed25519SigningKey::generate();
     let store = Store::open(dir.path(), true).unwrap();
-    let app = Arc::new(App::open(store, AppConfig { trusted_gateways: vec![gateway.public_key()] }).unwrap());
-    app.init_chain(Genesis { chain_id: CHAIN.into(), owner: owner.identity() }).unwrap();
+    let app = Arc::new(
+        App::open(
+            store,
+            AppConfig {
+                trusted_gateways: vec![gateway.public_key()],
+            },
+        )
+        .unwrap(),
+    );
+    app.init_chain(Genesis {
+        chain_id: CHAIN.into(),
+        owner: owner.identity(),
+    })
+    .unwrap();
     let validator = Validator::load_or_create(&dir.path().join("keys")).unwrap();
-    let chain = Chain::start(app.clone(), validator, ChainConfig { max_mempool_txs: 1_000_000, ..ChainConfig::default() }).unwrap();
+    let chain = Chain::start(
+        app.clone(),
+        validator,
+        ChainConfig {
+            max_mempool_txs: 1_000_000,
+            ..ChainConfig::default()
+        },
+    )
+    .unwrap();
 
     // Set-up: one issuer, users with an EVM wallet and one original credential each.
     let issuer = Ed25519SigningKey::generate();
     let issuer_signer = SigningKey::Ed25519(issuer.clone());
     let inserter = Uuid::new_v4();
     let mut setup = vec![
-        sign(&owner, 1, AddInserter { id: inserter, name: "Bench KYC".into() }).encode(),
-        sign(&owner, 2, AddDelegate { address: issuer_signer.identity(), inserter_id: inserter }).encode(),
+        sign(
+            &owner,
+            1,
+            AddInserter {
+                id: inserter,
+                name: "Bench KYC".into(),
+            },
+        )
+        .encode(),
+        sign(
+            &owner,
+            2,
+            AddDelegate {
+                address: issuer_signer.identity(),
+                inserter_id: inserter,
+            },
+        )
+        .encode(),
     ];
     run(&chain, vec![std::mem::take(&mut setup)]);
     struct BenchUser {
@@ -110,28 +176,54 @@ fn main() {
         let id = Uuid::new_v4();
         let vc = format!("urn:vc:bench:{i}");
         let original = Uuid::new_v4();
-        let add = AddUserAsInserter { id, recipient_encryption_public_key: secret.public_key(), encryption_password_store: PasswordStore::User };
-        let link = UpsertWalletAsInserter { user_id: id, wallet: wallet_proof(&wallet, &id, CHAIN, Uuid::new_v4()) };
-        let credential = credential_input(&issuer, &public_notes(&vc, "active"), &plaintext(&vc), &secret.public_key());
-        let write = UpsertCredentialAsInserter { id: original, user_id: id, credential };
+        let add = AddUserAsInserter {
+            id,
+            recipient_encryption_public_key: secret.public_key(),
+            encryption_password_store: PasswordStore::User,
+        };
+        let link = UpsertWalletAsInserter {
+            user_id: id,
+            wallet: wallet_proof(&wallet, &id, CHAIN, Uuid::new_v4()),
+        };
+        let credential = credential_input(
+            &issuer,
+            &public_notes(&vc, "active"),
+            &plaintext(&vc),
+            &secret.public_key(),
+        );
+        let write = UpsertCredentialAsInserter {
+            id: original,
+            user_id: id,
+            credential,
+        };
         for action in [add.into(), link.into(), write.into()] as [protocol::action::Action; 3] {
             nonce += 1;
             issuer_txs.push(sign(&issuer_signer, nonce, action).encode());
         }
-        users.push(BenchUser { wallet, original, vc });
+        users.push(BenchUser {
+            wallet,
+            original,
+            vc,
+        });
     }
     let setup_time = run(&chain, vec![issuer_txs]);
-    eprintln!("set-up: {} users in {:.1} s", plan.users, setup_time.as_secs_f64());
+    eprintln!(
+        "set-up: {} users in {:.1} s",
+        plan.users,
+        setup_time.as_secs_f64()
+    );
 
     // Clients pre-sign their shares (as wallets would), in two halves for two client threads.
-    let grantees: Vec<(SigningKey, EncryptionSecretKey)> =
-        (0..plan.grantees).map(|_| (SigningKey::generate_evm(), EncryptionSecretKey::generate())).collect();
+    let grantees: Vec<(SigningKey, EncryptionSecretKey)> = (0..plan.grantees)
+        .map(|_| (SigningKey::generate_evm(), EncryptionSecretKey::generate()))
+        .collect();
     let presign = |users: &[BenchUser], offset: usize| -> (Vec<Vec<u8>>, Vec<(Uuid, Identity)>) {
         let mut txs = Vec::new();
         let mut copies = Vec::new();
         for (i, user) in users.iter().enumerate() {
             for n in 0..plan.shares_per_user {
-                let (grantee, grantee_secret) = &grantees[(offset + i * plan.shares_per_user + n) % grantees.len()];
+                let (grantee, grantee_secret) =
+                    &grantees[(offset + i * plan.shares_per_user + n) % grantees.len()];
                 let action = share_action(
                     &Ed25519SigningKey::generate(),
                     user.original,
@@ -147,14 +239,17 @@ fn main() {
         (txs, copies)
     };
     let half = users.len() / 2;
-    let ((txs_a, copies_a), (txs_b, copies_b)) =
-        std::thread::scope(|s| {
-            let a = s.spawn(|| presign(&users[..half], 0));
-            let b = s.spawn(|| presign(&users[half..], half));
-            (a.join().unwrap(), b.join().unwrap())
-        });
+    let ((txs_a, copies_a), (txs_b, copies_b)) = std::thread::scope(|s| {
+        let a = s.spawn(|| presign(&users[..half], 0));
+        let b = s.spawn(|| presign(&users[half..], half));
+        (a.join().unwrap(), b.join().unwrap())
+    });
     let shares = txs_a.len() + txs_b.len();
-    let all_hashes: Vec<_> = txs_a.iter().chain(&txs_b).map(|tx| protocol::tx::tx_hash(tx)).collect();
+    let all_hashes: Vec<_> = txs_a
+        .iter()
+        .chain(&txs_b)
+        .map(|tx| protocol::tx::tx_hash(tx))
+        .collect();
     let height_before = app.committed().height;
     let elapsed = run(&chain, vec![txs_a, txs_b]);
     let blocks = app.committed().height - height_before;
@@ -181,9 +276,18 @@ fn main() {
         rng_state ^= rng_state << 17;
         let (copy_id, grantee) = copies[(rng_state % copies.len() as u64) as usize];
         let issued_at = now();
-        let query = SignedQuery::attested(CHAIN, Query::GetCredentialShared { id: copy_id }, grantee, &gateway, issued_at).encode();
+        let query = SignedQuery::attested(
+            CHAIN,
+            Query::GetCredentialShared { id: copy_id },
+            grantee,
+            &gateway,
+            issued_at,
+        )
+        .encode();
         let start = Instant::now();
-        let answer = app.query("/idos", &query, 0, issued_at).expect("shared copy readable");
+        let answer = app
+            .query("/idos", &query, 0, issued_at)
+            .expect("shared copy readable");
         latencies.push(start.elapsed());
         std::hint::black_box(answer);
     }

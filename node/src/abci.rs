@@ -13,8 +13,8 @@ use tendermint::abci::response::{self, ProcessProposal, VerifyVoteExtension};
 use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::{Code, Event, EventAttributeIndexExt};
 use tendermint::v0_38::abci::{
-    ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest, MempoolResponse, SnapshotRequest,
-    SnapshotResponse,
+    ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest,
+    MempoolResponse, SnapshotRequest, SnapshotResponse,
 };
 use tower::Service;
 use tower_abci::BoxError;
@@ -51,10 +51,17 @@ impl AbciApp {
     fn consensus(&self, request: ConsensusRequest) -> Result<ConsensusResponse, NodeError> {
         Ok(match request {
             ConsensusRequest::InitChain(init) => {
-                let state: AppState = serde_json::from_slice(&init.app_state_bytes).map_err(|e| {
-                    NodeError::Invalid(protocol::Error::malformed("genesis app_state", format!("{e}; expected {{\"owner\": \"<identity>\"}}")))
+                let state: AppState =
+                    serde_json::from_slice(&init.app_state_bytes).map_err(|e| {
+                        NodeError::Invalid(protocol::Error::malformed(
+                            "genesis app_state",
+                            format!("{e}; expected {{\"owner\": \"<identity>\"}}"),
+                        ))
+                    })?;
+                self.app.init_chain(Genesis {
+                    chain_id: init.chain_id,
+                    owner: state.owner,
                 })?;
-                self.app.init_chain(Genesis { chain_id: init.chain_id, owner: state.owner })?;
                 ConsensusResponse::InitChain(response::InitChain {
                     consensus_params: None,
                     validators: init.validators,
@@ -74,27 +81,39 @@ impl AbciApp {
                     .collect();
                 ConsensusResponse::PrepareProposal(response::PrepareProposal { txs })
             }
-            ConsensusRequest::ProcessProposal(_) => ConsensusResponse::ProcessProposal(ProcessProposal::Accept),
+            ConsensusRequest::ProcessProposal(_) => {
+                ConsensusResponse::ProcessProposal(ProcessProposal::Accept)
+            }
             ConsensusRequest::ExtendVote(_) => {
-                ConsensusResponse::ExtendVote(response::ExtendVote { vote_extension: Bytes::new() })
+                ConsensusResponse::ExtendVote(response::ExtendVote {
+                    vote_extension: Bytes::new(),
+                })
             }
             ConsensusRequest::VerifyVoteExtension(_) => {
                 ConsensusResponse::VerifyVoteExtension(VerifyVoteExtension::Accept)
             }
             ConsensusRequest::FinalizeBlock(block) => {
-                let (outcomes, app_hash) =
-                    self.app.finalize_block(block.height.value(), block.time.unix_timestamp(), &block.txs)?;
+                let (outcomes, app_hash) = self.app.finalize_block(
+                    block.height.value(),
+                    block.time.unix_timestamp(),
+                    &block.txs,
+                )?;
                 ConsensusResponse::FinalizeBlock(response::FinalizeBlock {
                     events: Vec::new(),
                     tx_results: outcomes.iter().map(exec_tx_result).collect(),
                     validator_updates: Vec::new(),
                     consensus_param_updates: None,
-                    app_hash: app_hash.try_into().map_err(|_| NodeError::Storage("app hash".into()))?,
+                    app_hash: app_hash
+                        .try_into()
+                        .map_err(|_| NodeError::Storage("app hash".into()))?,
                 })
             }
             ConsensusRequest::Commit => {
                 self.app.commit(Changes::default())?;
-                ConsensusResponse::Commit(response::Commit { data: Bytes::new(), retain_height: 0u32.into() })
+                ConsensusResponse::Commit(response::Commit {
+                    data: Bytes::new(),
+                    retain_height: 0u32.into(),
+                })
             }
         })
     }
@@ -107,7 +126,10 @@ pub fn exec_tx_result(outcome: &TxOutcome) -> ExecTxResult {
         Ok(effects) => {
             let mut attributes = vec![("action", outcome.action.unwrap_or("")).index()];
             attributes.extend(effects.iter().map(|(k, v)| (*k, v.as_str()).index()));
-            ExecTxResult { events: vec![Event::new("idos", attributes)], ..Default::default() }
+            ExecTxResult {
+                events: vec![Event::new("idos", attributes)],
+                ..Default::default()
+            }
         }
         Err(e) => ExecTxResult {
             code: Code::from(e.abci_code()),
@@ -119,8 +141,29 @@ pub fn exec_tx_result(outcome: &TxOutcome) -> ExecTxResult {
     }
 }
 
+/// The ABCI form of a CheckTx result: the sender, or the refusal's numeric code, its stable
+/// string code in `info` and its message in `log`.
+pub fn check_tx_response(result: &Result<crate::app::CheckedTx, NodeError>) -> response::CheckTx {
+    match result {
+        Ok(checked) => response::CheckTx {
+            sender: checked.signer.identifier(),
+            ..Default::default()
+        },
+        Err(e) => response::CheckTx {
+            code: Code::from(e.abci_code()),
+            log: e.to_string(),
+            info: e.code().to_owned(),
+            codespace: CODESPACE.to_owned(),
+            ..Default::default()
+        },
+    }
+}
+
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 impl Service<ConsensusRequest> for AbciApp {
@@ -155,16 +198,7 @@ impl Service<MempoolRequest> for AbciApp {
         Box::pin(async move {
             let MempoolRequest::CheckTx(check) = request;
             let result = tokio::task::spawn_blocking(move || app.check_tx(&check.tx)).await?;
-            Ok(MempoolResponse::CheckTx(match result {
-                Ok(checked) => response::CheckTx { sender: checked.signer.identifier(), ..Default::default() },
-                Err(e) => response::CheckTx {
-                    code: Code::from(e.abci_code()),
-                    log: e.to_string(),
-                    info: e.code().to_owned(),
-                    codespace: CODESPACE.to_owned(),
-                    ..Default::default()
-                },
-            }))
+            Ok(MempoolResponse::CheckTx(check_tx_response(&result)))
         })
     }
 }
@@ -214,10 +248,12 @@ impl Service<InfoRequest> for AbciApp {
         Box::pin(async move {
             Ok(match request {
                 InfoRequest::Info(_) => InfoResponse::Info(info_response(&app)),
-                InfoRequest::Echo(echo) => InfoResponse::Echo(response::Echo { message: echo.message }),
-                InfoRequest::Query(query) => {
-                    InfoResponse::Query(tokio::task::spawn_blocking(move || query_response(&app, &query)).await?)
-                }
+                InfoRequest::Echo(echo) => InfoResponse::Echo(response::Echo {
+                    message: echo.message,
+                }),
+                InfoRequest::Query(query) => InfoResponse::Query(
+                    tokio::task::spawn_blocking(move || query_response(&app, &query)).await?,
+                ),
             })
         })
     }
@@ -236,9 +272,15 @@ impl Service<SnapshotRequest> for AbciApp {
         // State sync is not offered: new validators replay blocks.
         let response = match request {
             SnapshotRequest::ListSnapshots => SnapshotResponse::ListSnapshots(Default::default()),
-            SnapshotRequest::OfferSnapshot(_) => SnapshotResponse::OfferSnapshot(Default::default()),
-            SnapshotRequest::LoadSnapshotChunk(_) => SnapshotResponse::LoadSnapshotChunk(Default::default()),
-            SnapshotRequest::ApplySnapshotChunk(_) => SnapshotResponse::ApplySnapshotChunk(Default::default()),
+            SnapshotRequest::OfferSnapshot(_) => {
+                SnapshotResponse::OfferSnapshot(Default::default())
+            }
+            SnapshotRequest::LoadSnapshotChunk(_) => {
+                SnapshotResponse::LoadSnapshotChunk(Default::default())
+            }
+            SnapshotRequest::ApplySnapshotChunk(_) => {
+                SnapshotResponse::ApplySnapshotChunk(Default::default())
+            }
         };
         Box::pin(async move { Ok(response) })
     }

@@ -122,7 +122,8 @@ impl App {
     pub fn open(store: Arc<Store>, config: AppConfig) -> NodeResult<App> {
         let genesis = match store.get(Table::Meta, meta::GENESIS)? {
             Some(bytes) => Some(
-                serde_json::from_slice(&bytes).map_err(|e| NodeError::Storage(format!("corrupt genesis: {e}")))?,
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| NodeError::Storage(format!("corrupt genesis: {e}")))?,
             ),
             None => None,
         };
@@ -144,15 +145,23 @@ impl App {
 
     /// The genesis, once the chain is initialized.
     pub fn genesis(&self) -> Option<Genesis> {
-        self.genesis.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.genesis
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn require_genesis(&self) -> NodeResult<Genesis> {
-        self.genesis().ok_or_else(|| NodeError::Unavailable("the chain is not initialized yet (no InitChain)".into()))
+        self.genesis().ok_or_else(|| {
+            NodeError::Unavailable("the chain is not initialized yet (no InitChain)".into())
+        })
     }
 
     pub fn committed(&self) -> Committed {
-        self.committed.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.committed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Records the genesis (ABCI InitChain). Idempotent for the same genesis, as CometBFT
@@ -204,7 +213,11 @@ impl App {
     }
 
     /// The nonce part of [`App::check_tx`], for a transaction that passed [`App::preverify`].
-    pub fn check_nonce(&self, stx: &SignedTransaction, hash: Sha256Digest) -> NodeResult<CheckedTx> {
+    pub fn check_nonce(
+        &self,
+        stx: &SignedTransaction,
+        hash: Sha256Digest,
+    ) -> NodeResult<CheckedTx> {
         let signer = stx.tx.signer;
         let mut nonces = lock(&self.mempool_nonces);
         let expected = match nonces.get(&signer) {
@@ -212,10 +225,17 @@ impl App {
             None => next_nonce(&*self.store, &signer)?,
         };
         if stx.tx.nonce != expected {
-            return Err(NodeError::BadNonce { expected, got: stx.tx.nonce });
+            return Err(NodeError::BadNonce {
+                expected,
+                got: stx.tx.nonce,
+            });
         }
         nonces.insert(signer, expected + 1);
-        Ok(CheckedTx { hash, signer, nonce: stx.tx.nonce })
+        Ok(CheckedTx {
+            hash,
+            signer,
+            nonce: stx.tx.nonce,
+        })
     }
 
     fn remember_verified(&self, hash: &Sha256Digest) {
@@ -229,7 +249,12 @@ impl App {
 
     /// Executes a block (ABCI FinalizeBlock): one outcome per transaction, in order, and the
     /// app hash the block leads to. Nothing is durable until [`App::commit`].
-    pub fn finalize_block(&self, height: u64, time: i64, txs: &[impl AsRef<[u8]>]) -> NodeResult<(Vec<TxOutcome>, Vec<u8>)> {
+    pub fn finalize_block(
+        &self,
+        height: u64,
+        time: i64,
+        txs: &[impl AsRef<[u8]>],
+    ) -> NodeResult<(Vec<TxOutcome>, Vec<u8>)> {
         let genesis = self.require_genesis()?;
         let committed = self.committed();
         if height != committed.height + 1 {
@@ -238,7 +263,12 @@ impl App {
                 committed.height
             )));
         }
-        let ctx = BlockContext { chain_id: genesis.chain_id.clone(), height, time, owner: genesis.owner };
+        let ctx = BlockContext {
+            chain_id: genesis.chain_id.clone(),
+            height,
+            time,
+            owner: genesis.owner,
+        };
         let mut block = Changes::default();
         let mut outcomes = Vec::with_capacity(txs.len());
         let mut signers = Vec::new();
@@ -250,20 +280,49 @@ impl App {
         signers.sort();
         signers.dedup();
         let app_hash = app_hash(&committed.app_hash, height, time, &block);
-        *lock(&self.pending) = Some(PendingBlock { signers, height, time, app_hash: app_hash.clone(), changes: block });
+        *lock(&self.pending) = Some(PendingBlock {
+            signers,
+            height,
+            time,
+            app_hash: app_hash.clone(),
+            changes: block,
+        });
         Ok((outcomes, app_hash))
     }
 
     /// One transaction of a block. An `Err` here is a storage failure (the block cannot be
     /// executed); a refused transaction is an `Ok` outcome holding its error.
-    fn deliver(&self, ctx: &BlockContext, block: &mut Changes, bytes: &[u8]) -> NodeResult<(TxOutcome, Option<Identity>)> {
+    fn deliver(
+        &self,
+        ctx: &BlockContext,
+        block: &mut Changes,
+        bytes: &[u8],
+    ) -> NodeResult<(TxOutcome, Option<Identity>)> {
         let hash = tx_hash(bytes);
         let stx = match SignedTransaction::decode(bytes) {
             Ok(stx) => stx,
-            Err(e) => return Ok((TxOutcome { hash, action: None, result: Err(e.into()) }, None)),
+            Err(e) => {
+                return Ok((
+                    TxOutcome {
+                        hash,
+                        action: None,
+                        result: Err(e.into()),
+                    },
+                    None,
+                ));
+            }
         };
         let action = Some(stx.tx.action.name());
-        let refused = |e: NodeError| Ok((TxOutcome { hash, action, result: Err(e) }, None));
+        let refused = |e: NodeError| {
+            Ok((
+                TxOutcome {
+                    hash,
+                    action,
+                    result: Err(e),
+                },
+                None,
+            ))
+        };
         let was_verified = lock(&self.verified).remove(hash.as_bytes());
         if !was_verified {
             if let Err(e) = verify_stateless(&stx, &ctx.chain_id) {
@@ -273,7 +332,10 @@ impl App {
         let signer = stx.tx.signer;
         let expected = next_nonce(&Working::new(&self.store, block), &signer)?;
         if stx.tx.nonce != expected {
-            return refused(NodeError::BadNonce { expected, got: stx.tx.nonce });
+            return refused(NodeError::BadNonce {
+                expected,
+                got: stx.tx.nonce,
+            });
         }
         let mut working = Working::new(&self.store, block);
         let result = execute_verified(&mut working, ctx, &stx);
@@ -285,7 +347,14 @@ impl App {
             Err(_) => {}
         }
         set_nonce(block, &signer, stx.tx.nonce);
-        Ok((TxOutcome { hash, action, result }, Some(signer)))
+        Ok((
+            TxOutcome {
+                hash,
+                action,
+                result,
+            },
+            Some(signer),
+        ))
     }
 
     /// Makes the finalized block durable (ABCI Commit): its state changes, `extra` (the
@@ -326,14 +395,30 @@ impl App {
             .ok_or_else(|| NodeError::Storage("commit without a finalized block".into()))?;
         let mut changes = std::mem::take(&mut pending.changes);
         changes.absorb(extra);
-        changes.put(Table::Meta, meta::HEIGHT.to_vec(), pending.height.to_be_bytes().to_vec());
-        changes.put(Table::Meta, meta::APP_HASH.to_vec(), pending.app_hash.clone());
-        changes.put(Table::Meta, meta::TIME.to_vec(), pending.time.to_be_bytes().to_vec());
+        changes.put(
+            Table::Meta,
+            meta::HEIGHT.to_vec(),
+            pending.height.to_be_bytes().to_vec(),
+        );
+        changes.put(
+            Table::Meta,
+            meta::APP_HASH.to_vec(),
+            pending.app_hash.clone(),
+        );
+        changes.put(
+            Table::Meta,
+            meta::TIME.to_vec(),
+            pending.time.to_be_bytes().to_vec(),
+        );
         Ok((changes, pending))
     }
 
     fn publish(&self, pending: PendingBlock) -> Committed {
-        let committed = Committed { height: pending.height, app_hash: pending.app_hash, time: pending.time };
+        let committed = Committed {
+            height: pending.height,
+            app_hash: pending.app_hash,
+            time: pending.time,
+        };
         *self.committed.write().unwrap_or_else(|p| p.into_inner()) = committed.clone();
         committed
     }
@@ -347,7 +432,10 @@ impl App {
         let genesis = self.require_genesis()?;
         let signed = SignedQuery::decode(data)?;
         if signed.chain_id != genesis.chain_id {
-            return Err(NodeError::WrongChainId { expected: genesis.chain_id, got: signed.chain_id });
+            return Err(NodeError::WrongChainId {
+                expected: genesis.chain_id,
+                got: signed.chain_id,
+            });
         }
         if let protocol::query::QueryAuth::Gateway { gateway, .. } = &signed.auth {
             if !self.config.trusted_gateways.contains(gateway) {
@@ -364,10 +452,18 @@ impl App {
         if height != 0 && height as u64 != committed.height {
             return Err(NodeError::HistoricalQuery(height));
         }
-        let ctx = ReadContext { chain_id: &genesis.chain_id, block_time: committed.time };
+        let ctx = ReadContext {
+            chain_id: &genesis.chain_id,
+            block_time: committed.time,
+        };
         let output = answer(&snapshot, &ctx, caller.as_ref(), &signed.query)?;
-        let app_hash = Sha256Digest::from_bytes(committed.app_hash.as_slice().try_into().unwrap_or([0; 32]));
-        Ok(QueryAnswer { height: committed.height, app_hash, output })
+        let app_hash =
+            Sha256Digest::from_bytes(committed.app_hash.as_slice().try_into().unwrap_or([0; 32]));
+        Ok(QueryAnswer {
+            height: committed.height,
+            app_hash,
+            output,
+        })
     }
 }
 
@@ -382,7 +478,11 @@ fn read_committed<R: Read + ?Sized>(r: &R) -> NodeResult<Committed> {
         None => 0,
     };
     let app_hash = r.get(Table::Meta, meta::APP_HASH)?.unwrap_or_default();
-    Ok(Committed { height, app_hash, time })
+    Ok(Committed {
+        height,
+        app_hash,
+        time,
+    })
 }
 
 /// The app hash after a block: SHA-256 over the previous app hash, the height, the block time

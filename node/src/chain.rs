@@ -41,7 +41,11 @@ pub struct ChainConfig {
 
 impl Default for ChainConfig {
     fn default() -> Self {
-        ChainConfig { max_mempool_txs: 100_000, max_block_txs: 5_000, block_linger: Duration::from_millis(5) }
+        ChainConfig {
+            max_mempool_txs: 100_000,
+            max_block_txs: 5_000,
+            block_linger: Duration::from_millis(5),
+        }
     }
 }
 
@@ -93,7 +97,12 @@ impl StoredResult {
                 .events
                 .iter()
                 .map(|(kind, attributes)| {
-                    Event::new(kind.clone(), attributes.iter().map(|(k, v)| (k.clone(), v.clone()).index()))
+                    Event::new(
+                        kind.clone(),
+                        attributes
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()).index()),
+                    )
                 })
                 .collect(),
             ..Default::default()
@@ -160,7 +169,9 @@ impl Validator {
                 let seed = hex::decode(text.trim())
                     .ok()
                     .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| NodeError::Storage(format!("{} is not a 32-byte hex seed", path.display())))?;
+                    .ok_or_else(|| {
+                        NodeError::Storage(format!("{} is not a 32-byte hex seed", path.display()))
+                    })?;
                 Ed25519SigningKey::from_seed(&seed)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -173,7 +184,10 @@ impl Validator {
         };
         let public_key = tendermint::PublicKey::from_raw_ed25519(key.public_key().as_bytes())
             .ok_or_else(|| NodeError::Storage("validator key".into()))?;
-        Ok(Validator { address: account::Id::from(public_key), public_key })
+        Ok(Validator {
+            address: account::Id::from(public_key),
+            public_key,
+        })
     }
 
     pub fn set(&self) -> validator::Set {
@@ -197,7 +211,9 @@ pub struct Chain {
 
 impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chain").field("height", &*self.height.borrow()).finish()
+        f.debug_struct("Chain")
+            .field("height", &*self.height.borrow())
+            .finish()
     }
 }
 
@@ -207,7 +223,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Chain {
     /// Starts the block producer over an initialized `app`.
-    pub fn start(app: Arc<App>, validator: Validator, config: ChainConfig) -> NodeResult<Arc<Chain>> {
+    pub fn start(
+        app: Arc<App>,
+        validator: Validator,
+        config: ChainConfig,
+    ) -> NodeResult<Arc<Chain>> {
         if app.genesis().is_none() {
             return Err(NodeError::Unavailable("the chain has no genesis".into()));
         }
@@ -224,9 +244,11 @@ impl Chain {
             producer: Mutex::new(None),
         });
         if last_height > 0 {
-            let last = chain
-                .block(last_height)?
-                .ok_or_else(|| NodeError::Storage(format!("block {last_height} is missing from the block store")))?;
+            let last = chain.block(last_height)?.ok_or_else(|| {
+                NodeError::Storage(format!(
+                    "block {last_height} is missing from the block store"
+                ))
+            })?;
             *lock(&chain.last_block_hash) = chain.header(&last).hash().as_bytes().to_vec();
         }
         let producer = chain.clone();
@@ -258,13 +280,20 @@ impl Chain {
 
     /// Like [`Chain::submit`], with a receiver of the transaction's committed result
     /// (`broadcast_tx_commit`).
-    pub fn submit_and_watch(&self, bytes: Vec<u8>) -> NodeResult<(CheckedTx, oneshot::Receiver<Committed>)> {
+    pub fn submit_and_watch(
+        &self,
+        bytes: Vec<u8>,
+    ) -> NodeResult<(CheckedTx, oneshot::Receiver<Committed>)> {
         let (tx, rx) = oneshot::channel();
         let checked = self.submit_inner(bytes, Some(tx))?;
         Ok((checked, rx))
     }
 
-    fn submit_inner(&self, bytes: Vec<u8>, waiter: Option<oneshot::Sender<Committed>>) -> NodeResult<CheckedTx> {
+    fn submit_inner(
+        &self,
+        bytes: Vec<u8>,
+        waiter: Option<oneshot::Sender<Committed>>,
+    ) -> NodeResult<CheckedTx> {
         // Signatures are verified before taking the mempool lock, so submitters verify in
         // parallel; the app caches the result for the block.
         let stx = self.app.preverify(&bytes)?;
@@ -274,13 +303,23 @@ impl Chain {
             return Err(NodeError::Unavailable("the node is shutting down".into()));
         }
         if mempool.txs.len() >= self.config.max_mempool_txs {
-            return Err(NodeError::Unavailable(format!("the mempool is full ({} transactions)", mempool.txs.len())));
+            return Err(NodeError::Unavailable(format!(
+                "the mempool is full ({} transactions)",
+                mempool.txs.len()
+            )));
         }
         let checked = self.app.check_nonce(&stx, hash)?;
         if let Some(waiter) = waiter {
-            mempool.waiters.entry(*checked.hash.as_bytes()).or_default().push(waiter);
+            mempool
+                .waiters
+                .entry(*checked.hash.as_bytes())
+                .or_default()
+                .push(waiter);
         }
-        mempool.txs.push_back(Pending { hash: checked.hash, bytes });
+        mempool.txs.push_back(Pending {
+            hash: checked.hash,
+            bytes,
+        });
         self.work.notify_one();
         Ok(checked)
     }
@@ -303,8 +342,18 @@ impl Chain {
                 }
                 let first_arrival = Instant::now();
                 while !mempool.stopping && mempool.txs.len() < self.config.max_block_txs {
-                    let Some(left) = self.config.block_linger.checked_sub(first_arrival.elapsed()) else { break };
-                    mempool = self.work.wait_timeout(mempool, left).unwrap_or_else(|p| p.into_inner()).0;
+                    let Some(left) = self
+                        .config
+                        .block_linger
+                        .checked_sub(first_arrival.elapsed())
+                    else {
+                        break;
+                    };
+                    mempool = self
+                        .work
+                        .wait_timeout(mempool, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
                 if mempool.stopping {
                     return;
@@ -315,7 +364,10 @@ impl Chain {
             if let Err(e) = self.produce_block(txs) {
                 // The block was not committed; nothing of it is durable. Stop producing
                 // rather than diverge from what is stored.
-                tracing::error!(code = e.code(), "block production failed, the producer stops: {e}");
+                tracing::error!(
+                    code = e.code(),
+                    "block production failed, the producer stops: {e}"
+                );
                 lock(&self.mempool).stopping = true;
                 return;
             }
@@ -325,7 +377,9 @@ impl Chain {
     fn produce_block(&self, txs: Vec<Pending>) -> NodeResult<()> {
         let previous = self.app.committed();
         let height = previous.height + 1;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         // Block time never goes backwards, even if the clock does.
         let (mut seconds, mut nanos) = (now.as_secs() as i64, now.subsec_nanos());
         if seconds < previous.time {
@@ -348,7 +402,10 @@ impl Chain {
         let mut extra = Changes::default();
         extra.put_row(Table::Blocks, height.to_be_bytes().to_vec(), &stored);
         for (index, pending) in txs.iter().enumerate() {
-            let location = TxLocation { height, index: index as u32 };
+            let location = TxLocation {
+                height,
+                index: index as u32,
+            };
             extra.put_row(Table::TxIndex, pending.hash.as_bytes().to_vec(), &location);
         }
         // Submissions go on while the batch is written and fsynced: what waits in the mempool
@@ -364,7 +421,11 @@ impl Chain {
         };
         for (index, senders) in waiters {
             for sender in senders {
-                let _ = sender.send(Committed { height, index: index as u32, result: results[index].clone() });
+                let _ = sender.send(Committed {
+                    height,
+                    index: index as u32,
+                    result: results[index].clone(),
+                });
             }
         }
         self.height.send_replace(height);
@@ -385,20 +446,33 @@ impl Chain {
     pub fn header(&self, b: &StoredBlock) -> Header {
         let chain_id = self.app.genesis().map(|g| g.chain_id).unwrap_or_default();
         let validators_hash = self.validator.set().hash();
-        let last_results: Vec<Vec<u8>> = b.results.iter().map(|r| borsh::to_vec(r).unwrap_or_default()).collect();
+        let last_results: Vec<Vec<u8>> = b
+            .results
+            .iter()
+            .map(|r| borsh::to_vec(r).unwrap_or_default())
+            .collect();
         Header {
             version: block::header::Version { block: 11, app: 1 },
-            chain_id: chain::Id::try_from(chain_id).unwrap_or_else(|_| chain::Id::try_from("idos").expect("valid id")),
+            chain_id: chain::Id::try_from(chain_id)
+                .unwrap_or_else(|_| chain::Id::try_from("idos").expect("valid id")),
             height: block::Height::try_from(b.height).unwrap_or_default(),
-            time: Time::from_unix_timestamp(b.time_seconds, b.time_nanos).unwrap_or_else(|_| Time::unix_epoch()),
-            last_block_id: hash_or_none(&b.last_block_hash).map(|hash| block::Id { hash, part_set_header: Default::default() }),
+            time: Time::from_unix_timestamp(b.time_seconds, b.time_nanos)
+                .unwrap_or_else(|_| Time::unix_epoch()),
+            last_block_id: hash_or_none(&b.last_block_hash).map(|hash| block::Id {
+                hash,
+                part_set_header: Default::default(),
+            }),
             last_commit_hash: None,
-            data_hash: Some(Hash::Sha256(tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&b.txs))),
+            data_hash: Some(Hash::Sha256(
+                tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&b.txs),
+            )),
             validators_hash,
             next_validators_hash: validators_hash,
             consensus_hash: Hash::None,
             app_hash: b.app_hash_before.clone().try_into().unwrap_or_default(),
-            last_results_hash: Some(Hash::Sha256(tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&last_results))),
+            last_results_hash: Some(Hash::Sha256(
+                tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&last_results),
+            )),
             evidence_hash: None,
             proposer_address: self.validator.address,
         }
@@ -406,7 +480,11 @@ impl Chain {
 }
 
 fn hash_or_none(bytes: &[u8]) -> Option<Hash> {
-    if bytes.is_empty() { None } else { Hash::try_from(bytes.to_vec()).ok() }
+    if bytes.is_empty() {
+        None
+    } else {
+        Hash::try_from(bytes.to_vec()).ok()
+    }
 }
 
 impl Drop for Chain {

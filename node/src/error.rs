@@ -23,7 +23,9 @@ pub enum NodeError {
     WrongChainId { expected: String, got: String },
 
     /// Replayed, reordered or skipped nonce.
-    #[error("nonce {got} is not the next one for this signer: expected {expected} (replayed or out of order)")]
+    #[error(
+        "nonce {got} is not the next one for this signer: expected {expected} (replayed or out of order)"
+    )]
     BadNonce { expected: u64, got: u64 },
 
     /// The signer may not do this.
@@ -43,11 +45,15 @@ pub enum NodeError {
     AlreadyExists { what: &'static str, id: String },
 
     /// An access grant is still time-locked.
-    #[error("access grant {grant} is locked until {locked_until} (unix seconds); try again after that")]
+    #[error(
+        "access grant {grant} is locked until {locked_until} (unix seconds); try again after that"
+    )]
     GrantLocked { grant: Uuid, locked_until: i64 },
 
     /// A credential that has been shared cannot be edited.
-    #[error("credential {0} has access grants; revoke them (or share a new credential) instead of editing it")]
+    #[error(
+        "credential {0} has access grants; revoke them (or share a new credential) instead of editing it"
+    )]
     CredentialShared(Uuid),
 
     /// Copies cannot be edited, re-shared or used as originals.
@@ -63,7 +69,9 @@ pub enum NodeError {
     CopyHasPublicNotes,
 
     /// The wallet the caller signs with cannot be removed.
-    #[error("you cannot remove the wallet you are signed in with; sign in with another wallet of your profile first")]
+    #[error(
+        "you cannot remove the wallet you are signed in with; sign in with another wallet of your profile first"
+    )]
     ConnectedWallet,
 
     /// The wallet is linked already.
@@ -75,15 +83,24 @@ pub enum NodeError {
     ProofReused,
 
     /// A delegated write grant outside its time window.
-    #[error("delegated write grant {id} is not usable at block time {now}: valid from {not_before} to {not_after}")]
-    DwgNotUsable { id: Uuid, now: i64, not_before: i64, not_after: i64 },
+    #[error(
+        "delegated write grant {id} is not usable at block time {now}: valid from {not_before} to {not_after}"
+    )]
+    DwgNotUsable {
+        id: Uuid,
+        now: i64,
+        not_before: i64,
+        not_after: i64,
+    },
 
     /// A delegated write grant used before.
     #[error("delegated write grant {0} was used already; each grant writes once")]
     DwgUsed(Uuid),
 
     /// The credential signer and the grant's issuer do not belong to the same inserter.
-    #[error("the credential's signing key and the grant's issuer key must be delegates of the same inserter")]
+    #[error(
+        "the credential's signing key and the grant's issuer key must be delegates of the same inserter"
+    )]
     DwgIssuerMismatch,
 
     /// A key rotation that leaves some original encrypted to the old key.
@@ -167,11 +184,17 @@ impl NodeError {
     }
 
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
-        NodeError::NotFound { what, id: id.to_string() }
+        NodeError::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 
     pub(crate) fn exists(what: &'static str, id: impl ToString) -> Self {
-        NodeError::AlreadyExists { what, id: id.to_string() }
+        NodeError::AlreadyExists {
+            what,
+            id: id.to_string(),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use tendermint::abci::Code;
 use tendermint::{Hash, block};
 use tendermint_rpc::endpoint::{abci_info, abci_query, block as block_ep, broadcast, status, tx};
 
-use crate::abci::{info_response, query_response};
+use crate::abci::{check_tx_response, info_response, query_response};
 use crate::chain::Chain;
 use crate::error::{CODESPACE, NodeError};
 
@@ -59,10 +59,18 @@ struct RpcError {
 
 impl RpcError {
     fn invalid_params(data: impl ToString) -> Self {
-        RpcError { code: -32602, message: "Invalid params", data: data.to_string() }
+        RpcError {
+            code: -32602,
+            message: "Invalid params",
+            data: data.to_string(),
+        }
     }
     fn internal(data: impl ToString) -> Self {
-        RpcError { code: -32603, message: "Internal error", data: data.to_string() }
+        RpcError {
+            code: -32603,
+            message: "Internal error",
+            data: data.to_string(),
+        }
     }
 }
 
@@ -76,20 +84,30 @@ async fn json_rpc(State(state): State<RpcState>, body: axum::body::Bytes) -> Jso
     let request: RpcRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return Json(json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32700, "message": "Parse error", "data": e.to_string()}}));
+            return Json(
+                json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32700, "message": "Parse error", "data": e.to_string()}}),
+            );
         }
     };
-    Json(reply(request.id, dispatch(&state, &request.method, request.params).await))
+    Json(reply(
+        request.id,
+        dispatch(&state, &request.method, request.params).await,
+    ))
 }
 
 async fn uri_method(State(state): State<RpcState>, Path(method): Path<String>) -> Json<Value> {
-    Json(reply(json!(-1), dispatch(&state, &method, Value::Null).await))
+    Json(reply(
+        json!(-1),
+        dispatch(&state, &method, Value::Null).await,
+    ))
 }
 
 fn reply(id: Value, result: Result<Value, RpcError>) -> Value {
     match result {
         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message, "data": e.data}}),
+        Err(e) => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message, "data": e.data}})
+        }
     }
 }
 
@@ -107,7 +125,9 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
     match method {
         "health" => Ok(json!({})),
         "status" => to_json(status(state)?),
-        "abci_info" => to_json(abci_info::Response { response: info_response(chain.app()) }),
+        "abci_info" => to_json(abci_info::Response {
+            response: info_response(chain.app()),
+        }),
         "abci_query" => {
             let request: abci_query::Request = params(raw)?;
             let query = tendermint::abci::request::Query {
@@ -136,30 +156,36 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
         "broadcast_tx_sync" | "broadcast_tx_async" => {
             let request: broadcast::tx_sync::Request = params(raw)?;
             let hash = hash_of(&request.tx);
-            let result = tokio::task::spawn_blocking(move || chain.submit(request.tx)).await.map_err(RpcError::internal)?;
+            let result = tokio::task::spawn_blocking(move || chain.submit(request.tx))
+                .await
+                .map_err(RpcError::internal)?;
             let (code, log, codespace) = match result {
                 Ok(_) => (Code::Ok, String::new(), String::new()),
-                Err(e) => (Code::from(e.abci_code()), format!("{}: {e}", e.code()), CODESPACE.to_owned()),
+                Err(e) => (
+                    Code::from(e.abci_code()),
+                    format!("{}: {e}", e.code()),
+                    CODESPACE.to_owned(),
+                ),
             };
-            to_json(broadcast::tx_sync::Response { codespace, code, data: Default::default(), log, hash })
+            to_json(broadcast::tx_sync::Response {
+                codespace,
+                code,
+                data: Default::default(),
+                log,
+                hash,
+            })
         }
         "broadcast_tx_commit" => {
             let request: broadcast::tx_commit::Request = params(raw)?;
             let hash = hash_of(&request.tx);
-            let submitted =
-                tokio::task::spawn_blocking(move || chain.submit_and_watch(request.tx)).await.map_err(RpcError::internal)?;
+            let submitted = tokio::task::spawn_blocking(move || chain.submit_and_watch(request.tx))
+                .await
+                .map_err(RpcError::internal)?;
             let receiver = match submitted {
                 Ok((_, receiver)) => receiver,
                 Err(e) => {
-                    let check_tx = tendermint::abci::response::CheckTx {
-                        code: Code::from(e.abci_code()),
-                        log: e.to_string(),
-                        info: e.code().to_owned(),
-                        codespace: CODESPACE.to_owned(),
-                        ..Default::default()
-                    };
                     return to_json(broadcast::tx_commit::Response {
-                        check_tx,
+                        check_tx: check_tx_response(&Err(e)),
                         tx_result: Default::default(),
                         hash,
                         height: Default::default(),
@@ -168,8 +194,14 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             };
             let committed = tokio::time::timeout(COMMIT_TIMEOUT, receiver)
                 .await
-                .map_err(|_| RpcError::internal("timed out waiting for the transaction to be committed"))?
-                .map_err(|_| RpcError::internal("the transaction was dropped from the mempool before a block"))?;
+                .map_err(|_| {
+                    RpcError::internal("timed out waiting for the transaction to be committed")
+                })?
+                .map_err(|_| {
+                    RpcError::internal(
+                        "the transaction was dropped from the mempool before a block",
+                    )
+                })?;
             to_json(broadcast::tx_commit::Response {
                 check_tx: Default::default(),
                 tx_result: committed.result,
@@ -182,15 +214,19 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             let location = chain
                 .locate(request.hash.as_bytes())?
                 .ok_or_else(|| RpcError::internal(format!("tx ({}) not found", request.hash)))?;
-            let stored = chain
-                .block(location.height)?
-                .ok_or_else(|| RpcError::internal(format!("block {} not found", location.height)))?;
+            let stored = chain.block(location.height)?.ok_or_else(|| {
+                RpcError::internal(format!("block {} not found", location.height))
+            })?;
             let index = location.index as usize;
             to_json(tx::Response {
                 hash: request.hash,
                 height: block::Height::try_from(location.height).map_err(RpcError::internal)?,
                 index: location.index,
-                tx_result: stored.results.get(index).map(|r| r.to_exec()).unwrap_or_default(),
+                tx_result: stored
+                    .results
+                    .get(index)
+                    .map(|r| r.to_exec())
+                    .unwrap_or_default(),
                 tx: stored.txs.get(index).cloned().unwrap_or_default(),
                 proof: None,
             })
@@ -207,7 +243,10 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
                 RpcError::internal(format!("height {height} must be less than or equal to the current blockchain height {latest}"))
             })?;
             let header = chain.header(&stored);
-            let block_id = block::Id { hash: header.hash(), part_set_header: Default::default() };
+            let block_id = block::Id {
+                hash: header.hash(),
+                part_set_header: Default::default(),
+            };
             to_json(block_ep::v0_38::DialectResponse {
                 block_id,
                 block: block_ep::v0_38::DialectBlock {
@@ -218,7 +257,11 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
                 },
             })
         }
-        other => Err(RpcError { code: -32601, message: "Method not found", data: format!("unknown method {other:?}") }),
+        other => Err(RpcError {
+            code: -32601,
+            message: "Method not found",
+            data: format!("unknown method {other:?}"),
+        }),
     }
 }
 
@@ -228,7 +271,10 @@ fn hash_of(tx: &[u8]) -> Hash {
 
 fn status(state: &RpcState) -> Result<status::Response, RpcError> {
     let chain = &state.chain;
-    let genesis = chain.app().genesis().ok_or_else(|| RpcError::internal("no genesis"))?;
+    let genesis = chain
+        .app()
+        .genesis()
+        .ok_or_else(|| RpcError::internal("no genesis"))?;
     let validator = chain.validator();
     let node_info = serde_json::from_value(json!({
         "protocol_version": {"p2p": "8", "block": "11", "app": "1"},
@@ -249,12 +295,24 @@ fn status(state: &RpcState) -> Result<status::Response, RpcError> {
     let describe = |b: &Option<crate::chain::StoredBlock>| match b {
         Some(b) => {
             let header = chain.header(b);
-            (header.hash(), b.app_hash_after.clone().try_into().unwrap_or_default(), header.height, header.time)
+            (
+                header.hash(),
+                b.app_hash_after.clone().try_into().unwrap_or_default(),
+                header.height,
+                header.time,
+            )
         }
-        None => (Hash::None, Default::default(), block::Height::from(0u32), tendermint::Time::unix_epoch()),
+        None => (
+            Hash::None,
+            Default::default(),
+            block::Height::from(0u32),
+            tendermint::Time::unix_epoch(),
+        ),
     };
-    let (earliest_block_hash, earliest_app_hash, earliest_block_height, earliest_block_time) = describe(&earliest);
-    let (latest_block_hash, latest_app_hash, latest_block_height, latest_block_time) = describe(&latest);
+    let (earliest_block_hash, earliest_app_hash, earliest_block_height, earliest_block_time) =
+        describe(&earliest);
+    let (latest_block_hash, latest_app_hash, latest_block_height, latest_block_time) =
+        describe(&latest);
     Ok(status::Response {
         node_info,
         sync_info: status::SyncInfo {

@@ -49,12 +49,17 @@ impl NodeConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| NodeError::Storage(format!("cannot read {}: {e}", path.display())))?;
         toml::from_str(&text).map_err(|e| {
-            NodeError::Invalid(protocol::Error::malformed("node configuration", format!("{}: {e}", path.display())))
+            NodeError::Invalid(protocol::Error::malformed(
+                "node configuration",
+                format!("{}: {e}", path.display()),
+            ))
         })
     }
 
     fn app_config(&self) -> AppConfig {
-        AppConfig { trusted_gateways: self.trusted_gateways.clone() }
+        AppConfig {
+            trusted_gateways: self.trusted_gateways.clone(),
+        }
     }
 }
 
@@ -75,7 +80,10 @@ pub struct EmbeddedNode {
 
 /// Initializes the chain on first start (genesis from `config`, a development owner key when
 /// none is configured) and starts the block producer.
-pub fn start_chain(data_dir: &Path, config: &NodeConfig) -> NodeResult<(Arc<Chain>, Option<PathBuf>)> {
+pub fn start_chain(
+    data_dir: &Path,
+    config: &NodeConfig,
+) -> NodeResult<(Arc<Chain>, Option<PathBuf>)> {
     std::fs::create_dir_all(data_dir)?;
     let app = open_app(data_dir, config)?;
     let mut created_owner_key = None;
@@ -100,25 +108,42 @@ pub fn start_chain(data_dir: &Path, config: &NodeConfig) -> NodeResult<(Arc<Chai
                     owner
                 }
             };
-            let chain_id = config.chain_id.clone().unwrap_or_else(|| DEFAULT_CHAIN_ID.to_owned());
+            let chain_id = config
+                .chain_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CHAIN_ID.to_owned());
             app.init_chain(Genesis { chain_id, owner })?;
         }
     }
     let validator = Validator::load_or_create(data_dir)?;
     let defaults = ChainConfig::default();
     let chain_config = ChainConfig {
-        max_block_txs: config.max_block_txs.unwrap_or(defaults.max_block_txs).max(1),
-        max_mempool_txs: config.max_mempool_txs.unwrap_or(defaults.max_mempool_txs).max(1),
-        block_linger: config.block_linger_ms.map(std::time::Duration::from_millis).unwrap_or(defaults.block_linger),
+        max_block_txs: config
+            .max_block_txs
+            .unwrap_or(defaults.max_block_txs)
+            .max(1),
+        max_mempool_txs: config
+            .max_mempool_txs
+            .unwrap_or(defaults.max_mempool_txs)
+            .max(1),
+        block_linger: config
+            .block_linger_ms
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(defaults.block_linger),
     };
-    Ok((Chain::start(app, validator, chain_config)?, created_owner_key))
+    Ok((
+        Chain::start(app, validator, chain_config)?,
+        created_owner_key,
+    ))
 }
 
 /// The development owner key of `data_dir`, created on first use.
 fn development_owner(data_dir: &Path) -> NodeResult<(Identity, PathBuf)> {
     let path = data_dir.join("owner_key");
     let key = match std::fs::read_to_string(&path) {
-        Ok(text) => SigningKey::from_hex(protocol::identity::SignatureScheme::Ed25519, text.trim())?,
+        Ok(text) => {
+            SigningKey::from_hex(protocol::identity::SignatureScheme::Ed25519, text.trim())?
+        }
         Err(_) => {
             let key = SigningKey::generate_ed25519();
             write_secret(&path, key.to_hex().as_bytes())?;
@@ -153,12 +178,26 @@ pub async fn start_embedded(
     let (chain, created_owner_key) = start_chain(data_dir, config)?;
     let rpc_addr = listener.local_addr()?;
     let server = tokio::spawn(crate::rpc::serve(chain.clone(), listener));
-    Ok((EmbeddedNode { chain, rpc_addr, created_owner_key }, server))
+    Ok((
+        EmbeddedNode {
+            chain,
+            rpc_addr,
+            created_owner_key,
+        },
+        server,
+    ))
 }
 
 /// Serves ABCI on `addr` for CometBFT, over `data_dir/db`.
-pub async fn serve_abci(data_dir: &Path, config: &NodeConfig, addr: &str) -> Result<(), tower_abci::BoxError> {
+pub async fn serve_abci(
+    data_dir: &Path,
+    config: &NodeConfig,
+    addr: &str,
+) -> Result<(), tower_abci::BoxError> {
     let app = open_app(data_dir, config)?;
-    tracing::info!(height = app.committed().height, "ABCI application ready on {addr}");
+    tracing::info!(
+        height = app.committed().height,
+        "ABCI application ready on {addr}"
+    );
     AbciApp::new(app).serve(addr.to_owned()).await
 }

@@ -12,7 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions};
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions,
+};
 
 use crate::error::{NodeError, NodeResult};
 
@@ -145,7 +148,11 @@ pub trait Read {
 
     /// The keys under `prefix`, in order.
     fn scan_keys(&self, table: Table, prefix: &[u8]) -> NodeResult<Vec<Vec<u8>>> {
-        Ok(self.scan(table, prefix)?.into_iter().map(|(k, _)| k).collect())
+        Ok(self
+            .scan(table, prefix)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
     }
 }
 
@@ -182,7 +189,11 @@ impl Changes {
         self.entries.get(&(table, key.to_vec())).map(Option::as_ref)
     }
 
-    fn range<'a>(&'a self, table: Table, prefix: &'a [u8]) -> impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a {
+    fn range<'a>(
+        &'a self,
+        table: Table,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a {
         self.entries
             .range((table, prefix.to_vec())..)
             .take_while(move |((t, k), _)| *t == table && k.starts_with(prefix))
@@ -201,11 +212,18 @@ impl Changes {
 
     /// Every entry, in order.
     pub fn iter(&self) -> impl Iterator<Item = (Table, &[u8], Option<&[u8]>)> {
-        self.entries.iter().map(|((t, k), v)| (*t, k.as_slice(), v.as_deref()))
+        self.entries
+            .iter()
+            .map(|((t, k), v)| (*t, k.as_slice(), v.as_deref()))
     }
 
     /// Applies `self` on top of `base` entries of one scan.
-    fn overlay_scan(&self, table: Table, prefix: &[u8], base: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn overlay_scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        base: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
         for (k, v) in self.range(table, prefix) {
             match v {
@@ -247,18 +265,25 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
-        let families = Table::ALL.iter().map(|t| ColumnFamilyDescriptor::new(t.name(), Options::default()));
+        let families = Table::ALL
+            .iter()
+            .map(|t| ColumnFamilyDescriptor::new(t.name(), Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families)?;
         Ok(Arc::new(Store { db, sync_writes }))
     }
 
     fn cf(&self, table: Table) -> &ColumnFamily {
-        self.db.cf_handle(table.name()).expect("every column family is created at open")
+        self.db
+            .cf_handle(table.name())
+            .expect("every column family is created at open")
     }
 
     /// Reads through a consistent snapshot of committed state.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        Snapshot { store: self, snapshot: self.db.snapshot() }
+        Snapshot {
+            store: self,
+            snapshot: self.db.snapshot(),
+        }
     }
 
     /// Writes `changes` (and nothing else) atomically.
@@ -276,11 +301,20 @@ impl Store {
         Ok(())
     }
 
-    fn scan_with(&self, table: Table, prefix: &[u8], mut options: ReadOptions) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_with(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        mut options: ReadOptions,
+    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
         if let Some(upper) = prefix_upper_bound(prefix) {
             options.set_iterate_upper_bound(upper);
         }
-        let iter = self.db.iterator_cf_opt(self.cf(table), options, IteratorMode::From(prefix, Direction::Forward));
+        let iter = self.db.iterator_cf_opt(
+            self.cf(table),
+            options,
+            IteratorMode::From(prefix, Direction::Forward),
+        );
         let mut out = Vec::new();
         for item in iter {
             let (k, v) = item?;
@@ -343,7 +377,11 @@ pub struct Working<'a> {
 impl<'a> Working<'a> {
     /// A fresh transaction layer.
     pub fn new(store: &'a Store, block: &'a Changes) -> Self {
-        Working { store, block, tx: Changes::default() }
+        Working {
+            store,
+            block,
+            tx: Changes::default(),
+        }
     }
 
     /// The transaction's writes.
@@ -409,13 +447,22 @@ mod tests {
         tx.put(Table::Wallets, b"a9".to_vec(), b"other table".to_vec());
 
         let scanned = tx.scan(Table::Users, b"a").unwrap();
-        assert_eq!(scanned, vec![(b"a2".to_vec(), b"tx".to_vec()), (b"a3".to_vec(), b"block".to_vec())]);
+        assert_eq!(
+            scanned,
+            vec![
+                (b"a2".to_vec(), b"tx".to_vec()),
+                (b"a3".to_vec(), b"block".to_vec())
+            ]
+        );
         assert_eq!(tx.get(Table::Users, b"a1").unwrap(), None);
         assert_eq!(tx.get(Table::Users, b"b1").unwrap(), Some(b"db".to_vec()));
 
         // A dropped transaction leaves nothing; the snapshot sees only committed data.
         drop(tx);
-        assert_eq!(store.snapshot().get(Table::Users, b"a1").unwrap(), Some(b"db".to_vec()));
+        assert_eq!(
+            store.snapshot().get(Table::Users, b"a1").unwrap(),
+            Some(b"db".to_vec())
+        );
         assert_eq!(store.snapshot().scan(Table::Users, b"a").unwrap().len(), 2);
     }
 }

@@ -5,7 +5,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use protocol::action::{Action, AddDelegate, AddInserter, AddUserAsInserter, CredentialInput, PasswordStore, ShareCredential};
+use protocol::action::{
+    Action, AddDelegate, AddInserter, AddUserAsInserter, CredentialInput, PasswordStore,
+    ShareCredential,
+};
 use protocol::bytes::{EncryptionPublicKey, Nonce128};
 use protocol::credential::{content_hash, sign_credential};
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
@@ -53,7 +56,12 @@ impl User {
 }
 
 /// A credential written by `issuer`: `plaintext` encrypted to `recipient`, signed.
-pub fn credential_input(issuer: &Ed25519SigningKey, public_notes: &str, plaintext: &[u8], recipient: &EncryptionPublicKey) -> CredentialInput {
+pub fn credential_input(
+    issuer: &Ed25519SigningKey,
+    public_notes: &str,
+    plaintext: &[u8],
+    recipient: &EncryptionPublicKey,
+) -> CredentialInput {
     let sealed = encrypt(plaintext, recipient).expect("encryption to a valid key");
     let signatures = sign_credential(issuer, public_notes, &sealed.content);
     CredentialInput {
@@ -68,7 +76,9 @@ pub fn credential_input(issuer: &Ed25519SigningKey, public_notes: &str, plaintex
 
 /// Public notes of a KYC credential with verifiable-credential id `vc_id`.
 pub fn public_notes(vc_id: &str, status: &str) -> String {
-    format!(r#"{{"id":"{vc_id}","type":"KYC","level":"basic","status":"{status}","issuer":"https://issuer.example"}}"#)
+    format!(
+        r#"{{"id":"{vc_id}","type":"KYC","level":"basic","status":"{status}","issuer":"https://issuer.example"}}"#
+    )
 }
 
 /// A plaintext W3C-style credential.
@@ -81,7 +91,12 @@ pub fn plaintext(vc_id: &str) -> Vec<u8> {
 pub fn wallet_proof(wallet: &SigningKey, user: &Uuid, chain_id: &str, id: Uuid) -> WalletProof {
     let nonce = Nonce128::from_bytes(*Uuid::new_v4().as_bytes());
     let message = wallet_ownership_message(user, &wallet.identity(), chain_id, &nonce);
-    WalletProof { id, wallet: wallet.identity(), nonce, signature: wallet.sign(message.as_bytes()).into() }
+    WalletProof {
+        id,
+        wallet: wallet.identity(),
+        nonce,
+        signature: wallet.sign(message.as_bytes()).into(),
+    }
 }
 
 /// A share of `original` (whose plaintext is `plaintext`) for `grantee`, the copy signed by
@@ -120,16 +135,28 @@ impl TestNet {
         let owner = SigningKey::generate_ed25519();
         let gateway = Ed25519SigningKey::generate();
         let net = TestNet::open(dir, owner, gateway, GENESIS_TIME);
-        net.app.init_chain(Genesis { chain_id: CHAIN_ID.into(), owner: net.owner.identity() }).expect("genesis");
+        net.app
+            .init_chain(Genesis {
+                chain_id: CHAIN_ID.into(),
+                owner: net.owner.identity(),
+            })
+            .expect("genesis");
         net
     }
 
     /// Opens an existing network's data again (as after a restart).
     pub fn open(dir: &Path, owner: SigningKey, gateway: Ed25519SigningKey, time: i64) -> TestNet {
         let store = Store::open(dir, false).expect("store opens");
-        let config = AppConfig { trusted_gateways: vec![gateway.public_key()] };
+        let config = AppConfig {
+            trusted_gateways: vec![gateway.public_key()],
+        };
         let app = Arc::new(App::open(store, config).expect("app opens"));
-        TestNet { app, owner, time, gateway }
+        TestNet {
+            app,
+            owner,
+            time,
+            gateway,
+        }
     }
 
     /// Signs `action` as `key` with its next nonce.
@@ -138,10 +165,20 @@ impl TestNet {
         self.sign_with_nonce(key, action, nonce)
     }
 
-    pub fn sign_with_nonce(&self, key: &SigningKey, action: impl Into<Action>, nonce: u64) -> SignedTransaction {
-        Transaction { chain_id: CHAIN_ID.into(), nonce, signer: key.identity(), action: action.into() }
-            .sign(key)
-            .expect("the key is the signer")
+    pub fn sign_with_nonce(
+        &self,
+        key: &SigningKey,
+        action: impl Into<Action>,
+        nonce: u64,
+    ) -> SignedTransaction {
+        Transaction {
+            chain_id: CHAIN_ID.into(),
+            nonce,
+            signer: key.identity(),
+            action: action.into(),
+        }
+        .sign(key)
+        .expect("the key is the signer")
     }
 
     /// CheckTx, then a block with just this transaction.
@@ -160,7 +197,10 @@ impl TestNet {
     /// Finalizes and commits a block of raw transactions (no CheckTx), advancing time by 1 s.
     pub fn block(&mut self, txs: Vec<Vec<u8>>) -> Vec<TxOutcome> {
         let height = self.app.committed().height + 1;
-        let (outcomes, _) = self.app.finalize_block(height, self.time, &txs).expect("block executes");
+        let (outcomes, _) = self
+            .app
+            .finalize_block(height, self.time, &txs)
+            .expect("block executes");
         self.app.commit(Changes::default()).expect("block commits");
         self.time += 1;
         outcomes
@@ -173,23 +213,45 @@ impl TestNet {
     }
 
     pub fn query(&self, signed: &SignedQuery) -> NodeResult<QueryAnswer> {
-        self.app.query(crate::app::QUERY_PATH, &signed.encode(), 0, self.time)
+        self.app
+            .query(crate::app::QUERY_PATH, &signed.encode(), 0, self.time)
     }
 
     /// Registers an inserter named `name` with a fresh delegate key.
     pub fn add_issuer(&mut self, name: &str) -> Issuer {
         let owner = self.owner.clone();
         let inserter_id = Uuid::new_v4();
-        self.submit(&owner, AddInserter { id: inserter_id, name: name.into() }).expect("add inserter");
+        self.submit(
+            &owner,
+            AddInserter {
+                id: inserter_id,
+                name: name.into(),
+            },
+        )
+        .expect("add inserter");
         let key = Ed25519SigningKey::generate();
-        self.submit(&owner, AddDelegate { address: Identity::Ed25519(key.public_key()), inserter_id })
-            .expect("add delegate");
-        Issuer { inserter_id, name: name.into(), key }
+        self.submit(
+            &owner,
+            AddDelegate {
+                address: Identity::Ed25519(key.public_key()),
+                inserter_id,
+            },
+        )
+        .expect("add delegate");
+        Issuer {
+            inserter_id,
+            name: name.into(),
+            key,
+        }
     }
 
     /// Creates a profile through `issuer` and links a fresh wallet of the given scheme.
     pub fn add_user(&mut self, issuer: &Issuer, evm: bool) -> User {
-        let wallet = if evm { SigningKey::generate_evm() } else { SigningKey::generate_ed25519() };
+        let wallet = if evm {
+            SigningKey::generate_evm()
+        } else {
+            SigningKey::generate_ed25519()
+        };
         let secret = EncryptionSecretKey::generate();
         let id = Uuid::new_v4();
         let signer = issuer.signer();
@@ -203,8 +265,14 @@ impl TestNet {
         )
         .expect("add user");
         let proof = wallet_proof(&wallet, &id, CHAIN_ID, Uuid::new_v4());
-        self.submit(&signer, protocol::action::UpsertWalletAsInserter { user_id: id, wallet: proof })
-            .expect("link wallet");
+        self.submit(
+            &signer,
+            protocol::action::UpsertWalletAsInserter {
+                user_id: id,
+                wallet: proof,
+            },
+        )
+        .expect("link wallet");
         User { id, secret, wallet }
     }
 }

@@ -15,8 +15,8 @@ use protocol::tx::Transaction;
 use tempfile::TempDir;
 use tendermint_proto::google::protobuf::Timestamp;
 use tendermint_proto::v0_38::abci::{
-    self as pb, Request, RequestCheckTx, RequestCommit, RequestEcho, RequestFinalizeBlock, RequestFlush, RequestInfo,
-    RequestInitChain, RequestQuery, request, response,
+    self as pb, Request, RequestCheckTx, RequestCommit, RequestEcho, RequestFinalizeBlock,
+    RequestFlush, RequestInfo, RequestInitChain, RequestQuery, request, response,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,7 +33,10 @@ impl Conn {
     async fn connect(addr: &str) -> Conn {
         for _ in 0..100 {
             if let Ok(stream) = TcpStream::connect(addr).await {
-                return Conn { stream, buffer: Vec::new() };
+                return Conn {
+                    stream,
+                    buffer: Vec::new(),
+                };
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -77,15 +80,25 @@ impl Conn {
 fn consensus_params() -> tendermint_proto::v0_38::types::ConsensusParams {
     use tendermint_proto::v0_38::types::*;
     ConsensusParams {
-        block: Some(BlockParams { max_bytes: 22_020_096, max_gas: -1 }),
+        block: Some(BlockParams {
+            max_bytes: 22_020_096,
+            max_gas: -1,
+        }),
         evidence: Some(EvidenceParams {
             max_age_num_blocks: 100_000,
-            max_age_duration: Some(tendermint_proto::google::protobuf::Duration { seconds: 172_800, nanos: 0 }),
+            max_age_duration: Some(tendermint_proto::google::protobuf::Duration {
+                seconds: 172_800,
+                nanos: 0,
+            }),
             max_bytes: 1_048_576,
         }),
-        validator: Some(ValidatorParams { pub_key_types: vec!["ed25519".into()] }),
+        validator: Some(ValidatorParams {
+            pub_key_types: vec!["ed25519".into()],
+        }),
         version: Some(VersionParams { app: 0 }),
-        abci: Some(AbciParams { vote_extensions_enable_height: 0 }),
+        abci: Some(AbciParams {
+            vote_extensions_enable_height: 0,
+        }),
     }
 }
 
@@ -97,48 +110,99 @@ fn free_addr() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cometbft_drives_the_app_over_a_socket_init_check_finalize_commit_query_info() {
     let dir = TempDir::new().unwrap();
-    let app = std::sync::Arc::new(App::open(Store::open(dir.path(), false).unwrap(), AppConfig::default()).unwrap());
+    let app = std::sync::Arc::new(
+        App::open(
+            Store::open(dir.path(), false).unwrap(),
+            AppConfig::default(),
+        )
+        .unwrap(),
+    );
     let addr = free_addr();
     tokio::spawn(AbciApp::new(app).serve(addr.clone()));
     let mut conn = Conn::connect(&addr).await;
 
-    match conn.call(request::Value::Echo(RequestEcho { message: "ping".into() })).await {
+    match conn
+        .call(request::Value::Echo(RequestEcho {
+            message: "ping".into(),
+        }))
+        .await
+    {
         response::Value::Echo(e) => assert_eq!(e.message, "ping"),
         other => panic!("{other:?}"),
     }
-    match conn.call(request::Value::Info(RequestInfo::default())).await {
-        response::Value::Info(i) => assert_eq!((i.last_block_height, i.last_block_app_hash.len()), (0, 0)),
+    match conn
+        .call(request::Value::Info(RequestInfo::default()))
+        .await
+    {
+        response::Value::Info(i) => {
+            assert_eq!((i.last_block_height, i.last_block_app_hash.len()), (0, 0))
+        }
         other => panic!("{other:?}"),
     }
 
     let owner = SigningKey::generate_ed25519();
     let init = RequestInitChain {
-        time: Some(Timestamp { seconds: 1_750_000_000, nanos: 0 }),
+        time: Some(Timestamp {
+            seconds: 1_750_000_000,
+            nanos: 0,
+        }),
         chain_id: CHAIN.into(),
         consensus_params: Some(consensus_params()),
         validators: vec![],
-        app_state_bytes: format!(r#"{{"owner":"{}"}}"#, owner.identity().identifier()).into_bytes().into(),
+        app_state_bytes: format!(r#"{{"owner":"{}"}}"#, owner.identity().identifier())
+            .into_bytes()
+            .into(),
         initial_height: 1,
     };
-    assert!(matches!(conn.call(request::Value::InitChain(init)).await, response::Value::InitChain(_)));
+    assert!(matches!(
+        conn.call(request::Value::InitChain(init)).await,
+        response::Value::InitChain(_)
+    ));
 
-    let tx = Transaction { chain_id: CHAIN.into(), nonce: 1, signer: owner.identity(), action: AddInserter { id: Uuid::new_v4(), name: "Acme".into() }.into() }
-        .sign(&owner)
-        .unwrap()
-        .encode();
-    match conn.call(request::Value::CheckTx(RequestCheckTx { tx: tx.clone().into(), r#type: 0 })).await {
+    let tx = Transaction {
+        chain_id: CHAIN.into(),
+        nonce: 1,
+        signer: owner.identity(),
+        action: AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        }
+        .into(),
+    }
+    .sign(&owner)
+    .unwrap()
+    .encode();
+    match conn
+        .call(request::Value::CheckTx(RequestCheckTx {
+            tx: tx.clone().into(),
+            r#type: 0,
+        }))
+        .await
+    {
         response::Value::CheckTx(c) => assert_eq!(c.code, 0, "{}", c.log),
         other => panic!("{other:?}"),
     }
-    match conn.call(request::Value::CheckTx(RequestCheckTx { tx: b"\x01junk".to_vec().into(), r#type: 0 })).await {
-        response::Value::CheckTx(c) => assert_eq!((c.code, c.info.as_str(), c.codespace.as_str()), (1, "malformed", "idos")),
+    match conn
+        .call(request::Value::CheckTx(RequestCheckTx {
+            tx: b"\x01junk".to_vec().into(),
+            r#type: 0,
+        }))
+        .await
+    {
+        response::Value::CheckTx(c) => assert_eq!(
+            (c.code, c.info.as_str(), c.codespace.as_str()),
+            (1, "malformed", "idos")
+        ),
         other => panic!("{other:?}"),
     }
 
     let block = RequestFinalizeBlock {
         txs: vec![tx.into(), b"\x01junk".to_vec().into()],
         height: 1,
-        time: Some(Timestamp { seconds: 1_750_000_005, nanos: 0 }),
+        time: Some(Timestamp {
+            seconds: 1_750_000_005,
+            nanos: 0,
+        }),
         decided_last_commit: Some(Default::default()),
         misbehavior: vec![],
         hash: vec![0xAB; 32].into(),
@@ -156,14 +220,36 @@ async fn cometbft_drives_the_app_over_a_socket_init_check_finalize_commit_query_
         }
         other => panic!("{other:?}"),
     };
-    assert!(matches!(conn.call(request::Value::Commit(RequestCommit {})).await, response::Value::Commit(_)));
+    assert!(matches!(
+        conn.call(request::Value::Commit(RequestCommit {})).await,
+        response::Value::Commit(_)
+    ));
 
-    match conn.call(request::Value::Info(RequestInfo::default())).await {
-        response::Value::Info(i) => assert_eq!((i.last_block_height, i.last_block_app_hash), (1, app_hash.clone())),
+    match conn
+        .call(request::Value::Info(RequestInfo::default()))
+        .await
+    {
+        response::Value::Info(i) => assert_eq!(
+            (i.last_block_height, i.last_block_app_hash),
+            (1, app_hash.clone())
+        ),
         other => panic!("{other:?}"),
     }
-    let query = SignedQuery::anonymous(CHAIN, Query::NextNonce { account: owner.identity() });
-    match conn.call(request::Value::Query(RequestQuery { data: query.encode().into(), path: "/idos".into(), height: 0, prove: false })).await {
+    let query = SignedQuery::anonymous(
+        CHAIN,
+        Query::NextNonce {
+            account: owner.identity(),
+        },
+    );
+    match conn
+        .call(request::Value::Query(RequestQuery {
+            data: query.encode().into(),
+            path: "/idos".into(),
+            height: 0,
+            prove: false,
+        }))
+        .await
+    {
         response::Value::Query(q) => {
             assert_eq!(q.code, 0, "{}", q.log);
             assert_eq!(q.height, 1);
@@ -173,7 +259,15 @@ async fn cometbft_drives_the_app_over_a_socket_init_check_finalize_commit_query_
         }
         other => panic!("{other:?}"),
     }
-    match conn.call(request::Value::Query(RequestQuery { data: b"\x01".to_vec().into(), path: "/idos".into(), height: 0, prove: false })).await {
+    match conn
+        .call(request::Value::Query(RequestQuery {
+            data: b"\x01".to_vec().into(),
+            path: "/idos".into(),
+            height: 0,
+            prove: false,
+        }))
+        .await
+    {
         response::Value::Query(q) => assert_eq!(q.info, "malformed"),
         other => panic!("{other:?}"),
     }

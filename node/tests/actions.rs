@@ -29,22 +29,44 @@ fn world() -> World {
     let mut net = TestNet::new(dir.path());
     let issuer = net.add_issuer("Acme KYC");
     let alice = net.add_user(&issuer, true);
-    World { _dir: dir, net, issuer, alice }
+    World {
+        _dir: dir,
+        net,
+        issuer,
+        alice,
+    }
 }
 
 impl World {
     /// Alice's original credential, written by the issuer.
     fn issue(&mut self, vc_id: &str) -> Uuid {
         let id = Uuid::new_v4();
-        let credential = credential_input(&self.issuer.key, &public_notes(vc_id, "active"), &plaintext(vc_id), &self.alice.public_key());
+        let credential = credential_input(
+            &self.issuer.key,
+            &public_notes(vc_id, "active"),
+            &plaintext(vc_id),
+            &self.alice.public_key(),
+        );
         self.net
-            .submit(&self.issuer.signer(), UpsertCredentialAsInserter { id, user_id: self.alice.id, credential })
+            .submit(
+                &self.issuer.signer(),
+                UpsertCredentialAsInserter {
+                    id,
+                    user_id: self.alice.id,
+                    credential,
+                },
+            )
             .unwrap();
         id
     }
 
     /// Shares `original` with a fresh grantee; returns (grantee key, its encryption key, copy id, grant id).
-    fn share(&mut self, original: Uuid, vc_id: &str, locked_until: i64) -> (SigningKey, EncryptionSecretKey, Uuid, Uuid) {
+    fn share(
+        &mut self,
+        original: Uuid,
+        vc_id: &str,
+        locked_until: i64,
+    ) -> (SigningKey, EncryptionSecretKey, Uuid, Uuid) {
         let grantee = SigningKey::generate_evm();
         let grantee_secret = EncryptionSecretKey::generate();
         let action = share_action(
@@ -82,14 +104,42 @@ fn grants(out: QueryOutput) -> Vec<protocol::records::AccessGrantRecord> {
 fn only_the_owner_manages_inserters_and_delegates() {
     let mut w = world();
     let stranger = SigningKey::generate_ed25519();
-    assert_eq!(code(w.net.submit(&stranger, AddInserter { id: Uuid::new_v4(), name: "x".into() })), "unauthorized");
     assert_eq!(
-        code(w.net.submit(&stranger, AddDelegate { address: stranger.identity(), inserter_id: w.issuer.inserter_id })),
+        code(w.net.submit(
+            &stranger,
+            AddInserter {
+                id: Uuid::new_v4(),
+                name: "x".into()
+            }
+        )),
         "unauthorized"
     );
-    assert_eq!(code(w.net.submit(&stranger, DeleteInserter { id: w.issuer.inserter_id })), "unauthorized");
     assert_eq!(
-        code(w.net.submit(&stranger, DeleteDelegate { address: w.issuer.signer().identity() })),
+        code(w.net.submit(
+            &stranger,
+            AddDelegate {
+                address: stranger.identity(),
+                inserter_id: w.issuer.inserter_id
+            }
+        )),
+        "unauthorized"
+    );
+    assert_eq!(
+        code(w.net.submit(
+            &stranger,
+            DeleteInserter {
+                id: w.issuer.inserter_id
+            }
+        )),
+        "unauthorized"
+    );
+    assert_eq!(
+        code(w.net.submit(
+            &stranger,
+            DeleteDelegate {
+                address: w.issuer.signer().identity()
+            }
+        )),
         "unauthorized"
     );
 }
@@ -99,10 +149,25 @@ fn inserter_ids_and_names_are_unique() {
     let mut w = world();
     let owner = w.net.owner.clone();
     assert_eq!(
-        code(w.net.submit(&owner, AddInserter { id: w.issuer.inserter_id, name: "other".into() })),
+        code(w.net.submit(
+            &owner,
+            AddInserter {
+                id: w.issuer.inserter_id,
+                name: "other".into()
+            }
+        )),
         "already_exists"
     );
-    assert_eq!(code(w.net.submit(&owner, AddInserter { id: Uuid::new_v4(), name: "Acme KYC".into() })), "already_exists");
+    assert_eq!(
+        code(w.net.submit(
+            &owner,
+            AddInserter {
+                id: Uuid::new_v4(),
+                name: "Acme KYC".into()
+            }
+        )),
+        "already_exists"
+    );
 }
 
 #[test]
@@ -111,36 +176,87 @@ fn delegates_need_an_existing_inserter_and_are_unique() {
     let owner = w.net.owner.clone();
     let key = SigningKey::generate_ed25519();
     assert_eq!(
-        code(w.net.submit(&owner, AddDelegate { address: key.identity(), inserter_id: Uuid::new_v4() })),
+        code(w.net.submit(
+            &owner,
+            AddDelegate {
+                address: key.identity(),
+                inserter_id: Uuid::new_v4()
+            }
+        )),
         "not_found"
     );
     assert_eq!(
-        code(w.net.submit(&owner, AddDelegate { address: w.issuer.signer().identity(), inserter_id: w.issuer.inserter_id })),
+        code(w.net.submit(
+            &owner,
+            AddDelegate {
+                address: w.issuer.signer().identity(),
+                inserter_id: w.issuer.inserter_id
+            }
+        )),
         "already_exists"
     );
-    assert_eq!(code(w.net.submit(&owner, DeleteDelegate { address: key.identity() })), "not_found");
+    assert_eq!(
+        code(w.net.submit(
+            &owner,
+            DeleteDelegate {
+                address: key.identity()
+            }
+        )),
+        "not_found"
+    );
 }
 
 #[test]
 fn deleting_an_inserter_removes_its_delegates() {
     let mut w = world();
     let owner = w.net.owner.clone();
-    w.net.submit(&owner, DeleteInserter { id: w.issuer.inserter_id }).unwrap();
+    w.net
+        .submit(
+            &owner,
+            DeleteInserter {
+                id: w.issuer.inserter_id,
+            },
+        )
+        .unwrap();
     let action = AddUserAsInserter {
         id: Uuid::new_v4(),
         recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
         encryption_password_store: PasswordStore::User,
     };
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), action)), "unauthorized");
-    assert_eq!(code(w.net.submit(&owner, DeleteInserter { id: w.issuer.inserter_id })), "not_found");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), action)),
+        "unauthorized"
+    );
+    assert_eq!(
+        code(w.net.submit(
+            &owner,
+            DeleteInserter {
+                id: w.issuer.inserter_id
+            }
+        )),
+        "not_found"
+    );
 }
 
 #[test]
 fn a_deleted_delegate_can_no_longer_write() {
     let mut w = world();
     let owner = w.net.owner.clone();
-    w.net.submit(&owner, DeleteDelegate { address: w.issuer.signer().identity() }).unwrap();
-    assert_eq!(code(w.net.read(&w.issuer.signer(), Query::GetUserAsInserter { id: w.alice.id })), "unauthorized");
+    w.net
+        .submit(
+            &owner,
+            DeleteDelegate {
+                address: w.issuer.signer().identity(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        code(w.net.read(
+            &w.issuer.signer(),
+            Query::GetUserAsInserter { id: w.alice.id }
+        )),
+        "unauthorized"
+    );
 }
 
 // ----- inserters -------------------------------------------------------------------------
@@ -149,19 +265,45 @@ fn a_deleted_delegate_can_no_longer_write() {
 fn inserter_creates_profiles_with_uuid_v4_ids_only_once() {
     let mut w = world();
     let key = EncryptionSecretKey::generate().public_key();
-    let add = |id| AddUserAsInserter { id, recipient_encryption_public_key: key, encryption_password_store: PasswordStore::User };
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), add(w.alice.id))), "already_exists");
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), add(Uuid::from_u128(5)))), "invalid_user_id");
+    let add = |id| AddUserAsInserter {
+        id,
+        recipient_encryption_public_key: key,
+        encryption_password_store: PasswordStore::User,
+    };
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), add(w.alice.id))),
+        "already_exists"
+    );
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), add(Uuid::from_u128(5)))),
+        "invalid_user_id"
+    );
     let stranger = SigningKey::generate_ed25519();
-    assert_eq!(code(w.net.submit(&stranger, add(Uuid::new_v4()))), "unauthorized");
-    match w.net.read(&w.issuer.signer(), Query::GetUserAsInserter { id: w.alice.id }).unwrap() {
+    assert_eq!(
+        code(w.net.submit(&stranger, add(Uuid::new_v4()))),
+        "unauthorized"
+    );
+    match w
+        .net
+        .read(
+            &w.issuer.signer(),
+            Query::GetUserAsInserter { id: w.alice.id },
+        )
+        .unwrap()
+    {
         QueryOutput::User(u) => {
             assert_eq!(u.recipient_encryption_public_key, w.alice.public_key());
             assert_eq!(u.inserter, "Acme KYC");
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(code(w.net.read(&stranger, Query::GetUserAsInserter { id: w.alice.id })), "unauthorized");
+    assert_eq!(
+        code(
+            w.net
+                .read(&stranger, Query::GetUserAsInserter { id: w.alice.id })
+        ),
+        "unauthorized"
+    );
 }
 
 #[test]
@@ -173,25 +315,77 @@ fn wallet_proofs_must_name_the_user_and_chain_and_are_single_use() {
     // Signed for Bob, submitted for Alice.
     let for_bob = wallet_proof(&wallet, &bob.id, CHAIN_ID, Uuid::new_v4());
     assert_eq!(
-        code(w.net.submit(&signer, UpsertWalletAsInserter { user_id: w.alice.id, wallet: for_bob.clone() })),
+        code(w.net.submit(
+            &signer,
+            UpsertWalletAsInserter {
+                user_id: w.alice.id,
+                wallet: for_bob.clone()
+            }
+        )),
         "bad_signature"
     );
     // Signed for another chain.
     let other_chain = wallet_proof(&wallet, &w.alice.id, "idos-other", Uuid::new_v4());
     assert_eq!(
-        code(w.net.submit(&signer, UpsertWalletAsInserter { user_id: w.alice.id, wallet: other_chain })),
+        code(w.net.submit(
+            &signer,
+            UpsertWalletAsInserter {
+                user_id: w.alice.id,
+                wallet: other_chain
+            }
+        )),
         "bad_signature"
     );
-    w.net.submit(&signer, UpsertWalletAsInserter { user_id: bob.id, wallet: for_bob.clone() }).unwrap();
+    w.net
+        .submit(
+            &signer,
+            UpsertWalletAsInserter {
+                user_id: bob.id,
+                wallet: for_bob.clone(),
+            },
+        )
+        .unwrap();
     // The same proof again, even for the same wallet row.
-    assert_eq!(code(w.net.submit(&signer, UpsertWalletAsInserter { user_id: bob.id, wallet: for_bob })), "proof_reused");
+    assert_eq!(
+        code(w.net.submit(
+            &signer,
+            UpsertWalletAsInserter {
+                user_id: bob.id,
+                wallet: for_bob
+            }
+        )),
+        "proof_reused"
+    );
     // A wallet links to one profile only.
     let fresh = wallet_proof(&wallet, &w.alice.id, CHAIN_ID, Uuid::new_v4());
-    assert_eq!(code(w.net.submit(&signer, UpsertWalletAsInserter { user_id: w.alice.id, wallet: fresh })), "wallet_taken");
+    assert_eq!(
+        code(w.net.submit(
+            &signer,
+            UpsertWalletAsInserter {
+                user_id: w.alice.id,
+                wallet: fresh
+            }
+        )),
+        "wallet_taken"
+    );
     // Unknown profile.
     let nobody = Uuid::new_v4();
-    let proof = wallet_proof(&SigningKey::generate_evm(), &nobody, CHAIN_ID, Uuid::new_v4());
-    assert_eq!(code(w.net.submit(&signer, UpsertWalletAsInserter { user_id: nobody, wallet: proof })), "not_found");
+    let proof = wallet_proof(
+        &SigningKey::generate_evm(),
+        &nobody,
+        CHAIN_ID,
+        Uuid::new_v4(),
+    );
+    assert_eq!(
+        code(w.net.submit(
+            &signer,
+            UpsertWalletAsInserter {
+                user_id: nobody,
+                wallet: proof
+            }
+        )),
+        "not_found"
+    );
 }
 
 #[test]
@@ -199,21 +393,47 @@ fn inserter_upserts_credentials_of_the_same_user_only() {
     let mut w = world();
     let id = w.issue("urn:vc:1");
     // Refresh by the same inserter.
-    let credential = credential_input(&w.issuer.key, &public_notes("urn:vc:1", "renewed"), b"v2", &w.alice.public_key());
+    let credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:1", "renewed"),
+        b"v2",
+        &w.alice.public_key(),
+    );
     w.net
-        .submit(&w.issuer.signer(), UpsertCredentialAsInserter { id, user_id: w.alice.id, credential: credential.clone() })
+        .submit(
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id,
+                user_id: w.alice.id,
+                credential: credential.clone(),
+            },
+        )
         .unwrap();
     let bob = w.net.add_user(&w.issuer, false);
     assert_eq!(
-        code(w.net.submit(&w.issuer.signer(), UpsertCredentialAsInserter { id, user_id: bob.id, credential })),
+        code(w.net.submit(
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id,
+                user_id: bob.id,
+                credential
+            }
+        )),
         "already_exists"
     );
     assert_eq!(
-        w.net.read(&w.issuer.signer(), Query::CredentialExistAsInserter { id }).unwrap(),
+        w.net
+            .read(&w.issuer.signer(), Query::CredentialExistAsInserter { id })
+            .unwrap(),
         QueryOutput::Bool(true)
     );
     assert_eq!(
-        w.net.read(&w.issuer.signer(), Query::CredentialExistAsInserter { id: Uuid::new_v4() }).unwrap(),
+        w.net
+            .read(
+                &w.issuer.signer(),
+                Query::CredentialExistAsInserter { id: Uuid::new_v4() }
+            )
+            .unwrap(),
         QueryOutput::Bool(false)
     );
 }
@@ -221,10 +441,22 @@ fn inserter_upserts_credentials_of_the_same_user_only() {
 #[test]
 fn credentials_with_a_bad_signature_are_refused_before_they_reach_a_block() {
     let mut w = world();
-    let mut credential = credential_input(&w.issuer.key, &public_notes("urn:vc:1", "active"), b"x", &w.alice.public_key());
+    let mut credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:1", "active"),
+        b"x",
+        &w.alice.public_key(),
+    );
     credential.public_notes.push(' ');
-    let action = UpsertCredentialAsInserter { id: Uuid::new_v4(), user_id: w.alice.id, credential };
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), action.clone())), "bad_signature");
+    let action = UpsertCredentialAsInserter {
+        id: Uuid::new_v4(),
+        user_id: w.alice.id,
+        credential,
+    };
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), action.clone())),
+        "bad_signature"
+    );
     // And if a proposer includes it anyway, the block refuses it.
     let stx = w.net.sign(&w.issuer.signer(), action);
     let outcome = w.net.block(vec![stx.encode()]).remove(0);
@@ -235,11 +467,21 @@ fn credentials_with_a_bad_signature_are_refused_before_they_reach_a_block() {
 fn inserter_adds_attributes() {
     let mut w = world();
     let id = Uuid::new_v4();
-    let add = |id| AddAttributeAsInserter { id, user_id: w.alice.id, attribute_key: "country".into(), value: "PT".into() };
+    let add = |id| AddAttributeAsInserter {
+        id,
+        user_id: w.alice.id,
+        attribute_key: "country".into(),
+        value: "PT".into(),
+    };
     w.net.submit(&w.issuer.signer(), add(id)).unwrap();
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), add(id))), "already_exists");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), add(id))),
+        "already_exists"
+    );
     match w.net.read(&w.alice.wallet, Query::GetAttributes).unwrap() {
-        QueryOutput::Attributes(a) => assert_eq!((a.len(), a[0].inserter.as_deref()), (1, Some("Acme KYC"))),
+        QueryOutput::Attributes(a) => {
+            assert_eq!((a.len(), a[0].inserter.as_deref()), (1, Some("Acme KYC")))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -252,11 +494,27 @@ fn a_wallet_without_a_profile_gets_no_profile() {
     let stranger = SigningKey::generate_evm();
     assert_eq!(code(w.net.read(&stranger, Query::GetUser)), "no_profile");
     assert_eq!(
-        w.net.query(&SignedQuery::anonymous(CHAIN_ID, Query::HasProfile { address: stranger.identity() })).unwrap().output,
+        w.net
+            .query(&SignedQuery::anonymous(
+                CHAIN_ID,
+                Query::HasProfile {
+                    address: stranger.identity()
+                }
+            ))
+            .unwrap()
+            .output,
         QueryOutput::Bool(false)
     );
     assert_eq!(
-        w.net.query(&SignedQuery::anonymous(CHAIN_ID, Query::HasProfile { address: w.alice.wallet.identity() })).unwrap().output,
+        w.net
+            .query(&SignedQuery::anonymous(
+                CHAIN_ID,
+                Query::HasProfile {
+                    address: w.alice.wallet.identity()
+                }
+            ))
+            .unwrap()
+            .output,
         QueryOutput::Bool(true)
     );
 }
@@ -267,44 +525,114 @@ fn users_add_list_and_remove_wallets_but_not_the_one_they_sign_with() {
     let second = SigningKey::generate_ed25519();
     let proof = wallet_proof(&second, &w.alice.id, CHAIN_ID, Uuid::new_v4());
     let second_id = proof.id;
-    w.net.submit(&w.alice.wallet, AddWallet { wallet: proof }).unwrap();
+    w.net
+        .submit(&w.alice.wallet, AddWallet { wallet: proof })
+        .unwrap();
     let wallets = match w.net.read(&second, Query::GetWallets).unwrap() {
         QueryOutput::Wallets(ws) => ws,
         other => panic!("{other:?}"),
     };
     assert_eq!(wallets.len(), 2);
-    let first_id = wallets.iter().find(|x| x.address == w.alice.wallet.identity()).unwrap().id;
-    assert_eq!(code(w.net.submit(&second, RemoveWallet { id: second_id })), "connected_wallet");
+    let first_id = wallets
+        .iter()
+        .find(|x| x.address == w.alice.wallet.identity())
+        .unwrap()
+        .id;
+    assert_eq!(
+        code(w.net.submit(&second, RemoveWallet { id: second_id })),
+        "connected_wallet"
+    );
     // Bob cannot remove Alice's wallet.
     let bob = w.net.add_user(&w.issuer, false);
-    assert_eq!(code(w.net.submit(&bob.wallet, RemoveWallet { id: first_id })), "not_found");
-    w.net.submit(&second, RemoveWallet { id: first_id }).unwrap();
-    assert_eq!(code(w.net.read(&w.alice.wallet, Query::GetUser)), "no_profile");
+    assert_eq!(
+        code(w.net.submit(&bob.wallet, RemoveWallet { id: first_id })),
+        "not_found"
+    );
+    w.net
+        .submit(&second, RemoveWallet { id: first_id })
+        .unwrap();
+    assert_eq!(
+        code(w.net.read(&w.alice.wallet, Query::GetUser)),
+        "no_profile"
+    );
 }
 
 #[test]
 fn users_add_edit_and_remove_their_credentials() {
     let mut w = world();
     let id = Uuid::new_v4();
-    let credential = credential_input(&w.issuer.key, &public_notes("urn:vc:9", "active"), b"mine", &w.alice.public_key());
-    w.net.submit(&w.alice.wallet, AddCredential { id, credential: credential.clone() }).unwrap();
-    assert_eq!(code(w.net.submit(&w.alice.wallet, AddCredential { id, credential: credential.clone() })), "already_exists");
+    let credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:9", "active"),
+        b"mine",
+        &w.alice.public_key(),
+    );
+    w.net
+        .submit(
+            &w.alice.wallet,
+            AddCredential {
+                id,
+                credential: credential.clone(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        code(w.net.submit(
+            &w.alice.wallet,
+            AddCredential {
+                id,
+                credential: credential.clone()
+            }
+        )),
+        "already_exists"
+    );
     let listed = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].inserter, None);
-    let edited = credential_input(&w.issuer.key, &public_notes("urn:vc:9", "active"), b"mine v2", &w.alice.public_key());
-    w.net.submit(&w.alice.wallet, EditCredential { id, credential: edited }).unwrap();
-    match w.net.read(&w.alice.wallet, Query::GetCredentialOwned { id }).unwrap() {
+    let edited = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:9", "active"),
+        b"mine v2",
+        &w.alice.public_key(),
+    );
+    w.net
+        .submit(
+            &w.alice.wallet,
+            EditCredential {
+                id,
+                credential: edited,
+            },
+        )
+        .unwrap();
+    match w
+        .net
+        .read(&w.alice.wallet, Query::GetCredentialOwned { id })
+        .unwrap()
+    {
         QueryOutput::Credential(c) => {
-            assert_eq!(&decrypt(&c.content, &c.encryptor_public_key, &w.alice.secret).unwrap()[..], b"mine v2")
+            assert_eq!(
+                &decrypt(&c.content, &c.encryptor_public_key, &w.alice.secret).unwrap()[..],
+                b"mine v2"
+            )
         }
         other => panic!("{other:?}"),
     }
     let bob = w.net.add_user(&w.issuer, false);
-    assert_eq!(code(w.net.read(&bob.wallet, Query::GetCredentialOwned { id })), "not_found");
-    assert_eq!(code(w.net.submit(&bob.wallet, RemoveCredential { id })), "not_found");
-    assert_eq!(code(w.net.submit(&bob.wallet, EditCredential { id, credential })), "not_found");
-    w.net.submit(&w.alice.wallet, RemoveCredential { id }).unwrap();
+    assert_eq!(
+        code(w.net.read(&bob.wallet, Query::GetCredentialOwned { id })),
+        "not_found"
+    );
+    assert_eq!(
+        code(w.net.submit(&bob.wallet, RemoveCredential { id })),
+        "not_found"
+    );
+    assert_eq!(
+        code(w.net.submit(&bob.wallet, EditCredential { id, credential })),
+        "not_found"
+    );
+    w.net
+        .submit(&w.alice.wallet, RemoveCredential { id })
+        .unwrap();
     assert!(credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap()).is_empty());
 }
 
@@ -313,21 +641,48 @@ fn sharing_creates_a_copy_and_a_grant_the_grantee_can_read_and_decrypt() {
     let mut w = world();
     let original = w.issue("urn:vc:share");
     let (grantee, grantee_secret, copy_id, grant_id) = w.share(original, "urn:vc:share", 0);
-    let copy = match w.net.read(&grantee, Query::GetCredentialShared { id: copy_id }).unwrap() {
+    let copy = match w
+        .net
+        .read(&grantee, Query::GetCredentialShared { id: copy_id })
+        .unwrap()
+    {
         QueryOutput::Credential(c) => c,
         other => panic!("{other:?}"),
     };
     assert_eq!(copy.original_id, Some(original));
-    assert_eq!(copy.public_notes, public_notes("urn:vc:share", "active"), "copies carry the original's public notes");
+    assert_eq!(
+        copy.public_notes,
+        public_notes("urn:vc:share", "active"),
+        "copies carry the original's public notes"
+    );
     let plain = decrypt(&copy.content, &copy.encryptor_public_key, &grantee_secret).unwrap();
     assert_eq!(&plain[..], &plaintext("urn:vc:share")[..]);
-    let given = grants(w.net.read(&w.alice.wallet, Query::GetAccessGrantsOwned).unwrap());
+    let given = grants(
+        w.net
+            .read(&w.alice.wallet, Query::GetAccessGrantsOwned)
+            .unwrap(),
+    );
     assert_eq!(given.len(), 1);
     assert_eq!(given[0].id, grant_id);
-    assert_eq!(given[0].content_hash, content_hash(&plaintext("urn:vc:share")));
+    assert_eq!(
+        given[0].content_hash,
+        content_hash(&plaintext("urn:vc:share"))
+    );
     // Nobody else reads the copy.
-    assert_eq!(code(w.net.read(&SigningKey::generate_evm(), Query::GetCredentialShared { id: copy_id })), "not_found");
-    assert_eq!(code(w.net.read(&w.alice.wallet, Query::GetCredentialShared { id: copy_id })), "not_found");
+    assert_eq!(
+        code(w.net.read(
+            &SigningKey::generate_evm(),
+            Query::GetCredentialShared { id: copy_id }
+        )),
+        "not_found"
+    );
+    assert_eq!(
+        code(
+            w.net
+                .read(&w.alice.wallet, Query::GetCredentialShared { id: copy_id })
+        ),
+        "not_found"
+    );
 }
 
 #[test]
@@ -339,11 +694,17 @@ fn sharing_refuses_copies_public_notes_foreign_originals_and_duplicate_grants() 
     let signer = Ed25519SigningKey::generate();
     // Sharing a copy.
     let of_copy = share_action(&signer, copy_id, b"x", grantee.identity(), &key, 0);
-    assert_eq!(code(w.net.submit(&w.alice.wallet, of_copy)), "credential_is_copy");
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, of_copy)),
+        "credential_is_copy"
+    );
     // Copies carry no public notes.
     let mut with_notes = share_action(&signer, original, b"x", grantee.identity(), &key, 0);
     with_notes.copy = credential_input(&signer, "{}", b"x", &key);
-    assert_eq!(code(w.net.submit(&w.alice.wallet, with_notes)), "copy_has_public_notes");
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, with_notes)),
+        "copy_has_public_notes"
+    );
     // Someone else's original.
     let bob = w.net.add_user(&w.issuer, false);
     let foreign = share_action(&signer, original, b"x", grantee.identity(), &key, 0);
@@ -359,13 +720,32 @@ fn shared_credentials_cannot_be_edited_nor_copies_edited() {
     let mut w = world();
     let original = w.issue("urn:vc:e");
     let (_, _, copy_id, _) = w.share(original, "urn:vc:e", 0);
-    let credential = credential_input(&w.issuer.key, &public_notes("urn:vc:e", "active"), b"y", &w.alice.public_key());
+    let credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:e", "active"),
+        b"y",
+        &w.alice.public_key(),
+    );
     assert_eq!(
-        code(w.net.submit(&w.alice.wallet, EditCredential { id: copy_id, credential: credential.clone() })),
+        code(w.net.submit(
+            &w.alice.wallet,
+            EditCredential {
+                id: copy_id,
+                credential: credential.clone()
+            }
+        )),
         "credential_is_copy"
     );
     // The grant is on the copy; the original stays editable in idOS, and so here.
-    w.net.submit(&w.alice.wallet, EditCredential { id: original, credential }).unwrap();
+    w.net
+        .submit(
+            &w.alice.wallet,
+            EditCredential {
+                id: original,
+                credential,
+            },
+        )
+        .unwrap();
 }
 
 #[test]
@@ -374,13 +754,40 @@ fn revoking_waits_for_the_time_lock() {
     let original = w.issue("urn:vc:r");
     let lock = w.net.time + 100;
     let (_, _, _, grant_id) = w.share(original, "urn:vc:r", lock);
-    assert_eq!(code(w.net.submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id })), "grant_locked");
+    assert_eq!(
+        code(
+            w.net
+                .submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id })
+        ),
+        "grant_locked"
+    );
     let bob = w.net.add_user(&w.issuer, false);
-    assert_eq!(code(w.net.submit(&bob.wallet, RevokeAccessGrant { id: grant_id })), "not_found");
+    assert_eq!(
+        code(
+            w.net
+                .submit(&bob.wallet, RevokeAccessGrant { id: grant_id })
+        ),
+        "not_found"
+    );
     w.net.time = lock + 1;
-    w.net.submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id }).unwrap();
-    assert!(grants(w.net.read(&w.alice.wallet, Query::GetAccessGrantsOwned).unwrap()).is_empty());
-    assert_eq!(code(w.net.submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id })), "not_found");
+    w.net
+        .submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id })
+        .unwrap();
+    assert!(
+        grants(
+            w.net
+                .read(&w.alice.wallet, Query::GetAccessGrantsOwned)
+                .unwrap()
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        code(
+            w.net
+                .submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id })
+        ),
+        "not_found"
+    );
 }
 
 /// DESIGN §5.4: idOS checks only the original's own grants, which never exist.
@@ -391,15 +798,38 @@ fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
     let lock = w.net.time + 100;
     let (grantee, _, copy_id, _) = w.share(original, "urn:vc:d", lock);
     assert_eq!(
-        w.net.read(&w.alice.wallet, Query::HasLockedAccessGrants { id: original }).unwrap(),
+        w.net
+            .read(
+                &w.alice.wallet,
+                Query::HasLockedAccessGrants { id: original }
+            )
+            .unwrap(),
         QueryOutput::Bool(true)
     );
-    assert_eq!(code(w.net.submit(&w.alice.wallet, RemoveCredential { id: original })), "grant_locked");
-    assert_eq!(code(w.net.submit(&w.alice.wallet, RemoveCredential { id: copy_id })), "grant_locked");
+    assert_eq!(
+        code(
+            w.net
+                .submit(&w.alice.wallet, RemoveCredential { id: original })
+        ),
+        "grant_locked"
+    );
+    assert_eq!(
+        code(
+            w.net
+                .submit(&w.alice.wallet, RemoveCredential { id: copy_id })
+        ),
+        "grant_locked"
+    );
     w.net.time = lock + 1;
-    w.net.submit(&w.alice.wallet, RemoveCredential { id: original }).unwrap();
+    w.net
+        .submit(&w.alice.wallet, RemoveCredential { id: original })
+        .unwrap();
     // The copy and its grant stay with the grantee, as in idOS.
-    assert!(w.net.read(&grantee, Query::GetCredentialShared { id: copy_id }).is_ok());
+    assert!(
+        w.net
+            .read(&grantee, Query::GetCredentialShared { id: copy_id })
+            .is_ok()
+    );
 }
 
 #[test]
@@ -407,48 +837,110 @@ fn users_manage_attributes_and_cannot_edit_shared_copies() {
     let mut w = world();
     let id = Uuid::new_v4();
     let alice = w.alice.wallet.clone();
-    w.net.submit(&alice, AddAttribute { id, attribute_key: "email".into(), value: "a@example.com".into() }).unwrap();
-    assert_eq!(
-        code(w.net.submit(&alice, AddAttribute { id, attribute_key: "email".into(), value: "x".into() })),
-        "already_exists"
-    );
-    w.net.submit(&alice, EditAttribute { id, attribute_key: "email".into(), value: "b@example.com".into() }).unwrap();
-    let copy = Uuid::new_v4();
     w.net
-        .submit(&alice, ShareAttribute { id: copy, original_attribute_id: id, attribute_key: "email".into(), value: "enc".into() })
+        .submit(
+            &alice,
+            AddAttribute {
+                id,
+                attribute_key: "email".into(),
+                value: "a@example.com".into(),
+            },
+        )
         .unwrap();
     assert_eq!(
-        code(w.net.submit(&alice, EditAttribute { id: copy, attribute_key: "email".into(), value: "z".into() })),
+        code(w.net.submit(
+            &alice,
+            AddAttribute {
+                id,
+                attribute_key: "email".into(),
+                value: "x".into()
+            }
+        )),
+        "already_exists"
+    );
+    w.net
+        .submit(
+            &alice,
+            EditAttribute {
+                id,
+                attribute_key: "email".into(),
+                value: "b@example.com".into(),
+            },
+        )
+        .unwrap();
+    let copy = Uuid::new_v4();
+    w.net
+        .submit(
+            &alice,
+            ShareAttribute {
+                id: copy,
+                original_attribute_id: id,
+                attribute_key: "email".into(),
+                value: "enc".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        code(w.net.submit(
+            &alice,
+            EditAttribute {
+                id: copy,
+                attribute_key: "email".into(),
+                value: "z".into()
+            }
+        )),
         "attribute_is_copy"
     );
     let bob = w.net.add_user(&w.issuer, false);
-    assert_eq!(code(w.net.submit(&bob.wallet, RemoveAttribute { id })), "not_found");
+    assert_eq!(
+        code(w.net.submit(&bob.wallet, RemoveAttribute { id })),
+        "not_found"
+    );
     assert_eq!(
         code(w.net.submit(
             &bob.wallet,
-            ShareAttribute { id: Uuid::new_v4(), original_attribute_id: id, attribute_key: "k".into(), value: "v".into() }
+            ShareAttribute {
+                id: Uuid::new_v4(),
+                original_attribute_id: id,
+                attribute_key: "k".into(),
+                value: "v".into()
+            }
         )),
         "not_found"
     );
     w.net.submit(&alice, RemoveAttribute { id }).unwrap();
     match w.net.read(&alice, Query::GetAttributes).unwrap() {
-        QueryOutput::Attributes(a) => assert_eq!(a.iter().map(|a| a.id).collect::<Vec<_>>(), vec![copy]),
+        QueryOutput::Attributes(a) => {
+            assert_eq!(a.iter().map(|a| a.id).collect::<Vec<_>>(), vec![copy])
+        }
         other => panic!("{other:?}"),
     }
 }
 
 // ----- key rotation (DESIGN §5.3) ---------------------------------------------------------
 
-fn reencrypt_all(w: &mut World, to: &EncryptionSecretKey, ids: &[Uuid]) -> Vec<ReencryptedCredential> {
+fn reencrypt_all(
+    w: &mut World,
+    to: &EncryptionSecretKey,
+    ids: &[Uuid],
+) -> Vec<ReencryptedCredential> {
     ids.iter()
         .map(|id| {
-            let c = match w.net.read(&w.alice.wallet, Query::GetCredentialOwned { id: *id }).unwrap() {
+            let c = match w
+                .net
+                .read(&w.alice.wallet, Query::GetCredentialOwned { id: *id })
+                .unwrap()
+            {
                 QueryOutput::Credential(c) => c,
                 other => panic!("{other:?}"),
             };
             let plain = decrypt(&c.content, &c.encryptor_public_key, &w.alice.secret).unwrap();
             let sealed = protocol::nacl_box::encrypt(&plain, &to.public_key()).unwrap();
-            ReencryptedCredential { id: *id, content: sealed.content.into(), encryptor_public_key: sealed.encryptor_public_key }
+            ReencryptedCredential {
+                id: *id,
+                content: sealed.content.into(),
+                encryptor_public_key: sealed.encryptor_public_key,
+            }
         })
         .collect()
 }
@@ -467,25 +959,47 @@ fn the_user_rotates_the_key_and_every_original_in_one_transaction() {
         originals,
     };
     // Missing one original.
-    assert_eq!(code(w.net.submit(&w.alice.wallet, rotate(originals[..1].to_vec()))), "rotation_incomplete");
+    assert_eq!(
+        code(
+            w.net
+                .submit(&w.alice.wallet, rotate(originals[..1].to_vec()))
+        ),
+        "rotation_incomplete"
+    );
     // Listing one twice.
     assert_eq!(
-        code(w.net.submit(&w.alice.wallet, rotate(vec![originals[0].clone(), originals[0].clone()]))),
+        code(w.net.submit(
+            &w.alice.wallet,
+            rotate(vec![originals[0].clone(), originals[0].clone()])
+        )),
         "rotation_incomplete"
     );
     // Including a copy.
     let mut with_copy = originals.clone();
-    with_copy.push(ReencryptedCredential { id: copy_id, ..originals[0].clone() });
-    assert_eq!(code(w.net.submit(&w.alice.wallet, rotate(with_copy))), "rotation_incomplete");
+    with_copy.push(ReencryptedCredential {
+        id: copy_id,
+        ..originals[0].clone()
+    });
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, rotate(with_copy))),
+        "rotation_incomplete"
+    );
     // Issuers cannot rotate a user's key (they have no profile to rotate).
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), rotate(originals.clone()))), "no_profile");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), rotate(originals.clone()))),
+        "no_profile"
+    );
     w.net.submit(&w.alice.wallet, rotate(originals)).unwrap();
     match w.net.read(&w.alice.wallet, Query::GetUser).unwrap() {
         QueryOutput::User(u) => assert_eq!(u.recipient_encryption_public_key, new_key.public_key()),
         other => panic!("{other:?}"),
     }
     for id in [a, b] {
-        let c = match w.net.read(&w.alice.wallet, Query::GetCredentialOwned { id }).unwrap() {
+        let c = match w
+            .net
+            .read(&w.alice.wallet, Query::GetCredentialOwned { id })
+            .unwrap()
+        {
             QueryOutput::Credential(c) => c,
             other => panic!("{other:?}"),
         };
@@ -505,30 +1019,76 @@ fn grantees_list_count_and_page_grants_by_height_then_id() {
     for i in 0..5 {
         let vc = format!("urn:vc:{i}");
         let original = w.issue(&vc);
-        let action = share_action(&Ed25519SigningKey::generate(), original, &plaintext(&vc), grantee.identity(), &key, 0);
-        expected.push(access_grant_id(&grantee.identity().identifier(), &action.id, 0));
+        let action = share_action(
+            &Ed25519SigningKey::generate(),
+            original,
+            &plaintext(&vc),
+            grantee.identity(),
+            &key,
+            0,
+        );
+        expected.push(access_grant_id(
+            &grantee.identity().identifier(),
+            &action.id,
+            0,
+        ));
         w.net.submit(&w.alice.wallet, action).unwrap();
     }
     let page = |page, size| {
-        grants(w.net.read(&grantee, Query::GetAccessGrantsGranted { user_id: None, page, size }).unwrap())
-            .into_iter()
-            .map(|g| g.id)
-            .collect::<Vec<_>>()
+        grants(
+            w.net
+                .read(
+                    &grantee,
+                    Query::GetAccessGrantsGranted {
+                        user_id: None,
+                        page,
+                        size,
+                    },
+                )
+                .unwrap(),
+        )
+        .into_iter()
+        .map(|g| g.id)
+        .collect::<Vec<_>>()
     };
     assert_eq!(page(1, 2), expected[0..2]);
     assert_eq!(page(2, 2), expected[2..4]);
     assert_eq!(page(3, 2), expected[4..5]);
     assert!(page(4, 2).is_empty());
     assert_eq!(
-        w.net.read(&grantee, Query::GetAccessGrantsGrantedCount { user_id: Some(w.alice.id) }).unwrap(),
+        w.net
+            .read(
+                &grantee,
+                Query::GetAccessGrantsGrantedCount {
+                    user_id: Some(w.alice.id)
+                }
+            )
+            .unwrap(),
         QueryOutput::Count(5)
     );
     assert_eq!(
-        w.net.read(&grantee, Query::GetAccessGrantsGrantedCount { user_id: Some(Uuid::new_v4()) }).unwrap(),
+        w.net
+            .read(
+                &grantee,
+                Query::GetAccessGrantsGrantedCount {
+                    user_id: Some(Uuid::new_v4())
+                }
+            )
+            .unwrap(),
         QueryOutput::Count(0)
     );
     // Page 0 and oversized pages are refused at decoding.
-    assert_eq!(code(w.net.read(&grantee, Query::GetAccessGrantsGranted { user_id: None, page: 0, size: 2 })), "invalid_field");
+    assert_eq!(
+        code(w.net.read(
+            &grantee,
+            Query::GetAccessGrantsGranted {
+                user_id: None,
+                page: 0,
+                size: 2
+            }
+        )),
+        "invalid_field"
+    );
 }
 
 #[test]
@@ -536,12 +1096,30 @@ fn grantees_find_copies_by_credential_owner_issuer_and_content_hash() {
     let mut w = world();
     let original = w.issue("urn:vc:g");
     let (grantee, _, copy_id, grant_id) = w.share(original, "urn:vc:g", 0);
-    let for_credential = grants(w.net.read(&grantee, Query::GetAccessGrantsForCredential { credential_id: copy_id }).unwrap());
-    assert_eq!(for_credential.iter().map(|g| g.id).collect::<Vec<_>>(), vec![grant_id]);
+    let for_credential = grants(
+        w.net
+            .read(
+                &grantee,
+                Query::GetAccessGrantsForCredential {
+                    credential_id: copy_id,
+                },
+            )
+            .unwrap(),
+    );
+    assert_eq!(
+        for_credential.iter().map(|g| g.id).collect::<Vec<_>>(),
+        vec![grant_id]
+    );
     let by_user = |issuer| {
         credentials(
             w.net
-                .read(&grantee, Query::GetCredentialsSharedByUser { user_id: w.alice.id, original_issuer_auth_public_key: issuer })
+                .read(
+                    &grantee,
+                    Query::GetCredentialsSharedByUser {
+                        user_id: w.alice.id,
+                        original_issuer_auth_public_key: issuer,
+                    },
+                )
                 .unwrap(),
         )
     };
@@ -550,12 +1128,22 @@ fn grantees_find_copies_by_credential_owner_issuer_and_content_hash() {
     assert!(by_user(Some(Ed25519SigningKey::generate().public_key())).is_empty());
     let hash = content_hash(&plaintext("urn:vc:g"));
     assert_eq!(
-        w.net.read(&grantee, Query::GetSiblingCredentialId { content_hash: hash }).unwrap(),
+        w.net
+            .read(
+                &grantee,
+                Query::GetSiblingCredentialId { content_hash: hash }
+            )
+            .unwrap(),
         QueryOutput::CredentialId(Some(copy_id))
     );
     assert_eq!(
         w.net
-            .read(&grantee, Query::GetSiblingCredentialId { content_hash: Sha256Digest::from_bytes([0; 32]) })
+            .read(
+                &grantee,
+                Query::GetSiblingCredentialId {
+                    content_hash: Sha256Digest::from_bytes([0; 32])
+                }
+            )
             .unwrap(),
         QueryOutput::CredentialId(None)
     );
@@ -567,13 +1155,34 @@ fn grantees_rescind_what_was_shared_with_them_only() {
     let original = w.issue("urn:vc:x");
     let (grantee, _, copy_id, _) = w.share(original, "urn:vc:x", 0);
     assert_eq!(
-        code(w.net.submit(&SigningKey::generate_evm(), RescindSharedCredential { credential_id: copy_id })),
+        code(w.net.submit(
+            &SigningKey::generate_evm(),
+            RescindSharedCredential {
+                credential_id: copy_id
+            }
+        )),
         "not_found"
     );
-    w.net.submit(&grantee, RescindSharedCredential { credential_id: copy_id }).unwrap();
-    assert_eq!(code(w.net.read(&grantee, Query::GetCredentialShared { id: copy_id })), "not_found");
+    w.net
+        .submit(
+            &grantee,
+            RescindSharedCredential {
+                credential_id: copy_id,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        code(
+            w.net
+                .read(&grantee, Query::GetCredentialShared { id: copy_id })
+        ),
+        "not_found"
+    );
     let mine = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
-    assert_eq!(mine.iter().map(|c| c.id).collect::<Vec<_>>(), vec![original]);
+    assert_eq!(
+        mine.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![original]
+    );
 }
 
 // ----- delegated write grants -----------------------------------------------------------
@@ -595,12 +1204,21 @@ fn dwg(w: &World, signer: &Ed25519SigningKey, from: i64, to: i64, chain: &str) -
         not_usable_before: format_rfc3339(from).unwrap(),
         not_usable_after: format_rfc3339(to).unwrap(),
     };
-    let grant_signature = w.alice.wallet.sign(grant.message(chain).unwrap().as_bytes()).into();
+    let grant_signature = w
+        .alice
+        .wallet
+        .sign(grant.message(chain).unwrap().as_bytes())
+        .into();
     let vc = format!("urn:vc:{}", grant.id);
     let body = plaintext(&vc);
     let action = CreateCredentialsByDwg {
         original_id: Uuid::new_v4(),
-        original: credential_input(signer, &public_notes(&vc, "active"), &body, &w.alice.public_key()),
+        original: credential_input(
+            signer,
+            &public_notes(&vc, "active"),
+            &body,
+            &w.alice.public_key(),
+        ),
         copy_id: Uuid::new_v4(),
         copy: credential_input(signer, "", &body, &grantee_secret.public_key()),
         content_hash: content_hash(&body),
@@ -616,12 +1234,34 @@ fn a_delegated_write_grant_writes_original_copy_and_grant_once() {
     let now = w.net.time;
     let d = dwg(&w, &w.issuer.key, now - 10, now + 3600, CHAIN_ID);
     // The server-side canonical message is what the owner signed.
-    let message = w.net.query(&SignedQuery::anonymous(CHAIN_ID, Query::DwgMessage { grant: d.action.grant.clone() })).unwrap();
-    assert_eq!(message.output, QueryOutput::Message(d.action.grant.message(CHAIN_ID).unwrap()));
+    let message = w
+        .net
+        .query(&SignedQuery::anonymous(
+            CHAIN_ID,
+            Query::DwgMessage {
+                grant: d.action.grant.clone(),
+            },
+        ))
+        .unwrap();
+    assert_eq!(
+        message.output,
+        QueryOutput::Message(d.action.grant.message(CHAIN_ID).unwrap())
+    );
     w.net.submit(&w.issuer.signer(), d.action.clone()).unwrap();
     let owned = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
     assert_eq!(owned.len(), 2);
-    let granted = grants(w.net.read(&d.grantee, Query::GetAccessGrantsGranted { user_id: None, page: 1, size: 10 }).unwrap());
+    let granted = grants(
+        w.net
+            .read(
+                &d.grantee,
+                Query::GetAccessGrantsGranted {
+                    user_id: None,
+                    page: 1,
+                    size: 10,
+                },
+            )
+            .unwrap(),
+    );
     assert_eq!(granted.len(), 1);
     assert_eq!(granted[0].data_id, d.action.copy_id);
     assert_eq!(granted[0].inserter_id, d.action.grant.id.to_string());
@@ -637,9 +1277,15 @@ fn delegated_write_grants_are_refused_outside_their_window() {
     let mut w = world();
     let now = w.net.time;
     let expired = dwg(&w, &w.issuer.key, now - 7200, now - 3600, CHAIN_ID);
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), expired.action)), "dwg_not_usable");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), expired.action)),
+        "dwg_not_usable"
+    );
     let early = dwg(&w, &w.issuer.key, now + 3600, now + 7200, CHAIN_ID);
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), early.action)), "dwg_not_usable");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), early.action)),
+        "dwg_not_usable"
+    );
     // Within the 65 s skew is fine.
     let skewed = dwg(&w, &w.issuer.key, now + 30, now + 7200, CHAIN_ID);
     w.net.submit(&w.issuer.signer(), skewed.action).unwrap();
@@ -650,13 +1296,22 @@ fn delegated_write_grants_need_the_owners_signature_for_this_chain() {
     let mut w = world();
     let now = w.net.time;
     let other_chain = dwg(&w, &w.issuer.key, now - 10, now + 3600, "idos-other");
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), other_chain.action)), "bad_signature");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), other_chain.action)),
+        "bad_signature"
+    );
     let mut forged = dwg(&w, &w.issuer.key, now - 10, now + 3600, CHAIN_ID);
     forged.action.grant_signature = SigningKey::generate_evm().sign(b"x").into();
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), forged.action)), "bad_signature");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), forged.action)),
+        "bad_signature"
+    );
     let mut bad_date = dwg(&w, &w.issuer.key, now - 10, now + 3600, CHAIN_ID);
     bad_date.action.grant.not_usable_after = "tomorrow".into();
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), bad_date.action)), "invalid_timestamp");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), bad_date.action)),
+        "invalid_timestamp"
+    );
 }
 
 #[test]
@@ -667,13 +1322,29 @@ fn delegated_write_grant_issuer_and_signer_must_be_delegates_of_one_inserter() {
     // Credential signed by another inserter's delegate, grant names ours.
     let mut mixed = dwg(&w, &w.issuer.key, now - 10, now + 3600, CHAIN_ID);
     let body = plaintext("urn:vc:mixed");
-    mixed.action.original = credential_input(&other.key, &public_notes("urn:vc:mixed", "active"), &body, &w.alice.public_key());
-    mixed.action.copy = credential_input(&other.key, "", &body, &EncryptionSecretKey::generate().public_key());
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), mixed.action)), "dwg_issuer_mismatch");
+    mixed.action.original = credential_input(
+        &other.key,
+        &public_notes("urn:vc:mixed", "active"),
+        &body,
+        &w.alice.public_key(),
+    );
+    mixed.action.copy = credential_input(
+        &other.key,
+        "",
+        &body,
+        &EncryptionSecretKey::generate().public_key(),
+    );
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), mixed.action)),
+        "dwg_issuer_mismatch"
+    );
     // A key that is no delegate at all.
     let rogue = Ed25519SigningKey::generate();
     let d = dwg(&w, &rogue, now - 10, now + 3600, CHAIN_ID);
-    assert_eq!(code(w.net.submit(&w.issuer.signer(), d.action)), "unauthorized");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), d.action)),
+        "unauthorized"
+    );
 }
 
 #[test]
@@ -682,17 +1353,38 @@ fn issuers_edit_public_notes_of_credentials_they_issued() {
     let id = w.issue("urn:vc:notes");
     let revoked = public_notes("urn:vc:notes", "revoked");
     w.net
-        .submit(&w.issuer.signer(), EditPublicNotesAsIssuer { public_notes_id: "urn:vc:notes".into(), public_notes: revoked.clone() })
+        .submit(
+            &w.issuer.signer(),
+            EditPublicNotesAsIssuer {
+                public_notes_id: "urn:vc:notes".into(),
+                public_notes: revoked.clone(),
+            },
+        )
         .unwrap();
     let owned = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
-    assert_eq!(owned.iter().find(|c| c.id == id).unwrap().public_notes, revoked);
+    assert_eq!(
+        owned.iter().find(|c| c.id == id).unwrap().public_notes,
+        revoked
+    );
     let other = w.net.add_issuer("Other KYC");
     assert_eq!(
-        code(w.net.submit(&other.signer(), EditPublicNotesAsIssuer { public_notes_id: "urn:vc:notes".into(), public_notes: "{}".into() })),
+        code(w.net.submit(
+            &other.signer(),
+            EditPublicNotesAsIssuer {
+                public_notes_id: "urn:vc:notes".into(),
+                public_notes: "{}".into()
+            }
+        )),
         "not_found"
     );
     assert_eq!(
-        code(w.net.submit(&w.alice.wallet, EditPublicNotesAsIssuer { public_notes_id: "urn:vc:notes".into(), public_notes: "{}".into() })),
+        code(w.net.submit(
+            &w.alice.wallet,
+            EditPublicNotesAsIssuer {
+                public_notes_id: "urn:vc:notes".into(),
+                public_notes: "{}".into()
+            }
+        )),
         "unauthorized"
     );
 }
@@ -703,14 +1395,21 @@ fn issuers_edit_public_notes_of_credentials_they_issued() {
 fn replayed_and_skipped_nonces_are_refused() {
     let mut w = world();
     let alice = w.alice.wallet.clone();
-    let add = |n: u128| AddAttribute { id: Uuid::from_u128(n), attribute_key: "k".into(), value: "v".into() };
+    let add = |n: u128| AddAttribute {
+        id: Uuid::from_u128(n),
+        attribute_key: "k".into(),
+        value: "v".into(),
+    };
     let stx = w.net.sign(&alice, add(1));
     w.net.submit_signed(&stx).unwrap();
     assert_eq!(code(w.net.submit_signed(&stx)), "bad_nonce");
     let skipped = w.net.sign_with_nonce(&alice, add(2), stx.tx.nonce + 5);
     assert_eq!(code(w.net.submit_signed(&skipped)), "bad_nonce");
     // In a block, too.
-    assert_eq!(code(w.net.block(vec![stx.encode()]).remove(0).result), "bad_nonce");
+    assert_eq!(
+        code(w.net.block(vec![stx.encode()]).remove(0).result),
+        "bad_nonce"
+    );
 }
 
 #[test]
@@ -726,13 +1425,30 @@ fn a_refused_action_still_uses_up_its_nonce() {
 fn consecutive_nonces_of_one_signer_fit_in_one_block() {
     let mut w = world();
     let alice = w.alice.wallet.clone();
-    let first = w.net.sign(&alice, AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "1".into() });
-    let second =
-        w.net.sign_with_nonce(&alice, AddAttribute { id: Uuid::new_v4(), attribute_key: "b".into(), value: "2".into() }, first.tx.nonce + 1);
+    let first = w.net.sign(
+        &alice,
+        AddAttribute {
+            id: Uuid::new_v4(),
+            attribute_key: "a".into(),
+            value: "1".into(),
+        },
+    );
+    let second = w.net.sign_with_nonce(
+        &alice,
+        AddAttribute {
+            id: Uuid::new_v4(),
+            attribute_key: "b".into(),
+            value: "2".into(),
+        },
+        first.tx.nonce + 1,
+    );
     w.net.app.check_tx(&first.encode()).unwrap();
     w.net.app.check_tx(&second.encode()).unwrap();
     // The mempool remembers the first: the same nonce again is refused before a block.
-    assert_eq!(w.net.app.check_tx(&first.encode()).unwrap_err().code(), "bad_nonce");
+    assert_eq!(
+        w.net.app.check_tx(&first.encode()).unwrap_err().code(),
+        "bad_nonce"
+    );
     let outcomes = w.net.block(vec![first.encode(), second.encode()]);
     assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
 }
@@ -740,7 +1456,17 @@ fn consecutive_nonces_of_one_signer_fit_in_one_block() {
 #[test]
 fn transactions_for_another_chain_are_refused() {
     let mut w = world();
-    let mut tx = w.net.sign(&w.alice.wallet, AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "1".into() }).tx;
+    let mut tx = w
+        .net
+        .sign(
+            &w.alice.wallet,
+            AddAttribute {
+                id: Uuid::new_v4(),
+                attribute_key: "a".into(),
+                value: "1".into(),
+            },
+        )
+        .tx;
     tx.chain_id = "idos-other".into();
     let stx = tx.sign(&w.alice.wallet).unwrap();
     assert_eq!(code(w.net.submit_signed(&stx)), "wrong_chain_id");
@@ -749,12 +1475,30 @@ fn transactions_for_another_chain_are_refused() {
 #[test]
 fn tampered_transactions_are_refused() {
     let mut w = world();
-    let mut stx = w.net.sign(&w.alice.wallet, AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "1".into() });
-    stx.tx.action = AddAttribute { id: Uuid::new_v4(), attribute_key: "a".into(), value: "2".into() }.into();
+    let mut stx = w.net.sign(
+        &w.alice.wallet,
+        AddAttribute {
+            id: Uuid::new_v4(),
+            attribute_key: "a".into(),
+            value: "1".into(),
+        },
+    );
+    stx.tx.action = AddAttribute {
+        id: Uuid::new_v4(),
+        attribute_key: "a".into(),
+        value: "2".into(),
+    }
+    .into();
     assert_eq!(code(w.net.submit_signed(&stx)), "bad_signature");
-    assert_eq!(w.net.app.check_tx(b"\x01garbage").unwrap_err().code(), "malformed");
+    assert_eq!(
+        w.net.app.check_tx(b"\x01garbage").unwrap_err().code(),
+        "malformed"
+    );
     assert_eq!(w.net.app.check_tx(b"").unwrap_err().code(), "malformed");
-    assert_eq!(code(w.net.block(vec![b"\x07".to_vec()]).remove(0).result), "unsupported_version");
+    assert_eq!(
+        code(w.net.block(vec![b"\x07".to_vec()]).remove(0).result),
+        "unsupported_version"
+    );
 }
 
 // ----- reads -----------------------------------------------------------------------------
@@ -762,31 +1506,72 @@ fn tampered_transactions_are_refused() {
 #[test]
 fn reads_carry_the_height_and_app_hash_they_were_read_at() {
     let w = world();
-    let answer = w.net.query(&SignedQuery::signed(CHAIN_ID, Query::GetUser, &w.alice.wallet, w.net.time)).unwrap();
+    let answer = w
+        .net
+        .query(&SignedQuery::signed(
+            CHAIN_ID,
+            Query::GetUser,
+            &w.alice.wallet,
+            w.net.time,
+        ))
+        .unwrap();
     let committed = w.net.app.committed();
     assert_eq!(answer.height, committed.height);
     assert_eq!(answer.app_hash.as_bytes().to_vec(), committed.app_hash);
     assert_eq!(
-        code(w.net.app.query("/idos", &SignedQuery::anonymous(CHAIN_ID, Query::GetUser).encode(), 1, w.net.time)),
+        code(w.net.app.query(
+            "/idos",
+            &SignedQuery::anonymous(CHAIN_ID, Query::GetUser).encode(),
+            1,
+            w.net.time
+        )),
         "historical_query"
     );
-    assert_eq!(code(w.net.app.query("/store", b"", 0, w.net.time)), "unknown_path");
+    assert_eq!(
+        code(w.net.app.query("/store", b"", 0, w.net.time)),
+        "unknown_path"
+    );
 }
 
 #[test]
 fn private_reads_need_a_caller_signature_or_a_trusted_gateway() {
     let w = world();
-    assert_eq!(code(w.net.query(&SignedQuery::anonymous(CHAIN_ID, Query::GetUser))), "unauthorized");
-    let by_gateway = SignedQuery::attested(CHAIN_ID, Query::GetUser, w.alice.wallet.identity(), &w.net.gateway, w.net.time);
-    assert!(matches!(w.net.query(&by_gateway).unwrap().output, QueryOutput::User(_)));
+    assert_eq!(
+        code(
+            w.net
+                .query(&SignedQuery::anonymous(CHAIN_ID, Query::GetUser))
+        ),
+        "unauthorized"
+    );
+    let by_gateway = SignedQuery::attested(
+        CHAIN_ID,
+        Query::GetUser,
+        w.alice.wallet.identity(),
+        &w.net.gateway,
+        w.net.time,
+    );
+    assert!(matches!(
+        w.net.query(&by_gateway).unwrap().output,
+        QueryOutput::User(_)
+    ));
     let rogue = Ed25519SigningKey::generate();
-    let by_rogue = SignedQuery::attested(CHAIN_ID, Query::GetUser, w.alice.wallet.identity(), &rogue, w.net.time);
+    let by_rogue = SignedQuery::attested(
+        CHAIN_ID,
+        Query::GetUser,
+        w.alice.wallet.identity(),
+        &rogue,
+        w.net.time,
+    );
     assert_eq!(code(w.net.query(&by_rogue)), "unauthorized");
     let stale = SignedQuery::signed(CHAIN_ID, Query::GetUser, &w.alice.wallet, w.net.time - 3600);
     assert_eq!(code(w.net.query(&stale)), "invalid_field");
-    let other_chain = SignedQuery::signed("idos-other", Query::GetUser, &w.alice.wallet, w.net.time);
+    let other_chain =
+        SignedQuery::signed("idos-other", Query::GetUser, &w.alice.wallet, w.net.time);
     assert_eq!(code(w.net.query(&other_chain)), "wrong_chain_id");
-    assert_eq!(code(w.net.app.query("/idos", b"\x01\xff\xff", 0, w.net.time)), "malformed");
+    assert_eq!(
+        code(w.net.app.query("/idos", b"\x01\xff\xff", 0, w.net.time)),
+        "malformed"
+    );
 }
 
 #[test]
@@ -795,11 +1580,19 @@ fn a_data_directory_refuses_another_genesis() {
     let net = TestNet::new(dir.path());
     let err = net
         .app
-        .init_chain(Genesis { chain_id: "idos-other".into(), owner: SigningKey::generate_ed25519().identity() })
+        .init_chain(Genesis {
+            chain_id: "idos-other".into(),
+            owner: SigningKey::generate_ed25519().identity(),
+        })
         .unwrap_err();
     assert_eq!(err.code(), "unauthorized");
     // The same genesis again is fine (CometBFT repeats InitChain after a restart at height 0).
-    net.app.init_chain(Genesis { chain_id: CHAIN_ID.into(), owner: net.owner.identity() }).unwrap();
+    net.app
+        .init_chain(Genesis {
+            chain_id: CHAIN_ID.into(),
+            owner: net.owner.identity(),
+        })
+        .unwrap();
 }
 
 #[test]
@@ -809,11 +1602,20 @@ fn state_survives_a_restart() {
         let mut net = TestNet::new(dir.path());
         let issuer = net.add_issuer("Acme");
         let alice = net.add_user(&issuer, false);
-        (net.owner.clone(), net.gateway.clone(), alice.wallet, net.time, net.app.committed())
+        (
+            net.owner.clone(),
+            net.gateway.clone(),
+            alice.wallet,
+            net.time,
+            net.app.committed(),
+        )
     };
     let net = TestNet::open(dir.path(), owner, gateway, time);
     assert_eq!(net.app.committed(), committed);
-    assert!(matches!(net.read(&alice_wallet, Query::GetUser).unwrap(), QueryOutput::User(_)));
+    assert!(matches!(
+        net.read(&alice_wallet, Query::GetUser).unwrap(),
+        QueryOutput::User(_)
+    ));
     let other = TempDir::new().unwrap();
     let store = Store::open(other.path(), false).unwrap();
     let fresh = App::open(store, AppConfig::default()).unwrap();
@@ -824,6 +1626,10 @@ fn state_survives_a_restart() {
 #[test]
 fn uninitialized_nodes_refuse_transactions_with_unavailable() {
     let dir = TempDir::new().unwrap();
-    let app = App::open(Store::open(dir.path(), false).unwrap(), AppConfig::default()).unwrap();
+    let app = App::open(
+        Store::open(dir.path(), false).unwrap(),
+        AppConfig::default(),
+    )
+    .unwrap();
     assert_eq!(app.check_tx(b"\x01").unwrap_err().code(), "unavailable");
 }

@@ -18,15 +18,27 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn the_node_never_decrypts() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     assert!(files.len() > 5);
     for file in files {
         if file.ends_with("testkit.rs") {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
-        for forbidden in ["decrypt", "EncryptionSecretKey", "derive_user_key", "unlock_user_key"] {
-            assert!(!text.contains(forbidden), "{} mentions {forbidden}", file.display());
+        for forbidden in [
+            "decrypt",
+            "EncryptionSecretKey",
+            "derive_user_key",
+            "unlock_user_key",
+        ] {
+            assert!(
+                !text.contains(forbidden),
+                "{} mentions {forbidden}",
+                file.display()
+            );
         }
     }
 }
@@ -34,9 +46,22 @@ fn the_node_never_decrypts() {
 /// `protocol` stays I/O-free: none of the runtime, storage or browser crates.
 #[test]
 fn protocol_has_no_io_dependencies() {
-    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/Cargo.toml")).unwrap();
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/Cargo.toml"),
+    )
+    .unwrap();
     let dependencies = manifest.split("[dev-dependencies]").next().unwrap();
-    for forbidden in ["tokio", "rocksdb", "web-sys", "axum", "reqwest", "tendermint"] {
-        assert!(!dependencies.contains(forbidden), "protocol depends on {forbidden}");
+    for forbidden in [
+        "tokio",
+        "rocksdb",
+        "web-sys",
+        "axum",
+        "reqwest",
+        "tendermint",
+    ] {
+        assert!(
+            !dependencies.contains(forbidden),
+            "protocol depends on {forbidden}"
+        );
     }
 }

@@ -21,18 +21,50 @@ fn fixture() -> Fixture {
     let mut net = TestNet::new(dir.path());
     let issuer = net.add_issuer("Acme");
     let alice = net.add_user(&issuer, false);
-    let valid_tx = net.sign(&alice.wallet, AddAttribute { id: Uuid::new_v4(), attribute_key: "k".into(), value: "v".into() }).encode();
-    let valid_query = SignedQuery::signed(CHAIN_ID, Query::GetCredentials, &alice.wallet, net.time).encode();
-    Fixture { _dir: dir, net, valid_tx, valid_query }
+    let valid_tx = net
+        .sign(
+            &alice.wallet,
+            AddAttribute {
+                id: Uuid::new_v4(),
+                attribute_key: "k".into(),
+                value: "v".into(),
+            },
+        )
+        .encode();
+    let valid_query =
+        SignedQuery::signed(CHAIN_ID, Query::GetCredentials, &alice.wallet, net.time).encode();
+    Fixture {
+        _dir: dir,
+        net,
+        valid_tx,
+        valid_query,
+    }
 }
 
 /// Every error the node returns has a stable code from the documented set.
 fn assert_typed(code: &str) {
     const CODES: &[&str] = &[
-        "malformed", "unsupported_version", "too_large", "invalid_field", "invalid_base64", "invalid_hex",
-        "invalid_length", "invalid_user_id", "invalid_uuid", "bad_signature", "invalid_ed25519_key",
-        "invalid_evm_address", "invalid_secp256k1", "invalid_identifier", "invalid_timestamp", "wrong_chain_id",
-        "bad_nonce", "unauthorized", "no_profile", "not_found", "evm_checksum_mismatch",
+        "malformed",
+        "unsupported_version",
+        "too_large",
+        "invalid_field",
+        "invalid_base64",
+        "invalid_hex",
+        "invalid_length",
+        "invalid_user_id",
+        "invalid_uuid",
+        "bad_signature",
+        "invalid_ed25519_key",
+        "invalid_evm_address",
+        "invalid_secp256k1",
+        "invalid_identifier",
+        "invalid_timestamp",
+        "wrong_chain_id",
+        "bad_nonce",
+        "unauthorized",
+        "no_profile",
+        "not_found",
+        "evm_checksum_mismatch",
     ];
     assert!(CODES.contains(&code), "unexpected error code {code}");
 }
@@ -87,20 +119,38 @@ fn oversized_transactions_are_refused_before_decoding() {
     assert_eq!(f.net.app.check_tx(&huge).unwrap_err().code(), "too_large");
     let mut huge_query = vec![1u8];
     huge_query.resize(64 * 1024, 0);
-    assert_eq!(f.net.app.query("/idos", &huge_query, 0, f.net.time).unwrap_err().code(), "too_large");
+    assert_eq!(
+        f.net
+            .app
+            .query("/idos", &huge_query, 0, f.net.time)
+            .unwrap_err()
+            .code(),
+        "too_large"
+    );
 }
 
 #[test]
 fn a_block_of_garbage_changes_no_state() {
     let mut f = fixture();
     let before = f.net.app.committed();
-    let garbage: Vec<Vec<u8>> = vec![vec![], vec![1], vec![1, 0, 0], b"\x01\xff\xff\xff\xff".to_vec(), vec![2; 100]];
+    let garbage: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![1],
+        vec![1, 0, 0],
+        b"\x01\xff\xff\xff\xff".to_vec(),
+        vec![2; 100],
+    ];
     let outcomes = f.net.block(garbage);
     assert!(outcomes.iter().all(|o| o.result.is_err()));
     let after = f.net.app.committed();
     assert_eq!(after.height, before.height + 1);
     // Only height and time entered the hash: replaying an empty block gives the same hash.
-    let empty = node::app::app_hash(&before.app_hash, after.height, f.net.time - 1, &Default::default());
+    let empty = node::app::app_hash(
+        &before.app_hash,
+        after.height,
+        f.net.time - 1,
+        &Default::default(),
+    );
     assert_eq!(after.app_hash, empty);
     // And the valid transaction still goes through afterwards.
     let tx = f.valid_tx.clone();

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use node::run::{NodeConfig, start_embedded};
 use node::testkit::{credential_input, public_notes};
-use protocol::action::{AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter};
+use protocol::action::{
+    AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
+};
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::{Query, SignedQuery};
@@ -42,19 +44,50 @@ async fn start() -> Node {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (node, _server) = start_embedded(dir.path(), &config, listener).await.unwrap();
     let url = format!("http://{}", node.rpc_addr);
-    let client = HttpClient::builder(url.parse().unwrap()).compat_mode(CompatMode::V0_38).build().unwrap();
-    Node { _dir: dir, client, owner, gateway, node }
+    let client = HttpClient::builder(url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .unwrap();
+    Node {
+        _dir: dir,
+        client,
+        owner,
+        gateway,
+        node,
+    }
 }
 
-fn signed(key: &SigningKey, nonce: u64, action: impl Into<protocol::action::Action>) -> SignedTransaction {
-    Transaction { chain_id: CHAIN.into(), nonce, signer: key.identity(), action: action.into() }.sign(key).unwrap()
+fn signed(
+    key: &SigningKey,
+    nonce: u64,
+    action: impl Into<protocol::action::Action>,
+) -> SignedTransaction {
+    Transaction {
+        chain_id: CHAIN.into(),
+        nonce,
+        signer: key.identity(),
+        action: action.into(),
+    }
+    .sign(key)
+    .unwrap()
 }
 
 async fn read(node: &Node, caller: Identity, query: Query) -> (u32, String, Option<QueryAnswer>) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let q = SignedQuery::attested(CHAIN, query, caller, &node.gateway, now);
-    let r = node.client.abci_query(Some("/idos".into()), q.encode(), None, false).await.unwrap();
-    let answer = if r.code.is_ok() { Some(borsh::from_slice::<QueryAnswer>(&r.value).unwrap()) } else { None };
+    let r = node
+        .client
+        .abci_query(Some("/idos".into()), q.encode(), None, false)
+        .await
+        .unwrap();
+    let answer = if r.code.is_ok() {
+        Some(borsh::from_slice::<QueryAnswer>(&r.value).unwrap())
+    } else {
+        None
+    };
     (r.code.value(), r.info, answer)
 }
 
@@ -68,17 +101,35 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
 
     // broadcast_tx_commit returns after the block.
     let inserter = Uuid::new_v4();
-    let tx = signed(&node.owner, 1, AddInserter { id: inserter, name: "Acme".into() });
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: inserter,
+            name: "Acme".into(),
+        },
+    );
     let committed = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
     assert!(committed.check_tx.code.is_ok(), "{:?}", committed.check_tx);
-    assert!(committed.tx_result.code.is_ok(), "{:?}", committed.tx_result);
+    assert!(
+        committed.tx_result.code.is_ok(),
+        "{:?}",
+        committed.tx_result
+    );
     assert!(committed.height.value() >= 1);
     assert_eq!(committed.hash.as_bytes(), tx.hash().as_bytes());
     assert!(committed.tx_result.events.iter().any(|e| e.kind == "idos"));
 
     // broadcast_tx_sync returns after CheckTx; the tx is found by hash once committed.
     let issuer = Ed25519SigningKey::generate();
-    let tx = signed(&node.owner, 2, AddDelegate { address: Identity::Ed25519(issuer.public_key()), inserter_id: inserter });
+    let tx = signed(
+        &node.owner,
+        2,
+        AddDelegate {
+            address: Identity::Ed25519(issuer.public_key()),
+            inserter_id: inserter,
+        },
+    );
     let sync = node.client.broadcast_tx_sync(tx.encode()).await.unwrap();
     assert!(sync.code.is_ok(), "{}", sync.log);
     let hash = Hash::Sha256(*tx.hash().as_bytes());
@@ -100,21 +151,62 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
     let tx = signed(
         &issuer_key,
         1,
-        AddUserAsInserter { id: user, recipient_encryption_public_key: secret.public_key(), encryption_password_store: PasswordStore::User },
+        AddUserAsInserter {
+            id: user,
+            recipient_encryption_public_key: secret.public_key(),
+            encryption_password_store: PasswordStore::User,
+        },
     );
-    assert!(node.client.broadcast_tx_commit(tx.encode()).await.unwrap().tx_result.code.is_ok());
-    let (code, _info, answer) = read(&node, issuer_key.identity(), Query::GetUserAsInserter { id: user }).await;
+    assert!(
+        node.client
+            .broadcast_tx_commit(tx.encode())
+            .await
+            .unwrap()
+            .tx_result
+            .code
+            .is_ok()
+    );
+    let (code, _info, answer) = read(
+        &node,
+        issuer_key.identity(),
+        Query::GetUserAsInserter { id: user },
+    )
+    .await;
     assert_eq!(code, 0, "{}", _info);
     let answer = answer.unwrap();
     assert!(matches!(answer.output, QueryOutput::User(ref u) if u.id == user));
     let info = node.client.abci_info().await.unwrap();
     assert_eq!(answer.height, info.last_block_height.value());
-    assert_eq!(answer.app_hash.as_bytes().as_slice(), info.last_block_app_hash.as_bytes());
+    assert_eq!(
+        answer.app_hash.as_bytes().as_slice(),
+        info.last_block_app_hash.as_bytes()
+    );
 
     // A credential, then a read by an unknown caller: typed errors come back in the response.
-    let credential = credential_input(&issuer, &public_notes("urn:vc:rpc", "active"), b"{}", &secret.public_key());
-    let tx = signed(&issuer_key, 2, UpsertCredentialAsInserter { id: Uuid::new_v4(), user_id: user, credential });
-    assert!(node.client.broadcast_tx_commit(tx.encode()).await.unwrap().tx_result.code.is_ok());
+    let credential = credential_input(
+        &issuer,
+        &public_notes("urn:vc:rpc", "active"),
+        b"{}",
+        &secret.public_key(),
+    );
+    let tx = signed(
+        &issuer_key,
+        2,
+        UpsertCredentialAsInserter {
+            id: Uuid::new_v4(),
+            user_id: user,
+            credential,
+        },
+    );
+    assert!(
+        node.client
+            .broadcast_tx_commit(tx.encode())
+            .await
+            .unwrap()
+            .tx_result
+            .code
+            .is_ok()
+    );
     let (code, info, _) = read(&node, SigningKey::generate_evm().identity(), Query::GetUser).await;
     assert_eq!((code, info.as_str()), (5, "no_profile"));
 
@@ -125,19 +217,45 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
 async fn refused_transactions_come_back_with_their_code_and_are_never_committed() {
     let node = start().await;
     // Replay: nonce 1 twice.
-    let tx = signed(&node.owner, 1, AddInserter { id: Uuid::new_v4(), name: "A".into() });
-    assert!(node.client.broadcast_tx_commit(tx.encode()).await.unwrap().tx_result.code.is_ok());
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "A".into(),
+        },
+    );
+    assert!(
+        node.client
+            .broadcast_tx_commit(tx.encode())
+            .await
+            .unwrap()
+            .tx_result
+            .code
+            .is_ok()
+    );
     let replay = node.client.broadcast_tx_sync(tx.encode()).await.unwrap();
     assert_eq!(replay.code.value(), 3);
     assert!(replay.log.starts_with("bad_nonce"), "{}", replay.log);
     let commit = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
     assert_eq!(commit.check_tx.info, "bad_nonce");
     // Garbage.
-    let garbage = node.client.broadcast_tx_sync(b"\x01not a transaction".to_vec()).await.unwrap();
+    let garbage = node
+        .client
+        .broadcast_tx_sync(b"\x01not a transaction".to_vec())
+        .await
+        .unwrap();
     assert!(garbage.log.starts_with("malformed"), "{}", garbage.log);
     // Someone else's owner action is refused in the block, with its code.
     let stranger = SigningKey::generate_ed25519();
-    let tx = signed(&stranger, 1, AddInserter { id: Uuid::new_v4(), name: "B".into() });
+    let tx = signed(
+        &stranger,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "B".into(),
+        },
+    );
     let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
     assert_eq!(result.tx_result.info, "unauthorized");
     assert_eq!(result.tx_result.codespace, "idos");
@@ -145,7 +263,11 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
     let missing = node.client.tx(Hash::Sha256([7; 32]), false).await;
     assert!(missing.is_err());
     // A non-idOS query path.
-    let r = node.client.abci_query(Some("/store".into()), vec![], None, false).await.unwrap();
+    let r = node
+        .client
+        .abci_query(Some("/store".into()), vec![], None, false)
+        .await
+        .unwrap();
     assert_eq!(r.info, "unknown_path");
     node.node.chain.stop();
 }

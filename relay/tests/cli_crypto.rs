@@ -27,7 +27,10 @@ struct BoxVector {
 }
 
 fn vectors() -> Vectors {
-    serde_json::from_str(include_str!("../../protocol/tests/vectors/idos-compat.json")).unwrap()
+    serde_json::from_str(include_str!(
+        "../../protocol/tests/vectors/idos-compat.json"
+    ))
+    .unwrap()
 }
 
 fn idos() -> Command {
@@ -38,10 +41,20 @@ fn idos() -> Command {
 fn fails_with(cmd: &mut Command, needle: &str) {
     let out = cmd.assert().failure().get_output().clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "one line expected, got {stderr:?}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line expected, got {stderr:?}"
+    );
     assert!(stderr.starts_with("error: "), "{stderr:?}");
-    assert!(stderr.contains(needle), "{stderr:?} should mention {needle:?}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr:?}");
+    assert!(
+        stderr.contains(needle),
+        "{stderr:?} should mention {needle:?}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr:?}"
+    );
     assert!(out.stdout.is_empty(), "nothing on stdout on failure");
 }
 
@@ -63,20 +76,30 @@ fn derive_key_reproduces_every_vector_as_json() {
             .stdout
             .clone();
         let json = json_of(&out);
-        assert_eq!(json, serde_json::json!({"public_key": v.public_key, "secret_key": v.secret_key}));
+        assert_eq!(
+            json,
+            serde_json::json!({"public_key": v.public_key, "secret_key": v.secret_key})
+        );
     }
 }
 
 #[test]
 fn derive_key_prints_lines_and_accepts_input_without_newline_or_with_crlf() {
     let v = &vectors().kdf[0];
-    for stdin in [v.password.clone(), format!("{}\r\n", v.password), format!("{}\nignored second line", v.password)] {
+    for stdin in [
+        v.password.clone(),
+        format!("{}\r\n", v.password),
+        format!("{}\nignored second line", v.password),
+    ] {
         idos()
             .args(["crypto", "derive-key", "--user-id", &v.user_id])
             .write_stdin(stdin)
             .assert()
             .success()
-            .stdout(format!("public_key: {}\nsecret_key: {}\n", v.public_key, v.secret_key));
+            .stdout(format!(
+                "public_key: {}\nsecret_key: {}\n",
+                v.public_key, v.secret_key
+            ));
     }
 }
 
@@ -87,7 +110,12 @@ fn decrypt_reproduces_every_vector_plaintext_exactly() {
         if v.content.len() < 4096 {
             idos()
                 .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
-                .args(["--encryptor-public-key", &v.encryptor_public_key, "--content", &v.content])
+                .args([
+                    "--encryptor-public-key",
+                    &v.encryptor_public_key,
+                    "--content",
+                    &v.content,
+                ])
                 .assert()
                 .success()
                 .stdout(v.plaintext.clone());
@@ -107,7 +135,13 @@ fn encrypt_output_decrypts_with_cli_and_with_the_vector_key() {
     let v = &vectors().boxes[2];
     let binary_plaintext: Vec<u8> = (0..=255u8).chain(b"\n\r\0 end".iter().copied()).collect();
     let out = idos()
-        .args(["crypto", "encrypt", "--recipient", &v.recipient_public_key, "--json"])
+        .args([
+            "crypto",
+            "encrypt",
+            "--recipient",
+            &v.recipient_public_key,
+            "--json",
+        ])
         .write_stdin(binary_plaintext.clone())
         .assert()
         .success()
@@ -128,10 +162,14 @@ fn encrypt_output_decrypts_with_cli_and_with_the_vector_key() {
         .stdout(binary_plaintext.clone());
 
     // With the library and the vector's secret key, independently of the CLI.
-    let secret = protocol::nacl_box::EncryptionSecretKey::from_base64(&v.recipient_secret_key).unwrap();
+    let secret =
+        protocol::nacl_box::EncryptionSecretKey::from_base64(&v.recipient_secret_key).unwrap();
     let bytes = protocol::codec::base64_decode("content", content).unwrap();
     let encryptor = protocol::bytes::EncryptionPublicKey::parse(encryptor).unwrap();
-    assert_eq!(&*protocol::nacl_box::decrypt(&bytes, &encryptor, &secret).unwrap(), &binary_plaintext[..]);
+    assert_eq!(
+        &*protocol::nacl_box::decrypt(&bytes, &encryptor, &secret).unwrap(),
+        &binary_plaintext[..]
+    );
 }
 
 #[test]
@@ -153,38 +191,89 @@ fn encrypt_prints_lines_by_default() {
 
 #[test]
 fn keys_generate_every_kind() {
-    let out = idos().args(["keys", "generate", "--kind", "x25519", "--json"]).assert().success().get_output().stdout.clone();
+    let out = idos()
+        .args(["keys", "generate", "--kind", "x25519", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let json = json_of(&out);
-    let secret = protocol::nacl_box::EncryptionSecretKey::from_base64(json["secret_key"].as_str().unwrap()).unwrap();
-    assert_eq!(secret.public_key().to_string(), json["public_key"].as_str().unwrap());
+    let secret =
+        protocol::nacl_box::EncryptionSecretKey::from_base64(json["secret_key"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        secret.public_key().to_string(),
+        json["public_key"].as_str().unwrap()
+    );
 
-    let out = idos().args(["keys", "generate", "--kind", "ed25519", "--json"]).assert().success().get_output().stdout.clone();
+    let out = idos()
+        .args(["keys", "generate", "--kind", "ed25519", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let json = json_of(&out);
     let key = protocol::identity::SigningKey::from_hex(
         protocol::identity::SignatureScheme::Ed25519,
         json["secret_key"].as_str().unwrap(),
     )
     .unwrap();
-    assert_eq!(key.identity().identifier(), json["public_key"].as_str().unwrap());
+    assert_eq!(
+        key.identity().identifier(),
+        json["public_key"].as_str().unwrap()
+    );
 
-    let out = idos().args(["keys", "generate", "--kind", "evm", "--json"]).assert().success().get_output().stdout.clone();
+    let out = idos()
+        .args(["keys", "generate", "--kind", "evm", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let json = json_of(&out);
     let key = protocol::identity::SigningKey::from_hex(
         protocol::identity::SignatureScheme::Eip191,
         json["secret_key"].as_str().unwrap(),
     )
     .unwrap();
-    assert_eq!(key.identity().display_name(), json["address"].as_str().unwrap());
+    assert_eq!(
+        key.identity().display_name(),
+        json["address"].as_str().unwrap()
+    );
 
-    let out = idos().args(["keys", "generate", "--kind", "ed25519"]).assert().success().get_output().stdout.clone();
-    assert!(String::from_utf8(out).unwrap().starts_with("kind: ed25519\npublic_key: "));
+    let out = idos()
+        .args(["keys", "generate", "--kind", "ed25519"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .starts_with("kind: ed25519\npublic_key: ")
+    );
 }
 
 #[test]
 fn fail_derive_key_with_non_uuid_v4_user_id() {
-    fails_with(idos().args(["crypto", "derive-key", "--user-id", "not-a-uuid"]).write_stdin("pw\n"), "UUIDv4");
     fails_with(
-        idos().args(["crypto", "derive-key", "--user-id", "550e8400-e29b-31d4-a716-446655440000"]).write_stdin("pw\n"),
+        idos()
+            .args(["crypto", "derive-key", "--user-id", "not-a-uuid"])
+            .write_stdin("pw\n"),
+        "UUIDv4",
+    );
+    fails_with(
+        idos()
+            .args([
+                "crypto",
+                "derive-key",
+                "--user-id",
+                "550e8400-e29b-31d4-a716-446655440000",
+            ])
+            .write_stdin("pw\n"),
         "UUIDv4",
     );
 }
@@ -192,14 +281,26 @@ fn fail_derive_key_with_non_uuid_v4_user_id() {
 #[test]
 fn fail_derive_key_with_unknown_kdf() {
     let uid = &vectors().kdf[0].user_id;
-    fails_with(idos().args(["crypto", "derive-key", "--user-id", uid, "--kdf", "md5"]).write_stdin("pw\n"), "md5");
+    fails_with(
+        idos()
+            .args(["crypto", "derive-key", "--user-id", uid, "--kdf", "md5"])
+            .write_stdin("pw\n"),
+        "md5",
+    );
 }
 
 #[test]
 fn fail_encrypt_with_bad_recipient() {
-    fails_with(idos().args(["crypto", "encrypt", "--recipient", "%%%"]).write_stdin("x"), "--recipient: not valid base64");
     fails_with(
-        idos().args(["crypto", "encrypt", "--recipient", "AQID"]).write_stdin("x"),
+        idos()
+            .args(["crypto", "encrypt", "--recipient", "%%%"])
+            .write_stdin("x"),
+        "--recipient: not valid base64",
+    );
+    fails_with(
+        idos()
+            .args(["crypto", "encrypt", "--recipient", "AQID"])
+            .write_stdin("x"),
         "--recipient: expected 32 bytes, got 3",
     );
 }
@@ -208,24 +309,59 @@ fn fail_encrypt_with_bad_recipient() {
 fn fail_decrypt_with_bad_keys() {
     let v = &vectors().boxes[0];
     fails_with(
-        idos().args(["crypto", "decrypt", "--secret-key", "nope!", "--encryptor-public-key", &v.encryptor_public_key])
+        idos()
+            .args([
+                "crypto",
+                "decrypt",
+                "--secret-key",
+                "nope!",
+                "--encryptor-public-key",
+                &v.encryptor_public_key,
+            ])
             .args(["--content", &v.content]),
         "--secret-key: not valid base64",
     );
     fails_with(
-        idos().args(["crypto", "decrypt", "--secret-key", "AAAA", "--encryptor-public-key", &v.encryptor_public_key])
+        idos()
+            .args([
+                "crypto",
+                "decrypt",
+                "--secret-key",
+                "AAAA",
+                "--encryptor-public-key",
+                &v.encryptor_public_key,
+            ])
             .args(["--content", &v.content]),
         "--secret-key: expected 32 bytes, got 3",
     );
     fails_with(
-        idos().args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key, "--encryptor-public-key", "AAAA"])
+        idos()
+            .args([
+                "crypto",
+                "decrypt",
+                "--secret-key",
+                &v.recipient_secret_key,
+                "--encryptor-public-key",
+                "AAAA",
+            ])
             .args(["--content", &v.content]),
         "--encryptor-public-key: expected 32 bytes",
     );
     // Somebody else's key: authentication fails.
     fails_with(
-        idos().args(["crypto", "decrypt", "--secret-key", &vectors().boxes[1].recipient_secret_key])
-            .args(["--encryptor-public-key", &v.encryptor_public_key, "--content", &v.content]),
+        idos()
+            .args([
+                "crypto",
+                "decrypt",
+                "--secret-key",
+                &vectors().boxes[1].recipient_secret_key,
+            ])
+            .args([
+                "--encryptor-public-key",
+                &v.encryptor_public_key,
+                "--content",
+                &v.content,
+            ]),
         "decryption failed",
     );
 }
@@ -243,25 +379,51 @@ fn fail_decrypt_tampered_or_truncated_content() {
         c
     };
     fails_with(base().args(["--content", &tampered]), "decryption failed");
-    fails_with(base().args(["--content", "AAAA"]), "shorter than the 40-byte nonce and tag");
-    fails_with(base().args(["--content", "not base64!"]), "content: not valid base64");
-    fails_with(base().write_stdin(""), "shorter than the 40-byte nonce and tag");
+    fails_with(
+        base().args(["--content", "AAAA"]),
+        "shorter than the 40-byte nonce and tag",
+    );
+    fails_with(
+        base().args(["--content", "not base64!"]),
+        "content: not valid base64",
+    );
+    fails_with(
+        base().write_stdin(""),
+        "shorter than the 40-byte nonce and tag",
+    );
     // The recipient's own public key given as the encryptor's: authentication fails.
     fails_with(
-        idos().args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
-            .args(["--encryptor-public-key", &v.recipient_public_key, "--content", &v.content]),
+        idos()
+            .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+            .args([
+                "--encryptor-public-key",
+                &v.recipient_public_key,
+                "--content",
+                &v.content,
+            ]),
         "decryption failed",
     );
 }
 
 #[test]
 fn fail_usage_errors_are_one_line_too() {
-    let out = idos().args(["crypto", "decrypt", "--secret-key", "x"]).assert().code(2).get_output().clone();
+    let out = idos()
+        .args(["crypto", "decrypt", "--secret-key", "x"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
-    assert!(stderr.starts_with("error: ") && stderr.contains("--encryptor-public-key"), "{stderr:?}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("--encryptor-public-key"),
+        "{stderr:?}"
+    );
     assert!(stderr.contains("idos crypto decrypt --help"), "{stderr:?}");
-    idos().args(["keys", "generate", "--kind", "rsa"]).assert().code(2);
+    idos()
+        .args(["keys", "generate", "--kind", "rsa"])
+        .assert()
+        .code(2);
     idos().arg("--help").assert().success();
     idos().arg("--version").assert().success();
 }

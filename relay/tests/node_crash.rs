@@ -25,7 +25,11 @@ const CHAIN: &str = "idos-crash-test";
 const WRITERS: usize = 4;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_node(data: &Path, config: &Path, port: u16) -> Child {
@@ -44,13 +48,27 @@ fn start_node(data: &Path, config: &Path, port: u16) -> Child {
 async fn wait_healthy(client: &HttpClient) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while client.health().await.is_err() {
-        assert!(Instant::now() < deadline, "the node did not come up within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "the node did not come up within 20 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-fn sign(key: &SigningKey, nonce: u64, action: impl Into<protocol::action::Action>) -> SignedTransaction {
-    Transaction { chain_id: CHAIN.into(), nonce, signer: key.identity(), action: action.into() }.sign(key).unwrap()
+fn sign(
+    key: &SigningKey,
+    nonce: u64,
+    action: impl Into<protocol::action::Action>,
+) -> SignedTransaction {
+    Transaction {
+        chain_id: CHAIN.into(),
+        nonce,
+        signer: key.identity(),
+        action: action.into(),
+    }
+    .sign(key)
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,22 +77,52 @@ async fn a_killed_node_restarts_with_every_acknowledged_transaction_and_nothing_
     let data = dir.path().join("node");
     let owner = SigningKey::generate_ed25519();
     let config = dir.path().join("node.toml");
-    std::fs::write(&config, format!("chain_id = \"{CHAIN}\"\nowner = \"{}\"\nsync_writes = true\n", owner.identity().identifier()))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "chain_id = \"{CHAIN}\"\nowner = \"{}\"\nsync_writes = true\n",
+            owner.identity().identifier()
+        ),
+    )
+    .unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let client = HttpClient::builder(url.parse().unwrap()).compat_mode(CompatMode::V0_38).build().unwrap();
+    let client = HttpClient::builder(url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .unwrap();
     let mut child = start_node(&data, &config, port);
     wait_healthy(&client).await;
 
     // One inserter with a delegate per writer.
     let inserter = Uuid::new_v4();
-    let r = client.broadcast_tx_commit(sign(&owner, 1, AddInserter { id: inserter, name: "Acme".into() }).encode()).await.unwrap();
+    let r = client
+        .broadcast_tx_commit(
+            sign(
+                &owner,
+                1,
+                AddInserter {
+                    id: inserter,
+                    name: "Acme".into(),
+                },
+            )
+            .encode(),
+        )
+        .await
+        .unwrap();
     assert!(r.tx_result.code.is_ok(), "{:?}", r.tx_result);
-    let writers: Vec<SigningKey> = (0..WRITERS).map(|_| SigningKey::Ed25519(Ed25519SigningKey::generate())).collect();
+    let writers: Vec<SigningKey> = (0..WRITERS)
+        .map(|_| SigningKey::Ed25519(Ed25519SigningKey::generate()))
+        .collect();
     for (i, w) in writers.iter().enumerate() {
-        let add = AddDelegate { address: w.identity(), inserter_id: inserter };
-        let r = client.broadcast_tx_commit(sign(&owner, 2 + i as u64, add).encode()).await.unwrap();
+        let add = AddDelegate {
+            address: w.identity(),
+            inserter_id: inserter,
+        };
+        let r = client
+            .broadcast_tx_commit(sign(&owner, 2 + i as u64, add).encode())
+            .await
+            .unwrap();
         assert!(r.tx_result.code.is_ok(), "{:?}", r.tx_result);
     }
 
@@ -94,7 +142,9 @@ async fn a_killed_node_restarts_with_every_acknowledged_transaction_and_nothing_
                 };
                 let tx = sign(&writer, nonce, action);
                 match client.broadcast_tx_commit(tx.encode()).await {
-                    Ok(r) if r.check_tx.code.is_ok() && r.tx_result.code.is_ok() => acknowledged.lock().unwrap().push((tx, user)),
+                    Ok(r) if r.check_tx.code.is_ok() && r.tx_result.code.is_ok() => {
+                        acknowledged.lock().unwrap().push((tx, user))
+                    }
                     _ => return,
                 }
             }
@@ -107,13 +157,20 @@ async fn a_killed_node_restarts_with_every_acknowledged_transaction_and_nothing_
         let _ = t.await;
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() > 20, "only {} transactions were committed before the kill", acknowledged.len());
+    assert!(
+        acknowledged.len() > 20,
+        "only {} transactions were committed before the kill",
+        acknowledged.len()
+    );
 
     // Restart on the same data.
     let mut child = start_node(&data, &config, port);
     wait_healthy(&client).await;
     for (tx, _) in &acknowledged {
-        let found = client.tx(Hash::Sha256(*tx.hash().as_bytes()), false).await.expect("acknowledged transaction is stored");
+        let found = client
+            .tx(Hash::Sha256(*tx.hash().as_bytes()), false)
+            .await
+            .expect("acknowledged transaction is stored");
         assert!(found.tx_result.code.is_ok());
         assert_eq!(found.tx, tx.encode());
     }
@@ -122,25 +179,54 @@ async fn a_killed_node_restarts_with_every_acknowledged_transaction_and_nothing_
 
     // Replay every stored block from genesis into a fresh application.
     let replay_dir = TempDir::new().unwrap();
-    let replay = App::open(Store::open(replay_dir.path(), false).unwrap(), AppConfig::default()).unwrap();
-    replay.init_chain(Genesis { chain_id: CHAIN.into(), owner: owner.identity() }).unwrap();
+    let replay = App::open(
+        Store::open(replay_dir.path(), false).unwrap(),
+        AppConfig::default(),
+    )
+    .unwrap();
+    replay
+        .init_chain(Genesis {
+            chain_id: CHAIN.into(),
+            owner: owner.identity(),
+        })
+        .unwrap();
     for h in 1..=height {
-        let block = client.block(tendermint::block::Height::try_from(h).unwrap()).await.unwrap().block;
-        replay.finalize_block(h, block.header.time.unix_timestamp(), &block.data).unwrap();
+        let block = client
+            .block(tendermint::block::Height::try_from(h).unwrap())
+            .await
+            .unwrap()
+            .block;
+        replay
+            .finalize_block(h, block.header.time.unix_timestamp(), &block.data)
+            .unwrap();
         replay.commit(Default::default()).unwrap();
     }
     assert_eq!(replay.committed().height, height);
-    assert_eq!(replay.committed().app_hash, info.last_block_app_hash.as_bytes());
+    assert_eq!(
+        replay.committed().app_hash,
+        info.last_block_app_hash.as_bytes()
+    );
 
     // And the stored state is exactly the replayed state, table by table.
     child.kill().unwrap();
     child.wait().unwrap();
     let crashed = Store::open(&data.join("db"), false).unwrap();
     for table in Table::ALL.iter().filter(|t| t.is_state()) {
-        assert_eq!(crashed.scan(*table, &[]).unwrap(), replay.store().scan(*table, &[]).unwrap(), "table {}", table.name());
+        assert_eq!(
+            crashed.scan(*table, &[]).unwrap(),
+            replay.store().scan(*table, &[]).unwrap(),
+            "table {}",
+            table.name()
+        );
     }
     // Every acknowledged profile is there.
     for (_, user) in &acknowledged {
-        assert!(crashed.get(Table::Users, user.as_bytes()).unwrap().is_some(), "user {user} lost");
+        assert!(
+            crashed
+                .get(Table::Users, user.as_bytes())
+                .unwrap()
+                .is_some(),
+            "user {user} lost"
+        );
     }
 }

@@ -6,14 +6,22 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A minimal HTTP/1.1 GET (no client crate needed): status line, headers and body as text.
 fn get(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
@@ -25,7 +33,11 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     let www = dir.path().join("www");
     std::fs::create_dir_all(www.join("enclave/dist")).unwrap();
     std::fs::write(www.join("index.html"), "<!doctype html><title>app</title>").unwrap();
-    std::fs::write(www.join("enclave/dist/index.html"), "<!doctype html><script type=\"module\">boot()</script>").unwrap();
+    std::fs::write(
+        www.join("enclave/dist/index.html"),
+        "<!doctype html><script type=\"module\">boot()</script>",
+    )
+    .unwrap();
     let (app, enclave, rpc) = (free_port(), free_port(), free_port());
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("idos"))
         .arg("serve")
@@ -33,8 +45,18 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
         .arg(dir.path().join("data"))
         .arg("--www")
         .arg(&www)
-        .args(["--app-addr", &format!("127.0.0.1:{app}"), "--enclave-addr", &format!("127.0.0.1:{enclave}")])
-        .args(["--rpc-addr", &format!("127.0.0.1:{rpc}"), "--allow-origin", "https://dapp.example.com"])
+        .args([
+            "--app-addr",
+            &format!("127.0.0.1:{app}"),
+            "--enclave-addr",
+            &format!("127.0.0.1:{enclave}"),
+        ])
+        .args([
+            "--rpc-addr",
+            &format!("127.0.0.1:{rpc}"),
+            "--allow-origin",
+            "https://dapp.example.com",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -51,23 +73,36 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     assert!(ready.contains("\"chain_id\":\"idos-local\""), "{ready}");
 
     let page = get(app, "/").unwrap().to_lowercase();
-    assert!(page.contains(&format!("frame-src http://127.0.0.1:{enclave}")), "{page}");
+    assert!(
+        page.contains(&format!("frame-src http://127.0.0.1:{enclave}")),
+        "{page}"
+    );
     assert!(page.contains("x-content-type-options: nosniff"));
     assert!(page.contains("frame-ancestors 'none'"));
 
     let enclave_page = get(enclave, "/").unwrap().to_lowercase();
     assert!(
-        enclave_page.contains(&format!("frame-ancestors http://127.0.0.1:{app} https://dapp.example.com")),
+        enclave_page.contains(&format!(
+            "frame-ancestors http://127.0.0.1:{app} https://dapp.example.com"
+        )),
         "{enclave_page}"
     );
     let config = get(enclave, "/config.json").unwrap();
-    assert!(config.contains(&format!("[\"http://127.0.0.1:{app}\",\"https://dapp.example.com\"]")), "{config}");
+    assert!(
+        config.contains(&format!(
+            "[\"http://127.0.0.1:{app}\",\"https://dapp.example.com\"]"
+        )),
+        "{config}"
+    );
 
     let status = get(rpc, "/status").unwrap();
     assert!(status.contains("\"network\":\"idos-local\""), "{status}");
 
     // SIGTERM stops it cleanly.
-    Command::new("kill").arg(child.id().to_string()).status().unwrap();
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     let code = child.wait().unwrap();
     assert!(code.success(), "exit status {code}");
     // And a missing enclave build is a clear error.

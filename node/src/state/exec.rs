@@ -22,14 +22,26 @@ pub type Effects = Vec<(&'static str, String)>;
 
 /// Verifies `stx` (see [`verify_stateless`]) and executes it in block `ctx`. The nonce is the
 /// caller's business (it is consumed even when the action fails).
-pub fn execute<S: Read + Write>(s: &mut S, ctx: &BlockContext, stx: &SignedTransaction) -> NodeResult<Effects> {
+pub fn execute<S: Read + Write>(
+    s: &mut S,
+    ctx: &BlockContext,
+    stx: &SignedTransaction,
+) -> NodeResult<Effects> {
     verify_stateless(stx, &ctx.chain_id)?;
     execute_verified(s, ctx, stx)
 }
 
 /// Executes a transaction that passed [`verify_stateless`] for `ctx.chain_id`.
-pub fn execute_verified<S: Read + Write>(s: &mut S, ctx: &BlockContext, stx: &SignedTransaction) -> NodeResult<Effects> {
-    let mut exec = Exec { s, ctx, signer: stx.tx.signer };
+pub fn execute_verified<S: Read + Write>(
+    s: &mut S,
+    ctx: &BlockContext,
+    stx: &SignedTransaction,
+) -> NodeResult<Effects> {
+    let mut exec = Exec {
+        s,
+        ctx,
+        signer: stx.tx.signer,
+    };
     match &stx.tx.action {
         Action::AddInserter(a) => exec.add_inserter(a),
         Action::DeleteInserter(a) => exec.delete_inserter(a),
@@ -54,7 +66,10 @@ pub fn execute_verified<S: Read + Write>(s: &mut S, ctx: &BlockContext, stx: &Si
         Action::RescindSharedCredential(a) => exec.rescind_shared_credential(a),
         Action::CreateCredentialsByDwg(a) => exec.create_credentials_by_dwg(a),
         Action::EditPublicNotesAsIssuer(a) => exec.edit_public_notes_as_issuer(a),
-        other => Err(NodeError::Unauthorized(format!("action {} is not supported by this node", other.name()))),
+        other => Err(NodeError::Unauthorized(format!(
+            "action {} is not supported by this node",
+            other.name()
+        ))),
     }
 }
 
@@ -75,7 +90,9 @@ impl<S: Read + Write> Exec<'_, S> {
         if self.signer == self.ctx.owner {
             Ok(())
         } else {
-            Err(NodeError::Unauthorized("only the network owner may do this".into()))
+            Err(NodeError::Unauthorized(
+                "only the network owner may do this".into(),
+            ))
         }
     }
 
@@ -88,7 +105,11 @@ impl<S: Read + Write> Exec<'_, S> {
     }
 
     fn require_absent(&self, table: Table, what: &'static str, id: &Uuid) -> NodeResult<()> {
-        if self.s.contains(table, &key::uuid(id))? { Err(NodeError::exists(what, id)) } else { Ok(()) }
+        if self.s.contains(table, &key::uuid(id))? {
+            Err(NodeError::exists(what, id))
+        } else {
+            Ok(())
+        }
     }
 
     // ----- owner -------------------------------------------------------------------------
@@ -99,15 +120,27 @@ impl<S: Read + Write> Exec<'_, S> {
         if self.s.contains(Table::InsertersByName, a.name.as_bytes())? {
             return Err(NodeError::exists("inserter named", &a.name));
         }
-        self.s.put_row(Table::Inserters, key::uuid(&a.id).to_vec(), &InserterRow { name: a.name.clone() });
-        self.s.put(Table::InsertersByName, a.name.as_bytes().to_vec(), key::uuid(&a.id).to_vec());
+        self.s.put_row(
+            Table::Inserters,
+            key::uuid(&a.id).to_vec(),
+            &InserterRow {
+                name: a.name.clone(),
+            },
+        );
+        self.s.put(
+            Table::InsertersByName,
+            a.name.as_bytes().to_vec(),
+            key::uuid(&a.id).to_vec(),
+        );
         effects(&[("inserter_id", &a.id)])
     }
 
     fn delete_inserter(&mut self, a: &DeleteInserter) -> NodeResult<Effects> {
         self.require_owner()?;
-        let row: InserterRow =
-            self.s.row(Table::Inserters, &key::uuid(&a.id))?.ok_or_else(|| NodeError::not_found("inserter", a.id))?;
+        let row: InserterRow = self
+            .s
+            .row(Table::Inserters, &key::uuid(&a.id))?
+            .ok_or_else(|| NodeError::not_found("inserter", a.id))?;
         self.s.delete(Table::Inserters, key::uuid(&a.id).to_vec());
         self.s.delete(Table::InsertersByName, row.name.into_bytes());
         // Its delegates go with it (foreign key cascade in idOS).
@@ -121,14 +154,18 @@ impl<S: Read + Write> Exec<'_, S> {
 
     fn add_delegate(&mut self, a: &AddDelegate) -> NodeResult<Effects> {
         self.require_owner()?;
-        if !self.s.contains(Table::Inserters, &key::uuid(&a.inserter_id))? {
+        if !self
+            .s
+            .contains(Table::Inserters, &key::uuid(&a.inserter_id))?
+        {
             return Err(NodeError::not_found("inserter", a.inserter_id));
         }
         let k = key::identity(&a.address);
         if self.s.contains(Table::Delegates, &k)? {
             return Err(NodeError::exists("delegate", a.address.display_name()));
         }
-        self.s.put(Table::Delegates, k, key::uuid(&a.inserter_id).to_vec());
+        self.s
+            .put(Table::Delegates, k, key::uuid(&a.inserter_id).to_vec());
         effects(&[("delegate", &a.address)])
     }
 
@@ -157,7 +194,8 @@ impl<S: Read + Write> Exec<'_, S> {
             encryption_password_store: a.encryption_password_store,
             inserter,
         };
-        self.s.put_row(Table::Users, key::uuid(&a.id).to_vec(), &row);
+        self.s
+            .put_row(Table::Users, key::uuid(&a.id).to_vec(), &row);
         effects(&[("user_id", &a.id)])
     }
 
@@ -167,7 +205,10 @@ impl<S: Read + Write> Exec<'_, S> {
         self.link_wallet(&a.user_id, &a.wallet, Some(inserter))
     }
 
-    fn upsert_credential_as_inserter(&mut self, a: &UpsertCredentialAsInserter) -> NodeResult<Effects> {
+    fn upsert_credential_as_inserter(
+        &mut self,
+        a: &UpsertCredentialAsInserter,
+    ) -> NodeResult<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
         let previous = credential(self.s, &a.id)?;
@@ -203,7 +244,12 @@ impl<S: Read + Write> Exec<'_, S> {
 
     /// Links a wallet after checking its ownership proof, which names `user` and this chain
     /// and may be used once.
-    fn link_wallet(&mut self, user: &Uuid, proof: &WalletProof, inserter: Option<String>) -> NodeResult<Effects> {
+    fn link_wallet(
+        &mut self,
+        user: &Uuid,
+        proof: &WalletProof,
+        inserter: Option<String>,
+    ) -> NodeResult<Effects> {
         proof.verify(user, &self.ctx.chain_id)?;
         let used = key::cat(&[&key::identity(&proof.wallet), proof.nonce.as_bytes()]);
         if self.s.contains(Table::ConsumedWalletProofs, &used)? {
@@ -268,7 +314,12 @@ impl<S: Read + Write> Exec<'_, S> {
     fn add_credential(&mut self, a: &AddCredential) -> NodeResult<Effects> {
         let user = self.caller_user()?;
         self.require_absent(Table::Credentials, "credential", &a.id)?;
-        put_credential(self.s, &a.id, &original_row(user, &a.credential, None), None);
+        put_credential(
+            self.s,
+            &a.id,
+            &original_row(user, &a.credential, None),
+            None,
+        );
         effects(&[("credential_id", &a.id)])
     }
 
@@ -285,7 +336,10 @@ impl<S: Read + Write> Exec<'_, S> {
         let user = self.caller_user()?;
         let row = owned_credential(self.s, &user, &a.id)?;
         if let Some((grant, g)) = first_locked_grant(self.s, &a.id, self.ctx.time)? {
-            return Err(NodeError::GrantLocked { grant, locked_until: g.locked_until });
+            return Err(NodeError::GrantLocked {
+                grant,
+                locked_until: g.locked_until,
+            });
         }
         for (grant_id, g) in grants_on(self.s, &a.id)? {
             delete_grant(self.s, &grant_id, &g);
@@ -334,7 +388,10 @@ impl<S: Read + Write> Exec<'_, S> {
         self.require_absent(Table::Credentials, "credential", copy_id)?;
         let grant_id = access_grant_id(&grantee.identifier(), copy_id, locked_until);
         if grant(self.s, &grant_id)?.is_some() {
-            return Err(NodeError::exists("access grant (same grantee, copy and lock)", grant_id));
+            return Err(NodeError::exists(
+                "access grant (same grantee, copy and lock)",
+                grant_id,
+            ));
         }
         let row = CredentialRow {
             user_id: owner,
@@ -367,12 +424,16 @@ impl<S: Read + Write> Exec<'_, S> {
         // inserter replace any user's key).
         let user = self.caller_user()?;
         let mut row = self.require_user_exists(&user)?;
-        let originals: Vec<(Uuid, CredentialRow)> =
-            credentials_of(self.s, &user)?.into_iter().filter(|(_, c)| !c.is_copy()).collect();
+        let originals: Vec<(Uuid, CredentialRow)> = credentials_of(self.s, &user)?
+            .into_iter()
+            .filter(|(_, c)| !c.is_copy())
+            .collect();
         let mut given: Vec<Uuid> = a.originals.iter().map(|c| c.id).collect();
         given.sort();
         if given.windows(2).any(|w| w[0] == w[1]) {
-            return Err(NodeError::RotationIncomplete("a credential is listed twice".into()));
+            return Err(NodeError::RotationIncomplete(
+                "a credential is listed twice".into(),
+            ));
         }
         let expected: Vec<Uuid> = originals.iter().map(|(id, _)| *id).collect();
         if given != expected {
@@ -383,7 +444,10 @@ impl<S: Read + Write> Exec<'_, S> {
             )));
         }
         for reencrypted in &a.originals {
-            let (_, old) = originals.iter().find(|(id, _)| *id == reencrypted.id).expect("ids checked above");
+            let (_, old) = originals
+                .iter()
+                .find(|(id, _)| *id == reencrypted.id)
+                .expect("ids checked above");
             let mut new = old.clone();
             new.content = reencrypted.content.clone();
             new.encryptor_public_key = reencrypted.encryptor_public_key;
@@ -391,7 +455,8 @@ impl<S: Read + Write> Exec<'_, S> {
         }
         row.recipient_encryption_public_key = a.recipient_encryption_public_key;
         row.encryption_password_store = a.encryption_password_store;
-        self.s.put_row(Table::Users, key::uuid(&user).to_vec(), &row);
+        self.s
+            .put_row(Table::Users, key::uuid(&user).to_vec(), &row);
         effects(&[("user_id", &user), ("credentials", &a.originals.len())])
     }
 
@@ -404,18 +469,30 @@ impl<S: Read + Write> Exec<'_, S> {
         }
     }
 
-    fn add_attribute(&mut self, a: &AddAttribute) -> NodeResult<Effects> {
-        let user = self.caller_user()?;
-        self.require_absent(Table::Attributes, "attribute", &a.id)?;
+    /// A user's attribute (an original, or with `original` a shared copy).
+    fn insert_user_attribute(
+        &mut self,
+        user: Uuid,
+        id: &Uuid,
+        key: &str,
+        value: &str,
+        original: Option<Uuid>,
+    ) -> NodeResult<Effects> {
+        self.require_absent(Table::Attributes, "attribute", id)?;
         let row = AttributeRow {
             user_id: user,
-            attribute_key: a.attribute_key.clone(),
-            value: a.value.clone(),
+            attribute_key: key.to_owned(),
+            value: value.to_owned(),
             inserter: None,
-            original_id: None,
+            original_id: original,
         };
-        put_attribute(self.s, &a.id, &row);
-        effects(&[("attribute_id", &a.id)])
+        put_attribute(self.s, id, &row);
+        effects(&[("attribute_id", id)])
+    }
+
+    fn add_attribute(&mut self, a: &AddAttribute) -> NodeResult<Effects> {
+        let user = self.caller_user()?;
+        self.insert_user_attribute(user, &a.id, &a.attribute_key, &a.value, None)
     }
 
     fn edit_attribute(&mut self, a: &EditAttribute) -> NodeResult<Effects> {
@@ -440,16 +517,13 @@ impl<S: Read + Write> Exec<'_, S> {
     fn share_attribute(&mut self, a: &ShareAttribute) -> NodeResult<Effects> {
         let user = self.caller_user()?;
         self.owned_attribute(&user, &a.original_attribute_id)?;
-        self.require_absent(Table::Attributes, "attribute", &a.id)?;
-        let row = AttributeRow {
-            user_id: user,
-            attribute_key: a.attribute_key.clone(),
-            value: a.value.clone(),
-            inserter: None,
-            original_id: Some(a.original_attribute_id),
-        };
-        put_attribute(self.s, &a.id, &row);
-        effects(&[("attribute_id", &a.id)])
+        self.insert_user_attribute(
+            user,
+            &a.id,
+            &a.attribute_key,
+            &a.value,
+            Some(a.original_attribute_id),
+        )
     }
 
     // ----- grants ------------------------------------------------------------------------
@@ -461,7 +535,10 @@ impl<S: Read + Write> Exec<'_, S> {
             _ => return Err(NodeError::not_found("access grant", a.id)),
         };
         if g.is_locked_at(self.ctx.time) {
-            return Err(NodeError::GrantLocked { grant: a.id, locked_until: g.locked_until });
+            return Err(NodeError::GrantLocked {
+                grant: a.id,
+                locked_until: g.locked_until,
+            });
         }
         delete_grant(self.s, &a.id, &g);
         effects(&[("grant_id", &a.id)])
@@ -470,7 +547,10 @@ impl<S: Read + Write> Exec<'_, S> {
     fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> NodeResult<Effects> {
         let grants = grants_on(self.s, &a.credential_id)?;
         if !grants.iter().any(|(_, g)| g.grantee == self.signer) {
-            return Err(NodeError::not_found("access grant to you on credential", a.credential_id));
+            return Err(NodeError::not_found(
+                "access grant to you on credential",
+                a.credential_id,
+            ));
         }
         for (id, g) in &grants {
             delete_grant(self.s, id, g);
@@ -489,18 +569,25 @@ impl<S: Read + Write> Exec<'_, S> {
         if a.original.issuer_auth_public_key != a.copy.issuer_auth_public_key {
             return Err(NodeError::DwgIssuerMismatch);
         }
-        let signer_inserter = inserter_of(self.s, &Identity::Ed25519(a.original.issuer_auth_public_key))?;
+        let signer_inserter = inserter_of(
+            self.s,
+            &Identity::Ed25519(a.original.issuer_auth_public_key),
+        )?;
         let grant_inserter = inserter_of(self.s, &Identity::Ed25519(grant.issuer_public_key))?;
         match (signer_inserter, grant_inserter) {
             (Some((a_id, _)), Some((b_id, _))) if a_id == b_id => {}
             (None, _) | (_, None) => {
-                return Err(NodeError::Unauthorized("the issuer keys are not delegates of an inserter".into()));
+                return Err(NodeError::Unauthorized(
+                    "the issuer keys are not delegates of an inserter".into(),
+                ));
             }
             _ => return Err(NodeError::DwgIssuerMismatch),
         }
         // 2. The owner has a profile.
-        let (_, owner_wallet) = wallet_of(self.s, &grant.owner_wallet_identifier)?
-            .ok_or_else(|| NodeError::not_found("owner wallet", grant.owner_wallet_identifier.display_name()))?;
+        let (_, owner_wallet) =
+            wallet_of(self.s, &grant.owner_wallet_identifier)?.ok_or_else(|| {
+                NodeError::not_found("owner wallet", grant.owner_wallet_identifier.display_name())
+            })?;
         // 3-5. Dates, and the window against block time.
         let times = grant.times()?;
         if !DelegatedWriteGrant::usable_at(&times, self.ctx.time) {
@@ -513,7 +600,10 @@ impl<S: Read + Write> Exec<'_, S> {
         }
         // 6. The owner's signature over this grant for this chain: checked by verify_stateless.
         // Single use.
-        if self.s.contains(Table::ConsumedWriteGrants, &key::uuid(&grant.id))? {
+        if self
+            .s
+            .contains(Table::ConsumedWriteGrants, &key::uuid(&grant.id))?
+        {
             return Err(NodeError::DwgUsed(grant.id));
         }
         // 7-8. Both rows, the link and the grant, atomically (signatures: verify_stateless).
@@ -538,21 +628,40 @@ impl<S: Read + Write> Exec<'_, S> {
             copy_credential_id: a.copy_id,
             height: self.ctx.height,
         };
-        self.s.put_row(Table::ConsumedWriteGrants, key::uuid(&grant.id).to_vec(), &consumed);
-        effects(&[("credential_id", &a.original_id), ("copy_id", &a.copy_id), ("grant_id", &grant_id)])
+        self.s.put_row(
+            Table::ConsumedWriteGrants,
+            key::uuid(&grant.id).to_vec(),
+            &consumed,
+        );
+        effects(&[
+            ("credential_id", &a.original_id),
+            ("copy_id", &a.copy_id),
+            ("grant_id", &grant_id),
+        ])
     }
 
     fn edit_public_notes_as_issuer(&mut self, a: &EditPublicNotesAsIssuer) -> NodeResult<Effects> {
         let Identity::Ed25519(issuer) = self.signer else {
-            return Err(NodeError::Unauthorized("public notes are edited by the issuer's Ed25519 key".into()));
+            return Err(NodeError::Unauthorized(
+                "public notes are edited by the issuer's Ed25519 key".into(),
+            ));
         };
-        let keys = self.s.scan_keys(Table::CredentialsByVcId, &vc_index_prefix(&issuer, &a.public_notes_id))?;
+        let keys = self.s.scan_keys(
+            Table::CredentialsByVcId,
+            &vc_index_prefix(&issuer, &a.public_notes_id),
+        )?;
         if keys.is_empty() {
-            return Err(NodeError::not_found("credential issued by you with public notes id", &a.public_notes_id));
+            return Err(NodeError::not_found(
+                "credential issued by you with public notes id",
+                &a.public_notes_id,
+            ));
         }
         for k in &keys {
-            let id = key::trailing_uuid(k).ok_or_else(|| NodeError::Storage("corrupt vc index".into()))?;
-            let Some(old) = credential(self.s, &id)? else { continue };
+            let id = key::trailing_uuid(k)
+                .ok_or_else(|| NodeError::Storage("corrupt vc index".into()))?;
+            let Some(old) = credential(self.s, &id)? else {
+                continue;
+            };
             // As idOS: the notes change (e.g. a revocation status), the id they are found by
             // does not.
             let mut new = old.clone();

@@ -22,7 +22,12 @@ pub struct ReadContext<'a> {
 }
 
 /// Answers `query` for `caller` (already authenticated; `None` for anonymous reads).
-pub fn answer<R: Read>(r: &R, ctx: &ReadContext<'_>, caller: Option<&Identity>, query: &Query) -> NodeResult<QueryOutput> {
+pub fn answer<R: Read>(
+    r: &R,
+    ctx: &ReadContext<'_>,
+    caller: Option<&Identity>,
+    query: &Query,
+) -> NodeResult<QueryOutput> {
     let caller = match (caller, query.is_public()) {
         (_, true) => return answer_public(r, ctx, query),
         (Some(caller), false) => caller,
@@ -37,37 +42,70 @@ pub fn answer<R: Read>(r: &R, ctx: &ReadContext<'_>, caller: Option<&Identity>, 
     let out = match query {
         Query::GetUser => {
             let id = user()?;
-            QueryOutput::User(super::user(r, &id)?.ok_or_else(|| NodeError::not_found("user", id))?.record(id))
+            QueryOutput::User(
+                super::user(r, &id)?
+                    .ok_or_else(|| NodeError::not_found("user", id))?
+                    .record(id),
+            )
         }
         Query::GetUserAsInserter { id } => {
             require_inserter(r, caller)?;
-            QueryOutput::User(super::user(r, id)?.ok_or_else(|| NodeError::not_found("user", id))?.record(*id))
+            QueryOutput::User(
+                super::user(r, id)?
+                    .ok_or_else(|| NodeError::not_found("user", id))?
+                    .record(*id),
+            )
         }
         Query::CredentialExistAsInserter { id } => {
             require_inserter(r, caller)?;
             QueryOutput::Bool(r.contains(Table::Credentials, &key::uuid(id))?)
         }
         Query::GetWallets => QueryOutput::Wallets(
-            wallets_of(r, &user()?)?.into_iter().map(|(id, w)| w.record(id, ctx.chain_id)).collect(),
+            wallets_of(r, &user()?)?
+                .into_iter()
+                .map(|(id, w)| w.record(id, ctx.chain_id))
+                .collect(),
         ),
-        Query::GetCredentials => {
-            QueryOutput::Credentials(credentials_of(r, &user()?)?.into_iter().map(|(id, c)| c.summary(id)).collect())
+        Query::GetCredentials => QueryOutput::Credentials(
+            credentials_of(r, &user()?)?
+                .into_iter()
+                .map(|(id, c)| c.summary(id))
+                .collect(),
+        ),
+        Query::GetCredentialOwned { id } => {
+            QueryOutput::Credential(owned_credential(r, &user()?, id)?.record(*id))
         }
-        Query::GetCredentialOwned { id } => QueryOutput::Credential(owned_credential(r, &user()?, id)?.record(*id)),
-        Query::GetAttributes => {
-            QueryOutput::Attributes(attributes_of(r, &user()?)?.into_iter().map(|(id, a)| a.record(id)).collect())
-        }
-        Query::GetAccessGrantsOwned => {
-            QueryOutput::AccessGrants(grants_owned_by(r, &user()?)?.into_iter().map(|(id, g)| g.record(id)).collect())
-        }
+        Query::GetAttributes => QueryOutput::Attributes(
+            attributes_of(r, &user()?)?
+                .into_iter()
+                .map(|(id, a)| a.record(id))
+                .collect(),
+        ),
+        Query::GetAccessGrantsOwned => QueryOutput::AccessGrants(
+            grants_owned_by(r, &user()?)?
+                .into_iter()
+                .map(|(id, g)| g.record(id))
+                .collect(),
+        ),
         Query::HasLockedAccessGrants { id } => {
             owned_credential(r, &user()?, id)?;
             QueryOutput::Bool(first_locked_grant(r, id, ctx.block_time)?.is_some())
         }
-        Query::GetAccessGrantsGranted { user_id, page, size } => {
+        Query::GetAccessGrantsGranted {
+            user_id,
+            page,
+            size,
+        } => {
             let skip = (*page as usize - 1).saturating_mul(*size as usize);
             let grants = granted(r, caller, user_id.as_ref())?;
-            QueryOutput::AccessGrants(grants.into_iter().skip(skip).take(*size as usize).map(|(id, g)| g.record(id)).collect())
+            QueryOutput::AccessGrants(
+                grants
+                    .into_iter()
+                    .skip(skip)
+                    .take(*size as usize)
+                    .map(|(id, g)| g.record(id))
+                    .collect(),
+            )
         }
         Query::GetAccessGrantsGrantedCount { user_id } => {
             QueryOutput::Count(granted(r, caller, user_id.as_ref())?.len() as u64)
@@ -80,12 +118,19 @@ pub fn answer<R: Read>(r: &R, ctx: &ReadContext<'_>, caller: Option<&Identity>, 
                 .collect(),
         ),
         Query::GetCredentialShared { id } => QueryOutput::Credential(shared_copy(r, caller, id)?),
-        Query::GetCredentialsSharedByUser { user_id, original_issuer_auth_public_key } => {
-            let copies: BTreeSet<Uuid> =
-                granted(r, caller, Some(user_id))?.into_iter().map(|(_, g)| g.data_id).collect();
+        Query::GetCredentialsSharedByUser {
+            user_id,
+            original_issuer_auth_public_key,
+        } => {
+            let copies: BTreeSet<Uuid> = granted(r, caller, Some(user_id))?
+                .into_iter()
+                .map(|(_, g)| g.data_id)
+                .collect();
             let mut out = Vec::new();
             for copy_id in copies {
-                let Some(copy) = credential(r, &copy_id)? else { continue };
+                let Some(copy) = credential(r, &copy_id)? else {
+                    continue;
+                };
                 if let Some(issuer) = original_issuer_auth_public_key {
                     let original = match copy.original_id {
                         Some(original_id) => credential(r, &original_id)?,
@@ -101,7 +146,10 @@ pub fn answer<R: Read>(r: &R, ctx: &ReadContext<'_>, caller: Option<&Identity>, 
         }
         Query::GetSiblingCredentialId { content_hash } => {
             let prefix = key::cat(&[&key::identity(caller), content_hash.as_bytes()]);
-            let first = r.scan_keys(Table::GrantsByGranteeHash, &prefix)?.into_iter().next();
+            let first = r
+                .scan_keys(Table::GrantsByGranteeHash, &prefix)?
+                .into_iter()
+                .next();
             let data_id = match first.and_then(|k| key::trailing_uuid(&k)) {
                 Some(grant_id) => grant(r, &grant_id)?.map(|g| g.data_id),
                 None => None,
@@ -109,7 +157,10 @@ pub fn answer<R: Read>(r: &R, ctx: &ReadContext<'_>, caller: Option<&Identity>, 
             QueryOutput::CredentialId(data_id)
         }
         other => {
-            return Err(NodeError::Unauthorized(format!("read {} is not supported by this node", other.name())));
+            return Err(NodeError::Unauthorized(format!(
+                "read {} is not supported by this node",
+                other.name()
+            )));
         }
     };
     Ok(out)
@@ -119,16 +170,32 @@ fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> NodeRe
     Ok(match query {
         Query::HasProfile { address } => QueryOutput::Bool(wallet_of(r, address)?.is_some()),
         Query::DwgMessage { grant } => QueryOutput::Message(grant.message(ctx.chain_id)?),
-        Query::WalletProofMessage { user_id, wallet, nonce } => {
-            QueryOutput::Message(wallet_ownership_message(user_id, wallet, ctx.chain_id, nonce))
-        }
+        Query::WalletProofMessage {
+            user_id,
+            wallet,
+            nonce,
+        } => QueryOutput::Message(wallet_ownership_message(
+            user_id,
+            wallet,
+            ctx.chain_id,
+            nonce,
+        )),
         Query::NextNonce { account } => QueryOutput::NextNonce(next_nonce(r, account)?),
-        other => return Err(NodeError::Unauthorized(format!("{} is not a public read", other.name()))),
+        other => {
+            return Err(NodeError::Unauthorized(format!(
+                "{} is not a public read",
+                other.name()
+            )));
+        }
     })
 }
 
 /// Grants to `grantee` (optionally only from one owner), ordered by height then id.
-fn granted<R: Read>(r: &R, grantee: &Identity, owner: Option<&Uuid>) -> NodeResult<Vec<(Uuid, GrantRow)>> {
+fn granted<R: Read>(
+    r: &R,
+    grantee: &Identity,
+    owner: Option<&Uuid>,
+) -> NodeResult<Vec<(Uuid, GrantRow)>> {
     let mut grants = grants_to(r, grantee)?;
     if let Some(owner) = owner {
         grants.retain(|(_, g)| g.owner == *owner);
@@ -137,7 +204,11 @@ fn granted<R: Read>(r: &R, grantee: &Identity, owner: Option<&Uuid>) -> NodeResu
 }
 
 /// A copy shared with `grantee`, carrying its original's public notes (copies have none).
-fn shared_copy<R: Read>(r: &R, grantee: &Identity, id: &Uuid) -> NodeResult<protocol::records::CredentialRecord> {
+fn shared_copy<R: Read>(
+    r: &R,
+    grantee: &Identity,
+    id: &Uuid,
+) -> NodeResult<protocol::records::CredentialRecord> {
     let not_found = || NodeError::not_found("credential shared with you", id);
     let copy = credential(r, id)?.ok_or_else(not_found)?;
     if !grants_on(r, id)?.iter().any(|(_, g)| g.grantee == *grantee) {

@@ -5,7 +5,10 @@ use protocol::action::PasswordStore;
 use protocol::bytes::{Bytes, Ed25519PublicKey, EncryptionPublicKey, Nonce128, Sha256Digest};
 use protocol::grant::{DelegatedWriteGrant, GrantInserterType};
 use protocol::identity::Identity;
-use protocol::records::{AccessGrantRecord, AttributeRecord, CredentialRecord, CredentialSummary, UserRecord, WalletRecord};
+use protocol::records::{
+    AccessGrantRecord, AttributeRecord, CredentialRecord, CredentialSummary, UserRecord,
+    WalletRecord,
+};
 use protocol::wallet::{WalletType, wallet_ownership_message};
 use uuid::Uuid;
 

@@ -11,7 +11,10 @@ use crate::error::{NodeError, NodeResult};
 /// carries, and a delegated write grant's dates and owner signature.
 pub fn verify_stateless(stx: &SignedTransaction, chain_id: &str) -> NodeResult<()> {
     if stx.tx.chain_id != chain_id {
-        return Err(NodeError::WrongChainId { expected: chain_id.to_owned(), got: stx.tx.chain_id.clone() });
+        return Err(NodeError::WrongChainId {
+            expected: chain_id.to_owned(),
+            got: stx.tx.chain_id.clone(),
+        });
     }
     stx.verify_signature()?;
     for credential in credential_inputs(&stx.tx.action) {
@@ -20,7 +23,11 @@ pub fn verify_stateless(stx: &SignedTransaction, chain_id: &str) -> NodeResult<(
     if let Action::CreateCredentialsByDwg(a) = &stx.tx.action {
         a.grant.times()?;
         let message = a.grant.message(chain_id)?;
-        a.grant.owner_wallet_identifier.verify("grant_signature", message.as_bytes(), &a.grant_signature)?;
+        a.grant.owner_wallet_identifier.verify(
+            "grant_signature",
+            message.as_bytes(),
+            &a.grant_signature,
+        )?;
     }
     Ok(())
 }

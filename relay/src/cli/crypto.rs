@@ -51,23 +51,38 @@ pub fn run(cmd: CryptoCommand) -> Result<(), CliError> {
             let version = KdfVersion::from_tag(&kdf)?;
             let password = read_stdin_line("password")?;
             let key = derive_user_key(&password, &user_id, version)?;
-            print_fields(json, &[("public_key", &key.public_key().to_string()), ("secret_key", &key.to_base64())])
+            print_fields(
+                json,
+                &[
+                    ("public_key", &key.public_key().to_string()),
+                    ("secret_key", &key.to_base64()),
+                ],
+            )
         }
         CryptoCommand::Encrypt { recipient, json } => {
-            let recipient = EncryptionPublicKey::parse(&recipient).map_err(|e| relabel(e, "--recipient"))?;
+            let recipient =
+                EncryptionPublicKey::parse(&recipient).map_err(|e| relabel(e, "--recipient"))?;
             let plaintext = read_stdin("plaintext")?;
             let sealed = encrypt(&plaintext, &recipient)?;
             print_fields(
                 json,
                 &[
                     ("content", &base64_encode(&sealed.content)),
-                    ("encryptor_public_key", &sealed.encryptor_public_key.to_string()),
+                    (
+                        "encryptor_public_key",
+                        &sealed.encryptor_public_key.to_string(),
+                    ),
                 ],
             )
         }
-        CryptoCommand::Decrypt { secret_key, encryptor_public_key, content } => {
+        CryptoCommand::Decrypt {
+            secret_key,
+            encryptor_public_key,
+            content,
+        } => {
             let secret_key = zeroize::Zeroizing::new(secret_key);
-            let secret = EncryptionSecretKey::from_base64(&secret_key).map_err(|e| relabel(e, "--secret-key"))?;
+            let secret = EncryptionSecretKey::from_base64(&secret_key)
+                .map_err(|e| relabel(e, "--secret-key"))?;
             let encryptor = EncryptionPublicKey::parse(&encryptor_public_key)
                 .map_err(|e| relabel(e, "--encryptor-public-key"))?;
             let text = match content {
@@ -89,7 +104,13 @@ fn relabel(err: protocol::Error, flag: &'static str) -> protocol::Error {
     use protocol::Error::*;
     match err {
         InvalidBase64 { .. } => InvalidBase64 { field: flag },
-        InvalidLength { expected, actual, .. } => InvalidLength { field: flag, expected, actual },
+        InvalidLength {
+            expected, actual, ..
+        } => InvalidLength {
+            field: flag,
+            expected,
+            actual,
+        },
         other => other,
     }
 }

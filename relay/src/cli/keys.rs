@@ -40,12 +40,26 @@ fn generate(kind: KeyKind, json: bool) -> Result<(), CliError> {
         KeyKind::X25519 => {
             let secret = EncryptionSecretKey::generate();
             let public = secret.public_key().to_string();
-            print_fields(json, &[("kind", "x25519"), ("public_key", &public), ("secret_key", &secret.to_base64())])
+            print_fields(
+                json,
+                &[
+                    ("kind", "x25519"),
+                    ("public_key", &public),
+                    ("secret_key", &secret.to_base64()),
+                ],
+            )
         }
         KeyKind::Ed25519 => {
             let key = SigningKey::generate_ed25519();
             let identifier = key.identity().identifier();
-            print_fields(json, &[("kind", "ed25519"), ("public_key", &identifier), ("secret_key", &key.to_hex())])
+            print_fields(
+                json,
+                &[
+                    ("kind", "ed25519"),
+                    ("public_key", &identifier),
+                    ("secret_key", &key.to_hex()),
+                ],
+            )
         }
         KeyKind::Evm => {
             let key = SigningKey::generate_evm();

@@ -7,8 +7,8 @@
 mod crypto;
 mod keys;
 mod node;
-mod serve;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -57,21 +57,38 @@ pub fn main() -> ExitCode {
 /// pointing at the right `--help`, like every other error of this binary.
 fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = err.print();
-        return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        return if err.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     let rendered = err.render().to_string();
     // clap's message may continue on indented lines (a list of missing flags) before the
     // blank line that precedes its usage block.
-    let joined = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect::<Vec<_>>().join(" ");
+    let joined = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
     let message = joined.strip_prefix("error: ").unwrap_or(&joined);
     let command: Vec<String> = std::env::args()
         .skip(1)
         .take_while(|a| !a.starts_with('-'))
         .take(2)
         .collect();
-    let help = std::iter::once("idos".to_owned()).chain(command).collect::<Vec<_>>().join(" ");
+    let help = std::iter::once("idos".to_owned())
+        .chain(command)
+        .collect::<Vec<_>>()
+        .join(" ");
     eprintln!("error: {message} (try '{help} --help')");
     ExitCode::from(2)
 }
@@ -88,6 +105,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 /// Logs to standard error; `RUST_LOG` filters (default: info).
 pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

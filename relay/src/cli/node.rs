@@ -32,18 +32,26 @@ pub fn run(args: NodeArgs) -> Result<(), CliError> {
         Some(path) => NodeConfig::load(path)?,
         None => NodeConfig::default(),
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         if let Some(addr) = &args.abci {
-            eprintln!("idos node: serving ABCI on {addr} for CometBFT (data in {})", args.data_dir.display());
-            return serve_abci(&args.data_dir, &config, addr).await.map_err(|e| CliError::Usage(e.to_string()));
+            eprintln!(
+                "idos node: serving ABCI on {addr} for CometBFT (data in {})",
+                args.data_dir.display()
+            );
+            return serve_abci(&args.data_dir, &config, addr)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()));
         }
         let listener = tokio::net::TcpListener::bind(&args.rpc_addr)
             .await
             .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.rpc_addr)))?;
         let (running, server) = start_embedded(&args.data_dir, &config, listener).await?;
         let app = running.chain.app();
-        let genesis = app.genesis().expect("the embedded chain starts with a genesis");
+        let genesis = app
+            .genesis()
+            .expect("the embedded chain starts with a genesis");
         eprintln!(
             "idos node: chain {} at height {}, RPC on http://{} (data in {})",
             genesis.chain_id,
@@ -53,7 +61,10 @@ pub fn run(args: NodeArgs) -> Result<(), CliError> {
         );
         eprintln!("idos node: network owner {}", genesis.owner.identifier());
         if let Some(path) = &running.created_owner_key {
-            eprintln!("idos node: created a development owner key in {} (keep it secret)", path.display());
+            eprintln!(
+                "idos node: created a development owner key in {} (keep it secret)",
+                path.display()
+            );
         }
         tokio::select! {
             result = server => {

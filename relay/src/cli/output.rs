@@ -12,7 +12,10 @@ pub enum CliError {
     Protocol(#[from] protocol::Error),
     /// Reading standard input or writing standard output failed.
     #[error("{context}: {source}")]
-    Io { context: &'static str, source: io::Error },
+    Io {
+        context: &'static str,
+        source: io::Error,
+    },
     /// The node refused or failed.
     #[error("{0}")]
     Node(#[from] node::error::NodeError),
@@ -36,7 +39,13 @@ impl CliError {
 /// Reads all of standard input, into a buffer wiped on drop.
 pub fn read_stdin(what: &'static str) -> Result<Zeroizing<Vec<u8>>, CliError> {
     let mut buf = Zeroizing::new(Vec::new());
-    io::stdin().lock().read_to_end(&mut buf).map_err(|source| CliError::Io { context: what, source })?;
+    io::stdin()
+        .lock()
+        .read_to_end(&mut buf)
+        .map_err(|source| CliError::Io {
+            context: what,
+            source,
+        })?;
     Ok(buf)
 }
 
@@ -49,7 +58,8 @@ pub fn read_stdin_line(what: &'static str) -> Result<Zeroizing<String>, CliError
     if bytes.last() == Some(&b'\r') {
         bytes.pop();
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| CliError::Usage(format!("{what} is not valid UTF-8")))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::Usage(format!("{what} is not valid UTF-8")))?;
     Ok(Zeroizing::new(text.to_owned()))
 }
 
@@ -58,17 +68,27 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)
         .and_then(|()| out.flush())
-        .map_err(|source| CliError::Io { context: "could not write to standard output", source })
+        .map_err(|source| CliError::Io {
+            context: "could not write to standard output",
+            source,
+        })
 }
 
 /// Prints named fields: as one JSON object with `--json`, else as `name: value` lines.
 pub fn print_fields(json: bool, fields: &[(&str, &str)]) -> Result<(), CliError> {
     let text = if json {
-        let object: serde_json::Map<String, serde_json::Value> =
-            fields.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned()))).collect();
+        let object: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
+            .collect();
         Zeroizing::new(format!("{}\n", serde_json::Value::Object(object)))
     } else {
-        Zeroizing::new(fields.iter().map(|(k, v)| format!("{k}: {v}\n")).collect::<String>())
+        Zeroizing::new(
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\n"))
+                .collect::<String>(),
+        )
     };
     write_stdout(text.as_bytes())
 }

@@ -54,31 +54,72 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(path) => NodeConfig::load(path)?,
         None => NodeConfig::default(),
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         let rpc = bind(&args.rpc_addr, "node RPC").await?;
         let app_listener = bind(&args.app_addr, "web apps").await?;
         let enclave_listener = bind(&args.enclave_addr, "enclave").await?;
-        let app_origin = format!("http://{}", app_listener.local_addr().map_err(|e| CliError::Usage(e.to_string()))?);
-        let enclave_origin =
-            format!("http://{}", enclave_listener.local_addr().map_err(|e| CliError::Usage(e.to_string()))?);
+        let app_origin = format!(
+            "http://{}",
+            app_listener
+                .local_addr()
+                .map_err(|e| CliError::Usage(e.to_string()))?
+        );
+        let enclave_origin = format!(
+            "http://{}",
+            enclave_listener
+                .local_addr()
+                .map_err(|e| CliError::Usage(e.to_string()))?
+        );
         let mut parents = vec![app_origin.clone()];
         parents.extend(args.allow_origins.iter().cloned());
-        let enclave = EnclaveWebConfig::new(enclave_dist, parents).map_err(|e| CliError::Usage(e.to_string()))?;
+        let enclave = EnclaveWebConfig::new(enclave_dist, parents)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
 
-        let (running, rpc_server) = start_embedded(&args.data_dir.join("node"), &node_config, rpc).await?;
-        let site = site_router(SiteConfig { dir: args.www.clone(), enclave_origin: enclave_origin.clone() }, running.chain.clone());
+        let (running, rpc_server) =
+            start_embedded(&args.data_dir.join("node"), &node_config, rpc).await?;
+        let site = site_router(
+            SiteConfig {
+                dir: args.www.clone(),
+                enclave_origin: enclave_origin.clone(),
+            },
+            running.chain.clone(),
+        );
         let app_server = tokio::spawn(async move { axum::serve(app_listener, site).await });
-        let enclave_server = tokio::spawn(async move { axum::serve(enclave_listener, enclave_router(enclave)).await });
+        let enclave_server =
+            tokio::spawn(
+                async move { axum::serve(enclave_listener, enclave_router(enclave)).await },
+            );
 
-        let genesis = running.chain.app().genesis().expect("the embedded chain starts with a genesis");
+        let genesis = running
+            .chain
+            .app()
+            .genesis()
+            .expect("the embedded chain starts with a genesis");
         eprintln!("idos serve: ready");
         eprintln!("  web apps     {app_origin}/");
-        eprintln!("  enclave      {enclave_origin}/  (may be framed by {})", [app_origin.as_str()].iter().copied().chain(args.allow_origins.iter().map(String::as_str)).collect::<Vec<_>>().join(", "));
-        eprintln!("  node RPC     http://{}/status  (chain {}, height {})", running.rpc_addr, genesis.chain_id, running.chain.app().committed().height);
+        eprintln!(
+            "  enclave      {enclave_origin}/  (may be framed by {})",
+            [app_origin.as_str()]
+                .iter()
+                .copied()
+                .chain(args.allow_origins.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        eprintln!(
+            "  node RPC     http://{}/status  (chain {}, height {})",
+            running.rpc_addr,
+            genesis.chain_id,
+            running.chain.app().committed().height
+        );
         eprintln!("  data         {}", args.data_dir.display());
         if let Some(path) = &running.created_owner_key {
-            eprintln!("  created a development network-owner key in {} (keep it secret)", path.display());
+            eprintln!(
+                "  created a development network-owner key in {} (keep it secret)",
+                path.display()
+            );
         }
         eprintln!("Press Ctrl-C to stop.");
         let stopped = tokio::select! {
@@ -88,6 +129,10 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             _ = super::node::shutdown_signal() => String::new(),
         };
         running.chain.stop();
-        if stopped.is_empty() { Ok(()) } else { Err(CliError::Usage(stopped)) }
+        if stopped.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Usage(stopped))
+        }
     })
 }

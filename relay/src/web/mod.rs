@@ -35,36 +35,60 @@ pub struct EnclaveWebConfig {
 
 /// A configured origin that is not a serialized origin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an origin: write scheme://host[:port] with no path, e.g. https://app.example.com")]
+#[error(
+    "{0:?} is not an origin: write scheme://host[:port] with no path, e.g. https://app.example.com"
+)]
 pub struct InvalidOrigin(pub String);
 
 /// Checks that `origin` is a serialized http(s) origin: lowercase scheme and host, optional
 /// port, nothing else (no path, no trailing slash, no wildcard).
 pub fn validate_origin(origin: &str) -> Result<(), InvalidOrigin> {
     let bad = || InvalidOrigin(origin.to_owned());
-    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")).ok_or_else(bad)?;
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(bad)?;
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
         _ => (rest, None),
     };
     let host_ok = !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    if host_ok && port_ok { Ok(()) } else { Err(bad()) }
+        && host.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
+        });
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 impl EnclaveWebConfig {
     /// A config whose every origin is valid.
-    pub fn new(dir: impl Into<PathBuf>, allowed_parent_origins: Vec<String>) -> Result<Self, InvalidOrigin> {
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        allowed_parent_origins: Vec<String>,
+    ) -> Result<Self, InvalidOrigin> {
         for o in &allowed_parent_origins {
             validate_origin(o)?;
         }
-        Ok(EnclaveWebConfig { dir: dir.into(), allowed_parent_origins })
+        Ok(EnclaveWebConfig {
+            dir: dir.into(),
+            allowed_parent_origins,
+        })
     }
 
     /// The valid origins (an invalid entry is dropped rather than written into a header).
     fn origins(&self) -> Vec<&str> {
-        self.allowed_parent_origins.iter().map(String::as_str).filter(|o| validate_origin(o).is_ok()).collect()
+        self.allowed_parent_origins
+            .iter()
+            .map(String::as_str)
+            .filter(|o| validate_origin(o).is_ok())
+            .collect()
     }
 }
 
@@ -74,13 +98,20 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         let after = &rest[start..];
-        let Some(tag_end) = after.find('>') else { break };
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
         let tag = &after[..tag_end];
         let body = &after[tag_end + 1..];
-        let Some(close) = body.find("</script>") else { break };
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
         if !tag.contains(" src=") {
             let digest = protocol::credential::content_hash(body[..close].as_bytes());
-            hashes.push(format!("'sha256-{}'", protocol::codec::base64_encode(digest.as_bytes())));
+            hashes.push(format!(
+                "'sha256-{}'",
+                protocol::codec::base64_encode(digest.as_bytes())
+            ));
         }
         rest = &body[close..];
     }
@@ -91,7 +122,11 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
 pub fn page_csp(html: &str, frame_ancestors: &[&str]) -> String {
     let mut scripts = vec!["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()];
     scripts.extend(inline_script_hashes(html));
-    let ancestors = if frame_ancestors.is_empty() { "'none'".to_owned() } else { frame_ancestors.join(" ") };
+    let ancestors = if frame_ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        frame_ancestors.join(" ")
+    };
     format!(
         "default-src 'none'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
          base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors {ancestors}",
@@ -117,7 +152,10 @@ async fn page(cfg: &EnclaveWebConfig, file: &str, frame_ancestors: &[&str]) -> R
         }
         Err(_) => (
             StatusCode::NOT_FOUND,
-            format!("{file} is missing from {}: build the enclave with `trunk build`", cfg.dir.display()),
+            format!(
+                "{file} is missing from {}: build the enclave with `trunk build`",
+                cfg.dir.display()
+            ),
         )
             .into_response(),
     }
@@ -134,14 +172,24 @@ async fn dialog(State(cfg): State<Shared>) -> Response {
 
 async fn config(State(cfg): State<Shared>) -> Response {
     let body = serde_json::json!({ "allowedParentOrigins": cfg.origins() });
-    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body.to_string()).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The enclave's HTTP routes: the two pages, `config.json` and the built assets.
 pub fn enclave_router(cfg: EnclaveWebConfig) -> Router {
     let assets = ServeDir::new(&cfg.dir);
     let fixed = |name: &'static str, value: &'static str| {
-        SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+        SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
     };
     Router::new()
         .route("/", get(index))
@@ -165,12 +213,24 @@ mod tests {
 
     #[test]
     fn origins_must_be_serialized_origins() {
-        for ok in ["http://127.0.0.1:8001", "https://app.example.com", "http://localhost"] {
+        for ok in [
+            "http://127.0.0.1:8001",
+            "https://app.example.com",
+            "http://localhost",
+        ] {
             validate_origin(ok).unwrap();
         }
         for bad in [
-            "", "*", "127.0.0.1:8001", "http://127.0.0.1:8001/", "https://app.example.com/path", "HTTPS://A.COM",
-            "https://a.com; script-src *", "https://a.com:99999x", "ftp://a.com", "https://",
+            "",
+            "*",
+            "127.0.0.1:8001",
+            "http://127.0.0.1:8001/",
+            "https://app.example.com/path",
+            "HTTPS://A.COM",
+            "https://a.com; script-src *",
+            "https://a.com:99999x",
+            "ftp://a.com",
+            "https://",
         ] {
             assert!(validate_origin(bad).is_err(), "{bad}");
         }

@@ -31,7 +31,9 @@ struct SiteState {
 /// `/site-config.json`: what the pages need to know about this deployment.
 async fn site_config(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
     let chain_id = state.chain.app().genesis().map(|g| g.chain_id);
-    Json(serde_json::json!({ "enclave_url": format!("{}/", state.enclave_origin), "chain_id": chain_id }))
+    Json(
+        serde_json::json!({ "enclave_url": format!("{}/", state.enclave_origin), "chain_id": chain_id }),
+    )
 }
 
 /// `/livez`: the process serves requests.
@@ -46,9 +48,14 @@ async fn readyz(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
     match app.genesis() {
         Some(genesis) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready", "chain_id": genesis.chain_id, "height": committed.height })),
+            Json(
+                serde_json::json!({ "status": "ready", "chain_id": genesis.chain_id, "height": committed.height }),
+            ),
         ),
-        None => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "no genesis" }))),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "no genesis" })),
+        ),
     }
 }
 
@@ -60,17 +67,24 @@ pub fn site_router(cfg: SiteConfig, chain: Arc<Chain>) -> Router {
         cfg.enclave_origin
     );
     let fixed = |name: &'static str, value: &'static str| {
-        SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+        SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
     };
     Router::new()
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/site-config.json", get(site_config))
-        .with_state(Arc::new(SiteState { chain, enclave_origin: cfg.enclave_origin.clone() }))
+        .with_state(Arc::new(SiteState {
+            chain,
+            enclave_origin: cfg.enclave_origin.clone(),
+        }))
         .fallback_service(ServeDir::new(&cfg.dir).append_index_html_on_directories(true))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+            HeaderValue::from_str(&csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
         ))
         .layer(fixed("x-content-type-options", "nosniff"))
         .layer(fixed("referrer-policy", "no-referrer"))
