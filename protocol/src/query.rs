@@ -220,7 +220,7 @@ impl SignedQuery {
     /// gateway key is listed in the verifier's configuration.
     pub fn authenticate(&self, now: i64, is_trusted_gateway: impl Fn(&Ed25519PublicKey) -> bool) -> Result<Option<Identity>> {
         let fresh = |issued_at: i64| {
-            if (now - issued_at).abs() > QUERY_FRESHNESS_SECONDS {
+            if now.abs_diff(issued_at) > QUERY_FRESHNESS_SECONDS.unsigned_abs() {
                 Err(Error::invalid(
                     "issued_at",
                     format!("the read was signed at {issued_at}, more than {QUERY_FRESHNESS_SECONDS} s from now ({now})"),

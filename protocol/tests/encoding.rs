@@ -418,3 +418,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fail_query_issued_at_the_ends_of_time_is_stale_not_a_panic() {
+    use protocol::identity::SigningKey;
+    use protocol::query::{Query, SignedQuery};
+    let key = SigningKey::generate_ed25519();
+    for issued_at in [i64::MIN, i64::MAX] {
+        let q = SignedQuery::signed("idos-test", Query::GetUser, &key, issued_at);
+        assert_eq!(q.authenticate(0, |_| false).unwrap_err().code(), "invalid_field");
+        assert_eq!(q.authenticate(i64::MAX, |_| false).is_err(), issued_at == i64::MIN);
+    }
+}
