@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{NodeError, NodeResult};
 use crate::state::exec::{Effects, execute_verified};
 use crate::state::read::{ReadContext, answer};
-use crate::state::verify::verify_stateless;
+use crate::state::verify::{EvmKeys, verify_stateless};
 use crate::state::{BlockContext, next_nonce, set_nonce};
 use crate::store::{Changes, Read, Store, Table, Working, Write};
 
@@ -109,6 +109,8 @@ pub struct App {
     mempool_nonces: Mutex<HashMap<Identity, u64>>,
     /// Hashes of transactions whose stateless checks passed.
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// Public keys of EVM signers seen before.
+    evm_keys: EvmKeys,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,6 +138,7 @@ impl App {
             pending: Mutex::new(None),
             mempool_nonces: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashSet::new()),
+            evm_keys: EvmKeys::default(),
         })
     }
 
@@ -197,7 +200,7 @@ impl App {
         let stx = SignedTransaction::decode(bytes)?;
         let hash = tx_hash(bytes);
         if !lock(&self.verified).contains(hash.as_bytes()) {
-            verify_stateless(&stx, &genesis.chain_id)?;
+            verify_stateless(&stx, &genesis.chain_id, &self.evm_keys)?;
             self.remember_verified(&hash);
         }
         Ok(stx)
@@ -325,7 +328,7 @@ impl App {
         };
         let was_verified = lock(&self.verified).remove(hash.as_bytes());
         if !was_verified {
-            if let Err(e) = verify_stateless(&stx, &ctx.chain_id) {
+            if let Err(e) = verify_stateless(&stx, &ctx.chain_id, &self.evm_keys) {
                 return refused(e);
             }
         }

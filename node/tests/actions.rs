@@ -1633,3 +1633,25 @@ fn uninitialized_nodes_refuse_transactions_with_unavailable() {
     .unwrap();
     assert_eq!(app.check_tx(b"\x01").unwrap_err().code(), "unavailable");
 }
+
+/// An EVM signer's key is learned from its first transaction; later ones are verified against
+/// it, and a forgery or tampering is still refused on that path.
+#[test]
+fn evm_signers_known_to_the_node_are_still_verified() {
+    let mut w = world();
+    let alice = w.alice.wallet.clone();
+    let add = |n: u128| AddAttribute {
+        id: Uuid::from_u128(n),
+        attribute_key: "k".into(),
+        value: "v".into(),
+    };
+    w.net.submit(&alice, add(1)).unwrap();
+    let mut tampered = w.net.sign(&alice, add(2));
+    tampered.tx.action = add(3).into();
+    assert_eq!(code(w.net.submit_signed(&tampered)), "bad_signature");
+    let impostor = SigningKey::generate_evm();
+    let mut forged = w.net.sign(&alice, add(4));
+    forged.signature = impostor.sign(forged.tx.signing_text().as_bytes()).into();
+    assert_eq!(code(w.net.submit_signed(&forged)), "bad_signature");
+    w.net.submit(&alice, add(5)).unwrap();
+}

@@ -11,7 +11,14 @@ fn kdf(c: &mut Criterion) {
     let mut group = c.benchmark_group("kdf");
     group.sample_size(20);
     group.bench_function("scrypt N=2^14 r=8 p=1 (idOS 0.1)", |b| {
-        b.iter(|| derive_user_key(black_box("correct horse battery staple"), "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11", KdfVersion::IdosScryptV0_1).unwrap())
+        b.iter(|| {
+            derive_user_key(
+                black_box("correct horse battery staple"),
+                "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11",
+                KdfVersion::IdosScryptV0_1,
+            )
+            .unwrap()
+        })
     });
     group.finish();
 }
@@ -24,7 +31,9 @@ fn nacl_box(c: &mut Criterion) {
         let plaintext = vec![0x5au8; size];
         let sealed = encrypt(&plaintext, &public).unwrap();
         group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::new("seal", size), &plaintext, |b, p| b.iter(|| encrypt(black_box(p), &public).unwrap()));
+        group.bench_with_input(BenchmarkId::new("seal", size), &plaintext, |b, p| {
+            b.iter(|| encrypt(black_box(p), &public).unwrap())
+        });
         group.bench_with_input(BenchmarkId::new("open", size), &sealed, |b, s| {
             b.iter(|| decrypt(black_box(&s.content), &s.encryptor_public_key, &recipient).unwrap())
         });
@@ -47,11 +56,15 @@ fn signatures(c: &mut Criterion) {
     let message = vec![1u8; 300];
     let ed_sig = ed.sign(&message);
     let ed_id = ed.identity();
-    group.bench_function("ed25519 (300 B message)", |b| b.iter(|| ed_id.verify("s", black_box(&message), &ed_sig).unwrap()));
+    group.bench_function("ed25519 (300 B message)", |b| {
+        b.iter(|| ed_id.verify("s", black_box(&message), &ed_sig).unwrap())
+    });
 
     let evm = SigningKey::generate_evm();
     let evm_sig = evm.sign(&message);
-    group.bench_function("eip-191 recover (300 B message)", |b| b.iter(|| recover_eip191(black_box(&message), &evm_sig).unwrap()));
+    group.bench_function("eip-191 recover (300 B message)", |b| {
+        b.iter(|| recover_eip191(black_box(&message), &evm_sig).unwrap())
+    });
     group.finish();
 }
 

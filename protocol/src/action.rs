@@ -15,7 +15,15 @@ use crate::wallet::WalletProof;
 
 /// Where a user's encryption password is kept, as idOS's `encryption_password_store`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, borsh::BorshSerialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
     borsh::BorshDeserialize,
 )]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +36,14 @@ pub enum PasswordStore {
 
 /// A credential row as written by its signer: encrypted content and the two signatures.
 #[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 pub struct CredentialInput {
     /// Hex Ed25519 key that signed the notes and content.
@@ -54,13 +69,25 @@ impl CredentialInput {
 
     /// idOS's `assert_credential_signatures`.
     pub fn verify_signatures(&self) -> Result<()> {
-        verify_credential_signatures(&self.issuer_auth_public_key, &self.public_notes, &self.content, &self.signatures())
+        verify_credential_signatures(
+            &self.issuer_auth_public_key,
+            &self.public_notes,
+            &self.content,
+            &self.signatures(),
+        )
     }
 }
 
 /// An original credential re-encrypted to a new user key.
 #[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 pub struct ReencryptedCredential {
     pub id: Uuid,
@@ -215,7 +242,11 @@ pub mod limits {
 
 fn check_len(field: &'static str, value: &str, limit: usize) -> Result<()> {
     if value.len() > limit {
-        return Err(Error::TooLarge { what: field, actual: value.len(), limit });
+        return Err(Error::TooLarge {
+            what: field,
+            actual: value.len(),
+            limit,
+        });
     }
     Ok(())
 }
@@ -233,7 +264,10 @@ fn check_credential(c: &CredentialInput) -> Result<()> {
 
 fn check_locked_until(locked_until: i64) -> Result<()> {
     if locked_until < 0 {
-        return Err(Error::invalid("locked_until", "must be unix seconds, 0 or more"));
+        return Err(Error::invalid(
+            "locked_until",
+            "must be unix seconds, 0 or more",
+        ));
     }
     Ok(())
 }
@@ -253,10 +287,26 @@ impl Action {
                 check_credential(&a.copy)?;
                 check_locked_until(a.locked_until)
             }
-            Action::AddAttributeAsInserter(AddAttributeAsInserter { attribute_key, value, .. })
-            | Action::AddAttribute(AddAttribute { attribute_key, value, .. })
-            | Action::EditAttribute(EditAttribute { attribute_key, value, .. })
-            | Action::ShareAttribute(ShareAttribute { attribute_key, value, .. }) => {
+            Action::AddAttributeAsInserter(AddAttributeAsInserter {
+                attribute_key,
+                value,
+                ..
+            })
+            | Action::AddAttribute(AddAttribute {
+                attribute_key,
+                value,
+                ..
+            })
+            | Action::EditAttribute(EditAttribute {
+                attribute_key,
+                value,
+                ..
+            })
+            | Action::ShareAttribute(ShareAttribute {
+                attribute_key,
+                value,
+                ..
+            }) => {
                 check_non_empty("attribute_key", attribute_key)?;
                 check_len("attribute_key", attribute_key, limits::ATTRIBUTE_KEY)?;
                 check_len("value", value, limits::ATTRIBUTE_VALUE)
@@ -275,7 +325,11 @@ impl Action {
             }
             Action::EditPublicNotesAsIssuer(a) => {
                 check_non_empty("public_notes_id", &a.public_notes_id)?;
-                check_len("public_notes_id", &a.public_notes_id, limits::PUBLIC_NOTES_ID)?;
+                check_len(
+                    "public_notes_id",
+                    &a.public_notes_id,
+                    limits::PUBLIC_NOTES_ID,
+                )?;
                 check_len("public_notes", &a.public_notes, limits::PUBLIC_NOTES)
             }
             Action::DeleteInserter(_)

@@ -181,7 +181,10 @@ mod tests {
         let k = EncryptionPublicKey::from_bytes([0; 32]);
         let json = serde_json::to_string(&k).unwrap();
         assert_eq!(json, "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"");
-        assert_eq!(serde_json::from_str::<EncryptionPublicKey>(&json).unwrap(), k);
+        assert_eq!(
+            serde_json::from_str::<EncryptionPublicKey>(&json).unwrap(),
+            k
+        );
     }
 
     #[test]

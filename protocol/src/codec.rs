@@ -14,7 +14,9 @@ pub fn base64_encode(bytes: impl AsRef<[u8]>) -> String {
 /// Decodes standard padded base64. Whitespace, URL-safe characters and missing padding are
 /// rejected: a stored value has exactly one spelling.
 pub fn base64_decode(field: Field, text: &str) -> Result<Vec<u8>> {
-    STANDARD.decode(text).map_err(|_| Error::InvalidBase64 { field })
+    STANDARD
+        .decode(text)
+        .map_err(|_| Error::InvalidBase64 { field })
 }
 
 /// Decodes base64 into exactly `N` bytes.
@@ -38,7 +40,11 @@ pub fn hex_decode_array<const N: usize>(field: Field, text: &str) -> Result<[u8;
     if text.len() != 2 * N {
         // Report the byte length the caller can relate to, not a hex-parser detail.
         return match hex::decode(text) {
-            Ok(bytes) => Err(Error::InvalidLength { field, expected: N, actual: bytes.len() }),
+            Ok(bytes) => Err(Error::InvalidLength {
+                field,
+                expected: N,
+                actual: bytes.len(),
+            }),
             Err(_) => Err(Error::InvalidHex { field }),
         };
     }
@@ -49,7 +55,11 @@ pub fn hex_decode_array<const N: usize>(field: Field, text: &str) -> Result<[u8;
 
 /// Copies a slice into a fixed-size array, reporting a length mismatch for `field`.
 pub fn to_array<const N: usize>(field: Field, bytes: &[u8]) -> Result<[u8; N]> {
-    bytes.try_into().map_err(|_| Error::InvalidLength { field, expected: N, actual: bytes.len() })
+    bytes.try_into().map_err(|_| Error::InvalidLength {
+        field,
+        expected: N,
+        actual: bytes.len(),
+    })
 }
 
 /// Serde adapters so JSON carries the same text forms as idOS.
@@ -78,24 +88,52 @@ mod tests {
 
     #[test]
     fn fail_base64_without_padding_or_url_alphabet() {
-        assert_eq!(base64_decode("x", "AQI").unwrap_err().code(), "invalid_base64");
-        assert_eq!(base64_decode("x", "-_8=").unwrap_err().code(), "invalid_base64");
-        assert_eq!(base64_decode("x", " AQI=").unwrap_err().code(), "invalid_base64");
+        assert_eq!(
+            base64_decode("x", "AQI").unwrap_err().code(),
+            "invalid_base64"
+        );
+        assert_eq!(
+            base64_decode("x", "-_8=").unwrap_err().code(),
+            "invalid_base64"
+        );
+        assert_eq!(
+            base64_decode("x", " AQI=").unwrap_err().code(),
+            "invalid_base64"
+        );
     }
 
     #[test]
     fn fail_wrong_array_length_names_the_field() {
         let err = base64_decode_array::<32>("recipient", "AQI=").unwrap_err();
-        assert_eq!(err, Error::InvalidLength { field: "recipient", expected: 32, actual: 2 });
-        assert!(err.to_string().starts_with("recipient: expected 32 bytes, got 2"));
+        assert_eq!(
+            err,
+            Error::InvalidLength {
+                field: "recipient",
+                expected: 32,
+                actual: 2
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("recipient: expected 32 bytes, got 2")
+        );
     }
 
     #[test]
     fn hex_array_reports_length_then_alphabet() {
         assert_eq!(hex_decode_array::<2>("k", "abcd").unwrap(), [0xab, 0xcd]);
         assert_eq!(hex_decode_array::<2>("k", "ABCD").unwrap(), [0xab, 0xcd]);
-        assert_eq!(hex_decode_array::<2>("k", "ab").unwrap_err().code(), "invalid_length");
-        assert_eq!(hex_decode_array::<2>("k", "zzzz").unwrap_err().code(), "invalid_hex");
-        assert_eq!(hex_decode_array::<2>("k", "abc").unwrap_err().code(), "invalid_hex");
+        assert_eq!(
+            hex_decode_array::<2>("k", "ab").unwrap_err().code(),
+            "invalid_length"
+        );
+        assert_eq!(
+            hex_decode_array::<2>("k", "zzzz").unwrap_err().code(),
+            "invalid_hex"
+        );
+        assert_eq!(
+            hex_decode_array::<2>("k", "abc").unwrap_err().code(),
+            "invalid_hex"
+        );
     }
 }

@@ -31,10 +31,17 @@ fn broader_message(public_notes_signature: &Ed25519Signature, content: &[u8]) ->
 }
 
 /// Signs a credential row.
-pub fn sign_credential(key: &Ed25519SigningKey, public_notes: &str, content: &[u8]) -> CredentialSignatures {
+pub fn sign_credential(
+    key: &Ed25519SigningKey,
+    public_notes: &str,
+    content: &[u8],
+) -> CredentialSignatures {
     let public_notes_signature = key.sign(public_notes.as_bytes());
     let broader_signature = key.sign(&broader_message(&public_notes_signature, content));
-    CredentialSignatures { public_notes_signature, broader_signature }
+    CredentialSignatures {
+        public_notes_signature,
+        broader_signature,
+    }
 }
 
 /// Checks both signatures of a credential row against `issuer_auth_public_key`
@@ -95,9 +102,15 @@ mod tests {
         let sigs = sign_credential(&k, "notes", b"content");
         let pk = k.public_key();
         let err = verify_credential_signatures(&pk, "notes!", b"content", &sigs).unwrap_err();
-        assert_eq!(err.to_string(), "public_notes_signature: signature does not verify");
+        assert_eq!(
+            err.to_string(),
+            "public_notes_signature: signature does not verify"
+        );
         let err = verify_credential_signatures(&pk, "notes", b"content!", &sigs).unwrap_err();
-        assert_eq!(err.to_string(), "broader_signature: signature does not verify");
+        assert_eq!(
+            err.to_string(),
+            "broader_signature: signature does not verify"
+        );
         let other = Ed25519SigningKey::from_seed(&[4; 32]).public_key();
         assert!(verify_credential_signatures(&other, "notes", b"content", &sigs).is_err());
         let swapped = CredentialSignatures {
@@ -109,7 +122,10 @@ mod tests {
 
     #[test]
     fn vc_id_comes_from_the_notes_json() {
-        assert_eq!(verifiable_credential_id(r#"{"id":"abc","level":"basic"}"#).as_deref(), Some("abc"));
+        assert_eq!(
+            verifiable_credential_id(r#"{"id":"abc","level":"basic"}"#).as_deref(),
+            Some("abc")
+        );
         assert_eq!(verifiable_credential_id(""), None);
         assert_eq!(verifiable_credential_id("not json"), None);
         assert_eq!(verifiable_credential_id(r#"{"id":7}"#), None);

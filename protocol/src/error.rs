@@ -23,7 +23,11 @@ pub enum Error {
 
     /// A key, nonce or signature has the wrong number of bytes.
     #[error("{field}: expected {expected} bytes, got {actual}")]
-    InvalidLength { field: Field, expected: usize, actual: usize },
+    InvalidLength {
+        field: Field,
+        expected: usize,
+        actual: usize,
+    },
 
     /// The user id used as the KDF salt is not a UUIDv4 in its textual form.
     #[error("user id must be a UUIDv4 like 9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11, got {0:?}")]
@@ -34,11 +38,15 @@ pub enum Error {
     InvalidUuid { field: Field },
 
     /// Box ciphertext is shorter than nonce and tag together.
-    #[error("ciphertext is {actual} bytes, shorter than the 40-byte nonce and tag it must start with")]
+    #[error(
+        "ciphertext is {actual} bytes, shorter than the 40-byte nonce and tag it must start with"
+    )]
     CiphertextTooShort { actual: usize },
 
     /// Authenticated decryption failed: wrong key, wrong encryptor public key or tampered data.
-    #[error("decryption failed: wrong key, wrong encryptor public key, or the ciphertext was altered")]
+    #[error(
+        "decryption failed: wrong key, wrong encryptor public key, or the ciphertext was altered"
+    )]
     DecryptionFailed,
 
     /// Encryption failed (only possible for absurdly large plaintexts).
@@ -83,11 +91,19 @@ pub enum Error {
 
     /// Binary encoding: an envelope version we do not speak.
     #[error("unsupported {what} version {version} (this build speaks version {supported})")]
-    UnsupportedVersion { what: &'static str, version: u8, supported: u8 },
+    UnsupportedVersion {
+        what: &'static str,
+        version: u8,
+        supported: u8,
+    },
 
     /// Input larger than allowed.
     #[error("{what} is {actual} bytes, more than the limit of {limit}")]
-    TooLarge { what: &'static str, actual: usize, limit: usize },
+    TooLarge {
+        what: &'static str,
+        actual: usize,
+        limit: usize,
+    },
 
     /// A field value is not acceptable (empty name, bad chain id, ...).
     #[error("{field}: {reason}")]
@@ -128,12 +144,18 @@ impl Error {
 
     /// Input that does not decode.
     pub fn malformed(what: &'static str, detail: impl fmt::Display) -> Self {
-        Error::Malformed { what, detail: detail.to_string() }
+        Error::Malformed {
+            what,
+            detail: detail.to_string(),
+        }
     }
 
     /// A field whose value is not allowed.
     pub fn invalid(field: Field, reason: impl Into<String>) -> Self {
-        Error::InvalidField { field, reason: reason.into() }
+        Error::InvalidField {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 

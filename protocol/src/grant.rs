@@ -20,7 +20,15 @@ pub fn access_grant_id(grantee: &str, data_id: &Uuid, locked_until: i64) -> Uuid
 
 /// Who wrote an access grant, as idOS's `inserter_type`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, borsh::BorshSerialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
     borsh::BorshDeserialize,
 )]
 #[serde(rename_all = "snake_case")]
@@ -44,7 +52,14 @@ impl GrantInserterType {
 /// A delegated write grant (DWG): the owner's signed permission for an issuer to write one
 /// credential to the owner's profile, together with a copy for `grantee` and an access grant.
 #[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 pub struct DelegatedWriteGrant {
     /// The wallet of the profile owner who signs the grant.
@@ -78,15 +93,24 @@ impl DelegatedWriteGrant {
     /// Validates the three timestamps (strict RFC 3339; before earlier than after).
     pub fn times(&self) -> Result<DwgTimes> {
         let times = DwgTimes {
-            access_grant_timelock: parse_rfc3339("access_grant_timelock", &self.access_grant_timelock)?,
+            access_grant_timelock: parse_rfc3339(
+                "access_grant_timelock",
+                &self.access_grant_timelock,
+            )?,
             not_usable_before: parse_rfc3339("not_usable_before", &self.not_usable_before)?,
             not_usable_after: parse_rfc3339("not_usable_after", &self.not_usable_after)?,
         };
         if times.not_usable_before >= times.not_usable_after {
-            return Err(Error::invalid("not_usable_before", "must be earlier than not_usable_after"));
+            return Err(Error::invalid(
+                "not_usable_before",
+                "must be earlier than not_usable_after",
+            ));
         }
         if times.access_grant_timelock < 0 {
-            return Err(Error::invalid("access_grant_timelock", "must not be before 1970"));
+            return Err(Error::invalid(
+                "access_grant_timelock",
+                "must not be before 1970",
+            ));
         }
         Ok(times)
     }
@@ -94,7 +118,8 @@ impl DelegatedWriteGrant {
     /// Whether the grant may be used at `now` (unix seconds), allowing
     /// [`DWG_CLOCK_SKEW_SECONDS`] of skew on the start.
     pub fn usable_at(times: &DwgTimes, now: i64) -> bool {
-        times.not_usable_before <= now.saturating_add(DWG_CLOCK_SKEW_SECONDS) && now <= times.not_usable_after
+        times.not_usable_before <= now.saturating_add(DWG_CLOCK_SKEW_SECONDS)
+            && now <= times.not_usable_after
     }
 
     /// The canonical text the owner signs with their wallet. It is built only here (the
@@ -123,7 +148,8 @@ mod tests {
 
     fn dwg() -> DelegatedWriteGrant {
         DelegatedWriteGrant {
-            owner_wallet_identifier: Identity::parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266").unwrap(),
+            owner_wallet_identifier: Identity::parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+                .unwrap(),
             grantee_wallet_identifier: Identity::parse(&"ab".repeat(32)).unwrap(),
             issuer_public_key: Ed25519PublicKey::from_bytes([1; 32]),
             id: Uuid::from_u128(1),
@@ -152,8 +178,14 @@ mod tests {
         let start = times.not_usable_before;
         assert!(DelegatedWriteGrant::usable_at(&times, start - 65));
         assert!(!DelegatedWriteGrant::usable_at(&times, start - 66));
-        assert!(DelegatedWriteGrant::usable_at(&times, times.not_usable_after));
-        assert!(!DelegatedWriteGrant::usable_at(&times, times.not_usable_after + 1));
+        assert!(DelegatedWriteGrant::usable_at(
+            &times,
+            times.not_usable_after
+        ));
+        assert!(!DelegatedWriteGrant::usable_at(
+            &times,
+            times.not_usable_after + 1
+        ));
     }
 
     #[test]

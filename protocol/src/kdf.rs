@@ -51,8 +51,16 @@ impl KdfVersion {
     /// The scrypt parameters of this version.
     pub const fn scrypt_params(self) -> ScryptParams {
         match self {
-            KdfVersion::IdosScryptV0_1 => ScryptParams { log_n: 14, r: 8, p: 1 },
-            KdfVersion::IdosScryptV0 => ScryptParams { log_n: 7, r: 8, p: 1 },
+            KdfVersion::IdosScryptV0_1 => ScryptParams {
+                log_n: 14,
+                r: 8,
+                p: 1,
+            },
+            KdfVersion::IdosScryptV0 => ScryptParams {
+                log_n: 7,
+                r: 8,
+                p: 1,
+            },
         }
     }
 }
@@ -79,7 +87,11 @@ pub fn validate_user_id_salt(user_id: &str) -> Result<()> {
             14 => *b == b'4',
             _ => b.is_ascii_hexdigit(),
         });
-    if well_formed { Ok(()) } else { Err(Error::InvalidUserId(truncate_for_message(user_id))) }
+    if well_formed {
+        Ok(())
+    } else {
+        Err(Error::InvalidUserId(truncate_for_message(user_id)))
+    }
 }
 
 fn truncate_for_message(text: &str) -> String {
@@ -87,12 +99,20 @@ fn truncate_for_message(text: &str) -> String {
 }
 
 /// Derives a user's encryption key from a password with the given KDF version.
-pub fn derive_user_key(password: &str, user_id: &str, version: KdfVersion) -> Result<EncryptionSecretKey> {
+pub fn derive_user_key(
+    password: &str,
+    user_id: &str,
+    version: KdfVersion,
+) -> Result<EncryptionSecretKey> {
     derive_user_key_with(password, user_id, version.scrypt_params())
 }
 
 /// [`derive_user_key`] with explicit scrypt parameters (tests and benchmarks).
-pub fn derive_user_key_with(password: &str, user_id: &str, params: ScryptParams) -> Result<EncryptionSecretKey> {
+pub fn derive_user_key_with(
+    password: &str,
+    user_id: &str,
+    params: ScryptParams,
+) -> Result<EncryptionSecretKey> {
     let normalized: Zeroizing<String> = Zeroizing::new(password.nfkc().collect());
     derive_user_key_normalized(&normalized, user_id, params)
 }
@@ -101,13 +121,22 @@ pub fn derive_user_key_with(password: &str, user_id: &str, params: ScryptParams)
 /// `String.prototype.normalize("NFKC")`, which is what idOS's JavaScript enclave uses. The
 /// enclave's wasm calls this so that it does not ship Unicode tables the browser already has.
 /// Passing a password that is not NFKC-normalised derives a different (incompatible) key.
-pub fn derive_user_key_normalized(normalized: &str, user_id: &str, params: ScryptParams) -> Result<EncryptionSecretKey> {
+pub fn derive_user_key_normalized(
+    normalized: &str,
+    user_id: &str,
+    params: ScryptParams,
+) -> Result<EncryptionSecretKey> {
     validate_user_id_salt(user_id)?;
     let scrypt_params = scrypt::Params::new(params.log_n, params.r, params.p)
         .map_err(|_| Error::InvalidKdfParams("scrypt rejected log_n, r or p"))?;
     let mut secret = Zeroizing::new([0u8; 32]);
-    scrypt::scrypt(normalized.as_bytes(), user_id.as_bytes(), &scrypt_params, &mut *secret)
-        .map_err(|_| Error::InvalidKdfParams("scrypt rejected the output length"))?;
+    scrypt::scrypt(
+        normalized.as_bytes(),
+        user_id.as_bytes(),
+        &scrypt_params,
+        &mut *secret,
+    )
+    .map_err(|_| Error::InvalidKdfParams("scrypt rejected the output length"))?;
     Ok(EncryptionSecretKey::from_bytes(*secret))
 }
 
@@ -120,7 +149,8 @@ pub fn unlock_user_key(
     version: KdfVersion,
 ) -> Result<Option<EncryptionSecretKey>> {
     let key = derive_user_key(password, user_id, version)?;
-    let matches: bool = subtle::ConstantTimeEq::ct_eq(&key.public_key().0[..], &expected.0[..]).into();
+    let matches: bool =
+        subtle::ConstantTimeEq::ct_eq(&key.public_key().0[..], &expected.0[..]).into();
     Ok(matches.then_some(key))
 }
 
@@ -129,7 +159,11 @@ mod tests {
     use super::*;
 
     const UID: &str = "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11";
-    const FAST: ScryptParams = ScryptParams { log_n: 4, r: 8, p: 1 };
+    const FAST: ScryptParams = ScryptParams {
+        log_n: 4,
+        r: 8,
+        p: 1,
+    };
 
     #[test]
     fn salt_is_the_uuid_text_and_case_matters() {
@@ -155,7 +189,12 @@ mod tests {
         let a = derive_user_key_with("\u{fb03}\u{2460}", UID, FAST).unwrap();
         let b = derive_user_key_normalized("ffi1", UID, FAST).unwrap();
         assert_eq!(a.public_key(), b.public_key());
-        assert_eq!(derive_user_key_normalized("pw", "bad", FAST).unwrap_err().code(), "invalid_user_id");
+        assert_eq!(
+            derive_user_key_normalized("pw", "bad", FAST)
+                .unwrap_err()
+                .code(),
+            "invalid_user_id"
+        );
     }
 
     #[test]
@@ -163,8 +202,18 @@ mod tests {
         for v in [KdfVersion::IdosScryptV0_1, KdfVersion::IdosScryptV0] {
             assert_eq!(KdfVersion::from_tag(v.tag()).unwrap(), v);
         }
-        assert_eq!(KdfVersion::default().scrypt_params(), ScryptParams { log_n: 14, r: 8, p: 1 });
-        assert_eq!(KdfVersion::from_tag("argon2id").unwrap_err().code(), "unknown_kdf_version");
+        assert_eq!(
+            KdfVersion::default().scrypt_params(),
+            ScryptParams {
+                log_n: 14,
+                r: 8,
+                p: 1
+            }
+        );
+        assert_eq!(
+            KdfVersion::from_tag("argon2id").unwrap_err().code(),
+            "unknown_kdf_version"
+        );
     }
 
     #[test]
@@ -178,8 +227,16 @@ mod tests {
     fn unlock_checks_the_published_key() {
         let key = derive_user_key("right", UID, KdfVersion::IdosScryptV0).unwrap();
         let pk = key.public_key();
-        assert!(unlock_user_key("right", UID, &pk, KdfVersion::IdosScryptV0).unwrap().is_some());
-        assert!(unlock_user_key("wrong", UID, &pk, KdfVersion::IdosScryptV0).unwrap().is_none());
+        assert!(
+            unlock_user_key("right", UID, &pk, KdfVersion::IdosScryptV0)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            unlock_user_key("wrong", UID, &pk, KdfVersion::IdosScryptV0)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -187,10 +244,10 @@ mod tests {
         for bad in [
             "",
             "not-a-uuid",
-            "9f51b3b2-4cbe-3c2b-8ea3-0b0c1b2f1a11",  // version 3
-            "9f51b3b24cbe4c2b8ea30b0c1b2f1a11",      // no hyphens
+            "9f51b3b2-4cbe-3c2b-8ea3-0b0c1b2f1a11", // version 3
+            "9f51b3b24cbe4c2b8ea30b0c1b2f1a11",     // no hyphens
             "{9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11}", // braces
-            "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a1g",  // non-hex
+            "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a1g", // non-hex
             " 9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11", // whitespace
             "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11\n",
         ] {
@@ -201,7 +258,16 @@ mod tests {
 
     #[test]
     fn fail_bad_params_is_an_error_not_a_panic() {
-        let err = derive_user_key_with("pw", UID, ScryptParams { log_n: 64, r: 8, p: 1 }).unwrap_err();
+        let err = derive_user_key_with(
+            "pw",
+            UID,
+            ScryptParams {
+                log_n: 64,
+                r: 8,
+                p: 1,
+            },
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "invalid_kdf_params");
     }
 }

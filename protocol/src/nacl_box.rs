@@ -96,7 +96,10 @@ pub fn encrypt_with(
 ) -> Result<EncryptedContent> {
     let ephemeral = EncryptionSecretKey::generate_with(rng);
     let content = encrypt_from(&ephemeral, rng, plaintext, recipient)?;
-    Ok(EncryptedContent { content, encryptor_public_key: ephemeral.public_key() })
+    Ok(EncryptedContent {
+        content,
+        encryptor_public_key: ephemeral.public_key(),
+    })
 }
 
 /// Encrypts from an explicit sender key (idOS `encryptContent`). Returns `nonce ‖ tag ‖ ct`.
@@ -106,9 +109,14 @@ pub fn encrypt_from(
     plaintext: &[u8],
     recipient: &EncryptionPublicKey,
 ) -> Result<Vec<u8>> {
-    let salsa = SalsaBox::new(&crypto_box::PublicKey::from_bytes(*recipient.as_bytes()), &sender.0);
+    let salsa = SalsaBox::new(
+        &crypto_box::PublicKey::from_bytes(*recipient.as_bytes()),
+        &sender.0,
+    );
     let nonce = SalsaBox::generate_nonce(rng);
-    let sealed = salsa.encrypt(&nonce, plaintext).map_err(|_| Error::EncryptionFailed)?;
+    let sealed = salsa
+        .encrypt(&nonce, plaintext)
+        .map_err(|_| Error::EncryptionFailed)?;
     let mut content = Vec::with_capacity(NONCE_LEN + sealed.len());
     content.extend_from_slice(&nonce);
     content.extend_from_slice(&sealed);
@@ -123,11 +131,15 @@ pub fn decrypt(
     recipient: &EncryptionSecretKey,
 ) -> Result<Zeroizing<Vec<u8>>> {
     if content.len() < OVERHEAD {
-        return Err(Error::CiphertextTooShort { actual: content.len() });
+        return Err(Error::CiphertextTooShort {
+            actual: content.len(),
+        });
     }
     let (nonce, sealed) = content.split_at(NONCE_LEN);
-    let salsa =
-        SalsaBox::new(&crypto_box::PublicKey::from_bytes(*encryptor_public_key.as_bytes()), &recipient.0);
+    let salsa = SalsaBox::new(
+        &crypto_box::PublicKey::from_bytes(*encryptor_public_key.as_bytes()),
+        &recipient.0,
+    );
     salsa
         .decrypt(nonce.into(), sealed)
         .map(Zeroizing::new)
@@ -146,7 +158,10 @@ mod tests {
         assert_ne!(a.encryptor_public_key, b.encryptor_public_key);
         assert_ne!(a.content[..NONCE_LEN], b.content[..NONCE_LEN]);
         assert_eq!(a.content.len(), 5 + OVERHEAD);
-        assert_eq!(&*decrypt(&a.content, &a.encryptor_public_key, &recipient).unwrap(), b"hello");
+        assert_eq!(
+            &*decrypt(&a.content, &a.encryptor_public_key, &recipient).unwrap(),
+            b"hello"
+        );
     }
 
     #[test]
@@ -154,7 +169,11 @@ mod tests {
         let recipient = EncryptionSecretKey::generate();
         let e = encrypt(b"", &recipient.public_key()).unwrap();
         assert_eq!(e.content.len(), OVERHEAD);
-        assert!(decrypt(&e.content, &e.encryptor_public_key, &recipient).unwrap().is_empty());
+        assert!(
+            decrypt(&e.content, &e.encryptor_public_key, &recipient)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -176,7 +195,10 @@ mod tests {
     fn fail_tampered_tag() {
         let (k, mut e) = sample();
         e.content[NONCE_LEN] ^= 1;
-        assert_eq!(decrypt(&e.content, &e.encryptor_public_key, &k).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            decrypt(&e.content, &e.encryptor_public_key, &k).unwrap_err(),
+            Error::DecryptionFailed
+        );
     }
 
     #[test]
@@ -184,14 +206,20 @@ mod tests {
         let (k, mut e) = sample();
         let last = e.content.len() - 1;
         e.content[last] ^= 0x80;
-        assert_eq!(decrypt(&e.content, &e.encryptor_public_key, &k).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            decrypt(&e.content, &e.encryptor_public_key, &k).unwrap_err(),
+            Error::DecryptionFailed
+        );
     }
 
     #[test]
     fn fail_tampered_nonce() {
         let (k, mut e) = sample();
         e.content[0] ^= 1;
-        assert_eq!(decrypt(&e.content, &e.encryptor_public_key, &k).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            decrypt(&e.content, &e.encryptor_public_key, &k).unwrap_err(),
+            Error::DecryptionFailed
+        );
     }
 
     #[test]
@@ -206,7 +234,12 @@ mod tests {
     #[test]
     fn fail_truncated_ciphertext() {
         let (k, e) = sample();
-        let err = decrypt(&e.content[..e.content.len() - 1], &e.encryptor_public_key, &k).unwrap_err();
+        let err = decrypt(
+            &e.content[..e.content.len() - 1],
+            &e.encryptor_public_key,
+            &k,
+        )
+        .unwrap_err();
         assert_eq!(err, Error::DecryptionFailed);
     }
 
@@ -214,19 +247,31 @@ mod tests {
     fn fail_wrong_recipient_key() {
         let (_, e) = sample();
         let other = EncryptionSecretKey::generate();
-        assert_eq!(decrypt(&e.content, &e.encryptor_public_key, &other).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            decrypt(&e.content, &e.encryptor_public_key, &other).unwrap_err(),
+            Error::DecryptionFailed
+        );
     }
 
     #[test]
     fn fail_wrong_encryptor_public_key() {
         let (k, e) = sample();
         let other = EncryptionSecretKey::generate().public_key();
-        assert_eq!(decrypt(&e.content, &other, &k).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            decrypt(&e.content, &other, &k).unwrap_err(),
+            Error::DecryptionFailed
+        );
     }
 
     #[test]
     fn fail_secret_key_text_of_wrong_length() {
-        assert_eq!(EncryptionSecretKey::from_base64("AQI=").unwrap_err().code(), "invalid_length");
-        assert_eq!(EncryptionSecretKey::from_base64("???").unwrap_err().code(), "invalid_base64");
+        assert_eq!(
+            EncryptionSecretKey::from_base64("AQI=").unwrap_err().code(),
+            "invalid_length"
+        );
+        assert_eq!(
+            EncryptionSecretKey::from_base64("???").unwrap_err().code(),
+            "invalid_base64"
+        );
     }
 }

@@ -32,7 +32,16 @@ pub const QUERY_FRESHNESS_SECONDS: i64 = 300;
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// Something to read. Names are idOS's view names.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 #[serde(tag = "query", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Query {
@@ -55,7 +64,11 @@ pub enum Query {
     /// Whether a credential has a grant still time-locked.
     HasLockedAccessGrants { id: Uuid },
     /// Access grants given to the caller, ordered by height then id.
-    GetAccessGrantsGranted { user_id: Option<Uuid>, page: u32, size: u32 },
+    GetAccessGrantsGranted {
+        user_id: Option<Uuid>,
+        page: u32,
+        size: u32,
+    },
     /// How many access grants the caller has received.
     GetAccessGrantsGrantedCount { user_id: Option<Uuid> },
     /// Access grants to the caller on one copy.
@@ -63,7 +76,10 @@ pub enum Query {
     /// A copy shared with the caller, with its original's public notes.
     GetCredentialShared { id: Uuid },
     /// Copies of one user's credentials shared with the caller.
-    GetCredentialsSharedByUser { user_id: Uuid, original_issuer_auth_public_key: Option<Ed25519PublicKey> },
+    GetCredentialsSharedByUser {
+        user_id: Uuid,
+        original_issuer_auth_public_key: Option<Ed25519PublicKey>,
+    },
     /// The id of a credential shared with the caller whose grant has this content hash.
     GetSiblingCredentialId { content_hash: Sha256Digest },
     /// Whether any profile has this wallet. Anyone may ask.
@@ -71,7 +87,11 @@ pub enum Query {
     /// The text an owner signs for a delegated write grant. Anyone may ask.
     DwgMessage { grant: DelegatedWriteGrant },
     /// The text a wallet signs to prove it belongs to a user. Anyone may ask.
-    WalletProofMessage { user_id: Uuid, wallet: Identity, nonce: Nonce128 },
+    WalletProofMessage {
+        user_id: Uuid,
+        wallet: Identity,
+        nonce: Nonce128,
+    },
     /// The nonce an account's next transaction must carry. Anyone may ask.
     NextNonce { account: Identity },
 }
@@ -106,7 +126,10 @@ impl Query {
     pub fn is_public(&self) -> bool {
         matches!(
             self,
-            Query::HasProfile { .. } | Query::DwgMessage { .. } | Query::WalletProofMessage { .. } | Query::NextNonce { .. }
+            Query::HasProfile { .. }
+                | Query::DwgMessage { .. }
+                | Query::WalletProofMessage { .. }
+                | Query::NextNonce { .. }
         )
     }
 
@@ -117,7 +140,10 @@ impl Query {
                 return Err(Error::invalid("page", "starts at 1"));
             }
             if *size < 1 || *size > MAX_PAGE_SIZE {
-                return Err(Error::invalid("size", format!("must be between 1 and {MAX_PAGE_SIZE}")));
+                return Err(Error::invalid(
+                    "size",
+                    format!("must be between 1 and {MAX_PAGE_SIZE}"),
+                ));
             }
         }
         Ok(())
@@ -125,19 +151,46 @@ impl Query {
 }
 
 /// How the caller of a read is proven.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum QueryAuth {
     /// No caller (public reads only).
     Anonymous,
     /// The caller signed the read.
-    Caller { signer: Identity, issued_at: i64, signature: Bytes },
+    Caller {
+        signer: Identity,
+        issued_at: i64,
+        signature: Bytes,
+    },
     /// A listed gateway key attests that the read comes from `caller`.
-    Gateway { caller: Identity, gateway: Ed25519PublicKey, issued_at: i64, signature: Ed25519Signature },
+    Gateway {
+        caller: Identity,
+        gateway: Ed25519PublicKey,
+        issued_at: i64,
+        signature: Ed25519Signature,
+    },
 }
 
 /// A read with its caller's proof.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct SignedQuery {
     pub chain_id: String,
     pub query: Query,
@@ -153,8 +206,14 @@ pub fn query_signing_text(
     gateway: Option<&Ed25519PublicKey>,
 ) -> String {
     let when = format_rfc3339(issued_at).unwrap_or_else(|| issued_at.to_string());
-    let heading = if gateway.is_some() { "idOS gateway attestation" } else { "idOS read request" };
-    let gateway_line = gateway.map(|g| format!("Gateway: {g}\n")).unwrap_or_default();
+    let heading = if gateway.is_some() {
+        "idOS gateway attestation"
+    } else {
+        "idOS read request"
+    };
+    let gateway_line = gateway
+        .map(|g| format!("Gateway: {g}\n"))
+        .unwrap_or_default();
     format!(
         "{heading}\nQuery: {}\n\nCaller: {}\n{gateway_line}Arguments digest: {}\nIssued at: {when}\nChain ID: {chain_id}\nVersion: {QUERY_VERSION}\n",
         query.name(),
@@ -166,16 +225,33 @@ pub fn query_signing_text(
 impl SignedQuery {
     /// A read anyone may make.
     pub fn anonymous(chain_id: impl Into<String>, query: Query) -> Self {
-        SignedQuery { chain_id: chain_id.into(), query, auth: QueryAuth::Anonymous }
+        SignedQuery {
+            chain_id: chain_id.into(),
+            query,
+            auth: QueryAuth::Anonymous,
+        }
     }
 
     /// A read signed by the caller's own key.
-    pub fn signed(chain_id: impl Into<String>, query: Query, key: &SigningKey, issued_at: i64) -> Self {
+    pub fn signed(
+        chain_id: impl Into<String>,
+        query: Query,
+        key: &SigningKey,
+        issued_at: i64,
+    ) -> Self {
         let chain_id = chain_id.into();
         let signer = key.identity();
         let text = query_signing_text(&chain_id, &query, &signer, issued_at, None);
         let signature = key.sign(text.as_bytes()).into();
-        SignedQuery { chain_id, query, auth: QueryAuth::Caller { signer, issued_at, signature } }
+        SignedQuery {
+            chain_id,
+            query,
+            auth: QueryAuth::Caller {
+                signer,
+                issued_at,
+                signature,
+            },
+        }
     }
 
     /// A read attested by a gateway key on behalf of `caller`.
@@ -190,7 +266,16 @@ impl SignedQuery {
         let gateway_key = gateway.public_key();
         let text = query_signing_text(&chain_id, &query, &caller, issued_at, Some(&gateway_key));
         let signature = gateway.sign(text.as_bytes());
-        SignedQuery { chain_id, query, auth: QueryAuth::Gateway { caller, gateway: gateway_key, issued_at, signature } }
+        SignedQuery {
+            chain_id,
+            query,
+            auth: QueryAuth::Gateway {
+                caller,
+                gateway: gateway_key,
+                issued_at,
+                signature,
+            },
+        }
     }
 
     /// Canonical bytes: version byte, then Borsh.
@@ -203,13 +288,24 @@ impl SignedQuery {
     /// Decodes and statelessly validates a read. Never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_QUERY_BYTES {
-            return Err(Error::TooLarge { what: "query", actual: bytes.len(), limit: MAX_QUERY_BYTES });
+            return Err(Error::TooLarge {
+                what: "query",
+                actual: bytes.len(),
+                limit: MAX_QUERY_BYTES,
+            });
         }
-        let (&version, body) = bytes.split_first().ok_or_else(|| Error::malformed("query", "empty input"))?;
+        let (&version, body) = bytes
+            .split_first()
+            .ok_or_else(|| Error::malformed("query", "empty input"))?;
         if version != QUERY_VERSION {
-            return Err(Error::UnsupportedVersion { what: "query", version, supported: QUERY_VERSION });
+            return Err(Error::UnsupportedVersion {
+                what: "query",
+                version,
+                supported: QUERY_VERSION,
+            });
         }
-        let query: SignedQuery = borsh::from_slice(body).map_err(|e| Error::malformed("query", e))?;
+        let query: SignedQuery =
+            borsh::from_slice(body).map_err(|e| Error::malformed("query", e))?;
         validate_chain_id(&query.chain_id)?;
         query.query.validate()?;
         Ok(query)
@@ -218,12 +314,18 @@ impl SignedQuery {
     /// Verifies the caller's proof and returns the proven caller (`None` for anonymous reads).
     /// `now` is the verifier's clock (unix seconds); `is_trusted_gateway` says whether a
     /// gateway key is listed in the verifier's configuration.
-    pub fn authenticate(&self, now: i64, is_trusted_gateway: impl Fn(&Ed25519PublicKey) -> bool) -> Result<Option<Identity>> {
+    pub fn authenticate(
+        &self,
+        now: i64,
+        is_trusted_gateway: impl Fn(&Ed25519PublicKey) -> bool,
+    ) -> Result<Option<Identity>> {
         let fresh = |issued_at: i64| {
             if now.abs_diff(issued_at) > QUERY_FRESHNESS_SECONDS.unsigned_abs() {
                 Err(Error::invalid(
                     "issued_at",
-                    format!("the read was signed at {issued_at}, more than {QUERY_FRESHNESS_SECONDS} s from now ({now})"),
+                    format!(
+                        "the read was signed at {issued_at}, more than {QUERY_FRESHNESS_SECONDS} s from now ({now})"
+                    ),
                 ))
             } else {
                 Ok(())
@@ -231,19 +333,43 @@ impl SignedQuery {
         };
         match &self.auth {
             QueryAuth::Anonymous => Ok(None),
-            QueryAuth::Caller { signer, issued_at, signature } => {
+            QueryAuth::Caller {
+                signer,
+                issued_at,
+                signature,
+            } => {
                 fresh(*issued_at)?;
-                let text = query_signing_text(&self.chain_id, &self.query, signer, *issued_at, None);
+                let text =
+                    query_signing_text(&self.chain_id, &self.query, signer, *issued_at, None);
                 signer.verify("query signature", text.as_bytes(), signature)?;
                 Ok(Some(*signer))
             }
-            QueryAuth::Gateway { caller, gateway, issued_at, signature } => {
+            QueryAuth::Gateway {
+                caller,
+                gateway,
+                issued_at,
+                signature,
+            } => {
                 if !is_trusted_gateway(gateway) {
-                    return Err(Error::invalid("gateway", "this gateway key is not trusted by the node"));
+                    return Err(Error::invalid(
+                        "gateway",
+                        "this gateway key is not trusted by the node",
+                    ));
                 }
                 fresh(*issued_at)?;
-                let text = query_signing_text(&self.chain_id, &self.query, caller, *issued_at, Some(gateway));
-                crate::identity::verify_ed25519("gateway attestation", gateway, text.as_bytes(), signature)?;
+                let text = query_signing_text(
+                    &self.chain_id,
+                    &self.query,
+                    caller,
+                    *issued_at,
+                    Some(gateway),
+                );
+                crate::identity::verify_ed25519(
+                    "gateway attestation",
+                    gateway,
+                    text.as_bytes(),
+                    signature,
+                )?;
                 Ok(Some(*caller))
             }
         }

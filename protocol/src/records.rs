@@ -106,7 +106,16 @@ record!(
 );
 
 /// The answer to a [`crate::query::Query`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum QueryOutput {
@@ -125,7 +134,16 @@ pub enum QueryOutput {
 }
 
 /// A read's answer with the state it was read at (DESIGN §5.7: verifiable state).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct QueryAnswer {
     /// The committed height the read saw.
     pub height: u64,

@@ -5,9 +5,18 @@ use crate::error::{Error, Field, Result};
 
 /// Unix seconds of a strict `YYYY-MM-DDTHH:MM:SSZ` timestamp.
 pub fn parse_rfc3339(field: Field, text: &str) -> Result<i64> {
-    let bad = || Error::InvalidTimestamp { field, value: text.chars().take(40).collect() };
+    let bad = || Error::InvalidTimestamp {
+        field,
+        value: text.chars().take(40).collect(),
+    };
     let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
     {
         return Err(bad());
     }
@@ -16,11 +25,19 @@ pub fn parse_rfc3339(field: Field, text: &str) -> Result<i64> {
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
-        Ok(digits.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+        Ok(digits
+            .iter()
+            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59 {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return Err(bad());
     }
     Ok(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
@@ -87,8 +104,14 @@ mod tests {
     #[test]
     fn known_answers() {
         assert_eq!(parse_rfc3339("t", "1970-01-01T00:00:00Z").unwrap(), 0);
-        assert_eq!(parse_rfc3339("t", "2000-02-29T12:34:56Z").unwrap(), 951_827_696);
-        assert_eq!(parse_rfc3339("t", "2026-11-24T00:00:00Z").unwrap(), 1_795_478_400);
+        assert_eq!(
+            parse_rfc3339("t", "2000-02-29T12:34:56Z").unwrap(),
+            951_827_696
+        );
+        assert_eq!(
+            parse_rfc3339("t", "2026-11-24T00:00:00Z").unwrap(),
+            1_795_478_400
+        );
         assert_eq!(parse_rfc3339("t", "1969-12-31T23:59:59Z").unwrap(), -1);
         assert_eq!(format_rfc3339(951_827_696).unwrap(), "2000-02-29T12:34:56Z");
     }
@@ -112,7 +135,11 @@ mod tests {
             "+026-11-24T00:00:00Z",
             "2026-1a-24T00:00:00Z",
         ] {
-            assert_eq!(parse_rfc3339("t", bad).unwrap_err().code(), "invalid_timestamp", "{bad}");
+            assert_eq!(
+                parse_rfc3339("t", bad).unwrap_err().code(),
+                "invalid_timestamp",
+                "{bad}"
+            );
         }
     }
 

@@ -32,17 +32,29 @@ pub const MAX_CHAIN_ID_LEN: usize = 50;
 pub fn validate_chain_id(chain_id: &str) -> Result<()> {
     let ok = !chain_id.is_empty()
         && chain_id.len() <= MAX_CHAIN_ID_LEN
-        && chain_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && chain_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid("chain_id", "must be 1 to 50 characters of letters, digits, '.', '_' or '-'"))
+        Err(Error::invalid(
+            "chain_id",
+            "must be 1 to 50 characters of letters, digits, '.', '_' or '-'",
+        ))
     }
 }
 
 /// An unsigned transaction.
 #[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 pub struct Transaction {
     /// The network this transaction is meant for.
@@ -93,16 +105,29 @@ impl Transaction {
     /// Signs with `key`, which must be the transaction's signer.
     pub fn sign(self, key: &SigningKey) -> Result<SignedTransaction> {
         if key.identity() != self.signer {
-            return Err(Error::invalid("signer", "the signing key is not the transaction's signer"));
+            return Err(Error::invalid(
+                "signer",
+                "the signing key is not the transaction's signer",
+            ));
         }
         let signature = key.sign(self.signing_text().as_bytes()).into();
-        Ok(SignedTransaction { tx: self, signature })
+        Ok(SignedTransaction {
+            tx: self,
+            signature,
+        })
     }
 }
 
 /// A transaction and its signer's signature over [`Transaction::signing_text`].
 #[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 pub struct SignedTransaction {
     pub tx: Transaction,
@@ -121,20 +146,35 @@ impl SignedTransaction {
     /// unknown-version input each get their own error; this never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_TRANSACTION_BYTES {
-            return Err(Error::TooLarge { what: "transaction", actual: bytes.len(), limit: MAX_TRANSACTION_BYTES });
+            return Err(Error::TooLarge {
+                what: "transaction",
+                actual: bytes.len(),
+                limit: MAX_TRANSACTION_BYTES,
+            });
         }
-        let (&version, body) = bytes.split_first().ok_or_else(|| Error::malformed("transaction", "empty input"))?;
+        let (&version, body) = bytes
+            .split_first()
+            .ok_or_else(|| Error::malformed("transaction", "empty input"))?;
         if version != TX_VERSION {
-            return Err(Error::UnsupportedVersion { what: "transaction", version, supported: TX_VERSION });
+            return Err(Error::UnsupportedVersion {
+                what: "transaction",
+                version,
+                supported: TX_VERSION,
+            });
         }
-        let signed: SignedTransaction = borsh::from_slice(body).map_err(|e| Error::malformed("transaction", e))?;
+        let signed: SignedTransaction =
+            borsh::from_slice(body).map_err(|e| Error::malformed("transaction", e))?;
         signed.tx.validate()?;
         Ok(signed)
     }
 
     /// Checks the signature against the declared signer.
     pub fn verify_signature(&self) -> Result<()> {
-        self.tx.signer.verify("transaction signature", self.tx.signing_text().as_bytes(), &self.signature)
+        self.tx.signer.verify(
+            "transaction signature",
+            self.tx.signing_text().as_bytes(),
+            &self.signature,
+        )
     }
 
     /// The transaction hash: SHA-256 of the encoded bytes (as CometBFT computes it).

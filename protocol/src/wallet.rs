@@ -13,7 +13,15 @@ use crate::identity::Identity;
 
 /// The kinds of wallets a profile can have. More chains come later.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, borsh::BorshSerialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
     borsh::BorshDeserialize,
 )]
 #[non_exhaustive]
@@ -46,7 +54,14 @@ impl WalletType {
 
 /// A wallet to link, with the proof that its holder agrees.
 #[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 pub struct WalletProof {
     /// The wallet row's id.
@@ -60,7 +75,12 @@ pub struct WalletProof {
 }
 
 /// The canonical text a wallet signs to prove that its holder links it to `user_id`.
-pub fn wallet_ownership_message(user_id: &Uuid, wallet: &Identity, chain_id: &str, nonce: &Nonce128) -> String {
+pub fn wallet_ownership_message(
+    user_id: &Uuid,
+    wallet: &Identity,
+    chain_id: &str,
+    nonce: &Nonce128,
+) -> String {
     format!(
         "idOS wallet ownership proof\n\nI own this wallet and link it to idOS user {}.\n\n\
          Wallet: {}\nChain ID: {}\nNonce: {}",
@@ -79,7 +99,11 @@ impl WalletProof {
 
     /// Checks the signature for `user_id` on `chain_id`.
     pub fn verify(&self, user_id: &Uuid, chain_id: &str) -> Result<()> {
-        self.wallet.verify("wallet ownership signature", self.message(user_id, chain_id).as_bytes(), &self.signature)
+        self.wallet.verify(
+            "wallet ownership signature",
+            self.message(user_id, chain_id).as_bytes(),
+            &self.signature,
+        )
     }
 }
 
@@ -91,7 +115,12 @@ mod tests {
     fn proof(key: &SigningKey, user: Uuid, chain: &str) -> WalletProof {
         let nonce = Nonce128::from_bytes([9; 16]);
         let message = wallet_ownership_message(&user, &key.identity(), chain, &nonce);
-        WalletProof { id: Uuid::from_u128(1), wallet: key.identity(), nonce, signature: key.sign(message.as_bytes()).into() }
+        WalletProof {
+            id: Uuid::from_u128(1),
+            wallet: key.identity(),
+            nonce,
+            signature: key.sign(message.as_bytes()).into(),
+        }
     }
 
     #[test]
@@ -100,11 +129,20 @@ mod tests {
             let user = Uuid::from_u128(7);
             let p = proof(&key, user, "idos-1");
             p.verify(&user, "idos-1").unwrap();
-            assert_eq!(p.verify(&Uuid::from_u128(8), "idos-1").unwrap_err().code(), "bad_signature");
-            assert_eq!(p.verify(&user, "idos-2").unwrap_err().code(), "bad_signature");
+            assert_eq!(
+                p.verify(&Uuid::from_u128(8), "idos-1").unwrap_err().code(),
+                "bad_signature"
+            );
+            assert_eq!(
+                p.verify(&user, "idos-2").unwrap_err().code(),
+                "bad_signature"
+            );
             let mut other_nonce = p.clone();
             other_nonce.nonce = Nonce128::from_bytes([1; 16]);
-            assert_eq!(other_nonce.verify(&user, "idos-1").unwrap_err().code(), "bad_signature");
+            assert_eq!(
+                other_nonce.verify(&user, "idos-1").unwrap_err().code(),
+                "bad_signature"
+            );
         }
     }
 

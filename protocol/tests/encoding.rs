@@ -39,7 +39,12 @@ fn evm() -> Identity {
 }
 
 fn wallet_proof() -> WalletProof {
-    WalletProof { id: id(9), wallet: evm(), nonce: Nonce128::from_bytes([3; 16]), signature: vec![4; 65].into() }
+    WalletProof {
+        id: id(9),
+        wallet: evm(),
+        nonce: Nonce128::from_bytes([3; 16]),
+        signature: vec![4; 65].into(),
+    }
 }
 
 fn dwg() -> DelegatedWriteGrant {
@@ -58,9 +63,17 @@ fn dwg() -> DelegatedWriteGrant {
 fn every_action() -> Vec<Action> {
     let hash = Sha256Digest::from_bytes([5; 32]);
     vec![
-        AddInserter { id: id(1), name: "Issuer".into() }.into(),
+        AddInserter {
+            id: id(1),
+            name: "Issuer".into(),
+        }
+        .into(),
         DeleteInserter { id: id(1) }.into(),
-        AddDelegate { address: evm(), inserter_id: id(1) }.into(),
+        AddDelegate {
+            address: evm(),
+            inserter_id: id(1),
+        }
+        .into(),
         DeleteDelegate { address: evm() }.into(),
         AddUserAsInserter {
             id: id(2),
@@ -68,13 +81,39 @@ fn every_action() -> Vec<Action> {
             encryption_password_store: PasswordStore::User,
         }
         .into(),
-        UpsertWalletAsInserter { user_id: id(2), wallet: wallet_proof() }.into(),
-        UpsertCredentialAsInserter { id: id(3), user_id: id(2), credential: credential("{\"id\":\"x\"}") }.into(),
-        AddAttributeAsInserter { id: id(4), user_id: id(2), attribute_key: "k".into(), value: "v".into() }.into(),
-        AddWallet { wallet: wallet_proof() }.into(),
+        UpsertWalletAsInserter {
+            user_id: id(2),
+            wallet: wallet_proof(),
+        }
+        .into(),
+        UpsertCredentialAsInserter {
+            id: id(3),
+            user_id: id(2),
+            credential: credential("{\"id\":\"x\"}"),
+        }
+        .into(),
+        AddAttributeAsInserter {
+            id: id(4),
+            user_id: id(2),
+            attribute_key: "k".into(),
+            value: "v".into(),
+        }
+        .into(),
+        AddWallet {
+            wallet: wallet_proof(),
+        }
+        .into(),
         RemoveWallet { id: id(9) }.into(),
-        AddCredential { id: id(3), credential: credential("{}") }.into(),
-        EditCredential { id: id(3), credential: credential("{}") }.into(),
+        AddCredential {
+            id: id(3),
+            credential: credential("{}"),
+        }
+        .into(),
+        EditCredential {
+            id: id(3),
+            credential: credential("{}"),
+        }
+        .into(),
         RemoveCredential { id: id(3) }.into(),
         ShareCredential {
             id: id(5),
@@ -85,10 +124,26 @@ fn every_action() -> Vec<Action> {
             locked_until: 1_800_000_000,
         }
         .into(),
-        AddAttribute { id: id(4), attribute_key: "k".into(), value: "v".into() }.into(),
-        EditAttribute { id: id(4), attribute_key: "k".into(), value: "w".into() }.into(),
+        AddAttribute {
+            id: id(4),
+            attribute_key: "k".into(),
+            value: "v".into(),
+        }
+        .into(),
+        EditAttribute {
+            id: id(4),
+            attribute_key: "k".into(),
+            value: "w".into(),
+        }
+        .into(),
         RemoveAttribute { id: id(4) }.into(),
-        ShareAttribute { id: id(6), original_attribute_id: id(4), attribute_key: "k".into(), value: "v".into() }.into(),
+        ShareAttribute {
+            id: id(6),
+            original_attribute_id: id(4),
+            attribute_key: "k".into(),
+            value: "v".into(),
+        }
+        .into(),
         RevokeAccessGrant { id: id(7) }.into(),
         RotateEncryptionKey {
             recipient_encryption_public_key: EncryptionPublicKey::from_bytes([9; 32]),
@@ -100,7 +155,10 @@ fn every_action() -> Vec<Action> {
             }],
         }
         .into(),
-        RescindSharedCredential { credential_id: id(5) }.into(),
+        RescindSharedCredential {
+            credential_id: id(5),
+        }
+        .into(),
         CreateCredentialsByDwg {
             original_id: id(10),
             original: credential("{\"id\":\"y\"}"),
@@ -111,12 +169,23 @@ fn every_action() -> Vec<Action> {
             grant_signature: vec![0; 65].into(),
         }
         .into(),
-        EditPublicNotesAsIssuer { public_notes_id: "y".into(), public_notes: "{\"status\":\"revoked\"}".into() }.into(),
+        EditPublicNotesAsIssuer {
+            public_notes_id: "y".into(),
+            public_notes: "{\"status\":\"revoked\"}".into(),
+        }
+        .into(),
     ]
 }
 
 fn signed(action: Action, key: &SigningKey) -> SignedTransaction {
-    Transaction { chain_id: "idos-test".into(), nonce: 1, signer: key.identity(), action }.sign(key).unwrap()
+    Transaction {
+        chain_id: "idos-test".into(),
+        nonce: 1,
+        signer: key.identity(),
+        action,
+    }
+    .sign(key)
+    .unwrap()
 }
 
 #[test]
@@ -144,7 +213,10 @@ fn every_action_round_trips_and_verifies_for_both_schemes() {
 fn every_action_round_trips_through_json() {
     for action in every_action() {
         let json = serde_json::to_string(&action).unwrap();
-        assert!(json.starts_with(&format!("{{\"action\":\"{}\"", action.name())), "{json}");
+        assert!(
+            json.starts_with(&format!("{{\"action\":\"{}\"", action.name())),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
     }
 }
@@ -166,12 +238,15 @@ fn encoding_is_pinned() {
     assert_eq!(
         hex,
         concat!(
-            "01",                                                                 // envelope version
-            "09000000", "69646f732d74657374",                                     // chain id "idos-test"
-            "0700000000000000",                                                   // nonce 7 (u64 le)
-            "00", "197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61", // Ed25519 signer
-            "12", "00000000000000000000000000000102",                             // action 18: revoke_access_grant(id)
-            "40000000",                                                           // signature length 64
+            "01", // envelope version
+            "09000000",
+            "69646f732d74657374", // chain id "idos-test"
+            "0700000000000000",   // nonce 7 (u64 le)
+            "00",
+            "197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61", // Ed25519 signer
+            "12",
+            "00000000000000000000000000000102", // action 18: revoke_access_grant(id)
+            "40000000",                         // signature length 64
         )
         .to_owned()
             + &protocol::codec::hex_encode(&tx.signature[..])
@@ -198,7 +273,10 @@ fn signing_text_names_action_chain_nonce_and_digest() {
 }
 
 fn fresh_tx() -> SignedTransaction {
-    signed(RevokeAccessGrant { id: id(1) }.into(), &SigningKey::Ed25519(issuer()))
+    signed(
+        RevokeAccessGrant { id: id(1) }.into(),
+        &SigningKey::Ed25519(issuer()),
+    )
 }
 
 fn decode_err(bytes: &[u8]) -> &'static str {
@@ -224,7 +302,10 @@ fn fail_every_truncation() {
     let bytes = fresh_tx().encode();
     for len in 0..bytes.len() {
         let code = decode_err(&bytes[..len]);
-        assert!(matches!(code, "malformed" | "unsupported_version"), "len {len}: {code}");
+        assert!(
+            matches!(code, "malformed" | "unsupported_version"),
+            "len {len}: {code}"
+        );
     }
 }
 
@@ -261,7 +342,14 @@ fn fail_unknown_signer_scheme() {
 #[test]
 fn fail_non_canonical_option_tag_and_bad_utf8() {
     let key = SigningKey::Ed25519(issuer());
-    let tx = signed(AddInserter { id: id(1), name: "Issuer".into() }.into(), &key);
+    let tx = signed(
+        AddInserter {
+            id: id(1),
+            name: "Issuer".into(),
+        }
+        .into(),
+        &key,
+    );
     let mut bytes = tx.encode();
     let at = bytes.windows(6).position(|w| w == b"Issuer").unwrap();
     bytes[at] = 0xff;
@@ -279,7 +367,12 @@ fn fail_length_prefix_larger_than_input() {
 fn fail_bad_chain_ids() {
     let key = SigningKey::Ed25519(issuer());
     for chain in ["", "a\nb", "x y", &"c".repeat(51)] {
-        let tx = Transaction { chain_id: chain.into(), nonce: 1, signer: key.identity(), action: RemoveWallet { id: id(1) }.into() };
+        let tx = Transaction {
+            chain_id: chain.into(),
+            nonce: 1,
+            signer: key.identity(),
+            action: RemoveWallet { id: id(1) }.into(),
+        };
         let bytes = tx.sign(&key).unwrap().encode();
         assert_eq!(decode_err(&bytes), "invalid_field", "{chain:?}");
     }
@@ -288,16 +381,39 @@ fn fail_bad_chain_ids() {
 #[test]
 fn fail_zero_nonce() {
     let key = SigningKey::Ed25519(issuer());
-    let tx = Transaction { chain_id: "c".into(), nonce: 0, signer: key.identity(), action: RemoveWallet { id: id(1) }.into() };
-    assert_eq!(decode_err(&tx.sign(&key).unwrap().encode()), "invalid_field");
+    let tx = Transaction {
+        chain_id: "c".into(),
+        nonce: 0,
+        signer: key.identity(),
+        action: RemoveWallet { id: id(1) }.into(),
+    };
+    assert_eq!(
+        decode_err(&tx.sign(&key).unwrap().encode()),
+        "invalid_field"
+    );
 }
 
 #[test]
 fn fail_oversized_fields() {
     let key = SigningKey::Ed25519(issuer());
-    let tx = signed(AddAttribute { id: id(1), attribute_key: "k".repeat(limits::ATTRIBUTE_KEY + 1), value: "v".into() }.into(), &key);
+    let tx = signed(
+        AddAttribute {
+            id: id(1),
+            attribute_key: "k".repeat(limits::ATTRIBUTE_KEY + 1),
+            value: "v".into(),
+        }
+        .into(),
+        &key,
+    );
     assert_eq!(decode_err(&tx.encode()), "too_large");
-    let tx = signed(AddInserter { id: id(1), name: "  ".into() }.into(), &key);
+    let tx = signed(
+        AddInserter {
+            id: id(1),
+            name: "  ".into(),
+        }
+        .into(),
+        &key,
+    );
     assert_eq!(decode_err(&tx.encode()), "invalid_field");
 }
 
@@ -336,7 +452,10 @@ fn fail_signing_with_a_key_that_is_not_the_signer() {
         signer: SigningKey::generate_evm().identity(),
         action: RemoveWallet { id: id(1) }.into(),
     };
-    assert_eq!(tx.sign(&SigningKey::generate_evm()).unwrap_err().code(), "invalid_field");
+    assert_eq!(
+        tx.sign(&SigningKey::generate_evm()).unwrap_err().code(),
+        "invalid_field"
+    );
 }
 
 #[test]
@@ -345,17 +464,32 @@ fn queries_round_trip_and_authenticate() {
     let q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
     let back = SignedQuery::decode(&q.encode()).unwrap();
     assert_eq!(back, q);
-    assert_eq!(back.authenticate(1_100, |_| false).unwrap(), Some(key.identity()));
+    assert_eq!(
+        back.authenticate(1_100, |_| false).unwrap(),
+        Some(key.identity())
+    );
     // Stale or from the future.
-    assert_eq!(back.authenticate(1_301, |_| false).unwrap_err().code(), "invalid_field");
-    assert_eq!(back.authenticate(699, |_| false).unwrap_err().code(), "invalid_field");
+    assert_eq!(
+        back.authenticate(1_301, |_| false).unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        back.authenticate(699, |_| false).unwrap_err().code(),
+        "invalid_field"
+    );
 
     let gateway = Ed25519SigningKey::from_seed(&[6; 32]);
     let user = SigningKey::generate_evm().identity();
     let q = SignedQuery::attested("idos-test", Query::GetWallets, user, &gateway, 1_000);
     let trusted = gateway.public_key();
-    assert_eq!(q.authenticate(1_000, |g| *g == trusted).unwrap(), Some(user));
-    assert_eq!(q.authenticate(1_000, |_| false).unwrap_err().code(), "invalid_field");
+    assert_eq!(
+        q.authenticate(1_000, |g| *g == trusted).unwrap(),
+        Some(user)
+    );
+    assert_eq!(
+        q.authenticate(1_000, |_| false).unwrap_err().code(),
+        "invalid_field"
+    );
 
     let anon = SignedQuery::anonymous("idos-test", Query::HasProfile { address: user });
     assert_eq!(anon.authenticate(0, |_| false).unwrap(), None);
@@ -368,27 +502,52 @@ fn fail_query_with_forged_caller() {
     if let QueryAuth::Caller { signer, .. } = &mut q.auth {
         *signer = SigningKey::generate_evm().identity();
     }
-    assert_eq!(q.authenticate(1_000, |_| false).unwrap_err().code(), "bad_signature");
+    assert_eq!(
+        q.authenticate(1_000, |_| false).unwrap_err().code(),
+        "bad_signature"
+    );
 
     let gateway = Ed25519SigningKey::from_seed(&[6; 32]);
     let trusted = gateway.public_key();
-    let mut q = SignedQuery::attested("idos-test", Query::GetWallets, key.identity(), &gateway, 1_000);
+    let mut q = SignedQuery::attested(
+        "idos-test",
+        Query::GetWallets,
+        key.identity(),
+        &gateway,
+        1_000,
+    );
     if let QueryAuth::Gateway { caller, .. } = &mut q.auth {
         *caller = SigningKey::generate_evm().identity();
     }
-    assert_eq!(q.authenticate(1_000, |g| *g == trusted).unwrap_err().code(), "bad_signature");
+    assert_eq!(
+        q.authenticate(1_000, |g| *g == trusted).unwrap_err().code(),
+        "bad_signature"
+    );
 
     // A signature for one read does not authorise another.
     let mut q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
     q.query = Query::GetWallets;
-    assert_eq!(q.authenticate(1_000, |_| false).unwrap_err().code(), "bad_signature");
+    assert_eq!(
+        q.authenticate(1_000, |_| false).unwrap_err().code(),
+        "bad_signature"
+    );
 }
 
 #[test]
 fn fail_query_page_bounds() {
     for (page, size) in [(0, 10), (1, 0), (1, 1001)] {
-        let q = SignedQuery::anonymous("c", Query::GetAccessGrantsGranted { user_id: None, page, size });
-        assert_eq!(SignedQuery::decode(&q.encode()).unwrap_err().code(), "invalid_field");
+        let q = SignedQuery::anonymous(
+            "c",
+            Query::GetAccessGrantsGranted {
+                user_id: None,
+                page,
+                size,
+            },
+        );
+        assert_eq!(
+            SignedQuery::decode(&q.encode()).unwrap_err().code(),
+            "invalid_field"
+        );
     }
 }
 
@@ -426,7 +585,13 @@ fn fail_query_issued_at_the_ends_of_time_is_stale_not_a_panic() {
     let key = SigningKey::generate_ed25519();
     for issued_at in [i64::MIN, i64::MAX] {
         let q = SignedQuery::signed("idos-test", Query::GetUser, &key, issued_at);
-        assert_eq!(q.authenticate(0, |_| false).unwrap_err().code(), "invalid_field");
-        assert_eq!(q.authenticate(i64::MAX, |_| false).is_err(), issued_at == i64::MIN);
+        assert_eq!(
+            q.authenticate(0, |_| false).unwrap_err().code(),
+            "invalid_field"
+        );
+        assert_eq!(
+            q.authenticate(i64::MAX, |_| false).is_err(),
+            issued_at == i64::MIN
+        );
     }
 }

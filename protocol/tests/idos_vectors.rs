@@ -3,7 +3,9 @@
 
 use protocol::bytes::{Ed25519PublicKey, Ed25519Signature, EncryptionPublicKey};
 use protocol::codec::{base64_decode, base64_encode, hex_decode_array};
-use protocol::credential::{CredentialSignatures, content_hash, sign_credential, verify_credential_signatures};
+use protocol::credential::{
+    CredentialSignatures, content_hash, sign_credential, verify_credential_signatures,
+};
 use protocol::grant::{ACCESS_GRANT_NAMESPACE, access_grant_id};
 use protocol::identity::Ed25519SigningKey;
 use protocol::kdf::{KdfVersion, derive_user_key, unlock_user_key};
@@ -74,10 +76,29 @@ fn every_vector_group_is_present() {
 fn kdf_vectors_derive_the_same_keys() {
     for v in vectors().kdf {
         let key = derive_user_key(&v.password, &v.user_id, KdfVersion::IdosScryptV0_1).unwrap();
-        assert_eq!(*key.to_base64(), v.secret_key, "secret for {:?}", v.password);
-        assert_eq!(key.public_key().to_string(), v.public_key, "public for {:?}", v.password);
+        assert_eq!(
+            *key.to_base64(),
+            v.secret_key,
+            "secret for {:?}",
+            v.password
+        );
+        assert_eq!(
+            key.public_key().to_string(),
+            v.public_key,
+            "public for {:?}",
+            v.password
+        );
         let expected = EncryptionPublicKey::parse(&v.public_key).unwrap();
-        assert!(unlock_user_key(&v.password, &v.user_id, &expected, KdfVersion::IdosScryptV0_1).unwrap().is_some());
+        assert!(
+            unlock_user_key(
+                &v.password,
+                &v.user_id,
+                &expected,
+                KdfVersion::IdosScryptV0_1
+            )
+            .unwrap()
+            .is_some()
+        );
     }
 }
 
@@ -101,7 +122,11 @@ fn box_vectors_re_encrypt_to_the_same_recipient() {
         let sealed = encrypt(v.plaintext.as_bytes(), &recipient.public_key()).unwrap();
         let again = decrypt(&sealed.content, &sealed.encryptor_public_key, &recipient).unwrap();
         assert_eq!(&*again, v.plaintext.as_bytes());
-        assert_eq!(base64_encode(&sealed.content).len(), v.content.len(), "same stored layout and size");
+        assert_eq!(
+            base64_encode(&sealed.content).len(),
+            v.content.len(),
+            "same stored layout and size"
+        );
     }
 }
 
@@ -113,7 +138,12 @@ fn box_vectors_fail_when_tampered() {
         let mut content = base64_decode("content", &v.content).unwrap();
         let middle = content.len() / 2;
         content[middle] ^= 1;
-        assert_eq!(decrypt(&content, &encryptor, &recipient).unwrap_err().code(), "decryption_failed");
+        assert_eq!(
+            decrypt(&content, &encryptor, &recipient)
+                .unwrap_err()
+                .code(),
+            "decryption_failed"
+        );
     }
 }
 
@@ -129,10 +159,15 @@ fn credential_signature_vectors_verify_and_reproduce() {
         verify_credential_signatures(&issuer, &v.public_notes, &content, &signatures).unwrap();
 
         // Ed25519 is deterministic: the issuer's seed reproduces the very same signatures.
-        let key = Ed25519SigningKey::from_seed(&hex_decode_array("seed", &v.issuer_seed_hex).unwrap());
+        let key =
+            Ed25519SigningKey::from_seed(&hex_decode_array("seed", &v.issuer_seed_hex).unwrap());
         assert_eq!(key.public_key(), issuer);
         assert_eq!(sign_credential(&key, &v.public_notes, &content), signatures);
-        assert_eq!(issuer.to_string(), v.issuer_auth_public_key, "issuer key is lowercase hex");
+        assert_eq!(
+            issuer.to_string(),
+            v.issuer_auth_public_key,
+            "issuer key is lowercase hex"
+        );
     }
 }
 
@@ -145,7 +180,12 @@ fn credential_signature_vectors_fail_with_other_notes() {
             public_notes_signature: Ed25519Signature::parse(&v.public_notes_signature).unwrap(),
             broader_signature: Ed25519Signature::parse(&v.broader_signature).unwrap(),
         };
-        let err = verify_credential_signatures(&issuer, &format!("{} ", v.public_notes), &content, &signatures);
+        let err = verify_credential_signatures(
+            &issuer,
+            &format!("{} ", v.public_notes),
+            &content,
+            &signatures,
+        );
         assert_eq!(err.unwrap_err().code(), "bad_signature");
     }
 }
@@ -153,9 +193,18 @@ fn credential_signature_vectors_fail_with_other_notes() {
 #[test]
 fn access_grant_id_vectors() {
     for v in vectors().access_grant_id {
-        assert_eq!(Uuid::parse_str(&v.namespace).unwrap(), ACCESS_GRANT_NAMESPACE);
+        assert_eq!(
+            Uuid::parse_str(&v.namespace).unwrap(),
+            ACCESS_GRANT_NAMESPACE
+        );
         let data_id = Uuid::parse_str(&v.data_id).unwrap();
-        assert_eq!(format!("{}-{}-{}", v.grantee, v.data_id, v.locked_until), v.name);
-        assert_eq!(access_grant_id(&v.grantee, &data_id, v.locked_until).to_string(), v.id);
+        assert_eq!(
+            format!("{}-{}-{}", v.grantee, v.data_id, v.locked_until),
+            v.name
+        );
+        assert_eq!(
+            access_grant_id(&v.grantee, &data_id, v.locked_until).to_string(),
+            v.id
+        );
     }
 }

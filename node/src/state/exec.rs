@@ -27,7 +27,7 @@ pub fn execute<S: Read + Write>(
     ctx: &BlockContext,
     stx: &SignedTransaction,
 ) -> NodeResult<Effects> {
-    verify_stateless(stx, &ctx.chain_id)?;
+    verify_stateless(stx, &ctx.chain_id, &super::verify::EvmKeys::default())?;
     execute_verified(s, ctx, stx)
 }
 
