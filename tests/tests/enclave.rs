@@ -301,3 +301,57 @@ async fn enclave_pages_send_their_security_headers() {
     let wasm = get("/enclave_bg.wasm").await;
     assert!(wasm.contains("x-content-type-options: nosniff") && wasm.contains("application/wasm"));
 }
+
+#[tokio::test]
+async fn password_change_re_encrypts_originals_and_closing_the_dialog_is_a_typed_error() {
+    let s = sites().await;
+    let b = Browser::start().await;
+    let c = &b.client;
+    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
+    let (cred, pk) = credential();
+    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    outcome(c, id, 10).await;
+
+    // Closing the dialog window instead of answering.
+    let view = start(c, "view", json!({"credential": cred})).await;
+    let main = open_dialog(c).await;
+    dialog_state(c, "unlock").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let closed = outcome(c, view, 10).await;
+    assert_eq!(closed["error"]["code"], "dialog_closed", "{closed}");
+
+    // Change the password: unlock, then current + new password in the dialog.
+    let new_password = "a much better passphrase";
+    let change = start(c, "changePassword", json!({"originals": [cred]})).await;
+    open_dialog(c).await;
+    unlock_in_dialog(c, PASSWORD, "none").await;
+    back_to(c, &main).await;
+    open_dialog(c).await;
+    assert_eq!(dialog_state(c, "changePassword").await, "changePassword");
+    c.find(Locator::Id("current-password")).await.unwrap().send_keys("wrong").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(new_password).await.unwrap();
+    c.find(Locator::Id("password-confirm")).await.unwrap().send_keys(new_password).await.unwrap();
+    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
+    let err = poll(c, "return document.getElementById('unlock-error').textContent", 15, |v| v != "").await;
+    assert_eq!(err, "Wrong password. Try again.");
+    c.find(Locator::Id("current-password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(new_password).await.unwrap();
+    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
+    let rotation = outcome(c, change, 15).await;
+    assert_eq!(rotation["state"], "done", "{rotation}");
+    let new_key = derive_user_key(new_password, UID, KdfVersion::default()).unwrap();
+    let r = &rotation["result"];
+    assert_eq!(r["recipient_encryption_public_key"], new_key.public_key().to_text());
+    assert_eq!(r["encryption_password_store"], "user");
+    let o = &r["originals"][0];
+    assert_eq!(o["id"], cred["id"]);
+    let content = protocol::codec::base64_decode("content", o["content"].as_str().unwrap()).unwrap();
+    let epk = protocol::bytes::EncryptionPublicKey::parse(o["encryptor_public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &new_key).unwrap()[..], SECRET.as_bytes());
+    // The enclave now holds the new key.
+    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": new_key.public_key().to_text()})).await;
+    assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], true);
+    b.close().await;
+}

@@ -193,7 +193,8 @@ pub async fn restore(user_id: &str, now_ms: f64) -> Result<Option<EncryptionSecr
         None => true,
         Some(token) => session_storage()?.get_item(SESSION_ITEM).ok().flatten().as_deref() == Some(token.as_str()),
     };
-    if !same_user || !session_ok || !(now_ms < expires_at) {
+    let live = now_ms < expires_at; // false for NaN too
+    if !same_user || !session_ok || !live {
         forget().await?;
         return Ok(None);
     }

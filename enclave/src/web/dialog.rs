@@ -263,7 +263,7 @@ async fn submit_password() -> Result<()> {
         if new_password.chars().count() < 8 {
             return Err(EnclaveError::bad_request("Use at least 8 characters."));
         }
-        if *new_password != confirm.value() {
+        if *new_password != *zeroize::Zeroizing::new(confirm.value()) {
             return Err(EnclaveError::bad_request("The two passwords differ."));
         }
     }
@@ -272,7 +272,7 @@ async fn submit_password() -> Result<()> {
     sleep(30).await; // let the page paint before the KDF blocks it
     let outcome = (|| -> Result<_> {
         if mode == "change" {
-            unlock(&current.value(), &user_id, expected.as_ref(), params)?;
+            unlock(&zeroize::Zeroizing::new(current.value()), &user_id, expected.as_ref(), params)?;
             unlock(&new_password, &user_id, None, params)
         } else {
             unlock(&new_password, &user_id, expected.as_ref(), params)
