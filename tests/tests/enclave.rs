@@ -136,8 +136,8 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     // 2. The consent dialog names the requesting site and the credential; "Deny" is a typed error.
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "release").await, "release");
-    assert_eq!(js(c, "return document.getElementById('release-origin').textContent", vec![]).await, json!(s.host));
-    assert_eq!(js(c, "return document.getElementById('release-id').textContent", vec![]).await, cred["id"]);
+    assert_eq!(js(c, "return document.getElementById('consent-origin').textContent", vec![]).await, json!(s.host));
+    assert_eq!(js(c, "return document.getElementById('consent-id').textContent", vec![]).await, cred["id"]);
     c.find(Locator::Id("deny")).await.unwrap().click().await.unwrap();
     back_to(c, &main).await;
     let denied = outcome(c, release, 10).await;
@@ -154,15 +154,34 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let approved = outcome(c, release, 10).await;
     assert_eq!(approved["result"]["plaintext"], SECRET, "{approved}");
 
-    // 4. Share needs no dialog and returns no plaintext.
+    // 4. Share: the user approves the grantee in the dialog; the host gets ciphertext only.
     let grantee = protocol::nacl_box::EncryptionSecretKey::generate();
-    let share = start(c, "share", json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text()})).await;
+    let share = start(
+        c,
+        "share",
+        json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text(), "granteeLabel": "Acme Exchange"}),
+    )
+    .await;
+    open_dialog(c).await;
+    assert_eq!(dialog_state(c, "share").await, "share");
+    assert_eq!(js(c, "return document.getElementById('consent-grantee').textContent", vec![]).await, grantee.public_key().to_text());
+    assert_eq!(js(c, "return document.getElementById('consent-grantee-label').textContent", vec![]).await, "Acme Exchange");
+    c.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
     let copy = outcome(c, share, 10).await;
     assert_eq!(copy["state"], "done", "{copy}");
     assert!(!copy.to_string().contains("Lovelace"));
     let content = protocol::codec::base64_decode("content", copy["result"]["content"].as_str().unwrap()).unwrap();
     let epk = protocol::bytes::EncryptionPublicKey::parse(copy["result"]["encryptorPublicKey"].as_str().unwrap()).unwrap();
     assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &grantee).unwrap()[..], SECRET.as_bytes());
+
+    // ...and a share the user denies makes no copy.
+    let share = start(c, "share", json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text()})).await;
+    open_dialog(c).await;
+    dialog_state(c, "share").await;
+    c.find(Locator::Id("deny")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
+    assert_eq!(outcome(c, share, 10).await["error"]["code"], "user_denied");
 
     // 5. The key was remembered for 7 days: after a reload the enclave is unlocked without a dialog.
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
@@ -218,7 +237,7 @@ async fn messages_forged_to_the_dialog_from_another_window_are_ignored() {
     js(c, "window.postMessage({intent: 'backup', payload: {secretKey: 'x'}}, '*', [new MessageChannel().port2]); return 1", vec![]).await;
     poll(c, "return document.body.dataset.ignored", 5, |v| v == "2").await;
     assert_eq!(js(c, "return document.body.dataset.state", vec![]).await, "unlock", "the dialog still shows the real request");
-    assert_eq!(js(c, "return document.getElementById('release').hidden", vec![]).await, true);
+    assert_eq!(js(c, "return document.getElementById('consent').hidden", vec![]).await, true);
 
     // The real request still completes; the forger got no answer.
     unlock_in_dialog(c, PASSWORD, "none").await;

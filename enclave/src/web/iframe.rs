@@ -213,6 +213,9 @@ struct EncryptParams {
 struct ShareParams {
     credential: EncryptedCredential,
     grantee_public_key: EncryptionPublicKey,
+    /// How the host names the grantee (shown to the user as the site's claim).
+    #[serde(default)]
+    grantee_label: String,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +261,16 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
         "share" => {
             let p: ShareParams = from_js(params, "share")?;
             ensure_key().await?;
+            // The user chooses the grantee: a copy is made only after they approve.
+            let plaintext = decrypt_text(&p.credential)?;
+            let payload = credential_payload(&p.credential, &plaintext)?;
+            let _ = js_sys::Reflect::set(&payload, &"granteePublicKey".into(), &p.grantee_public_key.to_text().into());
+            let label: String = p.grantee_label.chars().take(200).collect();
+            let _ = js_sys::Reflect::set(&payload, &"granteeLabel".into(), &label.into());
+            let answer = user_dialog("Review sharing request", "share", payload).await?;
+            if get(&answer, "approved").as_bool() != Some(true) {
+                return Err(EnclaveError::new(codes::USER_DENIED, "the user declined to share this credential"));
+            }
             with(|s| to_js(&s.vault.share(&p.credential, &p.grantee_public_key)?))
         }
         "view" => {
