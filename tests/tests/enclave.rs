@@ -183,6 +183,26 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     back_to(c, &main).await;
     assert_eq!(outcome(c, share, 10).await["error"]["code"], "user_denied");
 
+    // Filter on private fields answers ids only; encrypt makes content the user's key opens.
+    let id = start(c, "filter", json!({"credentials": [cred], "pick": {"credentialSubject.level": ["plus"]}})).await;
+    assert_eq!(outcome(c, id, 10).await, json!({"state": "done", "result": {"ids": [cred["id"]]}}));
+    let id = start(c, "filter", json!({"credentials": [cred], "omit": {"credentialSubject.name": ["Ada Lovelace"]}})).await;
+    assert_eq!(outcome(c, id, 10).await["result"]["ids"], json!([]));
+    let id = start(c, "encrypt", json!({"plaintext": "note to self"})).await;
+    let e = outcome(c, id, 10).await;
+    let user_key = derive_user_key(PASSWORD, UID, KdfVersion::default()).unwrap();
+    let content = protocol::codec::base64_decode("content", e["result"]["content"].as_str().unwrap()).unwrap();
+    let epk = protocol::bytes::EncryptionPublicKey::parse(e["result"]["encryptorPublicKey"].as_str().unwrap()).unwrap();
+    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &user_key).unwrap()[..], b"note to self");
+    // Backup shows the key in the dialog only.
+    let id = start(c, "backup", json!({})).await;
+    open_dialog(c).await;
+    assert_eq!(dialog_state(c, "backup").await, "backup");
+    assert_eq!(js(c, "return document.getElementById('backup-key').textContent", vec![]).await, user_key.to_base64().as_str());
+    c.find(Locator::Id("backup-done")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
+    assert_eq!(outcome(c, id, 10).await, json!({"state": "done", "result": {}}));
+
     // 5. The key was remembered for 7 days: after a reload the enclave is unlocked without a dialog.
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
