@@ -3,7 +3,7 @@
 /** Stable error codes. Codes from the protocol crate (e.g. "decryption_failed", "invalid_base64") also appear. */
 export type EnclaveErrorCode =
   | "origin_not_allowed" | "config_unavailable" | "enclave_unavailable" | "unknown_method" | "bad_request"
-  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "popup_blocked"
+  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "popup_blocked" | "timed_out"
   | "busy" | "storage_failed" | "key_mismatch" | "not_json" | "internal" | "destroyed"
   | (string & {});
 

@@ -184,8 +184,14 @@ fn finish(message: &JsValue) {
         port.close();
     }
     set_state("done");
+    // The enclave closes this window when it has the answer; close it ourselves if it does not.
+    let close = Closure::once_into_js(|| {
+        if let Ok(w) = window() {
+            let _ = w.close();
+        }
+    });
     if let Ok(w) = window() {
-        let _ = w.close();
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(close.unchecked_ref(), 2000);
     }
 }
 

@@ -447,6 +447,9 @@ async fn user_dialog(label: &str, intent: &str, payload: JsValue) -> Result<JsVa
     run_dialog(&popup, intent, payload).await
 }
 
+/// How long a request waits for the user's click on the enclave's button.
+const CLICK_TIMEOUT_MS: i32 = 5 * 60_000;
+
 async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
     let button: web_sys::HtmlButtonElement = by_id("attention")?;
     button.set_text_content(Some(label));
@@ -462,10 +465,24 @@ async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
         let _ = resolve.call1(&JsValue::UNDEFINED, &popup.map(JsValue::from).unwrap_or(JsValue::NULL));
     });
     button.set_onclick(Some(onclick.as_ref().unchecked_ref()));
+    // Nobody clicks for CLICK_TIMEOUT_MS: give up, so later requests are not `busy` forever.
+    let timer = window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(&d.reject, CLICK_TIMEOUT_MS)
+        .map_err(|_| EnclaveError::internal("starting a timer"))?;
     let result = JsFuture::from(d.promise).await;
+    if let Ok(w) = window() {
+        w.clear_timeout_with_handle(timer);
+    }
     button.set_onclick(None);
     drop(onclick);
     button.set_hidden(true);
+    post(&obj(&[("event", "attention".into()), ("visible", false.into())]));
+    if result.is_err() {
+        return Err(EnclaveError::new(
+            codes::TIMED_OUT,
+            format!("the user did not click the idOS button within {} minutes", CLICK_TIMEOUT_MS / 60_000),
+        ));
+    }
     let popup = result.map_err(|_| EnclaveError::internal("waiting for the click"))?;
     if popup.is_null() || popup.is_undefined() {
         return Err(EnclaveError::new(
@@ -482,8 +499,14 @@ fn closed_watch(popup: &web_sys::Window) -> Result<(Promise, i32)> {
     let d = deferred();
     let popup = popup.clone();
     let reject = d.reject.clone();
+    // An answer posted just before the dialog closed may still be queued: reject only on the
+    // second tick that sees the window closed.
+    let mut closed_ticks = 0u8;
     let tick = Closure::<dyn FnMut()>::new(move || {
         if popup.closed().unwrap_or(true) {
+            closed_ticks = closed_ticks.saturating_add(1);
+        }
+        if closed_ticks >= 2 {
             let _ = reject.call1(&JsValue::UNDEFINED, &error_js(&EnclaveError::new(
                 codes::DIALOG_CLOSED,
                 "the idOS dialog was closed before the request was answered",
@@ -549,6 +572,8 @@ async fn run_dialog(popup: &web_sys::Window, intent: &str, payload: JsValue) -> 
         .post_message_with_transfer(&message, &own_origin, &Array::of1(&channel.port2()))
         .map_err(|_| EnclaveError::internal("sending the request to the dialog"))?;
     let reply = race(answer.promise, &closed).await;
+    // The opener closes the dialog once it has the answer (no race with the closed watch).
+    let _ = popup.close();
     channel.port1().set_onmessage(None);
     channel.port1().close();
     drop(on_answer);
