@@ -259,13 +259,16 @@ async fn messages_forged_to_the_dialog_from_another_window_are_ignored() {
     assert_eq!(js(c, "return document.body.dataset.state", vec![]).await, "unlock", "the dialog still shows the real request");
     assert_eq!(js(c, "return document.getElementById('consent').hidden", vec![]).await, true);
 
-    // The real request still completes; the forger got no answer.
-    unlock_in_dialog(c, PASSWORD, "none").await;
+    // The real request still completes (by keyboard: the password field has focus, Enter
+    // submits, Escape closes the view); the forger got no answer.
+    assert_eq!(js(c, "return document.activeElement.id", vec![]).await, "password");
+    c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{PASSWORD}\u{E007}")).await.unwrap();
     back_to(c, &main).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "view").await, "view");
     assert_eq!(js(c, "return document.getElementById('view-content').textContent", vec![]).await, SECRET);
-    c.find(Locator::Id("view-close")).await.unwrap().click().await.unwrap();
+    assert_eq!(js(c, "return document.activeElement.id", vec![]).await, "view-close");
+    c.find(Locator::Css("body")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
     back_to(c, &main).await;
     assert_eq!(outcome(c, view, 10).await, json!({"state": "done", "result": {}}));
     assert_eq!(js(c, "return window.forgedAnswers.length", vec![]).await, 0);
