@@ -37,6 +37,9 @@ struct Iframe {
     allowed: Option<Vec<String>>,
     busy: bool,
     kdf: ScryptParams,
+    /// When the remembered key expires: the in-memory key goes too (None: not remembered, it
+    /// lives as long as this page).
+    key_expires_at: Option<f64>,
 }
 
 thread_local! {
@@ -47,6 +50,7 @@ thread_local! {
         allowed: None,
         busy: false,
         kdf: KdfVersion::default().scrypt_params(),
+        key_expires_at: None,
     });
 }
 
@@ -239,8 +243,37 @@ fn params_or_empty(params: JsValue) -> JsValue {
     if params.is_undefined() || params.is_null() { Object::new().into() } else { params }
 }
 
+/// Drops the key from memory and storage once the period the user chose has passed.
+async fn expire_if_due() -> Result<()> {
+    let due = with(|s| s.key_expires_at.is_some_and(|t| now_ms() >= t));
+    if due {
+        with(|s| {
+            s.vault.forget();
+            s.key_expires_at = None;
+        });
+        custody::forget().await?;
+    }
+    Ok(())
+}
+
+/// Installs an unlocked key and remembers it as the user chose.
+async fn install_key(user_id: &str, key: EncryptionSecretKey, remember: Remember, replace: bool) -> Result<()> {
+    let now = now_ms();
+    custody::remember(user_id, &key, remember, now).await?;
+    with(|s| {
+        s.key_expires_at = remember.expires_at(now);
+        if replace {
+            s.vault.replace_key(key);
+            Ok(())
+        } else {
+            s.vault.set_key(key)
+        }
+    })
+}
+
 async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
     let params = params_or_empty(params);
+    expire_if_due().await?;
     match method {
         "configure" => {
             let p: ConfigureParams = from_js(params, "configure")?;
@@ -317,12 +350,14 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             let answer = user_dialog("Change password", "changePassword", payload).await?;
             let (new_key, remember) = key_from_dialog(&answer)?;
             let rotation = with(|s| s.vault.rotate(&new_key, &p.originals))?;
-            custody::remember(&user_id, &new_key, remember, now_ms()).await?;
-            with(|s| s.vault.replace_key(new_key));
+            install_key(&user_id, new_key, remember, true).await?;
             to_js(&rotation)
         }
         "forget" => {
-            with(|s| s.vault.forget());
+            with(|s| {
+                s.vault.forget();
+                s.key_expires_at = None;
+            });
             custody::forget().await?;
             status()
         }
@@ -349,8 +384,9 @@ fn status() -> Result<JsValue> {
 }
 
 async fn restore_remembered(user_id: &str) -> Result<()> {
-    match custody::restore(user_id, now_ms()).await {
-        Ok(Some(key)) => {
+    match custody::restore_with_expiry(user_id, now_ms()).await {
+        Ok(Some((key, expires_at))) => {
+            with(|s| s.key_expires_at = Some(expires_at));
             if with(|s| s.vault.set_key(key)).is_err() {
                 // Remembered for an older key (e.g. before a password change elsewhere).
                 custody::forget().await?;
@@ -421,9 +457,9 @@ async fn ensure_key() -> Result<()> {
     let (label, mode) = if expected.is_some() { ("Unlock idOS", "unlock") } else { ("Create your idOS key", "create") };
     let answer = user_dialog(label, "unlock", dialog_context(&user_id, expected.as_deref(), mode)).await?;
     let (key, remember) = key_from_dialog(&answer)?;
+    // Checked against the profile's key before anything is stored.
     with(|s| s.vault.set_key(key.clone()))?;
-    custody::remember(&user_id, &key, remember, now_ms()).await?;
-    Ok(())
+    install_key(&user_id, key, remember, false).await
 }
 
 /// Clears `busy` however the dialog flow ends.
