@@ -342,6 +342,8 @@ async fn enclave_pages_send_their_security_headers() {
     assert!(config.contains(&format!("{{\"allowedparentorigins\":[\"{}\"]}}", s.host)), "{config}");
     let wasm = get("/enclave_bg.wasm").await;
     assert!(wasm.contains("x-content-type-options: nosniff") && wasm.contains("application/wasm"));
+    assert!(wasm.contains("cache-control: no-cache"), "{}", &wasm[..400.min(wasm.len())]);
+    assert!(index.contains("cache-control: no-store"));
 }
 
 #[tokio::test]
