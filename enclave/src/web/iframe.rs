@@ -279,6 +279,7 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             let p: ConfigureParams = from_js(params, "configure")?;
             with(|s| s.vault.configure(&p.user_id, p.expected_public_key))?;
             if !with(|s| s.vault.is_unlocked()) {
+                with(|s| s.key_expires_at = None);
                 restore_remembered(&p.user_id).await?;
             }
             status()
