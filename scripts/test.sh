@@ -12,6 +12,15 @@ step() { echo "== [$((SECONDS - t0))s] $*" >&2; }
 
 step "fetch crates";  cargo fetch --locked
 step "build";         cargo build --workspace --all-targets --locked
+# ---- enclave (issue 5): wasm build, in-browser wasm tests; the e2e browser tests need the build
+# ---- and run with the native tests below (tests/tests/enclave.rs).
+step "enclave: trunk build (www/enclave/dist)"
+trunk build
+step "enclave: wasm tests in headless Chromium"
+CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}" \
+  cargo test -p enclave --target wasm32-unknown-unknown --locked
+# ---- end of the enclave section
+
 step "native tests";  cargo test --workspace --locked -- "$@"
 step "protocol for wasm32"
 cargo build -p protocol --target wasm32-unknown-unknown --locked

@@ -34,6 +34,8 @@ pub mod codes {
     pub const DIALOG_CLOSED: &str = "dialog_closed";
     /// The browser refused to open the dialog window.
     pub const POPUP_BLOCKED: &str = "popup_blocked";
+    /// The user did not click the enclave's button in time.
+    pub const TIMED_OUT: &str = "timed_out";
     /// Another request that needs the user is still waiting for them.
     pub const BUSY: &str = "busy";
     /// The enclave origin's storage (IndexedDB / WebCrypto) failed.

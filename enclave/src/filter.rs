@@ -36,7 +36,7 @@ fn text(value: &serde_json::Value) -> String {
 }
 
 fn holds(value: &serde_json::Value, path: &str, allowed: &[String]) -> bool {
-    lookup(value, path).map(text).is_some_and(|t| allowed.iter().any(|a| *a == t))
+    lookup(value, path).map(text).is_some_and(|t| allowed.contains(&t))
 }
 
 impl Filter {

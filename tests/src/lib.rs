@@ -48,11 +48,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("port").port()
 }
 
+/// One browser at a time per test binary: two Chromiums on two cores make timeouts flaky.
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A running chromedriver and a headless Chromium session with a fresh profile.
 pub struct Browser {
     pub client: Client,
     driver: Child,
     profile: PathBuf,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -62,6 +66,8 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a session. Panics with instructions when
     /// chromedriver or Chromium is missing.
     pub async fn start() -> Browser {
+        // A test that failed while holding the browser leaves the lock poisoned; the next may go.
+        let turn = ONE_BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
         assert!(
             Path::new(&driver_path).is_file(),
@@ -98,7 +104,7 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session through chromedriver");
-        Browser { client, driver, profile }
+        Browser { client, driver, profile, _turn: turn }
     }
 
     /// Ends the session and chromedriver.

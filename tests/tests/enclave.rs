@@ -136,8 +136,8 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     // 2. The consent dialog names the requesting site and the credential; "Deny" is a typed error.
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "release").await, "release");
-    assert_eq!(js(c, "return document.getElementById('release-origin').textContent", vec![]).await, json!(s.host));
-    assert_eq!(js(c, "return document.getElementById('release-id').textContent", vec![]).await, cred["id"]);
+    assert_eq!(js(c, "return document.getElementById('consent-origin').textContent", vec![]).await, json!(s.host));
+    assert_eq!(js(c, "return document.getElementById('consent-id').textContent", vec![]).await, cred["id"]);
     c.find(Locator::Id("deny")).await.unwrap().click().await.unwrap();
     back_to(c, &main).await;
     let denied = outcome(c, release, 10).await;
@@ -154,15 +154,54 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let approved = outcome(c, release, 10).await;
     assert_eq!(approved["result"]["plaintext"], SECRET, "{approved}");
 
-    // 4. Share needs no dialog and returns no plaintext.
+    // 4. Share: the user approves the grantee in the dialog; the host gets ciphertext only.
     let grantee = protocol::nacl_box::EncryptionSecretKey::generate();
-    let share = start(c, "share", json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text()})).await;
+    let share = start(
+        c,
+        "share",
+        json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text(), "granteeLabel": "Acme Exchange"}),
+    )
+    .await;
+    open_dialog(c).await;
+    assert_eq!(dialog_state(c, "share").await, "share");
+    assert_eq!(js(c, "return document.getElementById('consent-grantee').textContent", vec![]).await, grantee.public_key().to_text());
+    assert_eq!(js(c, "return document.getElementById('consent-grantee-label').textContent", vec![]).await, "Acme Exchange");
+    c.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
     let copy = outcome(c, share, 10).await;
     assert_eq!(copy["state"], "done", "{copy}");
     assert!(!copy.to_string().contains("Lovelace"));
     let content = protocol::codec::base64_decode("content", copy["result"]["content"].as_str().unwrap()).unwrap();
     let epk = protocol::bytes::EncryptionPublicKey::parse(copy["result"]["encryptorPublicKey"].as_str().unwrap()).unwrap();
     assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &grantee).unwrap()[..], SECRET.as_bytes());
+
+    // ...and a share the user denies makes no copy.
+    let share = start(c, "share", json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text()})).await;
+    open_dialog(c).await;
+    dialog_state(c, "share").await;
+    c.find(Locator::Id("deny")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
+    assert_eq!(outcome(c, share, 10).await["error"]["code"], "user_denied");
+
+    // Filter on private fields answers ids only; encrypt makes content the user's key opens.
+    let id = start(c, "filter", json!({"credentials": [cred], "pick": {"credentialSubject.level": ["plus"]}})).await;
+    assert_eq!(outcome(c, id, 10).await, json!({"state": "done", "result": {"ids": [cred["id"]]}}));
+    let id = start(c, "filter", json!({"credentials": [cred], "omit": {"credentialSubject.name": ["Ada Lovelace"]}})).await;
+    assert_eq!(outcome(c, id, 10).await["result"]["ids"], json!([]));
+    let id = start(c, "encrypt", json!({"plaintext": "note to self"})).await;
+    let e = outcome(c, id, 10).await;
+    let user_key = derive_user_key(PASSWORD, UID, KdfVersion::default()).unwrap();
+    let content = protocol::codec::base64_decode("content", e["result"]["content"].as_str().unwrap()).unwrap();
+    let epk = protocol::bytes::EncryptionPublicKey::parse(e["result"]["encryptorPublicKey"].as_str().unwrap()).unwrap();
+    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &user_key).unwrap()[..], b"note to self");
+    // Backup shows the key in the dialog only.
+    let id = start(c, "backup", json!({})).await;
+    open_dialog(c).await;
+    assert_eq!(dialog_state(c, "backup").await, "backup");
+    assert_eq!(js(c, "return document.getElementById('backup-key').textContent", vec![]).await, user_key.to_base64().as_str());
+    c.find(Locator::Id("backup-done")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
+    assert_eq!(outcome(c, id, 10).await, json!({"state": "done", "result": {}}));
 
     // 5. The key was remembered for 7 days: after a reload the enclave is unlocked without a dialog.
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
@@ -218,15 +257,18 @@ async fn messages_forged_to_the_dialog_from_another_window_are_ignored() {
     js(c, "window.postMessage({intent: 'backup', payload: {secretKey: 'x'}}, '*', [new MessageChannel().port2]); return 1", vec![]).await;
     poll(c, "return document.body.dataset.ignored", 5, |v| v == "2").await;
     assert_eq!(js(c, "return document.body.dataset.state", vec![]).await, "unlock", "the dialog still shows the real request");
-    assert_eq!(js(c, "return document.getElementById('release').hidden", vec![]).await, true);
+    assert_eq!(js(c, "return document.getElementById('consent').hidden", vec![]).await, true);
 
-    // The real request still completes; the forger got no answer.
-    unlock_in_dialog(c, PASSWORD, "none").await;
+    // The real request still completes (by keyboard: the password field has focus, Enter
+    // submits, Escape closes the view); the forger got no answer.
+    assert_eq!(js(c, "return document.activeElement.id", vec![]).await, "password");
+    c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{PASSWORD}\u{E007}")).await.unwrap();
     back_to(c, &main).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "view").await, "view");
     assert_eq!(js(c, "return document.getElementById('view-content').textContent", vec![]).await, SECRET);
-    c.find(Locator::Id("view-close")).await.unwrap().click().await.unwrap();
+    assert_eq!(js(c, "return document.activeElement.id", vec![]).await, "view-close");
+    c.find(Locator::Css("body")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
     back_to(c, &main).await;
     assert_eq!(outcome(c, view, 10).await, json!({"state": "done", "result": {}}));
     assert_eq!(js(c, "return window.forgedAnswers.length", vec![]).await, 0);
@@ -300,4 +342,60 @@ async fn enclave_pages_send_their_security_headers() {
     assert!(config.contains(&format!("{{\"allowedparentorigins\":[\"{}\"]}}", s.host)), "{config}");
     let wasm = get("/enclave_bg.wasm").await;
     assert!(wasm.contains("x-content-type-options: nosniff") && wasm.contains("application/wasm"));
+    assert!(wasm.contains("cache-control: no-cache"), "{}", &wasm[..400.min(wasm.len())]);
+    assert!(index.contains("cache-control: no-store"));
+}
+
+#[tokio::test]
+async fn password_change_re_encrypts_originals_and_closing_the_dialog_is_a_typed_error() {
+    let s = sites().await;
+    let b = Browser::start().await;
+    let c = &b.client;
+    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
+    let (cred, pk) = credential();
+    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    outcome(c, id, 10).await;
+
+    // Closing the dialog window instead of answering.
+    let view = start(c, "view", json!({"credential": cred})).await;
+    let main = open_dialog(c).await;
+    dialog_state(c, "unlock").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let closed = outcome(c, view, 10).await;
+    assert_eq!(closed["error"]["code"], "dialog_closed", "{closed}");
+
+    // Change the password: unlock, then current + new password in the dialog.
+    let new_password = "a much better passphrase";
+    let change = start(c, "changePassword", json!({"originals": [cred]})).await;
+    open_dialog(c).await;
+    unlock_in_dialog(c, PASSWORD, "none").await;
+    back_to(c, &main).await;
+    open_dialog(c).await;
+    assert_eq!(dialog_state(c, "changePassword").await, "changePassword");
+    c.find(Locator::Id("current-password")).await.unwrap().send_keys("wrong").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(new_password).await.unwrap();
+    c.find(Locator::Id("password-confirm")).await.unwrap().send_keys(new_password).await.unwrap();
+    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
+    let err = poll(c, "return document.getElementById('unlock-error').textContent", 15, |v| v != "").await;
+    assert_eq!(err, "Wrong password. Try again.");
+    c.find(Locator::Id("current-password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(new_password).await.unwrap();
+    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
+    back_to(c, &main).await;
+    let rotation = outcome(c, change, 15).await;
+    assert_eq!(rotation["state"], "done", "{rotation}");
+    let new_key = derive_user_key(new_password, UID, KdfVersion::default()).unwrap();
+    let r = &rotation["result"];
+    assert_eq!(r["recipient_encryption_public_key"], new_key.public_key().to_text());
+    assert_eq!(r["encryption_password_store"], "user");
+    let o = &r["originals"][0];
+    assert_eq!(o["id"], cred["id"]);
+    let content = protocol::codec::base64_decode("content", o["content"].as_str().unwrap()).unwrap();
+    let epk = protocol::bytes::EncryptionPublicKey::parse(o["encryptor_public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &new_key).unwrap()[..], SECRET.as_bytes());
+    // The enclave now holds the new key.
+    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": new_key.public_key().to_text()})).await;
+    assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], true);
+    b.close().await;
 }

@@ -3,7 +3,7 @@
 /** Stable error codes. Codes from the protocol crate (e.g. "decryption_failed", "invalid_base64") also appear. */
 export type EnclaveErrorCode =
   | "origin_not_allowed" | "config_unavailable" | "enclave_unavailable" | "unknown_method" | "bad_request"
-  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "popup_blocked"
+  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "popup_blocked" | "timed_out"
   | "busy" | "storage_failed" | "key_mismatch" | "not_json" | "internal" | "destroyed"
   | (string & {});
 
@@ -96,8 +96,11 @@ export class Enclave {
   ensureKey(): Promise<Status>;
   /** Encrypts text for a recipient (default: the user). */
   encrypt(params: { plaintext: string; recipientPublicKey?: Base64 }): Promise<Encrypted>;
-  /** Decrypts an original, re-encrypts it for the grantee and signs the copy. Plaintext never leaves. */
-  share(params: { credential: EncryptedCredential; granteePublicKey: Base64 }): Promise<SharedCopy>;
+  /**
+   * After the user approves the recipient in the dialog: decrypts an original, re-encrypts it for
+   * the grantee and signs the copy. Plaintext never leaves. Rejects with "user_denied" otherwise.
+   */
+  share(params: { credential: EncryptedCredential; granteePublicKey: Base64; granteeLabel?: string }): Promise<SharedCopy>;
   /** Shows the credential to the user inside the enclave dialog. Returns nothing. */
   view(params: { credential: EncryptedCredential }): Promise<Record<string, never>>;
   /** Asks the user; resolves with the plaintext only if they approve, else rejects with "user_denied". */

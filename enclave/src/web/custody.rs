@@ -83,6 +83,11 @@ impl Remember {
         }
     }
 
+    /// When a key remembered at `now_ms` expires (None: it is not remembered at all).
+    pub fn expires_at(self, now_ms: f64) -> Option<f64> {
+        (self != Remember::None).then(|| now_ms + self.lifetime_ms())
+    }
+
     fn lifetime_ms(self) -> f64 {
         match self {
             Remember::None => 0.0,
@@ -183,6 +188,11 @@ pub async fn remember(user_id: &str, key: &EncryptionSecretKey, duration: Rememb
 /// The remembered key of `user_id`, if there is one that has not expired. An expired record,
 /// a record of another user, or a session record from another tab is wiped.
 pub async fn restore(user_id: &str, now_ms: f64) -> Result<Option<EncryptionSecretKey>> {
+    Ok(restore_with_expiry(user_id, now_ms).await?.map(|(key, _)| key))
+}
+
+/// [`restore`], with the record's expiry time (ms since the epoch).
+pub async fn restore_with_expiry(user_id: &str, now_ms: f64) -> Result<Option<(EncryptionSecretKey, f64)>> {
     let record = await_promise(idb_get(RECORD_KEY), "reading the remembered key").await?;
     if record.is_null() || record.is_undefined() {
         return Ok(None);
@@ -193,7 +203,8 @@ pub async fn restore(user_id: &str, now_ms: f64) -> Result<Option<EncryptionSecr
         None => true,
         Some(token) => session_storage()?.get_item(SESSION_ITEM).ok().flatten().as_deref() == Some(token.as_str()),
     };
-    if !same_user || !session_ok || !(now_ms < expires_at) {
+    let live = now_ms < expires_at; // false for NaN too
+    if !same_user || !session_ok || !live {
         forget().await?;
         return Ok(None);
     }
@@ -224,7 +235,7 @@ pub async fn restore(user_id: &str, now_ms: f64) -> Result<Option<EncryptionSecr
         forget().await?;
         return Err(EnclaveError::new(codes::KEY_MISMATCH, "the remembered key does not match its record"));
     }
-    Ok(Some(key))
+    Ok(Some((key, expires_at)))
 }
 
 /// Wipes the remembered key (and the session token).

@@ -16,7 +16,7 @@ use super::util::*;
 use crate::error::{EnclaveError, Result, codes};
 use crate::vault::unlock;
 
-const INTENTS: &[&str] = &["unlock", "changePassword", "release", "view", "backup"];
+const INTENTS: &[&str] = &["unlock", "changePassword", "release", "share", "view", "backup"];
 
 #[derive(Default)]
 struct Dialog {
@@ -137,13 +137,26 @@ fn render(intent: &str) -> Result<()> {
             let first = if mode == "change" { "current-password" } else { "password" };
             let _ = by_id::<web_sys::HtmlElement>(first)?.focus();
         }
-        "release" => {
-            set_text("title", "Share a credential with this site?")?;
-            set_text("release-origin", &origin)?;
-            set_text("release-id", &payload_str("credentialId"))?;
-            set_text("release-notes", &payload_str("publicNotes"))?;
-            set_text("release-content", &payload_str("plaintext"))?;
-            set_hidden("release", false)?;
+        "release" | "share" => {
+            let share = intent == "share";
+            set_text("title", if share { "Share a credential?" } else { "Give this site a credential?" })?;
+            set_text("consent-origin", &origin)?;
+            set_text(
+                "consent-question",
+                if share {
+                    "asks to share this credential with the recipient below: it is encrypted for them only. Approve only if you want them to read it."
+                } else {
+                    "asks to read the content of this credential. Approve only if you trust this site with it."
+                },
+            )?;
+            set_text("consent-id", &payload_str("credentialId"))?;
+            set_text("consent-notes", &payload_str("publicNotes"))?;
+            set_hidden("consent-grantee-row", !share)?;
+            let label = payload_str("granteeLabel");
+            set_text("consent-grantee-label", if label.is_empty() { "(not named)" } else { &label })?;
+            set_text("consent-grantee", &payload_str("granteePublicKey"))?;
+            set_text("consent-content", &payload_str("plaintext"))?;
+            set_hidden("consent", false)?;
             let _ = by_id::<web_sys::HtmlElement>("deny")?.focus();
         }
         "view" => {
@@ -171,8 +184,14 @@ fn finish(message: &JsValue) {
         port.close();
     }
     set_state("done");
+    // The enclave closes this window when it has the answer; close it ourselves if it does not.
+    let close = Closure::once_into_js(|| {
+        if let Ok(w) = window() {
+            let _ = w.close();
+        }
+    });
     if let Ok(w) = window() {
-        let _ = w.close();
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(close.unchecked_ref(), 2000);
     }
 }
 
@@ -220,7 +239,7 @@ fn wire_buttons() -> Result<()> {
         if ev.key() == "Escape" && with(|s| s.accepted && s.port.is_some()) {
             let intent = with(|s| s.intent.clone());
             match intent.as_str() {
-                "release" => reply(obj(&[("approved", false.into())])),
+                "release" | "share" => reply(obj(&[("approved", false.into())])),
                 "view" | "backup" => reply(Object::new().into()),
                 _ => reply_error(&cancelled()),
             }
@@ -263,7 +282,7 @@ async fn submit_password() -> Result<()> {
         if new_password.chars().count() < 8 {
             return Err(EnclaveError::bad_request("Use at least 8 characters."));
         }
-        if *new_password != confirm.value() {
+        if *new_password != *zeroize::Zeroizing::new(confirm.value()) {
             return Err(EnclaveError::bad_request("The two passwords differ."));
         }
     }
@@ -272,7 +291,7 @@ async fn submit_password() -> Result<()> {
     sleep(30).await; // let the page paint before the KDF blocks it
     let outcome = (|| -> Result<_> {
         if mode == "change" {
-            unlock(&current.value(), &user_id, expected.as_ref(), params)?;
+            unlock(&zeroize::Zeroizing::new(current.value()), &user_id, expected.as_ref(), params)?;
             unlock(&new_password, &user_id, None, params)
         } else {
             unlock(&new_password, &user_id, expected.as_ref(), params)

@@ -37,6 +37,9 @@ struct Iframe {
     allowed: Option<Vec<String>>,
     busy: bool,
     kdf: ScryptParams,
+    /// When the remembered key expires: the in-memory key goes too (None: not remembered, it
+    /// lives as long as this page).
+    key_expires_at: Option<f64>,
 }
 
 thread_local! {
@@ -47,6 +50,7 @@ thread_local! {
         allowed: None,
         busy: false,
         kdf: KdfVersion::default().scrypt_params(),
+        key_expires_at: None,
     });
 }
 
@@ -213,6 +217,9 @@ struct EncryptParams {
 struct ShareParams {
     credential: EncryptedCredential,
     grantee_public_key: EncryptionPublicKey,
+    /// How the host names the grantee (shown to the user as the site's claim).
+    #[serde(default)]
+    grantee_label: String,
 }
 
 #[derive(Deserialize)]
@@ -236,13 +243,43 @@ fn params_or_empty(params: JsValue) -> JsValue {
     if params.is_undefined() || params.is_null() { Object::new().into() } else { params }
 }
 
+/// Drops the key from memory and storage once the period the user chose has passed.
+async fn expire_if_due() -> Result<()> {
+    let due = with(|s| s.key_expires_at.is_some_and(|t| now_ms() >= t));
+    if due {
+        with(|s| {
+            s.vault.forget();
+            s.key_expires_at = None;
+        });
+        custody::forget().await?;
+    }
+    Ok(())
+}
+
+/// Installs an unlocked key and remembers it as the user chose.
+async fn install_key(user_id: &str, key: EncryptionSecretKey, remember: Remember, replace: bool) -> Result<()> {
+    let now = now_ms();
+    custody::remember(user_id, &key, remember, now).await?;
+    with(|s| {
+        s.key_expires_at = remember.expires_at(now);
+        if replace {
+            s.vault.replace_key(key);
+            Ok(())
+        } else {
+            s.vault.set_key(key)
+        }
+    })
+}
+
 async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
     let params = params_or_empty(params);
+    expire_if_due().await?;
     match method {
         "configure" => {
             let p: ConfigureParams = from_js(params, "configure")?;
             with(|s| s.vault.configure(&p.user_id, p.expected_public_key))?;
             if !with(|s| s.vault.is_unlocked()) {
+                with(|s| s.key_expires_at = None);
                 restore_remembered(&p.user_id).await?;
             }
             status()
@@ -258,6 +295,16 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
         "share" => {
             let p: ShareParams = from_js(params, "share")?;
             ensure_key().await?;
+            // The user chooses the grantee: a copy is made only after they approve.
+            let plaintext = decrypt_text(&p.credential)?;
+            let payload = credential_payload(&p.credential, &plaintext)?;
+            let _ = js_sys::Reflect::set(&payload, &"granteePublicKey".into(), &p.grantee_public_key.to_text().into());
+            let label: String = p.grantee_label.chars().take(200).collect();
+            let _ = js_sys::Reflect::set(&payload, &"granteeLabel".into(), &label.into());
+            let answer = user_dialog("Review sharing request", "share", payload).await?;
+            if get(&answer, "approved").as_bool() != Some(true) {
+                return Err(EnclaveError::new(codes::USER_DENIED, "the user declined to share this credential"));
+            }
             with(|s| to_js(&s.vault.share(&p.credential, &p.grantee_public_key)?))
         }
         "view" => {
@@ -304,12 +351,14 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             let answer = user_dialog("Change password", "changePassword", payload).await?;
             let (new_key, remember) = key_from_dialog(&answer)?;
             let rotation = with(|s| s.vault.rotate(&new_key, &p.originals))?;
-            custody::remember(&user_id, &new_key, remember, now_ms()).await?;
-            with(|s| s.vault.replace_key(new_key));
+            install_key(&user_id, new_key, remember, true).await?;
             to_js(&rotation)
         }
         "forget" => {
-            with(|s| s.vault.forget());
+            with(|s| {
+                s.vault.forget();
+                s.key_expires_at = None;
+            });
             custody::forget().await?;
             status()
         }
@@ -336,8 +385,9 @@ fn status() -> Result<JsValue> {
 }
 
 async fn restore_remembered(user_id: &str) -> Result<()> {
-    match custody::restore(user_id, now_ms()).await {
-        Ok(Some(key)) => {
+    match custody::restore_with_expiry(user_id, now_ms()).await {
+        Ok(Some((key, expires_at))) => {
+            with(|s| s.key_expires_at = Some(expires_at));
             if with(|s| s.vault.set_key(key)).is_err() {
                 // Remembered for an older key (e.g. before a password change elsewhere).
                 custody::forget().await?;
@@ -408,9 +458,9 @@ async fn ensure_key() -> Result<()> {
     let (label, mode) = if expected.is_some() { ("Unlock idOS", "unlock") } else { ("Create your idOS key", "create") };
     let answer = user_dialog(label, "unlock", dialog_context(&user_id, expected.as_deref(), mode)).await?;
     let (key, remember) = key_from_dialog(&answer)?;
+    // Checked against the profile's key before anything is stored.
     with(|s| s.vault.set_key(key.clone()))?;
-    custody::remember(&user_id, &key, remember, now_ms()).await?;
-    Ok(())
+    install_key(&user_id, key, remember, false).await
 }
 
 /// Clears `busy` however the dialog flow ends.
@@ -434,6 +484,9 @@ async fn user_dialog(label: &str, intent: &str, payload: JsValue) -> Result<JsVa
     run_dialog(&popup, intent, payload).await
 }
 
+/// How long a request waits for the user's click on the enclave's button.
+const CLICK_TIMEOUT_MS: i32 = 5 * 60_000;
+
 async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
     let button: web_sys::HtmlButtonElement = by_id("attention")?;
     button.set_text_content(Some(label));
@@ -449,10 +502,24 @@ async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
         let _ = resolve.call1(&JsValue::UNDEFINED, &popup.map(JsValue::from).unwrap_or(JsValue::NULL));
     });
     button.set_onclick(Some(onclick.as_ref().unchecked_ref()));
+    // Nobody clicks for CLICK_TIMEOUT_MS: give up, so later requests are not `busy` forever.
+    let timer = window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(&d.reject, CLICK_TIMEOUT_MS)
+        .map_err(|_| EnclaveError::internal("starting a timer"))?;
     let result = JsFuture::from(d.promise).await;
+    if let Ok(w) = window() {
+        w.clear_timeout_with_handle(timer);
+    }
     button.set_onclick(None);
     drop(onclick);
     button.set_hidden(true);
+    post(&obj(&[("event", "attention".into()), ("visible", false.into())]));
+    if result.is_err() {
+        return Err(EnclaveError::new(
+            codes::TIMED_OUT,
+            format!("the user did not click the idOS button within {} minutes", CLICK_TIMEOUT_MS / 60_000),
+        ));
+    }
     let popup = result.map_err(|_| EnclaveError::internal("waiting for the click"))?;
     if popup.is_null() || popup.is_undefined() {
         return Err(EnclaveError::new(
@@ -469,8 +536,14 @@ fn closed_watch(popup: &web_sys::Window) -> Result<(Promise, i32)> {
     let d = deferred();
     let popup = popup.clone();
     let reject = d.reject.clone();
+    // An answer posted just before the dialog closed may still be queued: reject only on the
+    // second tick that sees the window closed.
+    let mut closed_ticks = 0u8;
     let tick = Closure::<dyn FnMut()>::new(move || {
         if popup.closed().unwrap_or(true) {
+            closed_ticks = closed_ticks.saturating_add(1);
+        }
+        if closed_ticks >= 2 {
             let _ = reject.call1(&JsValue::UNDEFINED, &error_js(&EnclaveError::new(
                 codes::DIALOG_CLOSED,
                 "the idOS dialog was closed before the request was answered",
@@ -536,6 +609,8 @@ async fn run_dialog(popup: &web_sys::Window, intent: &str, payload: JsValue) -> 
         .post_message_with_transfer(&message, &own_origin, &Array::of1(&channel.port2()))
         .map_err(|_| EnclaveError::internal("sending the request to the dialog"))?;
     let reply = race(answer.promise, &closed).await;
+    // The opener closes the dialog once it has the answer (no race with the closed watch).
+    let _ = popup.close();
     channel.port1().set_onmessage(None);
     channel.port1().close();
     drop(on_answer);

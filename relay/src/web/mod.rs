@@ -6,7 +6,8 @@
 //! - `config.json`: generated from the same allow-list, so the enclave's own origin check and the
 //!   browser's CSP check always agree, and a framing page cannot choose the list;
 //! - every response: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`,
-//!   `Cross-Origin-Resource-Policy: same-origin`.
+//!   `Cross-Origin-Resource-Policy: same-origin`; assets `Cache-Control: no-cache` (pages and
+//!   config `no-store`).
 //!
 //! Trunk injects one inline module script (its wasm loader) into `index.html`; instead of
 //! `'unsafe-inline'` the CSP names the SHA-256 of each inline script found in the served file.
@@ -201,6 +202,9 @@ pub fn enclave_router(cfg: EnclaveWebConfig) -> Router {
         .layer(fixed("x-content-type-options", "nosniff"))
         .layer(fixed("referrer-policy", "no-referrer"))
         .layer(fixed("cross-origin-resource-policy", "same-origin"))
+        // Asset names carry no hash (dialog.html imports enclave.js by name) and index.html pins
+        // them with SRI: revalidate on every load so an upgrade never meets a stale copy.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

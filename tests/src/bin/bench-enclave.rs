@@ -26,10 +26,23 @@ const wasmPk = bench_kdf(password, userId, 14);
 const jsKey = scrypt.syncScrypt(enc.encode(password.normalize('NFKC')), enc.encode(userId), 16384, 8, 1, 32);
 const jsPk = btoa(String.fromCharCode(...nacl.box.keyPair.fromSecretKey(jsKey).publicKey));
 if (wasmPk !== jsPk) throw new Error('KDF mismatch');
-const kdfRuns = 7;
-time(() => bench_kdf(password, userId, 14), 1);
-const kdfWasm = time(() => bench_kdf(password, userId, 14), kdfRuns);
-const kdfJs = time(() => scrypt.syncScrypt(enc.encode(password.normalize('NFKC')), enc.encode(userId), 16384, 8, 1, 32), kdfRuns);
+// Interleaved runs, so that load from other processes hits both sides alike.
+const kdfRuns = 9, wasmTimes = [], jsTimes = [];
+bench_kdf(password, userId, 14);
+scrypt.syncScrypt(enc.encode(password.normalize('NFKC')), enc.encode(userId), 16384, 8, 1, 32);
+for (let i = 0; i < kdfRuns; i++) {
+  wasmTimes.push(time(() => bench_kdf(password, userId, 14), 1));
+  jsTimes.push(time(() => scrypt.syncScrypt(enc.encode(password.normalize('NFKC')), enc.encode(userId), 16384, 8, 1, 32), 1));
+}
+const kdfWasm = median(wasmTimes), kdfJs = median(jsTimes);
+// scrypt-js's promise API (what `await scrypt(...)` callers get: it yields to the event loop).
+const asyncTimes = [];
+for (let i = 0; i < 3; i++) {
+  const t = performance.now();
+  await scrypt.scrypt(enc.encode(password.normalize('NFKC')), enc.encode(userId), 16384, 8, 1, 32);
+  asyncTimes.push(performance.now() - t);
+}
+const kdfJsAsync = median(asyncTimes);
 // 1 KiB box.
 const recipient = nacl.box.keyPair(), sender = nacl.box.keyPair();
 const msg = nacl.randomBytes(1024), nonce = nacl.randomBytes(24);
@@ -39,7 +52,7 @@ if (bench_box_open(content, sender.publicKey, recipient.secretKey) !== 1024) thr
 const boxRuns = 300, inner = 10;
 const boxWasm = time(() => { for (let i = 0; i < inner; i++) bench_box_open(content, sender.publicKey, recipient.secretKey); }, boxRuns) / inner;
 const boxJs = time(() => { for (let i = 0; i < inner; i++) nacl.box.open(content.subarray(24), content.subarray(0, 24), sender.publicKey, recipient.secretKey); }, boxRuns) / inner;
-window.benchResult = { kdfWasm, kdfJs, boxWasm, boxJs, simd: WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,10,1,8,0,65,0,253,15,253,98,11])) };
+window.benchResult = { kdfWasm, kdfJs, kdfJsAsync, boxWasm, boxJs, simd: WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,10,1,8,0,65,0,253,15,253,98,11])) };
 "#;
 
 fn gzip_len(path: &std::path::Path) -> u64 {
@@ -85,7 +98,11 @@ async fn main() {
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
     let out = serde_json::json!({
         "kdf_scrypt_n16384_ms": { "enclave_wasm": round(f("kdfWasm")), "scrypt_js": round(f("kdfJs")),
-                                  "speedup": round(f("kdfJs") / f("kdfWasm")), "goal_speedup": 4.0 },
+                                  "speedup": round(f("kdfJs") / f("kdfWasm")), "goal_speedup": 4.0,
+                                  "scrypt_js_async_api": round(f("kdfJsAsync")),
+                                  "speedup_vs_async_api": round(f("kdfJsAsync") / f("kdfWasm")) },
+        "method": "median of interleaved runs in one headless Chromium page (9 KDF runs; box: 300 x 10 opens); \
+                   scrypt_js = syncScrypt, the fastest scrypt-js entry point",
         "box_open_1kib_ms": { "enclave_wasm": round(f("boxWasm")), "tweetnacl_js": round(f("boxJs")),
                               "speedup": round(f("boxJs") / f("boxWasm")), "goal_speedup": 4.0 },
         "wasm_bytes": std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0),
