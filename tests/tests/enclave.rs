@@ -295,6 +295,18 @@ async fn a_page_on_a_non_allowed_origin_gets_nothing() {
     // Framing is blocked by the CSP (frame-ancestors): the enclave never starts, the SDK times out.
     let r = open_host(c, &s.evil, &s.enclave).await;
     assert_eq!(r["error"]["code"], "enclave_unavailable", "{r}");
+    // The frame holds the browser's error page, not the enclave.
+    c.enter_frame(0).await.unwrap();
+    let inside = js(c, "return [location.href, !!document.getElementById('attention')]", vec![]).await;
+    c.enter_parent_frame().await.unwrap();
+    assert_eq!(inside[1], false, "{inside}");
+    assert!(!inside[0].as_str().unwrap_or("").starts_with(&s.enclave), "{inside}");
+    // The same enclave frames fine on the allowed origin (so the refusal above is the CSP's).
+    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
+    c.enter_frame(0).await.unwrap();
+    let inside = js(c, "return [location.href, !!document.getElementById('attention')]", vec![]).await;
+    c.enter_parent_frame().await.unwrap();
+    assert_eq!(inside, json!([format!("{}/", s.enclave), true]));
     // Opening the enclave page as a window instead of a frame: it refuses to run top-level,
     // so a connect message gets no answer.
     click_to_open(c, &format!("{}/", s.enclave), "enclave-top").await;
