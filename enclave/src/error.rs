@@ -51,7 +51,10 @@ pub mod codes {
 impl EnclaveError {
     /// An error with the given code and message.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        EnclaveError { code: code.to_owned(), message: message.into() }
+        EnclaveError {
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// A request whose parameters do not fit.
@@ -67,7 +70,10 @@ impl EnclaveError {
 
 impl From<protocol::Error> for EnclaveError {
     fn from(e: protocol::Error) -> Self {
-        EnclaveError { code: e.code().to_owned(), message: e.to_string() }
+        EnclaveError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
     }
 }
 

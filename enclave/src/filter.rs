@@ -36,13 +36,20 @@ fn text(value: &serde_json::Value) -> String {
 }
 
 fn holds(value: &serde_json::Value, path: &str, allowed: &[String]) -> bool {
-    lookup(value, path).map(text).is_some_and(|t| allowed.contains(&t))
+    lookup(value, path)
+        .map(text)
+        .is_some_and(|t| allowed.contains(&t))
 }
 
 impl Filter {
     /// Whether a decrypted credential passes.
     pub fn matches(&self, value: &serde_json::Value) -> bool {
-        self.pick.iter().all(|(path, allowed)| holds(value, path, allowed))
-            && !self.omit.iter().any(|(path, denied)| holds(value, path, denied))
+        self.pick
+            .iter()
+            .all(|(path, allowed)| holds(value, path, allowed))
+            && !self
+                .omit
+                .iter()
+                .any(|(path, denied)| holds(value, path, denied))
     }
 }

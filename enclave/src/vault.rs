@@ -4,7 +4,9 @@
 
 use protocol::Uuid;
 use protocol::action::{PasswordStore, ReencryptedCredential, RotateEncryptionKey};
-use protocol::bytes::{Bytes, Ed25519PublicKey, Ed25519Signature, EncryptionPublicKey, Sha256Digest};
+use protocol::bytes::{
+    Bytes, Ed25519PublicKey, Ed25519Signature, EncryptionPublicKey, Sha256Digest,
+};
 use protocol::credential::{content_hash, sign_credential};
 use protocol::identity::Ed25519SigningKey;
 #[cfg(target_arch = "wasm32")]
@@ -67,7 +69,9 @@ pub struct Vault {
 /// JavaScript enclave does, so the wasm ships no Unicode tables.
 #[cfg(target_arch = "wasm32")]
 pub fn nfkc(password: &str) -> Zeroizing<String> {
-    Zeroizing::new(String::from(js_sys::JsString::from(password).normalize("NFKC")))
+    Zeroizing::new(String::from(
+        js_sys::JsString::from(password).normalize("NFKC"),
+    ))
 }
 
 /// Derives a key from a password and checks it, offline, against the profile's public key
@@ -94,7 +98,11 @@ pub fn unlock(
 impl Vault {
     /// Sets the user and the public key their profile publishes. Drops an unlocked key that
     /// belongs to another user or does not match the expected public key.
-    pub fn configure(&mut self, user_id: &str, expected: Option<EncryptionPublicKey>) -> Result<()> {
+    pub fn configure(
+        &mut self,
+        user_id: &str,
+        expected: Option<EncryptionPublicKey>,
+    ) -> Result<()> {
         validate_user_id_salt(user_id)?;
         let same_user = self.user_id.as_deref() == Some(user_id);
         let key_fits = match (&self.key, &expected) {
@@ -111,9 +119,12 @@ impl Vault {
 
     /// The configured user id.
     pub fn user_id(&self) -> Result<&str> {
-        self.user_id
-            .as_deref()
-            .ok_or_else(|| EnclaveError::new(codes::NOT_CONFIGURED, "call configure with the user id first"))
+        self.user_id.as_deref().ok_or_else(|| {
+            EnclaveError::new(
+                codes::NOT_CONFIGURED,
+                "call configure with the user id first",
+            )
+        })
     }
 
     /// The public key the profile publishes, if known.
@@ -137,7 +148,10 @@ impl Vault {
         if let Some(pk) = &self.expected
             && key.public_key() != *pk
         {
-            return Err(EnclaveError::new(codes::KEY_MISMATCH, "the key does not match the profile's public key"));
+            return Err(EnclaveError::new(
+                codes::KEY_MISMATCH,
+                "the key does not match the profile's public key",
+            ));
         }
         self.key = Some(key);
         Ok(())
@@ -156,29 +170,48 @@ impl Vault {
 
     /// The unlocked key, or `locked`.
     pub fn key(&self) -> Result<&EncryptionSecretKey> {
-        self.key.as_ref().ok_or_else(|| EnclaveError::new("locked", "the idOS key is locked; call ensureKey first"))
+        self.key.as_ref().ok_or_else(|| {
+            EnclaveError::new("locked", "the idOS key is locked; call ensureKey first")
+        })
     }
 
     /// Encrypts text for a recipient (the user's own key when `recipient` is None).
-    pub fn encrypt(&self, plaintext: &[u8], recipient: Option<&EncryptionPublicKey>) -> Result<Encrypted> {
+    pub fn encrypt(
+        &self,
+        plaintext: &[u8],
+        recipient: Option<&EncryptionPublicKey>,
+    ) -> Result<Encrypted> {
         let recipient = match recipient {
             Some(r) => *r,
             None => self.expected.or_else(|| self.public_key()).ok_or_else(|| {
-                EnclaveError::bad_request("no recipientPublicKey given and the user's public key is unknown")
+                EnclaveError::bad_request(
+                    "no recipientPublicKey given and the user's public key is unknown",
+                )
             })?,
         };
         let e = nacl_box::encrypt(plaintext, &recipient)?;
-        Ok(Encrypted { content: e.content.into(), encryptor_public_key: e.encryptor_public_key })
+        Ok(Encrypted {
+            content: e.content.into(),
+            encryptor_public_key: e.encryptor_public_key,
+        })
     }
 
     /// Decrypts one of the user's credentials.
     pub fn decrypt(&self, credential: &EncryptedCredential) -> Result<Zeroizing<Vec<u8>>> {
-        Ok(nacl_box::decrypt(&credential.content, &credential.encryptor_public_key, self.key()?)?)
+        Ok(nacl_box::decrypt(
+            &credential.content,
+            &credential.encryptor_public_key,
+            self.key()?,
+        )?)
     }
 
     /// Decrypts an original, re-encrypts it for the grantee, signs the copy with a fresh
     /// ephemeral Ed25519 key and computes the plaintext's content hash.
-    pub fn share(&self, original: &EncryptedCredential, grantee: &EncryptionPublicKey) -> Result<SharedCopy> {
+    pub fn share(
+        &self,
+        original: &EncryptedCredential,
+        grantee: &EncryptionPublicKey,
+    ) -> Result<SharedCopy> {
         let plaintext = self.decrypt(original)?;
         let copy = nacl_box::encrypt(&plaintext, grantee)?;
         let signer = Ed25519SigningKey::generate();
@@ -197,11 +230,17 @@ impl Vault {
 
     /// Re-encrypts every original to `new_key` and returns the `rotate_encryption_key`
     /// action's arguments. Does not install the new key.
-    pub fn rotate(&self, new_key: &EncryptionSecretKey, originals: &[EncryptedCredential]) -> Result<RotateEncryptionKey> {
+    pub fn rotate(
+        &self,
+        new_key: &EncryptionSecretKey,
+        originals: &[EncryptedCredential],
+    ) -> Result<RotateEncryptionKey> {
         let new_public = new_key.public_key();
         let mut out = Vec::with_capacity(originals.len());
         for original in originals {
-            let plaintext = self.decrypt(original).map_err(|e| with_id(e, original.id))?;
+            let plaintext = self
+                .decrypt(original)
+                .map_err(|e| with_id(e, original.id))?;
             let e = nacl_box::encrypt(&plaintext, &new_public)?;
             out.push(ReencryptedCredential {
                 id: original.id,
@@ -217,12 +256,19 @@ impl Vault {
     }
 
     /// Ids of the credentials whose decrypted JSON satisfies the filter. Content never leaves.
-    pub fn filter(&self, credentials: &[EncryptedCredential], filter: &crate::filter::Filter) -> Result<Vec<Uuid>> {
+    pub fn filter(
+        &self,
+        credentials: &[EncryptedCredential],
+        filter: &crate::filter::Filter,
+    ) -> Result<Vec<Uuid>> {
         let mut ids = Vec::new();
         for c in credentials {
             let plaintext = self.decrypt(c).map_err(|e| with_id(e, c.id))?;
             let value: serde_json::Value = serde_json::from_slice(&plaintext).map_err(|_| {
-                EnclaveError::new(codes::NOT_JSON, format!("credential {}: decrypted content is not JSON", c.id))
+                EnclaveError::new(
+                    codes::NOT_JSON,
+                    format!("credential {}: decrypted content is not JSON", c.id),
+                )
             })?;
             if filter.matches(&value) {
                 ids.push(c.id);
@@ -233,5 +279,8 @@ impl Vault {
 }
 
 fn with_id(e: EnclaveError, id: Uuid) -> EnclaveError {
-    EnclaveError { code: e.code, message: format!("credential {id}: {}", e.message) }
+    EnclaveError {
+        code: e.code,
+        message: format!("credential {id}: {}", e.message),
+    }
 }

@@ -5,12 +5,12 @@
 use enclave::vault::{EncryptedCredential, Vault, unlock};
 use enclave::web::custody::{self, Remember};
 use enclave::web::iframe::check_parent_origin;
+use protocol::Uuid;
 use protocol::bytes::{Bytes, EncryptionPublicKey};
 use protocol::codec::base64_decode;
 use protocol::credential::{CredentialSignatures, content_hash, verify_credential_signatures};
 use protocol::kdf::{KdfVersion, ScryptParams};
 use protocol::nacl_box::{self, EncryptionSecretKey, decrypt};
-use protocol::Uuid;
 use serde::Deserialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -18,7 +18,11 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const UID: &str = "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11";
-const FAST: ScryptParams = ScryptParams { log_n: 4, r: 8, p: 1 };
+const FAST: ScryptParams = ScryptParams {
+    log_n: 4,
+    r: 8,
+    p: 1,
+};
 const DAY: f64 = 86_400_000.0;
 
 #[derive(Deserialize)]
@@ -44,7 +48,10 @@ struct BoxVector {
 }
 
 fn vectors() -> Vectors {
-    serde_json::from_str(include_str!("../../protocol/tests/vectors/idos-compat.json")).unwrap()
+    serde_json::from_str(include_str!(
+        "../../protocol/tests/vectors/idos-compat.json"
+    ))
+    .unwrap()
 }
 
 fn credential_for(plaintext: &[u8], to: &EncryptionPublicKey) -> EncryptedCredential {
@@ -100,7 +107,10 @@ fn wrong_password_is_rejected_offline() {
     let right = unlock("correct horse", UID, None, FAST).unwrap();
     let err = unlock("wrong horse", UID, Some(&right.public_key()), FAST).unwrap_err();
     assert_eq!(err.code, "wrong_password");
-    assert!(!err.message.contains("wrong horse"), "the password must not appear in errors");
+    assert!(
+        !err.message.contains("wrong horse"),
+        "the password must not appear in errors"
+    );
     assert!(unlock("correct horse", UID, Some(&right.public_key()), FAST).is_ok());
 }
 
@@ -112,7 +122,10 @@ fn share_output_decrypts_with_the_grantee_key_and_its_signatures_verify() {
     let grantee = EncryptionSecretKey::generate();
     let copy = vault.share(&original, &grantee.public_key()).unwrap();
     assert_eq!(copy.original_credential_id, original.id);
-    assert_eq!(&decrypt(&copy.content, &copy.encryptor_public_key, &grantee).unwrap()[..], plaintext);
+    assert_eq!(
+        &decrypt(&copy.content, &copy.encryptor_public_key, &grantee).unwrap()[..],
+        plaintext
+    );
     let sigs = CredentialSignatures {
         public_notes_signature: copy.public_notes_signature,
         broader_signature: copy.broader_signature,
@@ -133,20 +146,30 @@ fn share_with_a_locked_vault_is_a_typed_error() {
     let mut v = Vault::default();
     v.configure(UID, None).unwrap();
     let original = credential_for(b"x", &EncryptionSecretKey::generate().public_key());
-    let err = v.share(&original, &EncryptionSecretKey::generate().public_key()).unwrap_err();
+    let err = v
+        .share(&original, &EncryptionSecretKey::generate().public_key())
+        .unwrap_err();
     assert_eq!(err.code, "locked");
 }
 
 #[wasm_bindgen_test]
 fn filter_returns_only_ids_of_matching_credentials() {
     let (vault, key) = unlocked_vault();
-    let plus = credential_for(br#"{"level":"plus","residency":{"country":"DE"}}"#, &key.public_key());
-    let basic = credential_for(br#"{"level":"basic","residency":{"country":"DE"}}"#, &key.public_key());
-    let us = credential_for(br#"{"level":"plus","residency":{"country":"US"}}"#, &key.public_key());
-    let filter: enclave::filter::Filter = serde_json::from_str(
-        r#"{"pick":{"level":["plus"]},"omit":{"residency.country":["US"]}}"#,
-    )
-    .unwrap();
+    let plus = credential_for(
+        br#"{"level":"plus","residency":{"country":"DE"}}"#,
+        &key.public_key(),
+    );
+    let basic = credential_for(
+        br#"{"level":"basic","residency":{"country":"DE"}}"#,
+        &key.public_key(),
+    );
+    let us = credential_for(
+        br#"{"level":"plus","residency":{"country":"US"}}"#,
+        &key.public_key(),
+    );
+    let filter: enclave::filter::Filter =
+        serde_json::from_str(r#"{"pick":{"level":["plus"]},"omit":{"residency.country":["US"]}}"#)
+            .unwrap();
     let ids = vault.filter(&[plus.clone(), basic, us], &filter).unwrap();
     assert_eq!(ids, vec![plus.id]);
 }
@@ -154,14 +177,22 @@ fn filter_returns_only_ids_of_matching_credentials() {
 #[wasm_bindgen_test]
 fn password_change_re_encrypts_every_original_to_the_new_key() {
     let (vault, key) = unlocked_vault();
-    let originals: Vec<_> = (0..3).map(|i| credential_for(format!("c{i}").as_bytes(), &key.public_key())).collect();
+    let originals: Vec<_> = (0..3)
+        .map(|i| credential_for(format!("c{i}").as_bytes(), &key.public_key()))
+        .collect();
     let new_key = unlock("a new password", UID, None, FAST).unwrap();
     let rotation = vault.rotate(&new_key, &originals).unwrap();
-    assert_eq!(rotation.recipient_encryption_public_key, new_key.public_key());
+    assert_eq!(
+        rotation.recipient_encryption_public_key,
+        new_key.public_key()
+    );
     assert_eq!(rotation.originals.len(), 3);
     for (i, (o, r)) in originals.iter().zip(&rotation.originals).enumerate() {
         assert_eq!(o.id, r.id);
-        assert_eq!(&decrypt(&r.content, &r.encryptor_public_key, &new_key).unwrap()[..], format!("c{i}").as_bytes());
+        assert_eq!(
+            &decrypt(&r.content, &r.encryptor_public_key, &new_key).unwrap()[..],
+            format!("c{i}").as_bytes()
+        );
         assert!(decrypt(&r.content, &r.encryptor_public_key, &key).is_err());
     }
 }
@@ -170,7 +201,14 @@ fn password_change_re_encrypts_every_original_to_the_new_key() {
 fn parent_origin_is_compared_exactly_and_fails_closed() {
     let allowed = vec!["http://127.0.0.1:8001".to_owned()];
     assert!(check_parent_origin("http://127.0.0.1:8001", Some(&allowed), None).is_ok());
-    assert!(check_parent_origin("http://127.0.0.1:8001", Some(&allowed), Some("http://127.0.0.1:8001")).is_ok());
+    assert!(
+        check_parent_origin(
+            "http://127.0.0.1:8001",
+            Some(&allowed),
+            Some("http://127.0.0.1:8001")
+        )
+        .is_ok()
+    );
     for (origin, ancestor) in [
         ("http://127.0.0.1:8002", None),
         ("http://127.0.0.1:8001/", None),
@@ -191,18 +229,35 @@ fn parent_origin_is_compared_exactly_and_fails_closed() {
 async fn remembered_key_survives_a_reload_and_is_wrapped_by_a_non_extractable_key() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days7, now).await.unwrap();
+    custody::remember(UID, &key, Remember::Days7, now)
+        .await
+        .unwrap();
     // A reload keeps nothing in memory: a fresh restore reads IndexedDB only.
-    let restored = custody::restore(UID, now + DAY).await.unwrap().expect("remembered key");
+    let restored = custody::restore(UID, now + DAY)
+        .await
+        .unwrap()
+        .expect("remembered key");
     assert_eq!(restored.public_key(), key.public_key());
     let record = custody::raw_record().await.unwrap();
-    let wrapping: web_sys::CryptoKey =
-        js_sys::Reflect::get(&record, &"wrappingKey".into()).unwrap().dyn_into().unwrap();
+    let wrapping: web_sys::CryptoKey = js_sys::Reflect::get(&record, &"wrappingKey".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
     assert!(!wrapping.extractable());
-    let wrapped = js_sys::Uint8Array::new(&js_sys::Reflect::get(&record, &"wrapped".into()).unwrap()).to_vec();
-    assert!(!wrapped.windows(32).any(|w| w == &key.to_bytes()[..]), "the raw key must not be stored");
+    let wrapped =
+        js_sys::Uint8Array::new(&js_sys::Reflect::get(&record, &"wrapped".into()).unwrap())
+            .to_vec();
+    assert!(
+        !wrapped.windows(32).any(|w| w == &key.to_bytes()[..]),
+        "the raw key must not be stored"
+    );
     // Another user's configure finds nothing, and wipes it.
-    assert!(custody::restore("17ae32e9-24d1-4882-a0cf-22853406e65d", now).await.unwrap().is_none());
+    assert!(
+        custody::restore("17ae32e9-24d1-4882-a0cf-22853406e65d", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(custody::restore(UID, now).await.unwrap().is_none());
 }
 
@@ -210,20 +265,44 @@ async fn remembered_key_survives_a_reload_and_is_wrapped_by_a_non_extractable_ke
 async fn remembered_key_is_gone_after_expiry() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days7, now).await.unwrap();
-    assert!(custody::restore(UID, now + 8.0 * DAY).await.unwrap().is_none());
-    assert!(custody::raw_record().await.unwrap().is_null(), "expired record must be wiped");
+    custody::remember(UID, &key, Remember::Days7, now)
+        .await
+        .unwrap();
+    assert!(
+        custody::restore(UID, now + 8.0 * DAY)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        custody::raw_record().await.unwrap().is_null(),
+        "expired record must be wiped"
+    );
     assert!(custody::restore(UID, now).await.unwrap().is_none());
-    custody::remember(UID, &key, Remember::Days30, now).await.unwrap();
-    assert!(custody::restore(UID, now + 29.0 * DAY).await.unwrap().is_some());
-    assert!(custody::restore(UID, now + 31.0 * DAY).await.unwrap().is_none());
+    custody::remember(UID, &key, Remember::Days30, now)
+        .await
+        .unwrap();
+    assert!(
+        custody::restore(UID, now + 29.0 * DAY)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        custody::restore(UID, now + 31.0 * DAY)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[wasm_bindgen_test]
 async fn remembered_key_is_gone_after_forget() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days30, now).await.unwrap();
+    custody::remember(UID, &key, Remember::Days30, now)
+        .await
+        .unwrap();
     custody::forget().await.unwrap();
     assert!(custody::raw_record().await.unwrap().is_null());
     assert!(custody::restore(UID, now).await.unwrap().is_none());
@@ -233,10 +312,18 @@ async fn remembered_key_is_gone_after_forget() {
 async fn session_key_is_bound_to_this_tab() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Session, now).await.unwrap();
+    custody::remember(UID, &key, Remember::Session, now)
+        .await
+        .unwrap();
     assert!(custody::restore(UID, now).await.unwrap().is_some());
     // Another tab (or a new browser session) has no matching sessionStorage token.
-    web_sys::window().unwrap().session_storage().unwrap().unwrap().clear().unwrap();
+    web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
+        .clear()
+        .unwrap();
     assert!(custody::restore(UID, now).await.unwrap().is_none());
     assert!(custody::raw_record().await.unwrap().is_null());
 }
@@ -245,8 +332,12 @@ async fn session_key_is_bound_to_this_tab() {
 async fn remember_none_keeps_nothing() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days7, now).await.unwrap();
-    custody::remember(UID, &key, Remember::None, now).await.unwrap();
+    custody::remember(UID, &key, Remember::Days7, now)
+        .await
+        .unwrap();
+    custody::remember(UID, &key, Remember::None, now)
+        .await
+        .unwrap();
     assert!(custody::restore(UID, now).await.unwrap().is_none());
 }
 

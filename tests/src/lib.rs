@@ -12,7 +12,10 @@ use fantoccini::{Client, ClientBuilder};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// `www/enclave/dist`, which must have been built by `trunk build`.
@@ -28,7 +31,9 @@ pub fn enclave_dist() -> PathBuf {
 
 /// Serves `router` on 127.0.0.1 at a free port; returns its origin, e.g. `http://127.0.0.1:40123`.
 pub async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
     let addr: SocketAddr = listener.local_addr().expect("local address");
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("test server");
@@ -45,7 +50,11 @@ pub fn host_router() -> axum::Router {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("port").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("port")
+        .port()
 }
 
 /// One browser at a time per test binary: two Chromiums on two cores make timeouts flaky.
@@ -65,15 +74,22 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 impl Browser {
     /// Starts chromedriver on a free port and opens a session. Panics with instructions when
     /// chromedriver or Chromium is missing.
+    // The guard is held across awaits on purpose: it is the browser's turn, kept for its life.
+    #[allow(clippy::await_holding_lock)]
     pub async fn start() -> Browser {
         // A test that failed while holding the browser leaves the lock poisoned; the next may go.
-        let turn = ONE_BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let turn = ONE_BROWSER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
         assert!(
             Path::new(&driver_path).is_file(),
             "chromedriver not found at {driver_path}: install it (`scripts/setup.sh`, or apt-get install chromium chromium-driver) or set CHROMEDRIVER"
         );
-        assert!(Path::new(CHROMIUM).is_file(), "Chromium not found at {CHROMIUM}: run scripts/setup.sh");
+        assert!(
+            Path::new(CHROMIUM).is_file(),
+            "Chromium not found at {CHROMIUM}: run scripts/setup.sh"
+        );
         let port = free_port();
         let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
@@ -83,7 +99,10 @@ impl Browser {
             .unwrap_or_else(|e| panic!("could not start {driver_path}: {e}"));
         let mut up = false;
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 up = true;
                 break;
             }
@@ -104,7 +123,12 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session through chromedriver");
-        Browser { client, driver, profile, _turn: turn }
+        Browser {
+            client,
+            driver,
+            profile,
+            _turn: turn,
+        }
     }
 
     /// Ends the session and chromedriver.
@@ -124,11 +148,18 @@ impl Drop for Browser {
 
 /// Runs `script` (W3C execute: a returned promise is awaited) and returns its value.
 pub async fn js(c: &Client, script: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
-    c.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    c.execute(script, args)
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
 }
 
 /// Polls `script` until `done` accepts its value or `secs` pass; returns the last value.
-pub async fn poll(c: &Client, script: &str, secs: u64, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+pub async fn poll(
+    c: &Client,
+    script: &str,
+    secs: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let v = js(c, script, vec![]).await;

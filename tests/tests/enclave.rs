@@ -25,7 +25,11 @@ async fn sites() -> Sites {
     let evil = serve(host_router()).await;
     let cfg = EnclaveWebConfig::new(enclave_dist(), vec![host.clone()]).expect("valid origins");
     let enclave = serve(enclave_router(cfg)).await;
-    Sites { host, evil, enclave }
+    Sites {
+        host,
+        evil,
+        enclave,
+    }
 }
 
 fn credential() -> (Value, String) {
@@ -43,23 +47,49 @@ fn credential() -> (Value, String) {
 async fn open_host(c: &Client, host: &str, enclave: &str) -> Value {
     c.goto(&format!("{host}/index.html")).await.unwrap();
     poll(c, "return window.hostReady === true", 10, |v| v == true).await;
-    js(c, "return window.connect(arguments[0], 4000)", vec![json!(format!("{enclave}/"))]).await
+    js(
+        c,
+        "return window.connect(arguments[0], 4000)",
+        vec![json!(format!("{enclave}/"))],
+    )
+    .await
 }
 
 async fn start(c: &Client, method: &str, params: Value) -> i64 {
-    js(c, "return window.start(arguments[0], arguments[1])", vec![json!(method), params]).await.as_i64().unwrap()
+    js(
+        c,
+        "return window.start(arguments[0], arguments[1])",
+        vec![json!(method), params],
+    )
+    .await
+    .as_i64()
+    .unwrap()
 }
 
 async fn outcome(c: &Client, id: i64, secs: u64) -> Value {
-    poll(c, &format!("return window.calls[{id}]"), secs, |v| v["state"] != "pending").await
+    poll(c, &format!("return window.calls[{id}]"), secs, |v| {
+        v["state"] != "pending"
+    })
+    .await
 }
 
 /// Clicks the enclave's button inside the iframe and switches to the dialog window it opens.
 async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
     let main = c.window().await.unwrap();
-    poll(c, "return document.querySelector('#idos-enclave-iframe').style.display", 10, |v| v == "block").await;
+    poll(
+        c,
+        "return document.querySelector('#idos-enclave-iframe').style.display",
+        10,
+        |v| v == "block",
+    )
+    .await;
     c.enter_frame(0).await.unwrap();
-    let button = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#attention:not([hidden])")).await.unwrap();
+    let button = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#attention:not([hidden])"))
+        .await
+        .unwrap();
     button.click().await.unwrap();
     c.enter_parent_frame().await.unwrap();
     let mut dialog = None;
@@ -71,19 +101,44 @@ async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    c.switch_to_window(dialog.expect("the dialog window opened")).await.unwrap();
+    c.switch_to_window(dialog.expect("the dialog window opened"))
+        .await
+        .unwrap();
     main
 }
 
 async fn dialog_state(c: &Client, want: &str) -> Value {
-    poll(c, "return document.body && document.body.dataset.state", 10, |v| v == want).await
+    poll(
+        c,
+        "return document.body && document.body.dataset.state",
+        10,
+        |v| v == want,
+    )
+    .await
 }
 
 async fn unlock_in_dialog(c: &Client, password: &str, remember: &str) {
     assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    c.find(Locator::Id("password")).await.unwrap().send_keys(password).await.unwrap();
-    c.find(Locator::Css(&format!("input[name=remember][value='{remember}']"))).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!(
+        "input[name=remember][value='{remember}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.find(Locator::Id("unlock-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn back_to(c: &Client, main: &fantoccini::wd::WindowHandle) {
@@ -110,7 +165,12 @@ async fn click_to_open(c: &Client, url: &str, name: &str) {
         vec![json!(url), json!(name)],
     )
     .await;
-    c.find(Locator::Id("open-window")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("open-window"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -120,25 +180,60 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let c = &b.client;
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     let (cred, pk) = credential();
-    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    let id = start(
+        c,
+        "configure",
+        json!({"userId": UID, "expectedPublicKey": pk}),
+    )
+    .await;
     assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], false);
 
     // 1. Unlock: a wrong password is refused in the dialog, offline; the right one works.
     let release = start(c, "release", json!({"credential": cred})).await;
     let main = open_dialog(c).await;
     unlock_in_dialog(c, "not the password", "7d").await;
-    let err = poll(c, "return document.getElementById('unlock-error').textContent", 15, |v| v != "").await;
+    let err = poll(
+        c,
+        "return document.getElementById('unlock-error').textContent",
+        15,
+        |v| v != "",
+    )
+    .await;
     assert_eq!(err, "Wrong password. Try again.");
     unlock_in_dialog(c, PASSWORD, "7d").await;
     back_to(c, &main).await;
-    assert_eq!(js(c, &format!("return window.calls[{release}].state"), vec![]).await, "pending");
+    assert_eq!(
+        js(c, &format!("return window.calls[{release}].state"), vec![]).await,
+        "pending"
+    );
 
     // 2. The consent dialog names the requesting site and the credential; "Deny" is a typed error.
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "release").await, "release");
-    assert_eq!(js(c, "return document.getElementById('consent-origin').textContent", vec![]).await, json!(s.host));
-    assert_eq!(js(c, "return document.getElementById('consent-id').textContent", vec![]).await, cred["id"]);
-    c.find(Locator::Id("deny")).await.unwrap().click().await.unwrap();
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('consent-origin').textContent",
+            vec![]
+        )
+        .await,
+        json!(s.host)
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('consent-id').textContent",
+            vec![]
+        )
+        .await,
+        cred["id"]
+    );
+    c.find(Locator::Id("deny"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     back_to(c, &main).await;
     let denied = outcome(c, release, 10).await;
     assert_eq!(denied["state"], "error", "{denied}");
@@ -149,7 +244,12 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let release = start(c, "release", json!({"credential": cred})).await;
     open_dialog(c).await;
     dialog_state(c, "release").await;
-    c.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     back_to(c, &main).await;
     let approved = outcome(c, release, 10).await;
     assert_eq!(approved["result"]["plaintext"], SECRET, "{approved}");
@@ -164,54 +264,140 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     .await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "share").await, "share");
-    assert_eq!(js(c, "return document.getElementById('consent-grantee').textContent", vec![]).await, grantee.public_key().to_text());
-    assert_eq!(js(c, "return document.getElementById('consent-grantee-label').textContent", vec![]).await, "Acme Exchange");
-    c.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('consent-grantee').textContent",
+            vec![]
+        )
+        .await,
+        grantee.public_key().to_text()
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('consent-grantee-label').textContent",
+            vec![]
+        )
+        .await,
+        "Acme Exchange"
+    );
+    c.find(Locator::Id("approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     back_to(c, &main).await;
     let copy = outcome(c, share, 10).await;
     assert_eq!(copy["state"], "done", "{copy}");
     assert!(!copy.to_string().contains("Lovelace"));
-    let content = protocol::codec::base64_decode("content", copy["result"]["content"].as_str().unwrap()).unwrap();
-    let epk = protocol::bytes::EncryptionPublicKey::parse(copy["result"]["encryptorPublicKey"].as_str().unwrap()).unwrap();
-    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &grantee).unwrap()[..], SECRET.as_bytes());
+    let content =
+        protocol::codec::base64_decode("content", copy["result"]["content"].as_str().unwrap())
+            .unwrap();
+    let epk = protocol::bytes::EncryptionPublicKey::parse(
+        copy["result"]["encryptorPublicKey"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        &protocol::nacl_box::decrypt(&content, &epk, &grantee).unwrap()[..],
+        SECRET.as_bytes()
+    );
 
     // ...and a share the user denies makes no copy.
-    let share = start(c, "share", json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text()})).await;
+    let share = start(
+        c,
+        "share",
+        json!({"credential": cred, "granteePublicKey": grantee.public_key().to_text()}),
+    )
+    .await;
     open_dialog(c).await;
     dialog_state(c, "share").await;
-    c.find(Locator::Id("deny")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("deny"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     back_to(c, &main).await;
     assert_eq!(outcome(c, share, 10).await["error"]["code"], "user_denied");
 
     // Filter on private fields answers ids only; encrypt makes content the user's key opens.
-    let id = start(c, "filter", json!({"credentials": [cred], "pick": {"credentialSubject.level": ["plus"]}})).await;
-    assert_eq!(outcome(c, id, 10).await, json!({"state": "done", "result": {"ids": [cred["id"]]}}));
-    let id = start(c, "filter", json!({"credentials": [cred], "omit": {"credentialSubject.name": ["Ada Lovelace"]}})).await;
+    let id = start(
+        c,
+        "filter",
+        json!({"credentials": [cred], "pick": {"credentialSubject.level": ["plus"]}}),
+    )
+    .await;
+    assert_eq!(
+        outcome(c, id, 10).await,
+        json!({"state": "done", "result": {"ids": [cred["id"]]}})
+    );
+    let id = start(
+        c,
+        "filter",
+        json!({"credentials": [cred], "omit": {"credentialSubject.name": ["Ada Lovelace"]}}),
+    )
+    .await;
     assert_eq!(outcome(c, id, 10).await["result"]["ids"], json!([]));
     let id = start(c, "encrypt", json!({"plaintext": "note to self"})).await;
     let e = outcome(c, id, 10).await;
     let user_key = derive_user_key(PASSWORD, UID, KdfVersion::default()).unwrap();
-    let content = protocol::codec::base64_decode("content", e["result"]["content"].as_str().unwrap()).unwrap();
-    let epk = protocol::bytes::EncryptionPublicKey::parse(e["result"]["encryptorPublicKey"].as_str().unwrap()).unwrap();
-    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &user_key).unwrap()[..], b"note to self");
+    let content =
+        protocol::codec::base64_decode("content", e["result"]["content"].as_str().unwrap())
+            .unwrap();
+    let epk = protocol::bytes::EncryptionPublicKey::parse(
+        e["result"]["encryptorPublicKey"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        &protocol::nacl_box::decrypt(&content, &epk, &user_key).unwrap()[..],
+        b"note to self"
+    );
     // Backup shows the key in the dialog only.
     let id = start(c, "backup", json!({})).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "backup").await, "backup");
-    assert_eq!(js(c, "return document.getElementById('backup-key').textContent", vec![]).await, user_key.to_base64().as_str());
-    c.find(Locator::Id("backup-done")).await.unwrap().click().await.unwrap();
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('backup-key').textContent",
+            vec![]
+        )
+        .await,
+        user_key.to_base64().as_str()
+    );
+    c.find(Locator::Id("backup-done"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     back_to(c, &main).await;
-    assert_eq!(outcome(c, id, 10).await, json!({"state": "done", "result": {}}));
+    assert_eq!(
+        outcome(c, id, 10).await,
+        json!({"state": "done", "result": {}})
+    );
 
     // 5. The key was remembered for 7 days: after a reload the enclave is unlocked without a dialog.
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
-    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    let id = start(
+        c,
+        "configure",
+        json!({"userId": UID, "expectedPublicKey": pk}),
+    )
+    .await;
     assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], true);
     // ...and "forget" wipes it.
     let id = start(c, "forget", json!({})).await;
     assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], false);
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
-    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    let id = start(
+        c,
+        "configure",
+        json!({"userId": UID, "expectedPublicKey": pk}),
+    )
+    .await;
     assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], false);
 
     // 6. Methods outside the list are refused with a typed error.
@@ -227,7 +413,12 @@ async fn messages_forged_to_the_dialog_from_another_window_are_ignored() {
     let c = &b.client;
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     let (cred, pk) = credential();
-    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    let id = start(
+        c,
+        "configure",
+        json!({"userId": UID, "expectedPublicKey": pk}),
+    )
+    .await;
     outcome(c, id, 10).await;
     let view = start(c, "view", json!({"credential": cred})).await;
     let main = open_dialog(c).await;
@@ -249,28 +440,79 @@ async fn messages_forged_to_the_dialog_from_another_window_are_ignored() {
     )
     .await;
     assert_eq!(reached, "posted");
-    let dialog = c.windows().await.unwrap().into_iter().find(|w| *w != main).expect("dialog still open");
+    let dialog = c
+        .windows()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| *w != main)
+        .expect("dialog still open");
     c.switch_to_window(dialog.clone()).await.unwrap();
-    let ignored = poll(c, "return document.body.dataset.ignored || '0'", 5, |v| v != "0").await;
-    assert_eq!(ignored, "1", "the forged message reached the dialog and was ignored");
+    let ignored = poll(c, "return document.body.dataset.ignored || '0'", 5, |v| {
+        v != "0"
+    })
+    .await;
+    assert_eq!(
+        ignored, "1",
+        "the forged message reached the dialog and was ignored"
+    );
     // A message the dialog posts to itself is not from its opener either.
     js(c, "window.postMessage({intent: 'backup', payload: {secretKey: 'x'}}, '*', [new MessageChannel().port2]); return 1", vec![]).await;
     poll(c, "return document.body.dataset.ignored", 5, |v| v == "2").await;
-    assert_eq!(js(c, "return document.body.dataset.state", vec![]).await, "unlock", "the dialog still shows the real request");
-    assert_eq!(js(c, "return document.getElementById('consent').hidden", vec![]).await, true);
+    assert_eq!(
+        js(c, "return document.body.dataset.state", vec![]).await,
+        "unlock",
+        "the dialog still shows the real request"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('consent').hidden",
+            vec![]
+        )
+        .await,
+        true
+    );
 
     // The real request still completes (by keyboard: the password field has focus, Enter
     // submits, Escape closes the view); the forger got no answer.
-    assert_eq!(js(c, "return document.activeElement.id", vec![]).await, "password");
-    c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{PASSWORD}\u{E007}")).await.unwrap();
+    assert_eq!(
+        js(c, "return document.activeElement.id", vec![]).await,
+        "password"
+    );
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{PASSWORD}\u{E007}"))
+        .await
+        .unwrap();
     back_to(c, &main).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "view").await, "view");
-    assert_eq!(js(c, "return document.getElementById('view-content').textContent", vec![]).await, SECRET);
-    assert_eq!(js(c, "return document.activeElement.id", vec![]).await, "view-close");
-    c.find(Locator::Css("body")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('view-content').textContent",
+            vec![]
+        )
+        .await,
+        SECRET
+    );
+    assert_eq!(
+        js(c, "return document.activeElement.id", vec![]).await,
+        "view-close"
+    );
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
     back_to(c, &main).await;
-    assert_eq!(outcome(c, view, 10).await, json!({"state": "done", "result": {}}));
+    assert_eq!(
+        outcome(c, view, 10).await,
+        json!({"state": "done", "result": {}})
+    );
     assert_eq!(js(c, "return window.forgedAnswers.length", vec![]).await, 0);
 
     // A dialog opened by a page of another origin refuses to work at all.
@@ -297,14 +539,27 @@ async fn a_page_on_a_non_allowed_origin_gets_nothing() {
     assert_eq!(r["error"]["code"], "enclave_unavailable", "{r}");
     // The frame holds the browser's error page, not the enclave.
     c.enter_frame(0).await.unwrap();
-    let inside = js(c, "return [location.href, !!document.getElementById('attention')]", vec![]).await;
+    let inside = js(
+        c,
+        "return [location.href, !!document.getElementById('attention')]",
+        vec![],
+    )
+    .await;
     c.enter_parent_frame().await.unwrap();
     assert_eq!(inside[1], false, "{inside}");
-    assert!(!inside[0].as_str().unwrap_or("").starts_with(&s.enclave), "{inside}");
+    assert!(
+        !inside[0].as_str().unwrap_or("").starts_with(&s.enclave),
+        "{inside}"
+    );
     // The same enclave frames fine on the allowed origin (so the refusal above is the CSP's).
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     c.enter_frame(0).await.unwrap();
-    let inside = js(c, "return [location.href, !!document.getElementById('attention')]", vec![]).await;
+    let inside = js(
+        c,
+        "return [location.href, !!document.getElementById('attention')]",
+        vec![],
+    )
+    .await;
     c.enter_parent_frame().await.unwrap();
     assert_eq!(inside, json!([format!("{}/", s.enclave), true]));
     // Opening the enclave page as a window instead of a frame: it refuses to run top-level,
@@ -344,17 +599,27 @@ async fn enclave_pages_send_their_security_headers() {
         }
     };
     let index = get("/").await;
-    assert!(index.contains(&format!("frame-ancestors {}\r\n", s.host)), "{index}");
+    assert!(
+        index.contains(&format!("frame-ancestors {}\r\n", s.host)),
+        "{index}"
+    );
     assert!(!index.contains("unsafe-inline"));
     assert!(index.contains("x-content-type-options: nosniff"));
     assert!(index.contains("referrer-policy: no-referrer"));
     let dialog = get("/dialog.html").await;
     assert!(dialog.contains("frame-ancestors 'none'"), "{dialog}");
     let config = get("/config.json").await;
-    assert!(config.contains(&format!("{{\"allowedparentorigins\":[\"{}\"]}}", s.host)), "{config}");
+    assert!(
+        config.contains(&format!("{{\"allowedparentorigins\":[\"{}\"]}}", s.host)),
+        "{config}"
+    );
     let wasm = get("/enclave_bg.wasm").await;
     assert!(wasm.contains("x-content-type-options: nosniff") && wasm.contains("application/wasm"));
-    assert!(wasm.contains("cache-control: no-cache"), "{}", &wasm[..400.min(wasm.len())]);
+    assert!(
+        wasm.contains("cache-control: no-cache"),
+        "{}",
+        &wasm[..400.min(wasm.len())]
+    );
     assert!(index.contains("cache-control: no-store"));
 }
 
@@ -365,7 +630,12 @@ async fn password_change_re_encrypts_originals_and_closing_the_dialog_is_a_typed
     let c = &b.client;
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     let (cred, pk) = credential();
-    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": pk})).await;
+    let id = start(
+        c,
+        "configure",
+        json!({"userId": UID, "expectedPublicKey": pk}),
+    )
+    .await;
     outcome(c, id, 10).await;
 
     // Closing the dialog window instead of answering.
@@ -385,29 +655,84 @@ async fn password_change_re_encrypts_originals_and_closing_the_dialog_is_a_typed
     back_to(c, &main).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "changePassword").await, "changePassword");
-    c.find(Locator::Id("current-password")).await.unwrap().send_keys("wrong").await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys(new_password).await.unwrap();
-    c.find(Locator::Id("password-confirm")).await.unwrap().send_keys(new_password).await.unwrap();
-    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
-    let err = poll(c, "return document.getElementById('unlock-error').textContent", 15, |v| v != "").await;
+    c.find(Locator::Id("current-password"))
+        .await
+        .unwrap()
+        .send_keys("wrong")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(new_password)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password-confirm"))
+        .await
+        .unwrap()
+        .send_keys(new_password)
+        .await
+        .unwrap();
+    c.find(Locator::Id("unlock-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let err = poll(
+        c,
+        "return document.getElementById('unlock-error').textContent",
+        15,
+        |v| v != "",
+    )
+    .await;
     assert_eq!(err, "Wrong password. Try again.");
-    c.find(Locator::Id("current-password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys(new_password).await.unwrap();
-    c.find(Locator::Id("unlock-submit")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("current-password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(new_password)
+        .await
+        .unwrap();
+    c.find(Locator::Id("unlock-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     back_to(c, &main).await;
     let rotation = outcome(c, change, 15).await;
     assert_eq!(rotation["state"], "done", "{rotation}");
     let new_key = derive_user_key(new_password, UID, KdfVersion::default()).unwrap();
     let r = &rotation["result"];
-    assert_eq!(r["recipient_encryption_public_key"], new_key.public_key().to_text());
+    assert_eq!(
+        r["recipient_encryption_public_key"],
+        new_key.public_key().to_text()
+    );
     assert_eq!(r["encryption_password_store"], "user");
     let o = &r["originals"][0];
     assert_eq!(o["id"], cred["id"]);
-    let content = protocol::codec::base64_decode("content", o["content"].as_str().unwrap()).unwrap();
-    let epk = protocol::bytes::EncryptionPublicKey::parse(o["encryptor_public_key"].as_str().unwrap()).unwrap();
-    assert_eq!(&protocol::nacl_box::decrypt(&content, &epk, &new_key).unwrap()[..], SECRET.as_bytes());
+    let content =
+        protocol::codec::base64_decode("content", o["content"].as_str().unwrap()).unwrap();
+    let epk =
+        protocol::bytes::EncryptionPublicKey::parse(o["encryptor_public_key"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        &protocol::nacl_box::decrypt(&content, &epk, &new_key).unwrap()[..],
+        SECRET.as_bytes()
+    );
     // The enclave now holds the new key.
-    let id = start(c, "configure", json!({"userId": UID, "expectedPublicKey": new_key.public_key().to_text()})).await;
+    let id = start(
+        c,
+        "configure",
+        json!({"userId": UID, "expectedPublicKey": new_key.public_key().to_text()}),
+    )
+    .await;
     assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], true);
     b.close().await;
 }

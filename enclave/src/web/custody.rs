@@ -7,8 +7,8 @@ use js_sys::{Array, Uint8Array};
 use protocol::bytes::EncryptionPublicKey;
 use protocol::nacl_box::EncryptionSecretKey;
 use serde::Deserialize;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
@@ -99,16 +99,27 @@ impl Remember {
 }
 
 fn storage_err(doing: &str) -> impl Fn(JsValue) -> EnclaveError + '_ {
-    move |_| EnclaveError::new(codes::STORAGE_FAILED, format!("the enclave's browser storage failed while {doing}"))
+    move |_| {
+        EnclaveError::new(
+            codes::STORAGE_FAILED,
+            format!("the enclave's browser storage failed while {doing}"),
+        )
+    }
 }
 
-async fn await_promise(p: std::result::Result<js_sys::Promise, JsValue>, doing: &str) -> Result<JsValue> {
+async fn await_promise(
+    p: std::result::Result<js_sys::Promise, JsValue>,
+    doing: &str,
+) -> Result<JsValue> {
     let p = p.map_err(storage_err(doing))?;
     JsFuture::from(p).await.map_err(storage_err(doing))
 }
 
 fn subtle() -> Result<web_sys::SubtleCrypto> {
-    Ok(window()?.crypto().map_err(storage_err("opening WebCrypto"))?.subtle())
+    Ok(window()?
+        .crypto()
+        .map_err(storage_err("opening WebCrypto"))?
+        .subtle())
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
@@ -140,7 +151,12 @@ fn gcm(iv: &[u8], aad: &Uint8Array) -> web_sys::AesGcmParams {
 }
 
 /// Remembers `key` for `user_id` until `now_ms + duration`. `Remember::None` wipes any record.
-pub async fn remember(user_id: &str, key: &EncryptionSecretKey, duration: Remember, now_ms: f64) -> Result<()> {
+pub async fn remember(
+    user_id: &str,
+    key: &EncryptionSecretKey,
+    duration: Remember,
+    now_ms: f64,
+) -> Result<()> {
     if duration == Remember::None {
         return forget().await;
     }
@@ -148,25 +164,37 @@ pub async fn remember(user_id: &str, key: &EncryptionSecretKey, duration: Rememb
     let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
     let wrapping = JsFuture::from(
         subtle
-            .generate_key_with_object(&web_sys::AesKeyGenParams::new("AES-GCM", 256), false, &usages)
+            .generate_key_with_object(
+                &web_sys::AesKeyGenParams::new("AES-GCM", 256),
+                false,
+                &usages,
+            )
             .map_err(storage_err("creating the wrapping key"))?,
     )
     .await
     .map_err(storage_err("creating the wrapping key"))?;
-    let wrapping: web_sys::CryptoKey = wrapping.dyn_into().map_err(storage_err("creating the wrapping key"))?;
+    let wrapping: web_sys::CryptoKey = wrapping
+        .dyn_into()
+        .map_err(storage_err("creating the wrapping key"))?;
     let iv = random_bytes::<12>()?;
     let public_key = key.public_key();
     let secret = key.to_bytes();
     let wrapped = JsFuture::from(
         subtle
-            .encrypt_with_object_and_u8_array(&gcm(&iv, &associated_data(user_id, &public_key)), &wrapping, &secret[..])
+            .encrypt_with_object_and_u8_array(
+                &gcm(&iv, &associated_data(user_id, &public_key)),
+                &wrapping,
+                &secret[..],
+            )
             .map_err(storage_err("wrapping the key"))?,
     )
     .await
     .map_err(storage_err("wrapping the key"))?;
     let session = if duration == Remember::Session {
         let token = protocol::codec::hex_encode(random_bytes::<16>()?);
-        session_storage()?.set_item(SESSION_ITEM, &token).map_err(storage_err("writing sessionStorage"))?;
+        session_storage()?
+            .set_item(SESSION_ITEM, &token)
+            .map_err(storage_err("writing sessionStorage"))?;
         JsValue::from_str(&token)
     } else {
         JsValue::NULL
@@ -178,7 +206,10 @@ pub async fn remember(user_id: &str, key: &EncryptionSecretKey, duration: Rememb
         ("wrappingKey", wrapping.into()),
         ("iv", Uint8Array::from(&iv[..]).into()),
         ("wrapped", Uint8Array::new(&wrapped).into()),
-        ("expiresAt", JsValue::from_f64(now_ms + duration.lifetime_ms())),
+        (
+            "expiresAt",
+            JsValue::from_f64(now_ms + duration.lifetime_ms()),
+        ),
         ("session", session),
     ]);
     await_promise(idb_put(RECORD_KEY, &record), "saving the remembered key").await?;
@@ -188,11 +219,16 @@ pub async fn remember(user_id: &str, key: &EncryptionSecretKey, duration: Rememb
 /// The remembered key of `user_id`, if there is one that has not expired. An expired record,
 /// a record of another user, or a session record from another tab is wiped.
 pub async fn restore(user_id: &str, now_ms: f64) -> Result<Option<EncryptionSecretKey>> {
-    Ok(restore_with_expiry(user_id, now_ms).await?.map(|(key, _)| key))
+    Ok(restore_with_expiry(user_id, now_ms)
+        .await?
+        .map(|(key, _)| key))
 }
 
 /// [`restore`], with the record's expiry time (ms since the epoch).
-pub async fn restore_with_expiry(user_id: &str, now_ms: f64) -> Result<Option<(EncryptionSecretKey, f64)>> {
+pub async fn restore_with_expiry(
+    user_id: &str,
+    now_ms: f64,
+) -> Result<Option<(EncryptionSecretKey, f64)>> {
     let record = await_promise(idb_get(RECORD_KEY), "reading the remembered key").await?;
     if record.is_null() || record.is_undefined() {
         return Ok(None);
@@ -201,7 +237,14 @@ pub async fn restore_with_expiry(user_id: &str, now_ms: f64) -> Result<Option<(E
     let same_user = get_string(&record, "userId").as_deref() == Some(user_id);
     let session_ok = match get_string(&record, "session") {
         None => true,
-        Some(token) => session_storage()?.get_item(SESSION_ITEM).ok().flatten().as_deref() == Some(token.as_str()),
+        Some(token) => {
+            session_storage()?
+                .get_item(SESSION_ITEM)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some(token.as_str())
+        }
     };
     let live = now_ms < expires_at; // false for NaN too
     if !same_user || !session_ok || !live {
@@ -210,15 +253,27 @@ pub async fn restore_with_expiry(user_id: &str, now_ms: f64) -> Result<Option<(E
     }
     let public_key = get_string(&record, "publicKey")
         .and_then(|t| EncryptionPublicKey::parse(&t).ok())
-        .ok_or_else(|| EnclaveError::new(codes::STORAGE_FAILED, "the remembered key record is damaged"))?;
-    let wrapping: web_sys::CryptoKey = get(&record, "wrappingKey")
-        .dyn_into()
-        .map_err(|_| EnclaveError::new(codes::STORAGE_FAILED, "the remembered key record is damaged"))?;
+        .ok_or_else(|| {
+            EnclaveError::new(
+                codes::STORAGE_FAILED,
+                "the remembered key record is damaged",
+            )
+        })?;
+    let wrapping: web_sys::CryptoKey = get(&record, "wrappingKey").dyn_into().map_err(|_| {
+        EnclaveError::new(
+            codes::STORAGE_FAILED,
+            "the remembered key record is damaged",
+        )
+    })?;
     let iv = Uint8Array::new(&get(&record, "iv")).to_vec();
     let wrapped = Uint8Array::new(&get(&record, "wrapped")).to_vec();
     let plain = JsFuture::from(
         subtle()?
-            .decrypt_with_object_and_u8_array(&gcm(&iv, &associated_data(user_id, &public_key)), &wrapping, &wrapped)
+            .decrypt_with_object_and_u8_array(
+                &gcm(&iv, &associated_data(user_id, &public_key)),
+                &wrapping,
+                &wrapped,
+            )
             .map_err(storage_err("unwrapping the key"))?,
     )
     .await
@@ -226,14 +281,20 @@ pub async fn restore_with_expiry(user_id: &str, now_ms: f64) -> Result<Option<(E
     let buffer = Uint8Array::new(&plain);
     let mut bytes = Zeroizing::new([0u8; 32]);
     if buffer.length() != 32 {
-        return Err(EnclaveError::new(codes::STORAGE_FAILED, "the remembered key record is damaged"));
+        return Err(EnclaveError::new(
+            codes::STORAGE_FAILED,
+            "the remembered key record is damaged",
+        ));
     }
     buffer.copy_to(&mut bytes[..]);
     buffer.fill(0, 0, 32);
     let key = EncryptionSecretKey::from_bytes(*bytes);
     if key.public_key() != public_key {
         forget().await?;
-        return Err(EnclaveError::new(codes::KEY_MISMATCH, "the remembered key does not match its record"));
+        return Err(EnclaveError::new(
+            codes::KEY_MISMATCH,
+            "the remembered key does not match its record",
+        ));
     }
     Ok(Some((key, expires_at)))
 }
@@ -251,4 +312,3 @@ pub async fn forget() -> Result<()> {
 pub async fn raw_record() -> Result<JsValue> {
     await_promise(idb_get(RECORD_KEY), "reading the remembered key").await
 }
-

@@ -8,15 +8,22 @@ use std::cell::RefCell;
 use js_sys::{Object, Uint8Array};
 use protocol::bytes::EncryptionPublicKey;
 use protocol::kdf::{KdfVersion, ScryptParams};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::util::*;
 use crate::error::{EnclaveError, Result, codes};
 use crate::vault::unlock;
 
-const INTENTS: &[&str] = &["unlock", "changePassword", "release", "share", "view", "backup"];
+const INTENTS: &[&str] = &[
+    "unlock",
+    "changePassword",
+    "release",
+    "share",
+    "view",
+    "backup",
+];
 
 #[derive(Default)]
 struct Dialog {
@@ -37,7 +44,10 @@ fn with<R>(f: impl FnOnce(&mut Dialog) -> R) -> R {
 }
 
 fn set_state(state: &str) {
-    if let Ok(body) = document().and_then(|d| d.body().ok_or_else(|| EnclaveError::internal("finding the body"))) {
+    if let Ok(body) = document().and_then(|d| {
+        d.body()
+            .ok_or_else(|| EnclaveError::internal("finding the body"))
+    }) {
         let _ = body.set_attribute("data-state", state);
     }
 }
@@ -54,7 +64,9 @@ fn ignore() {
 
 /// Whether `opener` is a window of our own origin (reading `origin` of a cross-origin window throws).
 fn opener_origin(opener: &JsValue) -> Option<String> {
-    js_sys::Reflect::get(opener, &"origin".into()).ok()?.as_string()
+    js_sys::Reflect::get(opener, &"origin".into())
+        .ok()?
+        .as_string()
 }
 
 /// Entry point of `dialog.html`.
@@ -62,38 +74,46 @@ pub fn start_dialog() -> std::result::Result<(), JsValue> {
     let w = window()?;
     let own = w.location().origin()?;
     let opener = w.opener().unwrap_or(JsValue::NULL);
-    if opener.is_null() || opener.is_undefined() || opener_origin(&opener).as_deref() != Some(own.as_str()) {
+    if opener.is_null()
+        || opener.is_undefined()
+        || opener_origin(&opener).as_deref() != Some(own.as_str())
+    {
         set_hidden("refused", false)?;
         set_state("refused");
         return Ok(());
     }
     let expected_opener = opener.clone();
     let own_origin = own.clone();
-    let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-        let from_opener = ev.source().is_some_and(|s| Object::is(&s, &expected_opener));
-        let data = ev.data();
-        let intent = get_string(&data, "intent").unwrap_or_default();
-        let ports = ev.ports();
-        let acceptable = from_opener
-            && ev.origin() == own_origin
-            && INTENTS.contains(&intent.as_str())
-            && ports.length() == 1
-            && !with(|s| s.accepted);
-        if !acceptable {
-            ignore();
-            return;
-        }
-        let Ok(port) = ports.get(0).dyn_into::<web_sys::MessagePort>() else { return ignore() };
-        with(|s| {
-            s.accepted = true;
-            s.port = Some(port);
-            s.payload = get(&data, "payload");
-            s.intent = intent.clone();
+    let listener =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            let from_opener = ev
+                .source()
+                .is_some_and(|s| Object::is(&s, &expected_opener));
+            let data = ev.data();
+            let intent = get_string(&data, "intent").unwrap_or_default();
+            let ports = ev.ports();
+            let acceptable = from_opener
+                && ev.origin() == own_origin
+                && INTENTS.contains(&intent.as_str())
+                && ports.length() == 1
+                && !with(|s| s.accepted);
+            if !acceptable {
+                ignore();
+                return;
+            }
+            let Ok(port) = ports.get(0).dyn_into::<web_sys::MessagePort>() else {
+                return ignore();
+            };
+            with(|s| {
+                s.accepted = true;
+                s.port = Some(port);
+                s.payload = get(&data, "payload");
+                s.intent = intent.clone();
+            });
+            if let Err(e) = render(&intent) {
+                reply_error(&e);
+            }
         });
-        if let Err(e) = render(&intent) {
-            reply_error(&e);
-        }
-    });
     w.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref())?;
     listener.forget();
     wire_buttons()?;
@@ -109,7 +129,14 @@ fn payload_str(key: &str) -> String {
 
 fn render(intent: &str) -> Result<()> {
     let origin = payload_str("origin");
-    set_text("origin", if origin.is_empty() { "(unknown site)" } else { &origin })?;
+    set_text(
+        "origin",
+        if origin.is_empty() {
+            "(unknown site)"
+        } else {
+            &origin
+        },
+    )?;
     set_hidden("origin-line", false)?;
     match intent {
         "unlock" | "changePassword" => {
@@ -125,21 +152,43 @@ fn render(intent: &str) -> Result<()> {
                     "Enter your current password and a new one. Your credentials will be re-encrypted to the new key.",
                     "Change password",
                 ),
-                _ => ("Unlock idOS", "Enter your idOS password to unlock your data on this device.", "Unlock"),
+                _ => (
+                    "Unlock idOS",
+                    "Enter your idOS password to unlock your data on this device.",
+                    "Unlock",
+                ),
             };
             set_text("title", title)?;
             set_text("unlock-intro", intro)?;
             set_text("unlock-submit", submit)?;
             set_hidden("current-row", mode != "change")?;
             set_hidden("confirm-row", mode == "unlock")?;
-            set_text("password-label", if mode == "change" { "New password" } else { "Password" })?;
+            set_text(
+                "password-label",
+                if mode == "change" {
+                    "New password"
+                } else {
+                    "Password"
+                },
+            )?;
             set_hidden("unlock", false)?;
-            let first = if mode == "change" { "current-password" } else { "password" };
+            let first = if mode == "change" {
+                "current-password"
+            } else {
+                "password"
+            };
             let _ = by_id::<web_sys::HtmlElement>(first)?.focus();
         }
         "release" | "share" => {
             let share = intent == "share";
-            set_text("title", if share { "Share a credential?" } else { "Give this site a credential?" })?;
+            set_text(
+                "title",
+                if share {
+                    "Share a credential?"
+                } else {
+                    "Give this site a credential?"
+                },
+            )?;
             set_text("consent-origin", &origin)?;
             set_text(
                 "consent-question",
@@ -153,7 +202,14 @@ fn render(intent: &str) -> Result<()> {
             set_text("consent-notes", &payload_str("publicNotes"))?;
             set_hidden("consent-grantee-row", !share)?;
             let label = payload_str("granteeLabel");
-            set_text("consent-grantee-label", if label.is_empty() { "(not named)" } else { &label })?;
+            set_text(
+                "consent-grantee-label",
+                if label.is_empty() {
+                    "(not named)"
+                } else {
+                    &label
+                },
+            )?;
             set_text("consent-grantee", &payload_str("granteePublicKey"))?;
             set_text("consent-content", &payload_str("plaintext"))?;
             set_hidden("consent", false)?;
@@ -191,7 +247,8 @@ fn finish(message: &JsValue) {
         }
     });
     if let Ok(w) = window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(close.unchecked_ref(), 2000);
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(close.unchecked_ref(), 2000);
     }
 }
 
@@ -245,7 +302,8 @@ fn wire_buttons() -> Result<()> {
             }
         }
     });
-    document()?.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref())
+    document()?
+        .add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref())
         .map_err(|_| EnclaveError::internal("listening to the keyboard"))?;
     keys.forget();
     Ok(())
@@ -273,7 +331,10 @@ async fn submit_password() -> Result<()> {
         t => Some(EncryptionPublicKey::parse(&t)?),
     };
     let log_n = with(|s| get(&s.payload, "kdfLogN").as_f64()).unwrap_or(14.0) as u8;
-    let params = ScryptParams { log_n, ..KdfVersion::default().scrypt_params() };
+    let params = ScryptParams {
+        log_n,
+        ..KdfVersion::default().scrypt_params()
+    };
     let password = input("password")?;
     let confirm = input("password-confirm")?;
     let current = input("current-password")?;
@@ -291,7 +352,12 @@ async fn submit_password() -> Result<()> {
     sleep(30).await; // let the page paint before the KDF blocks it
     let outcome = (|| -> Result<_> {
         if mode == "change" {
-            unlock(&zeroize::Zeroizing::new(current.value()), &user_id, expected.as_ref(), params)?;
+            unlock(
+                &zeroize::Zeroizing::new(current.value()),
+                &user_id,
+                expected.as_ref(),
+                params,
+            )?;
             unlock(&new_password, &user_id, None, params)
         } else {
             unlock(&new_password, &user_id, expected.as_ref(), params)
@@ -303,7 +369,11 @@ async fn submit_password() -> Result<()> {
         Err(e) => {
             password.set_value("");
             current.set_value("");
-            let _ = if mode == "change" { current.focus() } else { password.focus() };
+            let _ = if mode == "change" {
+                current.focus()
+            } else {
+                password.focus()
+            };
             return Err(if e.code == codes::WRONG_PASSWORD {
                 EnclaveError::new(codes::WRONG_PASSWORD, "Wrong password. Try again.")
             } else {
@@ -316,7 +386,10 @@ async fn submit_password() -> Result<()> {
     }
     let transfer = Uint8Array::from(&key.to_bytes()[..]);
     let remember = remember_choice()?;
-    reply(obj(&[("secretKey", transfer.clone().into()), ("remember", JsValue::from_str(&remember))]));
+    reply(obj(&[
+        ("secretKey", transfer.clone().into()),
+        ("remember", JsValue::from_str(&remember)),
+    ]));
     transfer.fill(0, 0, 32);
     Ok(())
 }

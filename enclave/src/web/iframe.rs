@@ -10,8 +10,8 @@ use protocol::bytes::EncryptionPublicKey;
 use protocol::kdf::{KdfVersion, ScryptParams};
 use protocol::nacl_box::EncryptionSecretKey;
 use serde::Deserialize;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use zeroize::Zeroizing;
 
@@ -22,8 +22,18 @@ use crate::filter::Filter;
 use crate::vault::{EncryptedCredential, Vault};
 
 /// The methods a host may call. Anything else is `unknown_method`.
-pub const METHODS: &[&str] =
-    &["configure", "ensureKey", "encrypt", "share", "view", "release", "filter", "backup", "changePassword", "forget"];
+pub const METHODS: &[&str] = &[
+    "configure",
+    "ensureKey",
+    "encrypt",
+    "share",
+    "view",
+    "release",
+    "filter",
+    "backup",
+    "changePassword",
+    "forget",
+];
 
 /// Message types of the host handshake.
 pub const READY: &str = "idos-enclave:ready";
@@ -70,14 +80,27 @@ async fn load_config() -> Result<Vec<String>> {
     init.set_cache(web_sys::RequestCache::NoStore);
     let resp = JsFuture::from(w.fetch_with_str_and_init("config.json", &init))
         .await
-        .map_err(|_| EnclaveError::new(codes::CONFIG_UNAVAILABLE, "config.json could not be fetched"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| EnclaveError::internal("fetching config.json"))?;
+        .map_err(|_| {
+            EnclaveError::new(
+                codes::CONFIG_UNAVAILABLE,
+                "config.json could not be fetched",
+            )
+        })?;
+    let resp: web_sys::Response = resp
+        .dyn_into()
+        .map_err(|_| EnclaveError::internal("fetching config.json"))?;
     if !resp.ok() {
-        return Err(EnclaveError::new(codes::CONFIG_UNAVAILABLE, format!("config.json: HTTP {}", resp.status())));
+        return Err(EnclaveError::new(
+            codes::CONFIG_UNAVAILABLE,
+            format!("config.json: HTTP {}", resp.status()),
+        ));
     }
-    let json = JsFuture::from(resp.json().map_err(|_| EnclaveError::internal("reading config.json"))?)
-        .await
-        .map_err(|_| EnclaveError::new(codes::CONFIG_UNAVAILABLE, "config.json is not JSON"))?;
+    let json = JsFuture::from(
+        resp.json()
+            .map_err(|_| EnclaveError::internal("reading config.json"))?,
+    )
+    .await
+    .map_err(|_| EnclaveError::new(codes::CONFIG_UNAVAILABLE, "config.json is not JSON"))?;
     let config: Config = from_js(json, "config.json")?;
     Ok(config.allowed_parent_origins)
 }
@@ -87,15 +110,31 @@ fn ancestor_origin() -> Option<String> {
     let location = window().ok()?.location();
     let list = js_sys::Reflect::get(&location, &"ancestorOrigins".into()).ok()?;
     let list: web_sys::DomStringList = list.dyn_into().ok()?;
-    if list.length() == 0 { None } else { list.item(0) }
+    if list.length() == 0 {
+        None
+    } else {
+        list.item(0)
+    }
 }
 
 /// Decides whether a handshake from `origin` is accepted. Exact string comparison of the
 /// serialized origin; `ancestorOrigins`, when present, must agree.
-pub fn check_parent_origin(origin: &str, allowed: Option<&[String]>, ancestor: Option<&str>) -> Result<()> {
-    let refuse = |why: &str| EnclaveError::new(codes::ORIGIN_NOT_ALLOWED, format!("the enclave refuses this page: {why}"));
+pub fn check_parent_origin(
+    origin: &str,
+    allowed: Option<&[String]>,
+    ancestor: Option<&str>,
+) -> Result<()> {
+    let refuse = |why: &str| {
+        EnclaveError::new(
+            codes::ORIGIN_NOT_ALLOWED,
+            format!("the enclave refuses this page: {why}"),
+        )
+    };
     let allowed = allowed.ok_or_else(|| {
-        EnclaveError::new(codes::CONFIG_UNAVAILABLE, "the enclave's allow-list is not loaded; refusing every page")
+        EnclaveError::new(
+            codes::CONFIG_UNAVAILABLE,
+            "the enclave's allow-list is not loaded; refusing every page",
+        )
     })?;
     if origin.is_empty() || origin == "null" {
         return Err(refuse("its origin cannot be determined"));
@@ -103,7 +142,9 @@ pub fn check_parent_origin(origin: &str, allowed: Option<&[String]>, ancestor: O
     if let Some(a) = ancestor
         && a != origin
     {
-        return Err(refuse("the message origin and the frame's ancestor origin disagree"));
+        return Err(refuse(
+            "the message origin and the frame's ancestor origin disagree",
+        ));
     }
     if !allowed.iter().any(|a| a == origin) {
         return Err(refuse(&format!("{origin} is not on the allow-list")));
@@ -119,7 +160,10 @@ pub async fn start_enclave() -> std::result::Result<(), JsValue> {
         _ => true,
     };
     if top_level {
-        set_text("status", "This page only works inside a site that uses idOS.")?;
+        set_text(
+            "status",
+            "This page only works inside a site that uses idOS.",
+        )?;
         return Ok(());
     }
     match load_config().await {
@@ -150,17 +194,25 @@ fn on_window_message(ev: web_sys::MessageEvent) {
     if !from_parent || ports.length() != 1 {
         return;
     }
-    let Ok(port) = ports.get(0).dyn_into::<web_sys::MessagePort>() else { return };
+    let Ok(port) = ports.get(0).dyn_into::<web_sys::MessagePort>() else {
+        return;
+    };
     let origin = ev.origin();
     let verdict = with(|s| {
         if s.port.is_some() {
-            return Err(EnclaveError::new(codes::ORIGIN_NOT_ALLOWED, "the enclave is already connected to its host"));
+            return Err(EnclaveError::new(
+                codes::ORIGIN_NOT_ALLOWED,
+                "the enclave is already connected to its host",
+            ));
         }
         check_parent_origin(&origin, s.allowed.as_deref(), ancestor_origin().as_deref())
     });
     match verdict {
         Err(e) => {
-            let _ = port.post_message(&obj(&[("type", "rejected".into()), ("error", error_js(&e))]));
+            let _ = port.post_message(&obj(&[
+                ("type", "rejected".into()),
+                ("error", error_js(&e)),
+            ]));
             port.close();
         }
         Ok(()) => {
@@ -240,7 +292,11 @@ struct ChangePasswordParams {
 }
 
 fn params_or_empty(params: JsValue) -> JsValue {
-    if params.is_undefined() || params.is_null() { Object::new().into() } else { params }
+    if params.is_undefined() || params.is_null() {
+        Object::new().into()
+    } else {
+        params
+    }
 }
 
 /// Drops the key from memory and storage once the period the user chose has passed.
@@ -257,7 +313,12 @@ async fn expire_if_due() -> Result<()> {
 }
 
 /// Installs an unlocked key and remembers it as the user chose.
-async fn install_key(user_id: &str, key: EncryptionSecretKey, remember: Remember, replace: bool) -> Result<()> {
+async fn install_key(
+    user_id: &str,
+    key: EncryptionSecretKey,
+    remember: Remember,
+    replace: bool,
+) -> Result<()> {
     let now = now_ms();
     custody::remember(user_id, &key, remember, now).await?;
     with(|s| {
@@ -290,7 +351,12 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
         }
         "encrypt" => {
             let p: EncryptParams = from_js(params, "encrypt")?;
-            with(|s| to_js(&s.vault.encrypt(p.plaintext.as_bytes(), p.recipient_public_key.as_ref())?))
+            with(|s| {
+                to_js(
+                    &s.vault
+                        .encrypt(p.plaintext.as_bytes(), p.recipient_public_key.as_ref())?,
+                )
+            })
         }
         "share" => {
             let p: ShareParams = from_js(params, "share")?;
@@ -298,12 +364,19 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             // The user chooses the grantee: a copy is made only after they approve.
             let plaintext = decrypt_text(&p.credential)?;
             let payload = credential_payload(&p.credential, &plaintext)?;
-            let _ = js_sys::Reflect::set(&payload, &"granteePublicKey".into(), &p.grantee_public_key.to_text().into());
+            let _ = js_sys::Reflect::set(
+                &payload,
+                &"granteePublicKey".into(),
+                &p.grantee_public_key.to_text().into(),
+            );
             let label: String = p.grantee_label.chars().take(200).collect();
             let _ = js_sys::Reflect::set(&payload, &"granteeLabel".into(), &label.into());
             let answer = user_dialog("Review sharing request", "share", payload).await?;
             if get(&answer, "approved").as_bool() != Some(true) {
-                return Err(EnclaveError::new(codes::USER_DENIED, "the user declined to share this credential"));
+                return Err(EnclaveError::new(
+                    codes::USER_DENIED,
+                    "the user declined to share this credential",
+                ));
             }
             with(|s| to_js(&s.vault.share(&p.credential, &p.grantee_public_key)?))
         }
@@ -322,7 +395,10 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             let payload = credential_payload(&p.credential, &plaintext)?;
             let answer = user_dialog("Review request", "release", payload).await?;
             if get(&answer, "approved").as_bool() != Some(true) {
-                return Err(EnclaveError::new(codes::USER_DENIED, "the user declined to release this credential"));
+                return Err(EnclaveError::new(
+                    codes::USER_DENIED,
+                    "the user declined to release this credential",
+                ));
             }
             Ok(obj(&[("plaintext", JsValue::from_str(&plaintext))]))
         }
@@ -337,7 +413,10 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             let (user_id, secret) = with(|s| -> Result<_> {
                 Ok((s.vault.user_id()?.to_owned(), s.vault.key()?.to_base64()))
             })?;
-            let payload = obj(&[("userId", JsValue::from_str(&user_id)), ("secretKey", JsValue::from_str(&secret))]);
+            let payload = obj(&[
+                ("userId", JsValue::from_str(&user_id)),
+                ("secretKey", JsValue::from_str(&secret)),
+            ]);
             user_dialog("Back up your idOS key", "backup", payload).await?;
             Ok(Object::new().into())
         }
@@ -345,7 +424,10 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             let p: ChangePasswordParams = from_js(params, "changePassword")?;
             ensure_key().await?;
             let (user_id, current) = with(|s| -> Result<_> {
-                Ok((s.vault.user_id()?.to_owned(), s.vault.public_key().map(|k| k.to_text())))
+                Ok((
+                    s.vault.user_id()?.to_owned(),
+                    s.vault.public_key().map(|k| k.to_text()),
+                ))
             })?;
             let payload = dialog_context(&user_id, current.as_deref(), "change");
             let answer = user_dialog("Change password", "changePassword", payload).await?;
@@ -364,7 +446,11 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
         }
         other => Err(EnclaveError::new(
             codes::UNKNOWN_METHOD,
-            format!("{:?} is not an enclave method; methods: {}", truncate(other), METHODS.join(", ")),
+            format!(
+                "{:?} is not an enclave method; methods: {}",
+                truncate(other),
+                METHODS.join(", ")
+            ),
         )),
     }
 }
@@ -379,7 +465,14 @@ fn status() -> Result<JsValue> {
         Ok(obj(&[
             ("userId", JsValue::from_str(&user_id)),
             ("unlocked", JsValue::from_bool(s.vault.is_unlocked())),
-            ("publicKey", s.vault.public_key().or(s.vault.expected().copied()).map(|k| JsValue::from_str(&k.to_text())).unwrap_or(JsValue::NULL)),
+            (
+                "publicKey",
+                s.vault
+                    .public_key()
+                    .or(s.vault.expected().copied())
+                    .map(|k| JsValue::from_str(&k.to_text()))
+                    .unwrap_or(JsValue::NULL),
+            ),
         ]))
     })
 }
@@ -402,8 +495,12 @@ async fn restore_remembered(user_id: &str) -> Result<()> {
 
 fn decrypt_text(credential: &EncryptedCredential) -> Result<Zeroizing<String>> {
     let bytes = with(|s| s.vault.decrypt(credential))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| EnclaveError::new(codes::NOT_JSON, "the decrypted credential is not UTF-8 text"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        EnclaveError::new(
+            codes::NOT_JSON,
+            "the decrypted credential is not UTF-8 text",
+        )
+    })?;
     Ok(Zeroizing::new(text.to_owned()))
 }
 
@@ -411,7 +508,10 @@ fn credential_payload(credential: &EncryptedCredential, plaintext: &str) -> Resu
     let origin = with(|s| s.parent_origin.clone()).unwrap_or_default();
     Ok(obj(&[
         ("origin", JsValue::from_str(&origin)),
-        ("credentialId", JsValue::from_str(&credential.id.to_string())),
+        (
+            "credentialId",
+            JsValue::from_str(&credential.id.to_string()),
+        ),
         ("publicNotes", JsValue::from_str(&credential.public_notes)),
         ("plaintext", JsValue::from_str(plaintext)),
     ]))
@@ -423,7 +523,10 @@ fn dialog_context(user_id: &str, expected: Option<&str>, mode: &str) -> JsValue 
     obj(&[
         ("origin", JsValue::from_str(&origin)),
         ("userId", JsValue::from_str(user_id)),
-        ("expectedPublicKey", expected.map(JsValue::from_str).unwrap_or(JsValue::NULL)),
+        (
+            "expectedPublicKey",
+            expected.map(JsValue::from_str).unwrap_or(JsValue::NULL),
+        ),
         ("mode", JsValue::from_str(mode)),
         ("kdfLogN", JsValue::from_f64(f64::from(kdf.log_n))),
     ])
@@ -446,7 +549,10 @@ fn key_from_dialog(answer: &JsValue) -> Result<(EncryptionSecretKey, Remember)> 
 
 async fn ensure_key() -> Result<()> {
     let (user_id, expected) = with(|s| -> Result<_> {
-        Ok((s.vault.user_id()?.to_owned(), s.vault.expected().map(|k| k.to_text())))
+        Ok((
+            s.vault.user_id()?.to_owned(),
+            s.vault.expected().map(|k| k.to_text()),
+        ))
     })?;
     if with(|s| s.vault.is_unlocked()) {
         return Ok(());
@@ -455,8 +561,17 @@ async fn ensure_key() -> Result<()> {
     if with(|s| s.vault.is_unlocked()) {
         return Ok(());
     }
-    let (label, mode) = if expected.is_some() { ("Unlock idOS", "unlock") } else { ("Create your idOS key", "create") };
-    let answer = user_dialog(label, "unlock", dialog_context(&user_id, expected.as_deref(), mode)).await?;
+    let (label, mode) = if expected.is_some() {
+        ("Unlock idOS", "unlock")
+    } else {
+        ("Create your idOS key", "create")
+    };
+    let answer = user_dialog(
+        label,
+        "unlock",
+        dialog_context(&user_id, expected.as_deref(), mode),
+    )
+    .await?;
     let (key, remember) = key_from_dialog(&answer)?;
     // Checked against the profile's key before anything is stored.
     with(|s| s.vault.set_key(key.clone()))?;
@@ -469,7 +584,10 @@ impl Drop for BusyGuard {
     fn drop(&mut self) {
         with(|s| s.busy = false);
         let _ = set_hidden("attention", true);
-        post(&obj(&[("event", "attention".into()), ("visible", false.into())]));
+        post(&obj(&[
+            ("event", "attention".into()),
+            ("visible", false.into()),
+        ]));
     }
 }
 
@@ -477,7 +595,10 @@ impl Drop for BusyGuard {
 /// click, sends it `intent` and `payload`, and returns its answer.
 async fn user_dialog(label: &str, intent: &str, payload: JsValue) -> Result<JsValue> {
     if with(|s| std::mem::replace(&mut s.busy, true)) {
-        return Err(EnclaveError::new(codes::BUSY, "another request is waiting for the user"));
+        return Err(EnclaveError::new(
+            codes::BUSY,
+            "another request is waiting for the user",
+        ));
     }
     let _guard = BusyGuard;
     let popup = wait_for_click(label).await?;
@@ -491,15 +612,28 @@ async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
     let button: web_sys::HtmlButtonElement = by_id("attention")?;
     button.set_text_content(Some(label));
     button.set_hidden(false);
-    post(&obj(&[("event", "attention".into()), ("visible", true.into()), ("label", label.into())]));
+    post(&obj(&[
+        ("event", "attention".into()),
+        ("visible", true.into()),
+        ("label", label.into()),
+    ]));
     let d = deferred();
     let resolve = d.resolve.clone();
     let onclick = Closure::<dyn FnMut()>::new(move || {
         // Runs inside the click: the browser lets a user gesture open a window.
-        let popup = window()
+        let popup = window().ok().and_then(|w| {
+            w.open_with_url_and_target_and_features(
+                "dialog.html",
+                "idos-dialog",
+                "popup=1,width=420,height=640",
+            )
             .ok()
-            .and_then(|w| w.open_with_url_and_target_and_features("dialog.html", "idos-dialog", "popup=1,width=420,height=640").ok().flatten());
-        let _ = resolve.call1(&JsValue::UNDEFINED, &popup.map(JsValue::from).unwrap_or(JsValue::NULL));
+            .flatten()
+        });
+        let _ = resolve.call1(
+            &JsValue::UNDEFINED,
+            &popup.map(JsValue::from).unwrap_or(JsValue::NULL),
+        );
     });
     button.set_onclick(Some(onclick.as_ref().unchecked_ref()));
     // Nobody clicks for CLICK_TIMEOUT_MS: give up, so later requests are not `busy` forever.
@@ -513,11 +647,17 @@ async fn wait_for_click(label: &str) -> Result<web_sys::Window> {
     button.set_onclick(None);
     drop(onclick);
     button.set_hidden(true);
-    post(&obj(&[("event", "attention".into()), ("visible", false.into())]));
+    post(&obj(&[
+        ("event", "attention".into()),
+        ("visible", false.into()),
+    ]));
     if result.is_err() {
         return Err(EnclaveError::new(
             codes::TIMED_OUT,
-            format!("the user did not click the idOS button within {} minutes", CLICK_TIMEOUT_MS / 60_000),
+            format!(
+                "the user did not click the idOS button within {} minutes",
+                CLICK_TIMEOUT_MS / 60_000
+            ),
         ));
     }
     let popup = result.map_err(|_| EnclaveError::internal("waiting for the click"))?;
@@ -544,10 +684,13 @@ fn closed_watch(popup: &web_sys::Window) -> Result<(Promise, i32)> {
             closed_ticks = closed_ticks.saturating_add(1);
         }
         if closed_ticks >= 2 {
-            let _ = reject.call1(&JsValue::UNDEFINED, &error_js(&EnclaveError::new(
-                codes::DIALOG_CLOSED,
-                "the idOS dialog was closed before the request was answered",
-            )));
+            let _ = reject.call1(
+                &JsValue::UNDEFINED,
+                &error_js(&EnclaveError::new(
+                    codes::DIALOG_CLOSED,
+                    "the idOS dialog was closed before the request was answered",
+                )),
+            );
         }
     });
     let handle = window()?
@@ -565,12 +708,17 @@ fn js_error(value: JsValue) -> EnclaveError {
 }
 
 async fn race(p: Promise, closed: &Promise) -> Result<JsValue> {
-    JsFuture::from(Promise::race(&Array::of2(&p, closed))).await.map_err(js_error)
+    JsFuture::from(Promise::race(&Array::of2(&p, closed)))
+        .await
+        .map_err(js_error)
 }
 
 async fn run_dialog(popup: &web_sys::Window, intent: &str, payload: JsValue) -> Result<JsValue> {
     let w = window()?;
-    let own_origin = w.location().origin().map_err(|_| EnclaveError::internal("reading the origin"))?;
+    let own_origin = w
+        .location()
+        .origin()
+        .map_err(|_| EnclaveError::internal("reading the origin"))?;
     let (closed, interval) = closed_watch(popup)?;
     let clear = Rc::new(move || {
         if let Ok(w) = window() {
@@ -581,12 +729,18 @@ async fn run_dialog(popup: &web_sys::Window, intent: &str, payload: JsValue) -> 
     let ready = deferred();
     let resolve_ready = ready.resolve.clone();
     let (expected_source, expected_origin) = (popup.clone(), own_origin.clone());
-    let on_ready = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-        let from_popup = ev.source().is_some_and(|s| Object::is(&s, &expected_source));
-        if from_popup && ev.origin() == expected_origin && get_string(&ev.data(), "type").as_deref() == Some("idos-dialog:ready") {
-            let _ = resolve_ready.call0(&JsValue::UNDEFINED);
-        }
-    });
+    let on_ready =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            let from_popup = ev
+                .source()
+                .is_some_and(|s| Object::is(&s, &expected_source));
+            if from_popup
+                && ev.origin() == expected_origin
+                && get_string(&ev.data(), "type").as_deref() == Some("idos-dialog:ready")
+            {
+                let _ = resolve_ready.call0(&JsValue::UNDEFINED);
+            }
+        });
     w.add_event_listener_with_callback("message", on_ready.as_ref().unchecked_ref())
         .map_err(|_| EnclaveError::internal("listening to the dialog"))?;
     let ready_result = race(ready.promise, &closed).await;
@@ -597,13 +751,17 @@ async fn run_dialog(popup: &web_sys::Window, intent: &str, payload: JsValue) -> 
         return Err(e);
     }
     // 2. The request goes with a private port; the answer comes back on it.
-    let channel = web_sys::MessageChannel::new().map_err(|_| EnclaveError::internal("opening a channel"))?;
+    let channel =
+        web_sys::MessageChannel::new().map_err(|_| EnclaveError::internal("opening a channel"))?;
     let answer = deferred();
     let resolve_answer = answer.resolve.clone();
-    let on_answer = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-        let _ = resolve_answer.call1(&JsValue::UNDEFINED, &ev.data());
-    });
-    channel.port1().set_onmessage(Some(on_answer.as_ref().unchecked_ref()));
+    let on_answer =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            let _ = resolve_answer.call1(&JsValue::UNDEFINED, &ev.data());
+        });
+    channel
+        .port1()
+        .set_onmessage(Some(on_answer.as_ref().unchecked_ref()));
     let message = obj(&[("intent", JsValue::from_str(intent)), ("payload", payload)]);
     popup
         .post_message_with_transfer(&message, &own_origin, &Array::of1(&channel.port2()))

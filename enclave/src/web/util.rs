@@ -1,8 +1,8 @@
 //! Small helpers over browser APIs: promises Rust can await, DOM lookups, object building.
 
 use js_sys::{Function, Object, Promise, Reflect};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 
 use crate::error::{EnclaveError, Result};
 
@@ -32,7 +32,9 @@ pub fn window() -> Result<web_sys::Window> {
 }
 
 pub fn document() -> Result<web_sys::Document> {
-    window()?.document().ok_or_else(|| EnclaveError::internal("finding the document"))
+    window()?
+        .document()
+        .ok_or_else(|| EnclaveError::internal("finding the document"))
 }
 
 /// An element of the page by id, cast to its type.
@@ -80,12 +82,16 @@ pub fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue> {
 
 /// Reads request parameters into a typed struct, or `bad_request`.
 pub fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| EnclaveError::bad_request(format!("{what}: {e}")))
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| EnclaveError::bad_request(format!("{what}: {e}")))
 }
 
 /// `{code, message}` as a JS object.
 pub fn error_js(e: &EnclaveError) -> JsValue {
-    obj(&[("code", JsValue::from_str(&e.code)), ("message", JsValue::from_str(&e.message))])
+    obj(&[
+        ("code", JsValue::from_str(&e.code)),
+        ("message", JsValue::from_str(&e.message)),
+    ])
 }
 
 /// Milliseconds since the Unix epoch, from the browser clock.

@@ -108,7 +108,7 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
             break;
         };
         if !tag.contains(" src=") {
-            let digest = protocol::credential::content_hash(body[..close].as_bytes());
+            let digest = protocol::credential::content_hash(&body.as_bytes()[..close]);
             hashes.push(format!(
                 "'sha256-{}'",
                 protocol::codec::base64_encode(digest.as_bytes())
@@ -204,7 +204,10 @@ pub fn enclave_router(cfg: EnclaveWebConfig) -> Router {
         .layer(fixed("cross-origin-resource-policy", "same-origin"))
         // Asset names carry no hash (dialog.html imports enclave.js by name) and index.html pins
         // them with SRI: revalidate on every load so an upgrade never meets a stale copy.
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

@@ -56,7 +56,11 @@ window.benchResult = { kdfWasm, kdfJs, kdfJsAsync, boxWasm, boxJs, simd: WebAsse
 "#;
 
 fn gzip_len(path: &std::path::Path) -> u64 {
-    let out = std::process::Command::new("gzip").args(["-9c"]).arg(path).output().expect("gzip");
+    let out = std::process::Command::new("gzip")
+        .args(["-9c"])
+        .arg(path)
+        .output()
+        .expect("gzip");
     out.stdout.len() as u64
 }
 
@@ -64,22 +68,39 @@ fn gzip_len(path: &std::path::Path) -> u64 {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 3 {
-        eprintln!("usage: bench-enclave <www/enclave/dist> <node_modules with scrypt-js and tweetnacl>");
+        eprintln!(
+            "usage: bench-enclave <www/enclave/dist> <node_modules with scrypt-js and tweetnacl>"
+        );
         std::process::exit(2);
     }
     let (dist, npm) = (PathBuf::from(&args[1]), PathBuf::from(&args[2]));
     let wasm = dist.join("enclave_bg.wasm");
-    for need in [wasm.clone(), npm.join("scrypt-js/scrypt.js"), npm.join("tweetnacl/nacl-fast.js")] {
+    for need in [
+        wasm.clone(),
+        npm.join("scrypt-js/scrypt.js"),
+        npm.join("tweetnacl/nacl-fast.js"),
+    ] {
         if !need.is_file() {
-            eprintln!("bench-enclave: {} is missing (run scripts/bench-enclave.sh)", need.display());
+            eprintln!(
+                "bench-enclave: {} is missing (run scripts/bench-enclave.sh)",
+                need.display()
+            );
             std::process::exit(1);
         }
     }
     let router = axum::Router::new()
-        .route("/", axum::routing::get(|| async { axum::response::Html(PAGE) }))
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Html(PAGE) }),
+        )
         .route(
             "/bench.js",
-            axum::routing::get(|| async { ([(axum::http::header::CONTENT_TYPE, "text/javascript")], SCRIPT) }),
+            axum::routing::get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                    SCRIPT,
+                )
+            }),
         )
         .nest_service("/enclave", ServeDir::new(&dist))
         .nest_service("/npm", ServeDir::new(&npm));
@@ -87,7 +108,10 @@ async fn main() {
     let b = Browser::start().await;
     let c = &b.client;
     c.goto(&format!("{origin}/")).await.expect("bench page");
-    let r = poll(c, "return window.benchResult || null", 300, |v| !v.is_null()).await;
+    let r = poll(c, "return window.benchResult || null", 300, |v| {
+        !v.is_null()
+    })
+    .await;
     if r.is_null() {
         let errors = js(c, "return document.title", vec![]).await;
         eprintln!("bench-enclave: the bench page did not finish ({errors})");
