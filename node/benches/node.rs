@@ -22,7 +22,7 @@ use protocol::action::{
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::{Query, SignedQuery};
-use protocol::tx::{SignedTransaction, Transaction};
+use protocol::tx::SignedTransaction;
 use uuid::Uuid;
 
 const CHAIN: &str = "idos-bench";
@@ -39,14 +39,7 @@ fn sign(
     nonce: u64,
     action: impl Into<protocol::action::Action>,
 ) -> SignedTransaction {
-    Transaction {
-        chain_id: CHAIN.into(),
-        nonce,
-        signer: key.identity(),
-        action: action.into(),
-    }
-    .sign(key)
-    .unwrap()
+    node::testkit::signed_tx(CHAIN, key, nonce, action)
 }
 
 fn now() -> i64 {

@@ -120,6 +120,23 @@ pub fn share_action(
     }
 }
 
+/// `action` signed by `key` for `chain_id` with `nonce`.
+pub fn signed_tx(
+    chain_id: &str,
+    key: &SigningKey,
+    nonce: u64,
+    action: impl Into<Action>,
+) -> SignedTransaction {
+    Transaction {
+        chain_id: chain_id.into(),
+        nonce,
+        signer: key.identity(),
+        action: action.into(),
+    }
+    .sign(key)
+    .expect("the key is the signer")
+}
+
 /// A one-validator network driven block by block in process.
 pub struct TestNet {
     pub app: Arc<App>,

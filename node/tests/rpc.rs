@@ -13,7 +13,7 @@ use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::{Query, SignedQuery};
 use protocol::records::{QueryAnswer, QueryOutput};
-use protocol::tx::{SignedTransaction, Transaction};
+use protocol::tx::SignedTransaction;
 use tempfile::TempDir;
 use tendermint::Hash;
 use tendermint_rpc::client::CompatMode;
@@ -62,14 +62,7 @@ fn signed(
     nonce: u64,
     action: impl Into<protocol::action::Action>,
 ) -> SignedTransaction {
-    Transaction {
-        chain_id: CHAIN.into(),
-        nonce,
-        signer: key.identity(),
-        action: action.into(),
-    }
-    .sign(key)
-    .unwrap()
+    node::testkit::signed_tx(CHAIN, key, nonce, action)
 }
 
 async fn read(node: &Node, caller: Identity, query: Query) -> (u32, String, Option<QueryAnswer>) {

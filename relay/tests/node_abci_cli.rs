@@ -7,11 +7,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use tendermint_proto::v0_38::abci::{Request, RequestEcho, RequestFlush, RequestInfo, Response, request, response};
+use tendermint_proto::v0_38::abci::{
+    Request, RequestEcho, RequestFlush, RequestInfo, Response, request, response,
+};
 
 fn call(stream: &mut TcpStream, buffer: &mut Vec<u8>, value: request::Value) -> response::Value {
     for v in [value, request::Value::Flush(RequestFlush {})] {
-        stream.write_all(&Request { value: Some(v) }.encode_length_delimited_to_vec()).unwrap();
+        stream
+            .write_all(&Request { value: Some(v) }.encode_length_delimited_to_vec())
+            .unwrap();
     }
     let mut answers = Vec::new();
     while answers.len() < 2 {
@@ -19,7 +23,12 @@ fn call(stream: &mut TcpStream, buffer: &mut Vec<u8>, value: request::Value) -> 
         if let Ok(len) = prost::encoding::decode_varint(&mut cursor) {
             let header = buffer.len() - cursor.len();
             if cursor.len() >= len as usize {
-                answers.push(Response::decode(&cursor[..len as usize]).unwrap().value.unwrap());
+                answers.push(
+                    Response::decode(&cursor[..len as usize])
+                        .unwrap()
+                        .value
+                        .unwrap(),
+                );
                 buffer.drain(..header + len as usize);
                 continue;
             }
@@ -35,7 +44,11 @@ fn call(stream: &mut TcpStream, buffer: &mut Vec<u8>, value: request::Value) -> 
 #[test]
 fn idos_node_abci_serves_cometbft_over_a_socket() {
     let dir = tempfile::TempDir::new().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("idos"))
         .args(["node", "--abci", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir.path())
@@ -51,16 +64,31 @@ fn idos_node_abci_serves_cometbft_over_a_socket() {
         assert!(Instant::now() < deadline, "idos node --abci did not listen");
         std::thread::sleep(Duration::from_millis(50));
     };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut buffer = Vec::new();
-    match call(&mut stream, &mut buffer, request::Value::Echo(RequestEcho { message: "hello".into() })) {
+    match call(
+        &mut stream,
+        &mut buffer,
+        request::Value::Echo(RequestEcho {
+            message: "hello".into(),
+        }),
+    ) {
         response::Value::Echo(e) => assert_eq!(e.message, "hello"),
         other => panic!("{other:?}"),
     }
-    match call(&mut stream, &mut buffer, request::Value::Info(RequestInfo::default())) {
+    match call(
+        &mut stream,
+        &mut buffer,
+        request::Value::Info(RequestInfo::default()),
+    ) {
         response::Value::Info(i) => {
             assert_eq!(i.data, "idos-node");
-            assert_eq!(i.last_block_height, 0, "a fresh node asks CometBFT for InitChain");
+            assert_eq!(
+                i.last_block_height, 0,
+                "a fresh node asks CometBFT for InitChain"
+            );
         }
         other => panic!("{other:?}"),
     }

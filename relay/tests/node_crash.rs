@@ -14,7 +14,7 @@ use node::store::{Read, Store, Table};
 use protocol::action::{AddDelegate, AddInserter, AddUserAsInserter, PasswordStore};
 use protocol::identity::{Ed25519SigningKey, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
-use protocol::tx::{SignedTransaction, Transaction};
+use protocol::tx::SignedTransaction;
 use tempfile::TempDir;
 use tendermint::Hash;
 use tendermint_rpc::client::CompatMode;
@@ -61,14 +61,7 @@ fn sign(
     nonce: u64,
     action: impl Into<protocol::action::Action>,
 ) -> SignedTransaction {
-    Transaction {
-        chain_id: CHAIN.into(),
-        nonce,
-        signer: key.identity(),
-        action: action.into(),
-    }
-    .sign(key)
-    .unwrap()
+    node::testkit::signed_tx(CHAIN, key, nonce, action)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

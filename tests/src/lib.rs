@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -168,4 +168,49 @@ pub async fn poll(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Clicks the enclave's button inside the iframe and switches to the dialog window it opens.
+pub async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
+    let main = c.window().await.unwrap();
+    poll(
+        c,
+        "return document.querySelector('#idos-enclave-iframe').style.display",
+        10,
+        |v| v == "block",
+    )
+    .await;
+    c.enter_frame(0).await.unwrap();
+    let button = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#attention:not([hidden])"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    let mut dialog = None;
+    for _ in 0..100 {
+        let windows = c.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| *w != main) {
+            dialog = Some(w);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.switch_to_window(dialog.expect("the dialog window opened"))
+        .await
+        .unwrap();
+    main
+}
+
+/// Waits for the dialog to close, then switches back to `main`.
+pub async fn back_to(c: &Client, main: &fantoccini::wd::WindowHandle) {
+    for _ in 0..100 {
+        if c.windows().await.unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.switch_to_window(main.clone()).await.unwrap();
 }

@@ -2,7 +2,7 @@
 //! `relay::web::enclave_router` on one loopback port and host pages on others (distinct ports
 //! are distinct origins). Needs `trunk build` first (scripts/test.sh runs it).
 
-use e2e::{Browser, enclave_dist, host_router, js, poll, serve};
+use e2e::{Browser, back_to, enclave_dist, host_router, js, open_dialog, poll, serve};
 use fantoccini::{Client, Locator};
 use protocol::kdf::{KdfVersion, derive_user_key};
 use protocol::nacl_box::encrypt;
@@ -73,40 +73,6 @@ async fn outcome(c: &Client, id: i64, secs: u64) -> Value {
     .await
 }
 
-/// Clicks the enclave's button inside the iframe and switches to the dialog window it opens.
-async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
-    let main = c.window().await.unwrap();
-    poll(
-        c,
-        "return document.querySelector('#idos-enclave-iframe').style.display",
-        10,
-        |v| v == "block",
-    )
-    .await;
-    c.enter_frame(0).await.unwrap();
-    let button = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#attention:not([hidden])"))
-        .await
-        .unwrap();
-    button.click().await.unwrap();
-    c.enter_parent_frame().await.unwrap();
-    let mut dialog = None;
-    for _ in 0..100 {
-        let windows = c.windows().await.unwrap();
-        if let Some(w) = windows.into_iter().find(|w| *w != main) {
-            dialog = Some(w);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    c.switch_to_window(dialog.expect("the dialog window opened"))
-        .await
-        .unwrap();
-    main
-}
-
 async fn dialog_state(c: &Client, want: &str) -> Value {
     poll(
         c,
@@ -139,16 +105,6 @@ async fn unlock_in_dialog(c: &Client, password: &str, remember: &str) {
         .click()
         .await
         .unwrap();
-}
-
-async fn back_to(c: &Client, main: &fantoccini::wd::WindowHandle) {
-    for _ in 0..100 {
-        if c.windows().await.unwrap().len() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    c.switch_to_window(main.clone()).await.unwrap();
 }
 
 /// Opens `url` in a new window named `name` from a real click (popup blocking is on);

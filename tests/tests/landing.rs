@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::{Browser, enclave_dist, js, poll, root, serve};
+use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::{Client, Locator};
 use node::run::{NodeConfig, start_chain};
 use relay::web::site::{SiteConfig, site_router};
@@ -29,38 +29,6 @@ async fn log_contains(c: &Client, text: &str, secs: u64) -> String {
         "expected {text:?} in the page log:\n{log}"
     );
     log
-}
-
-/// Clicks the enclave's attention button in the iframe and switches to the dialog it opens.
-async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
-    let main = c.window().await.unwrap();
-    c.enter_frame(0).await.unwrap();
-    let button = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#attention:not([hidden])"))
-        .await
-        .unwrap();
-    button.click().await.unwrap();
-    c.enter_parent_frame().await.unwrap();
-    for _ in 0..100 {
-        if let Some(w) = c.windows().await.unwrap().into_iter().find(|w| *w != main) {
-            c.switch_to_window(w).await.unwrap();
-            return main;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the enclave dialog did not open");
-}
-
-async fn back_to(c: &Client, main: fantoccini::wd::WindowHandle) {
-    for _ in 0..100 {
-        if c.windows().await.unwrap().len() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    c.switch_to_window(main).await.unwrap();
 }
 
 async fn click(c: &Client, id: &str) {
@@ -153,7 +121,7 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
         .click()
         .await
         .unwrap();
-    back_to(c, main).await;
+    back_to(c, &main).await;
     log_contains(c, "key ready; public key", 30).await;
 
     // The page only ever holds ciphertext...
@@ -189,7 +157,7 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
         .click()
         .await
         .unwrap();
-    back_to(c, main).await;
+    back_to(c, &main).await;
     log_contains(c, "released with your approval: passport: X1234567", 15).await;
 
     b.close().await;
