@@ -166,18 +166,25 @@ impl Validator {
         let path = dir.join("validator_key");
         let key = match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let seed = hex::decode(text.trim())
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| {
-                        NodeError::Storage(format!("{} is not a 32-byte hex seed", path.display()))
-                    })?;
-                Ed25519SigningKey::from_seed(&seed)
+                let text = zeroize::Zeroizing::new(text);
+                match protocol::identity::SigningKey::from_hex(
+                    protocol::identity::SignatureScheme::Ed25519,
+                    text.trim(),
+                ) {
+                    Ok(protocol::identity::SigningKey::Ed25519(key)) => key,
+                    _ => {
+                        return Err(NodeError::Storage(format!(
+                            "{} is not a 32-byte hex seed",
+                            path.display()
+                        )));
+                    }
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Ed25519SigningKey::generate();
                 std::fs::create_dir_all(dir)?;
-                std::fs::write(&path, hex::encode(*key.seed()))?;
+                let seed_hex = zeroize::Zeroizing::new(hex::encode(*key.seed()));
+                crate::run::write_secret(&path, seed_hex.as_bytes())?;
                 key
             }
             Err(e) => return Err(e.into()),
