@@ -274,3 +274,65 @@ async fn wait_for_tx(client: &HttpClient, hash: Hash) -> tendermint_rpc::endpoin
     }
     panic!("transaction {hash} was not committed within 4 s");
 }
+
+/// POSTs `body` to the RPC and returns the HTTP status line and body.
+async fn post_raw(addr: std::net::SocketAddr, body: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_json_rpc_requests_get_json_rpc_errors_and_the_node_stays_up() {
+    let node = start().await;
+    let addr = node.node.rpc_addr;
+    let cases: &[(&[u8], i64)] = &[
+        (b"not json", -32700),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no_such_method\"}", -32601),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"broadcast_tx_sync\",\"params\":{\"tx\":\"%%%not base64\"}}", -32602),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"broadcast_tx_sync\",\"params\":[1,2,3]}", -32602),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"abci_query\",\"params\":{\"data\":\"zz\"}}", -32602),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":{\"height\":\"-5\"}}", -32602),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":{\"height\":\"999999\"}}", -32603),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx\",\"params\":{\"hash\":\"AA==\"}}", -32602),
+    ];
+    for (body, code) in cases {
+        let (status, reply) = post_raw(addr, body).await;
+        assert!(status.contains("200"), "{status}");
+        let reply: serde_json::Value =
+            serde_json::from_str(&reply).unwrap_or_else(|e| panic!("{e}: {reply}"));
+        assert_eq!(
+            reply["error"]["code"],
+            *code,
+            "{} -> {reply}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    // A garbage transaction that is valid base64 is refused by CheckTx with its code.
+    let (_, reply) = post_raw(addr, b"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"broadcast_tx_sync\",\"params\":{\"tx\":\"AQID\"}}").await;
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["id"], 7);
+    assert!(
+        reply["result"]["log"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed"),
+        "{reply}"
+    );
+    // Oversized bodies are cut off before parsing.
+    let (status, _) = post_raw(addr, &vec![b'x'; 5 * 1024 * 1024]).await;
+    assert!(status.contains("413"), "{status}");
+    node.client.health().await.unwrap();
+    node.node.chain.stop();
+}
