@@ -1,5 +1,7 @@
 //! Node benchmark, run on demand: `cargo bench -p node --bench node` (`-- --quick` for a
-//! smaller run). Prints JSON.
+//! smaller run). Prints JSON. With `IDOS_BENCH_PROFILE=1` it also prints, on standard error,
+//! where one share's CPU goes (decode, signing text, EVM recovery vs verification with a
+//! learned key, the copy's two Ed25519 signatures).
 //!
 //! 1. Throughput: committed, signed `share_credential` transactions per second through the
 //!    embedded chain (CheckTx with every signature verified, blocks, fsynced commits), fed by
@@ -243,6 +245,74 @@ fn main() {
         .chain(&txs_b)
         .map(|tx| protocol::tx::tx_hash(tx))
         .collect();
+    if std::env::var("IDOS_BENCH_PROFILE").is_ok() {
+        // Where a share's CPU goes: the stateless checks alone, on one thread, in a scratch app.
+        let scratch_dir = tempfile::TempDir::new().unwrap();
+        let scratch = App::open(
+            Store::open(scratch_dir.path(), false).unwrap(),
+            AppConfig::default(),
+        )
+        .unwrap();
+        scratch
+            .init_chain(Genesis {
+                chain_id: CHAIN.into(),
+                owner: owner.identity(),
+            })
+            .unwrap();
+        let sample: Vec<&Vec<u8>> = txs_a.iter().take(2000).collect();
+        let t = Instant::now();
+        for tx in &sample {
+            std::hint::black_box(protocol::tx::SignedTransaction::decode(tx).unwrap());
+        }
+        eprintln!(
+            "decode: {:.1} us/tx",
+            t.elapsed().as_secs_f64() * 1e6 / sample.len() as f64
+        );
+        let t = Instant::now();
+        for tx in &sample {
+            scratch.preverify(tx).unwrap();
+        }
+        eprintln!(
+            "preverify (decode + all signatures): {:.1} us/tx",
+            t.elapsed().as_secs_f64() * 1e6 / sample.len() as f64
+        );
+        let stx = protocol::tx::SignedTransaction::decode(sample[0]).unwrap();
+        let text = stx.tx.signing_text();
+        let t = Instant::now();
+        for _ in 0..500 {
+            std::hint::black_box(
+                protocol::identity::recover_eip191_key(text.as_bytes(), &stx.signature).unwrap(),
+            );
+        }
+        eprintln!("recover: {:.1} us", t.elapsed().as_secs_f64() * 1e6 / 500.0);
+        let key = protocol::identity::recover_eip191_key(text.as_bytes(), &stx.signature).unwrap();
+        let t = Instant::now();
+        for _ in 0..500 {
+            protocol::identity::verify_eip191(text.as_bytes(), &stx.signature, &key).unwrap();
+        }
+        eprintln!(
+            "verify with key: {:.1} us",
+            t.elapsed().as_secs_f64() * 1e6 / 500.0
+        );
+        let t = Instant::now();
+        for _ in 0..500 {
+            std::hint::black_box(stx.tx.signing_text());
+        }
+        eprintln!(
+            "signing text: {:.1} us",
+            t.elapsed().as_secs_f64() * 1e6 / 500.0
+        );
+        if let protocol::action::Action::ShareCredential(a) = &stx.tx.action {
+            let t = Instant::now();
+            for _ in 0..500 {
+                a.copy.verify_signatures().unwrap();
+            }
+            eprintln!(
+                "copy signatures: {:.1} us",
+                t.elapsed().as_secs_f64() * 1e6 / 500.0
+            );
+        }
+    }
     let height_before = app.committed().height;
     let elapsed = run(&chain, vec![txs_a, txs_b]);
     let blocks = app.committed().height - height_before;

@@ -11,8 +11,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::bytes::{Ed25519PublicKey, Ed25519Signature, Sha256Digest};
-use crate::error::Result;
-use crate::identity::{Ed25519SigningKey, verify_ed25519};
+use crate::error::{Error, Result};
+use crate::identity::Ed25519SigningKey;
 
 /// The two signatures every credential row is written with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,15 +52,26 @@ pub fn verify_credential_signatures(
     content: &[u8],
     signatures: &CredentialSignatures,
 ) -> Result<()> {
-    verify_ed25519(
+    // One key, two signatures: the key is decompressed and checked once.
+    let key = ed25519_dalek::VerifyingKey::from_bytes(issuer_auth_public_key.as_bytes()).map_err(
+        |_| Error::InvalidEd25519Key {
+            field: "issuer_auth_public_key",
+        },
+    )?;
+    let verify = |field, message: &[u8], signature: &Ed25519Signature| {
+        key.verify_strict(
+            message,
+            &ed25519_dalek::Signature::from_bytes(signature.as_bytes()),
+        )
+        .map_err(|_| Error::BadSignature { field })
+    };
+    verify(
         "public_notes_signature",
-        issuer_auth_public_key,
         public_notes.as_bytes(),
         &signatures.public_notes_signature,
     )?;
-    verify_ed25519(
+    verify(
         "broader_signature",
-        issuer_auth_public_key,
         &broader_message(&signatures.public_notes_signature, content),
         &signatures.broader_signature,
     )
