@@ -96,6 +96,19 @@ tables! {
     TxIndex = "tx_index", hashed = false;
 }
 
+impl Table {
+    /// Column family options. Tables whose values are mostly ciphertext (credentials, and
+    /// blocks, which hold transactions) are stored uncompressed: ciphertext does not compress,
+    /// so compressing it only spends the CPU that verifying signatures needs.
+    fn options(self) -> Options {
+        let mut options = Options::default();
+        if matches!(self, Table::Credentials | Table::Blocks) {
+            options.set_compression_type(rocksdb::DBCompressionType::None);
+        }
+        options
+    }
+}
+
 /// Keys of composite indexes: fixed-width parts concatenated, so a prefix selects exactly.
 pub mod key {
     use protocol::identity::Identity;
@@ -265,9 +278,7 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
-        let families = Table::ALL
-            .iter()
-            .map(|t| ColumnFamilyDescriptor::new(t.name(), Options::default()));
+        let families = Table::ALL.iter().map(|t| ColumnFamilyDescriptor::new(t.name(), t.options()));
         let db = DB::open_cf_descriptors(&options, path, families)?;
         Ok(Arc::new(Store { db, sync_writes }))
     }
