@@ -211,6 +211,8 @@ pub struct Chain {
     mempool: Mutex<Mempool>,
     work: Condvar,
     height: watch::Sender<u64>,
+    /// Why the producer stopped on its own (a storage failure), if it did.
+    fault: watch::Sender<Option<String>>,
     producer: Mutex<Option<JoinHandle<()>>>,
     /// Hash of the last committed block's header (empty before the first block).
     last_block_hash: Mutex<Vec<u8>>,
@@ -248,6 +250,7 @@ impl Chain {
             mempool: Mutex::new(Mempool::default()),
             work: Condvar::new(),
             height,
+            fault: watch::channel(None).0,
             producer: Mutex::new(None),
         });
         if last_height > 0 {
@@ -276,6 +279,24 @@ impl Chain {
     }
 
     /// Watches the committed height.
+    /// Resolves when the block producer has stopped on a failure, with what went wrong.
+    pub async fn failed(&self) -> String {
+        let mut fault = self.fault.subscribe();
+        loop {
+            if let Some(reason) = fault.borrow_and_update().clone() {
+                return reason;
+            }
+            if fault.changed().await.is_err() {
+                return "the block producer is gone".into();
+            }
+        }
+    }
+
+    /// Why the block producer stopped on its own, if it did.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.borrow().clone()
+    }
+
     pub fn subscribe_height(&self) -> watch::Receiver<u64> {
         self.height.subscribe()
     }
@@ -375,7 +396,13 @@ impl Chain {
                     code = e.code(),
                     "block production failed, the producer stops: {e}"
                 );
-                lock(&self.mempool).stopping = true;
+                let mut mempool = lock(&self.mempool);
+                mempool.stopping = true;
+                // Whoever waits for a commit learns now that it will not come.
+                mempool.waiters.clear();
+                drop(mempool);
+                self.fault
+                    .send_replace(Some(format!("block production failed: {e}")));
                 return;
             }
         }

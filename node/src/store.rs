@@ -278,7 +278,9 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
-        let families = Table::ALL.iter().map(|t| ColumnFamilyDescriptor::new(t.name(), t.options()));
+        let families = Table::ALL
+            .iter()
+            .map(|t| ColumnFamilyDescriptor::new(t.name(), t.options()));
         let db = DB::open_cf_descriptors(&options, path, families)?;
         Ok(Arc::new(Store { db, sync_writes }))
     }

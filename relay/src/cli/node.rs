@@ -75,6 +75,10 @@ pub fn run(args: NodeArgs) -> Result<(), CliError> {
                     Err(e) => Err(CliError::Usage(format!("RPC server failed: {e}"))),
                 }
             }
+            reason = running.chain.failed() => {
+                running.chain.stop();
+                Err(CliError::Usage(format!("the node stopped: {reason}")))
+            }
             _ = shutdown_signal() => {
                 eprintln!("idos node: stopping after the current block");
                 running.chain.stop();

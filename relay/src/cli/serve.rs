@@ -126,6 +126,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             r = rpc_server => format!("node RPC stopped: {r:?}"),
             r = app_server => format!("web server stopped: {r:?}"),
             r = enclave_server => format!("enclave server stopped: {r:?}"),
+            reason = running.chain.failed() => format!("the node stopped: {reason}"),
             _ = super::node::shutdown_signal() => String::new(),
         };
         running.chain.stop();

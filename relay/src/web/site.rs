@@ -41,10 +41,16 @@ async fn livez() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `/readyz`: the node has a genesis and its block producer runs.
+/// `/readyz`: the node has a genesis and its block producer has not stopped on a failure.
 async fn readyz(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
     let app = state.chain.app();
     let committed = app.committed();
+    if let Some(reason) = state.chain.fault() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": reason })),
+        );
+    }
     match app.genesis() {
         Some(genesis) => (
             StatusCode::OK,
