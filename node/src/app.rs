@@ -195,7 +195,7 @@ impl App {
     /// Decodes and verifies a transaction's signatures (see [`verify_stateless`]) and
     /// remembers that it passed, so that `check_tx` and `finalize_block` skip the work. Safe to
     /// call concurrently and without any lock held.
-    pub fn preverify(&self, bytes: &[u8]) -> NodeResult<SignedTransaction> {
+    pub fn preverify(&self, bytes: &[u8]) -> NodeResult<(SignedTransaction, Sha256Digest)> {
         let genesis = self.require_genesis()?;
         let stx = SignedTransaction::decode(bytes)?;
         let hash = tx_hash(bytes);
@@ -203,7 +203,7 @@ impl App {
             verify_stateless(&stx, &genesis.chain_id, &self.evm_keys)?;
             self.remember_verified(&hash);
         }
-        Ok(stx)
+        Ok((stx, hash))
     }
 
     /// ABCI CheckTx: the stateless checks (skipped when already passed), then the nonce
@@ -211,8 +211,8 @@ impl App {
     /// commit the mempool's nonces start again from committed state, so CometBFT's re-check
     /// of the remaining transactions rebuilds them in order.
     pub fn check_tx(&self, bytes: &[u8]) -> NodeResult<CheckedTx> {
-        let stx = self.preverify(bytes)?;
-        self.check_nonce(&stx, tx_hash(bytes))
+        let (stx, hash) = self.preverify(bytes)?;
+        self.check_nonce(&stx, hash)
     }
 
     /// The nonce part of [`App::check_tx`], for a transaction that passed [`App::preverify`].

@@ -158,6 +158,10 @@ struct Mempool {
 pub struct Validator {
     pub public_key: tendermint::PublicKey,
     pub address: account::Id,
+    /// The validator with its voting power, as `status` reports it.
+    pub info: validator::Info,
+    /// Hash of the one-validator set, as every header carries it.
+    pub validators_hash: Hash,
 }
 
 impl Validator {
@@ -191,15 +195,14 @@ impl Validator {
         };
         let public_key = tendermint::PublicKey::from_raw_ed25519(key.public_key().as_bytes())
             .ok_or_else(|| NodeError::Storage("validator key".into()))?;
+        let info = validator::Info::new(public_key, 10u32.into());
+        let validators_hash = validator::Set::new(vec![info.clone()], Some(info.clone())).hash();
         Ok(Validator {
             address: account::Id::from(public_key),
             public_key,
+            info,
+            validators_hash,
         })
-    }
-
-    pub fn set(&self) -> validator::Set {
-        let info = validator::Info::new(self.public_key, 10u32.into());
-        validator::Set::new(vec![info.clone()], Some(info))
     }
 }
 
@@ -324,8 +327,7 @@ impl Chain {
     ) -> NodeResult<CheckedTx> {
         // Signatures are verified before taking the mempool lock, so submitters verify in
         // parallel; the app caches the result for the block.
-        let stx = self.app.preverify(&bytes)?;
-        let hash = protocol::tx::tx_hash(&bytes);
+        let (stx, hash) = self.app.preverify(&bytes)?;
         let mut mempool = lock(&self.mempool);
         if mempool.stopping {
             return Err(NodeError::Unavailable("the node is shutting down".into()));
@@ -479,7 +481,7 @@ impl Chain {
     /// The CometBFT header of a stored block.
     pub fn header(&self, b: &StoredBlock) -> Header {
         let chain_id = self.app.genesis().map(|g| g.chain_id).unwrap_or_default();
-        let validators_hash = self.validator.set().hash();
+        let validators_hash = self.validator.validators_hash;
         let last_results: Vec<Vec<u8>> = b
             .results
             .iter()
@@ -518,12 +520,5 @@ fn hash_or_none(bytes: &[u8]) -> Option<Hash> {
         None
     } else {
         Hash::try_from(bytes.to_vec()).ok()
-    }
-}
-
-impl Drop for Chain {
-    fn drop(&mut self) {
-        lock(&self.mempool).stopping = true;
-        self.work.notify_all();
     }
 }

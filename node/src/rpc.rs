@@ -326,7 +326,7 @@ fn status(state: &RpcState) -> Result<status::Response, RpcError> {
             latest_block_time,
             catching_up: false,
         },
-        validator_info: tendermint::validator::Info::new(validator.public_key, 10u32.into()),
+        validator_info: validator.info.clone(),
     })
 }
 

@@ -12,7 +12,6 @@ use protocol::wallet::WalletProof;
 use uuid::Uuid;
 
 use super::rows::*;
-use super::verify::verify_stateless;
 use super::*;
 use crate::error::{NodeError, NodeResult};
 use crate::store::{Read, Table, Write, key};
@@ -20,18 +19,8 @@ use crate::store::{Read, Table, Write, key};
 /// Event attributes describing what an action did (ids it created or touched).
 pub type Effects = Vec<(&'static str, String)>;
 
-/// Verifies `stx` (see [`verify_stateless`]) and executes it in block `ctx`. The nonce is the
-/// caller's business (it is consumed even when the action fails).
-pub fn execute<S: Read + Write>(
-    s: &mut S,
-    ctx: &BlockContext,
-    stx: &SignedTransaction,
-) -> NodeResult<Effects> {
-    verify_stateless(stx, &ctx.chain_id, &super::verify::EvmKeys::default())?;
-    execute_verified(s, ctx, stx)
-}
-
-/// Executes a transaction that passed [`verify_stateless`] for `ctx.chain_id`.
+/// Executes a transaction that passed [`verify_stateless`] for `ctx.chain_id`. The nonce is
+/// the caller's business (it is consumed even when the action fails).
 pub fn execute_verified<S: Read + Write>(
     s: &mut S,
     ctx: &BlockContext,

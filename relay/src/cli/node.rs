@@ -69,9 +69,8 @@ pub fn run(args: NodeArgs) -> Result<(), CliError> {
         tokio::select! {
             result = server => {
                 running.chain.stop();
-                match result {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(CliError::Usage(format!("RPC server failed: {e}"))),
+                match result.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                    Ok(()) => Ok(()),
                     Err(e) => Err(CliError::Usage(format!("RPC server failed: {e}"))),
                 }
             }

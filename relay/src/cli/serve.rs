@@ -74,6 +74,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         );
         let mut parents = vec![app_origin.clone()];
         parents.extend(args.allow_origins.iter().cloned());
+        let framers = parents.join(", ");
         let enclave = EnclaveWebConfig::new(enclave_dist, parents)
             .map_err(|e| CliError::Usage(e.to_string()))?;
 
@@ -101,12 +102,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         eprintln!("  web apps     {app_origin}/");
         eprintln!(
             "  enclave      {enclave_origin}/  (may be framed by {})",
-            [app_origin.as_str()]
-                .iter()
-                .copied()
-                .chain(args.allow_origins.iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join(", ")
+            framers
         );
         eprintln!(
             "  node RPC     http://{}/status  (chain {}, height {})",
