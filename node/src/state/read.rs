@@ -97,19 +97,35 @@ pub fn answer<R: Read>(
             size,
         } => {
             let skip = (*page as usize - 1).saturating_mul(*size as usize);
-            let grants = granted(r, caller, user_id.as_ref())?;
-            QueryOutput::AccessGrants(
-                grants
+            let records = match user_id {
+                // Without an owner filter the page is cut from the index keys alone, so
+                // only its own rows are read.
+                None => {
+                    let mut records = Vec::new();
+                    for id in granted_ids(r, caller)?
+                        .into_iter()
+                        .skip(skip)
+                        .take(*size as usize)
+                    {
+                        if let Some(g) = grant(r, &id)? {
+                            records.push(g.record(id));
+                        }
+                    }
+                    records
+                }
+                Some(owner) => granted(r, caller, owner)?
                     .into_iter()
                     .skip(skip)
                     .take(*size as usize)
                     .map(|(id, g)| g.record(id))
                     .collect(),
-            )
+            };
+            QueryOutput::AccessGrants(records)
         }
-        Query::GetAccessGrantsGrantedCount { user_id } => {
-            QueryOutput::Count(granted(r, caller, user_id.as_ref())?.len() as u64)
-        }
+        Query::GetAccessGrantsGrantedCount { user_id } => QueryOutput::Count(match user_id {
+            None => granted_ids(r, caller)?.len(),
+            Some(owner) => granted(r, caller, owner)?.len(),
+        } as u64),
         Query::GetAccessGrantsForCredential { credential_id } => QueryOutput::AccessGrants(
             grants_on(r, credential_id)?
                 .into_iter()
@@ -122,7 +138,7 @@ pub fn answer<R: Read>(
             user_id,
             original_issuer_auth_public_key,
         } => {
-            let copies: BTreeSet<Uuid> = granted(r, caller, Some(user_id))?
+            let copies: BTreeSet<Uuid> = granted(r, caller, user_id)?
                 .into_iter()
                 .map(|(_, g)| g.data_id)
                 .collect();
@@ -191,16 +207,21 @@ fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> NodeRe
 }
 
 /// Grants to `grantee` (optionally only from one owner), ordered by height then id.
-fn granted<R: Read>(
-    r: &R,
-    grantee: &Identity,
-    owner: Option<&Uuid>,
-) -> NodeResult<Vec<(Uuid, GrantRow)>> {
+fn granted<R: Read>(r: &R, grantee: &Identity, owner: &Uuid) -> NodeResult<Vec<(Uuid, GrantRow)>> {
     let mut grants = grants_to(r, grantee)?;
-    if let Some(owner) = owner {
-        grants.retain(|(_, g)| g.owner == *owner);
-    }
+    grants.retain(|(_, g)| g.owner == *owner);
     Ok(grants)
+}
+
+/// Ids of the grants to `grantee`, ordered by height then id, from the index alone.
+fn granted_ids<R: Read>(r: &R, grantee: &Identity) -> NodeResult<Vec<Uuid>> {
+    r.scan_keys(Table::GrantsByGrantee, &key::identity(grantee))?
+        .iter()
+        .map(|k| {
+            key::trailing_uuid(k)
+                .ok_or_else(|| NodeError::Storage("corrupt grants_by_grantee key".into()))
+        })
+        .collect()
 }
 
 /// A copy shared with `grantee`, carrying its original's public notes (copies have none).
