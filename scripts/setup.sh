@@ -21,6 +21,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc >= 1.96.1
 BINARYEN_VERSION=132           # Debian's wasm-opt 108 silently corrupts wasm-bindgen output
+TWEETNACL_VERSION=1.0.3        # the version idOS's clients use
 
 # 1. System packages: RocksDB (linked, not compiled: 14 s instead of 15 min), libclang for
 #    its bindings, Chromium + ChromeDriver for browser tests.
@@ -55,14 +56,19 @@ if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
   cargo install --quiet trunk --version "$TRUNK_VERSION" --locked
 fi
 
-# 3. wasm-opt from npm's binaryen, kept out of the system paths.
+# 3. From npm, kept out of the system paths: wasm-opt (binaryen), and tweetnacl, the library
+#    idOS's clients encrypt and sign with, which protocol/tests/js_interop.rs runs under Node.js
+#    to open and verify what this project writes.
 tools="${IDOS_TOOLS_DIR:-$HOME/.cache/idos-tools}"
-if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
+npm_packages=()
+[ -x "$tools/node_modules/.bin/wasm-opt" ] || npm_packages+=("binaryen@$BINARYEN_VERSION")
+[ -f "$tools/node_modules/tweetnacl/nacl-fast.js" ] || npm_packages+=("tweetnacl@$TWEETNACL_VERSION")
+if [ ${#npm_packages[@]} -gt 0 ]; then
   if ! command -v npm >/dev/null 2>&1; then
     say "installing nodejs and npm"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get install -y -qq nodejs npm >/dev/null
   fi
-  say "installing binaryen@$BINARYEN_VERSION (wasm-opt) into $tools"
-  npm install --prefix "$tools" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null
+  say "installing ${npm_packages[*]} into $tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent "${npm_packages[@]}" >/dev/null
 fi

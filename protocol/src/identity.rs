@@ -350,6 +350,17 @@ impl Ed25519SigningKey {
     }
 }
 
+// Both inner key types wipe their secret when dropped (ed25519-dalek with its `zeroize`
+// feature, k256 through `ecdsa::SigningKey`): this fails to compile if an update or a refactor
+// loses that, so the `ZeroizeOnDrop` promises below stay true.
+const _: () = {
+    const fn wipes_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wipes_on_drop::<ed25519_dalek::SigningKey>();
+    wipes_on_drop::<K256SigningKey>();
+};
+
+impl zeroize::ZeroizeOnDrop for Ed25519SigningKey {}
+
 impl std::fmt::Debug for Ed25519SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Ed25519SigningKey(public: {})", self.public_key())
@@ -431,6 +442,8 @@ impl SigningKey {
         }
     }
 }
+
+impl zeroize::ZeroizeOnDrop for SigningKey {}
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

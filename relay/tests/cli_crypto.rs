@@ -37,9 +37,10 @@ fn idos() -> Command {
     Command::cargo_bin("idos").unwrap()
 }
 
-/// Runs and expects failure with exactly one line on stderr, naming the problem.
+/// Runs and expects the documented failure: exit status 1 (2 is for usage errors) and exactly
+/// one line on stderr, naming the problem.
 fn fails_with(cmd: &mut Command, needle: &str) {
-    let out = cmd.assert().failure().get_output().clone();
+    let out = cmd.assert().code(1).get_output().clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr.lines().count(),
