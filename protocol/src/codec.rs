@@ -120,6 +120,19 @@ mod tests {
     }
 
     #[test]
+    fn hex_decodes_either_case_and_refuses_other_text() {
+        assert_eq!(hex_decode("k", "").unwrap(), Vec::<u8>::new());
+        assert_eq!(hex_decode("k", "00ff7A").unwrap(), vec![0x00, 0xff, 0x7a]);
+        for bad in ["0", "0x00", "zz", "00 ", "é0"] {
+            assert_eq!(
+                hex_decode("k", bad).unwrap_err(),
+                Error::InvalidHex { field: "k" },
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn hex_array_reports_length_then_alphabet() {
         assert_eq!(hex_decode_array::<2>("k", "abcd").unwrap(), [0xab, 0xcd]);
         assert_eq!(hex_decode_array::<2>("k", "ABCD").unwrap(), [0xab, 0xcd]);

@@ -199,6 +199,35 @@ mod tests {
     }
 
     #[test]
+    fn dwg_timelock_may_be_the_epoch_but_not_before() {
+        let mut g = dwg();
+        g.access_grant_timelock = "1970-01-01T00:00:00Z".into();
+        assert_eq!(g.times().unwrap().access_grant_timelock, 0);
+        g.access_grant_timelock = "1969-12-31T23:59:59Z".into();
+        let err = g.times().unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        assert!(err.to_string().contains("access_grant_timelock"), "{err}");
+    }
+
+    #[test]
+    fn inserter_type_text_is_its_json_form() {
+        for t in [
+            GrantInserterType::User,
+            GrantInserterType::DelegatedWriteGrant,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", t.as_str())
+            );
+        }
+        assert_eq!(GrantInserterType::User.as_str(), "user");
+        assert_eq!(
+            GrantInserterType::DelegatedWriteGrant.as_str(),
+            "delegated_write_grant"
+        );
+    }
+
+    #[test]
     fn grant_id_depends_on_every_part() {
         let d = Uuid::from_u128(5);
         let a = access_grant_id("g", &d, 0);

@@ -253,7 +253,16 @@ mod tests {
         ] {
             let err = derive_user_key_with("pw", bad, FAST).unwrap_err();
             assert_eq!(err.code(), "invalid_user_id", "{bad:?}");
+            // The message names the offending id so that a person can spot the mistake.
+            assert_eq!(err, Error::InvalidUserId(bad.to_owned()), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn fail_overlong_user_id_is_named_but_cut_to_64_characters() {
+        let long = "x".repeat(1000);
+        let err = derive_user_key_with("pw", &long, FAST).unwrap_err();
+        assert_eq!(err, Error::InvalidUserId("x".repeat(64)));
     }
 
     #[test]

@@ -143,6 +143,59 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fail_each_separator_alone() {
+        let good = "2026-11-24T08:09:10Z";
+        assert!(parse_rfc3339("t", good).is_ok());
+        for (position, _) in good.char_indices().filter(|(_, c)| !c.is_ascii_digit()) {
+            let mut bad = good.as_bytes().to_vec();
+            bad[position] = b'x';
+            let bad = String::from_utf8(bad).unwrap();
+            assert_eq!(
+                parse_rfc3339("t", &bad).unwrap_err().code(),
+                "invalid_timestamp",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn leap_years_follow_the_gregorian_rules() {
+        for (date, ok) in [
+            ("2000-02-29T00:00:00Z", true),  // divisible by 400
+            ("2400-02-29T00:00:00Z", true),  // divisible by 400
+            ("2024-02-29T00:00:00Z", true),  // divisible by 4
+            ("1900-02-29T00:00:00Z", false), // by 100, not 400
+            ("2100-02-29T00:00:00Z", false), // by 100, not 400
+            ("2023-02-29T00:00:00Z", false), // not by 4
+        ] {
+            assert_eq!(parse_rfc3339("t", date).is_ok(), ok, "{date}");
+        }
+    }
+
+    #[test]
+    fn every_day_of_years_0000_to_9999_converts_both_ways() {
+        // Exhaustive: the calendar arithmetic has century and 400-year boundaries that a
+        // random sample almost never hits.
+        let first = days_from_civil(0, 1, 1);
+        let last = days_from_civil(9999, 12, 31);
+        let mut previous = (-1, 12, 31);
+        for days in first..=last {
+            let (year, month, day) = civil_from_days(days);
+            let expected_next = if previous.2 < days_in_month(previous.0, previous.1) {
+                (previous.0, previous.1, previous.2 + 1)
+            } else if previous.1 < 12 {
+                (previous.0, previous.1 + 1, 1)
+            } else {
+                (previous.0 + 1, 1, 1)
+            };
+            assert_eq!((year, month, day), expected_next, "day {days}");
+            assert_eq!(days_from_civil(year, month, day), days);
+            previous = (year, month, day);
+        }
+        assert_eq!(previous, (9999, 12, 31));
+    }
+
     proptest! {
         #[test]
         fn format_then_parse_is_identity(secs in -62_167_219_200i64..253_402_300_799) {

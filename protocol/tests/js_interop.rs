@@ -104,7 +104,11 @@ fn tweetnacl_opens_what_this_crate_sealed_and_refuses_tampering() {
     assert_eq!(opened.len(), cases.len());
     for (case, result) in cases.iter().zip(opened) {
         assert_eq!(result["opened"], case["plaintext"], "tweetnacl opens it");
-        assert_eq!(result["tampered"], Value::Null, "tweetnacl refuses a flipped bit");
+        assert_eq!(
+            result["tampered"],
+            Value::Null,
+            "tweetnacl refuses a flipped bit"
+        );
     }
 }
 

@@ -16,10 +16,16 @@ fn assert_no_secret(debug: &str, secret: &[u8; 32], public: &str) {
         !debug.contains(&hex.to_uppercase()),
         "{debug} shows the secret in hex"
     );
-    assert!(!debug.contains(&base64), "{debug} shows the secret in base64");
+    assert!(
+        !debug.contains(&base64),
+        "{debug} shows the secret in base64"
+    );
     // Byte-list forms such as `[90, 90, ...]`.
     assert!(!debug.contains("90, 90"), "{debug} shows the secret bytes");
-    assert!(debug.contains(public), "{debug} should name the public half {public}");
+    assert!(
+        debug.contains(public),
+        "{debug} should name the public half {public}"
+    );
 }
 
 #[test]
