@@ -112,6 +112,7 @@ fn main() {
             store,
             AppConfig {
                 trusted_gateways: vec![gateway.public_key()],
+                ..AppConfig::default()
             },
         )
         .unwrap(),

@@ -90,7 +90,11 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
     node.client.health().await.unwrap();
     let status = node.client.status().await.unwrap();
     assert_eq!(status.node_info.network.as_str(), CHAIN);
-    assert_eq!(status.sync_info.latest_block_height.value(), 0);
+    // A new chain has committed its first (empty) block, as CometBFT does, so the answer names
+    // a block hash and an app hash.
+    assert_eq!(status.sync_info.latest_block_height.value(), 1);
+    assert!(!status.sync_info.latest_block_hash.is_empty());
+    assert_eq!(status.sync_info.latest_app_hash.as_bytes().len(), 32);
 
     // broadcast_tx_commit returns after the block.
     let inserter = Uuid::new_v4();
@@ -239,7 +243,7 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
         .await
         .unwrap();
     assert!(garbage.log.starts_with("malformed"), "{}", garbage.log);
-    // Someone else's owner action is refused in the block, with its code.
+    // A signer without a role (here: not the owner) is refused at CheckTx, with its code.
     let stranger = SigningKey::generate_ed25519();
     let tx = signed(
         &stranger,
@@ -250,7 +254,21 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
         },
     );
     let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
-    assert_eq!(result.tx_result.info, "unauthorized");
+    assert_eq!(result.check_tx.info, "unauthorized");
+    assert_eq!(result.check_tx.codespace, "idos");
+    // An action refused in the block comes back with its code there (a second inserter
+    // with the same name).
+    let tx = signed(
+        &node.owner,
+        2,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "A".into(),
+        },
+    );
+    let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    assert!(result.check_tx.code.is_ok());
+    assert_eq!(result.tx_result.info, "already_exists");
     assert_eq!(result.tx_result.codespace, "idos");
     // Unknown transaction hash.
     let missing = node.client.tx(Hash::Sha256([7; 32]), false).await;
