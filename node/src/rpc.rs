@@ -41,9 +41,10 @@ pub struct RpcLimits {
     /// Requests served at once; also the most `broadcast_tx_async` checks running in the
     /// background.
     pub max_concurrent: usize,
-    /// How long a request may take (beyond `commit_timeout` for `broadcast_tx_commit`).
+    /// How long any request may take, `broadcast_tx_commit` included (keep it above
+    /// `commit_timeout`).
     pub timeout: Duration,
-    /// How long `broadcast_tx_commit` waits for its block.
+    /// How long `broadcast_tx_commit` waits for its block before answering that it timed out.
     pub commit_timeout: Duration,
 }
 
@@ -51,7 +52,7 @@ impl Default for RpcLimits {
     fn default() -> Self {
         RpcLimits {
             max_concurrent: 256,
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(40),
             commit_timeout: Duration::from_secs(30),
         }
     }
@@ -172,11 +173,7 @@ async fn serve_limited(state: &RpcState, id: Value, method: &str, params: Value)
         ));
         return (StatusCode::SERVICE_UNAVAILABLE, Json(reply(id, Err(error)))).into_response();
     };
-    let limit = if method == "broadcast_tx_commit" {
-        state.limits.timeout + state.limits.commit_timeout
-    } else {
-        state.limits.timeout
-    };
+    let limit = state.limits.timeout;
     let result = match tokio::time::timeout(limit, dispatch(state, method, params)).await {
         Ok(result) => result,
         Err(_) => Err(RpcError::internal(format!(

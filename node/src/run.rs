@@ -56,8 +56,8 @@ pub struct NodeConfig {
     /// RPC requests served at once (embedded chain; default 256). Beyond it, requests get a
     /// JSON-RPC error to retry.
     pub rpc_max_concurrent: Option<usize>,
-    /// Milliseconds an RPC request may take (default 10000; `broadcast_tx_commit` waits for
-    /// its block for up to `rpc_commit_timeout_ms` on top).
+    /// Milliseconds any RPC request may take (default 40000; keep it above
+    /// `rpc_commit_timeout_ms`).
     pub rpc_timeout_ms: Option<u64>,
     /// Milliseconds `broadcast_tx_commit` waits for its block (default 30000).
     pub rpc_commit_timeout_ms: Option<u64>,
