@@ -23,8 +23,11 @@ use protocol::time::format_rfc3339;
 use tempfile::TempDir;
 use uuid::Uuid;
 
+/// A table's rows, in key order.
+type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Every row of every state table, in order.
-fn state_rows(net: &TestNet) -> Vec<(Table, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn state_rows(net: &TestNet) -> Vec<(Table, Rows)> {
     Table::ALL
         .iter()
         .filter(|t| t.is_state())
