@@ -266,6 +266,54 @@ fn reply(id: Value, result: Result<Value, RpcError>) -> Value {
     }
 }
 
+/// Parameters of the methods that take any, in CometBFT's JSON forms. Decoded here, strictly,
+/// rather than with tendermint-rpc's request types, whose base64 and hex decoders assert (and
+/// so panic, in debug builds) on some malformed input that the hostile-input tests send.
+#[derive(Deserialize)]
+struct TxParams {
+    #[serde(deserialize_with = "base64_bytes")]
+    tx: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct QueryParams {
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default, deserialize_with = "hex_bytes")]
+    data: Vec<u8>,
+    #[serde(default)]
+    height: Option<block::Height>,
+    #[serde(default)]
+    prove: bool,
+}
+
+#[derive(Deserialize)]
+struct HashParams {
+    #[serde(deserialize_with = "base64_bytes")]
+    hash: Vec<u8>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    prove: bool,
+}
+
+#[derive(Deserialize)]
+struct BlockParams {
+    #[serde(default)]
+    height: Option<block::Height>,
+}
+
+fn base64_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(d)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(serde::de::Error::custom)
+}
+
+fn hex_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(d)?;
+    hex::decode(text).map_err(serde::de::Error::custom)
+}
+
 fn params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RpcError> {
     let params = if params.is_null() { json!({}) } else { params };
     serde_json::from_value(params).map_err(RpcError::invalid_params)
@@ -284,7 +332,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             response: info_response(chain.app()),
         }),
         "abci_query" => {
-            let request: abci_query::Request = params(raw)?;
+            let request: QueryParams = params(raw)?;
             let query = tendermint::abci::request::Query {
                 data: request.data.into(),
                 path: request.path.unwrap_or_default(),
@@ -310,7 +358,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
         }
         "broadcast_tx_async" => {
             // As CometBFT: the mempool's size and room are checked now, CheckTx afterwards.
-            let request: broadcast::tx_async::Request = params(raw)?;
+            let request: TxParams = params(raw)?;
             let hash = hash_of(&request.tx);
             chain
                 .check_room(request.tx.len())
@@ -335,7 +383,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "broadcast_tx_sync" => {
-            let request: broadcast::tx_sync::Request = params(raw)?;
+            let request: TxParams = params(raw)?;
             let hash = hash_of(&request.tx);
             let result = tokio::task::spawn_blocking(move || chain.submit(request.tx))
                 .await
@@ -360,7 +408,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "broadcast_tx_commit" => {
-            let request: broadcast::tx_commit::Request = params(raw)?;
+            let request: TxParams = params(raw)?;
             let hash = hash_of(&request.tx);
             let submitted = tokio::task::spawn_blocking(move || chain.submit_and_watch(request.tx))
                 .await
@@ -399,16 +447,18 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "tx" => {
-            let request: tx::Request = params(raw)?;
+            let request: HashParams = params(raw)?;
+            let hash = Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &request.hash)
+                .map_err(RpcError::invalid_params)?;
             let location = chain
-                .locate(request.hash.as_bytes())?
-                .ok_or_else(|| RpcError::internal(format!("tx ({}) not found", request.hash)))?;
+                .locate(hash.as_bytes())?
+                .ok_or_else(|| RpcError::internal(format!("tx ({hash}) not found")))?;
             let stored = chain.block(location.height)?.ok_or_else(|| {
                 RpcError::internal(format!("block {} not found", location.height))
             })?;
             let index = location.index as usize;
             to_json(tx::Response {
-                hash: request.hash,
+                hash,
                 height: block::Height::try_from(location.height).map_err(RpcError::internal)?,
                 index: location.index,
                 tx_result: stored
@@ -421,10 +471,6 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "block" => {
-            #[derive(Deserialize)]
-            struct BlockParams {
-                height: Option<block::Height>,
-            }
             let request: BlockParams = params(raw)?;
             let latest = chain.app().committed().height;
             let height = request.height.map(|h| h.value()).unwrap_or(latest);
