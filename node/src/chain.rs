@@ -369,6 +369,7 @@ impl Chain {
         let mut mempool = lock(&self.mempool);
         self.room_for(&mempool, bytes.len())?;
         let checked = self.app.admit(&stx, hash, crate::app::CheckKind::New)?;
+        let bytes_len = bytes.len();
         if let Some(waiter) = waiter {
             mempool
                 .waiters
@@ -381,7 +382,16 @@ impl Chain {
             hash: checked.hash,
             bytes,
         });
-        self.work.notify_one();
+        // Wake the producer when there is work for an idle one, or a full block for one that
+        // lingers; not for every transaction, which under load would wake it thousands of
+        // times a second for nothing.
+        if mempool.txs.len() == 1
+            || mempool.txs.len() == self.config.max_block_txs
+            || (mempool.bytes >= self.config.max_block_bytes
+                && mempool.bytes - bytes_len < self.config.max_block_bytes)
+        {
+            self.work.notify_one();
+        }
         Ok(checked)
     }
 
