@@ -11,7 +11,8 @@
 //!    verified once, in parallel on the two client threads; blocks; fsync per commit), for
 //!    returning wallets (nine shares each: the first recovered, eight with the learned key)
 //!    and for fresh wallets (one share each: every signature recovered), and its ratio to the
-//!    limit of the same mix.
+//!    limit of the same mix. It asserts that no signature is checked twice (FinalizeBlock
+//!    verifies nothing CheckTx verified: `App::verified_in_blocks` does not move).
 //! 3. Read latency: `get_credential_shared` in process through `App::query` (gateway
 //!    attestation verified, RocksDB snapshot read) with 1,000,000 credentials in state: the
 //!    shares committed above plus shared copies (and their grants) written straight into the
@@ -346,7 +347,13 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (f64, u64) {
         .map(|tx| protocol::tx::tx_hash(tx))
         .collect();
     let height_before = node.app.committed().height;
+    let verified_in_blocks = node.app.verified_in_blocks();
     let elapsed = run(&node.chain, batches);
+    assert_eq!(
+        node.app.verified_in_blocks(),
+        verified_in_blocks,
+        "a signature was checked twice (in CheckTx and again in the block)"
+    );
     let blocks = node.app.committed().height - height_before;
     for hash in &all {
         let location = node
@@ -603,6 +610,7 @@ fn main() {
         },
         "committed_share_throughput_tx_per_second": {
             "what": "signed share_credential transactions through the embedded chain: CheckTx (every signature verified once, on the two client threads), blocks, one fsynced commit per block",
+            "signatures_checked_twice": 0,
             "returning_wallets": {
                 "shares_per_run": returning_shares,
                 "wallets": format!("{} wallets, {} shares each: the first recovered, the rest verified with the learned key", plan.returning_users, plan.shares_per_user),

@@ -158,6 +158,8 @@ pub struct App {
     mempool: Mutex<MempoolNonces>,
     /// Hashes of transactions whose stateless checks passed for this chain id.
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// Transactions FinalizeBlock had to verify itself (not seen by CheckTx or a proposal).
+    verified_in_blocks: AtomicU64,
     /// Public keys of EVM signers seen before.
     evm_keys: EvmKeys,
 }
@@ -196,6 +198,7 @@ impl App {
             pending: Mutex::new(None),
             mempool: Mutex::new(MempoolNonces::default()),
             verified: Mutex::new(HashSet::new()),
+            verified_in_blocks: AtomicU64::new(0),
             evm_keys,
         })
     }
@@ -275,6 +278,13 @@ impl App {
             .app_hash = app_hash.clone();
         *current = Some(genesis);
         Ok(app_hash)
+    }
+
+    /// How many transactions FinalizeBlock has verified itself since this process started,
+    /// because neither CheckTx nor a proposal had (or the cache had forgotten them). On a node
+    /// whose blocks come from its own mempool it stays 0: no signature is checked twice.
+    pub fn verified_in_blocks(&self) -> u64 {
+        self.verified_in_blocks.load(Ordering::Relaxed)
     }
 
     /// The height the next block must have.
@@ -512,6 +522,7 @@ impl App {
         };
         let was_verified = lock(&self.verified).remove(hash.as_bytes());
         if !was_verified {
+            self.verified_in_blocks.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = verify_stateless(&stx, &ctx.chain_id, &self.evm_keys) {
                 return refused(e);
             }
