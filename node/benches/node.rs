@@ -425,43 +425,53 @@ fn populate(app: &App, count: usize, grantees: &[Identity]) -> Vec<(Uuid, Identi
 }
 
 /// With `IDOS_BENCH_PROFILE` set: where one share's CPU goes, stage by stage on one thread, on
-/// a node of its own (printed on standard error).
+/// a node of its own, in blocks of 100 (printed on standard error), for returning wallets and
+/// for fresh ones.
 fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
-    let mut node = Node::start();
-    let users = node.add_users(plan.returning_users);
-    let (batches, _) = presign(&users, plan.shares_per_user, grantees);
-    let txs: Vec<Vec<u8>> = batches.into_iter().flatten().collect();
-    node.chain.stop();
-    let app = &node.app;
-    let per = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / txs.len() as f64;
-    let t = Instant::now();
-    for tx in &txs {
-        std::hint::black_box(SignedTransaction::decode(tx).unwrap());
+    for (what, users, per_user) in [
+        (
+            "returning wallets",
+            plan.returning_users,
+            plan.shares_per_user,
+        ),
+        ("fresh wallets", plan.fresh_users, 1),
+    ] {
+        let mut node = Node::start();
+        let users = node.add_users(users);
+        let (batches, _) = presign(&users, per_user, grantees);
+        let txs: Vec<Vec<u8>> = batches.into_iter().flatten().collect();
+        node.chain.stop();
+        let app = &node.app;
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / txs.len() as f64;
+        let t = Instant::now();
+        let verified: Vec<_> = txs.iter().map(|tx| app.preverify(tx).unwrap()).collect();
+        eprintln!(
+            "{what}: preverify (decode, hash, signatures): {:.1} us",
+            per(t.elapsed())
+        );
+        let (mut admit, mut finalize, mut commit) =
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        for (block, checked) in txs.chunks(100).zip(verified.chunks(100)) {
+            let t = Instant::now();
+            for (stx, hash) in checked {
+                app.admit(stx, *hash, node::app::CheckKind::New).unwrap();
+            }
+            admit += t.elapsed();
+            let t = Instant::now();
+            let (outcomes, _) = app.finalize_block(app.next_height(), now(), block).unwrap();
+            assert!(outcomes.iter().all(|o| o.result.is_ok()));
+            finalize += t.elapsed();
+            let t = Instant::now();
+            app.commit(Changes::default()).unwrap();
+            commit += t.elapsed();
+        }
+        eprintln!(
+            "{what}: admit (role, nonce) {:.1} us, finalize_block {:.1} us, commit (fsync, per 100) {:.1} us",
+            per(admit),
+            per(finalize),
+            per(commit)
+        );
     }
-    eprintln!("decode: {:.1} us", per(t));
-    let t = Instant::now();
-    let verified: Vec<_> = txs.iter().map(|tx| app.preverify(tx).unwrap()).collect();
-    eprintln!(
-        "preverify (decode, hash, signatures; 1 in 9 recovered): {:.1} us",
-        per(t)
-    );
-    let t = Instant::now();
-    for (stx, hash) in &verified {
-        app.admit(stx, *hash, node::app::CheckKind::New).unwrap();
-    }
-    eprintln!("admit (role, nonce): {:.1} us", per(t));
-    let t = Instant::now();
-    let height = app.next_height();
-    let (outcomes, _) = app.finalize_block(height, now(), &txs).unwrap();
-    assert!(outcomes.iter().all(|o| o.result.is_ok()));
-    eprintln!("finalize_block (verified already): {:.1} us", per(t));
-    let t = Instant::now();
-    app.commit(Changes::default()).unwrap();
-    eprintln!(
-        "commit (one block of {}, fsync): {:.1} us",
-        txs.len(),
-        per(t)
-    );
 }
 
 fn main() {
