@@ -117,6 +117,30 @@ fn summary(values: &[f64]) -> serde_json::Value {
 /// Encoded transactions one client thread submits, in order.
 type Batch = Vec<Vec<u8>>;
 
+/// Figures of every run, by the wall clock and by CPU time.
+#[derive(Default)]
+struct Series {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl Series {
+    fn push(&mut self, rate: Rate) {
+        self.wall.push(rate.wall);
+        if let Some(cpu) = rate.cpu {
+            self.cpu.push(cpu);
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({ "wall_clock": summary(&self.wall) });
+        if !self.cpu.is_empty() {
+            out["cpu_time"] = summary(&self.cpu);
+        }
+        out
+    }
+}
+
 struct BenchUser {
     wallet: SigningKey,
     original: Uuid,
@@ -291,7 +315,31 @@ fn presign(
 /// Shares per second whose signatures two threads verify at once, doing nothing else (no
 /// decoding, state or storage): the signature-check limit of two cores. With the signer's key
 /// learned (`learned`) or recovered.
-fn verify_limit(txs: &[Vec<u8>], learned: bool) -> f64 {
+/// CPU seconds this process has used, every thread included, even those that ended (Linux
+/// `/proc/self/stat`, in clock ticks of 10 ms).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds the calling thread has used (Linux `/proc/thread-self/schedstat`, in ns).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(stat.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
+}
+
+/// A figure by the wall clock, and the same by CPU time: what two cores would do if nothing
+/// else ran on them. The machine is shared, so the wall-clock figures move with its load; the
+/// CPU-time figures much less.
+#[derive(Clone, Copy)]
+struct Rate {
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+fn verify_limit(txs: &[Vec<u8>], learned: bool) -> Rate {
     let decoded: Vec<SignedTransaction> = txs
         .iter()
         .map(|tx| SignedTransaction::decode(tx).unwrap())
@@ -307,39 +355,54 @@ fn verify_limit(txs: &[Vec<u8>], learned: bool) -> f64 {
     };
     let (a, b) = decoded.split_at(decoded.len() / 2);
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for half in [a, b] {
-            let keys = &keys;
-            s.spawn(move || {
-                for stx in half {
-                    verify_stateless(stx, CHAIN, keys).unwrap();
-                }
-            });
-        }
+    let cpu: Option<f64> = std::thread::scope(|s| {
+        let threads: Vec<_> = [a, b]
+            .into_iter()
+            .map(|half| {
+                let keys = &keys;
+                s.spawn(move || {
+                    let before = thread_cpu_seconds();
+                    for stx in half {
+                        verify_stateless(stx, CHAIN, keys).unwrap();
+                    }
+                    Some(thread_cpu_seconds()? - before?)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
     });
-    decoded.len() as f64 / start.elapsed().as_secs_f64()
+    let n = decoded.len() as f64;
+    Rate {
+        wall: n / start.elapsed().as_secs_f64(),
+        cpu: cpu.map(|cpu| 2.0 * n / cpu),
+    }
 }
 
 /// The limit of both kinds, and of returning wallets' mix (one recovery in `per_user`).
 struct Limits {
-    learned: f64,
-    recovered: f64,
-    returning: f64,
+    learned: Rate,
+    recovered: Rate,
+    returning: Rate,
 }
 
 fn limits(txs: &[Vec<u8>], per_user: usize) -> Limits {
     let learned = verify_limit(txs, true);
     let recovered = verify_limit(txs, false);
-    let per_share = (1.0 / recovered + (per_user - 1) as f64 / learned) / per_user as f64;
+    let mix = |learned: f64, recovered: f64| {
+        per_user as f64 / (1.0 / recovered + (per_user - 1) as f64 / learned)
+    };
     Limits {
         learned,
         recovered,
-        returning: 1.0 / per_share,
+        returning: Rate {
+            wall: mix(learned.wall, recovered.wall),
+            cpu: learned.cpu.zip(recovered.cpu).map(|(l, r)| mix(l, r)),
+        },
     }
 }
 
 /// Committed shares per second, and the number of blocks they took.
-fn throughput(node: &Node, batches: Vec<Batch>) -> (f64, u64) {
+fn throughput(node: &Node, batches: Vec<Batch>) -> (Rate, u64) {
     let shares: usize = batches.iter().map(Vec::len).sum();
     let all: Vec<Sha256Digest> = batches
         .iter()
@@ -348,7 +411,9 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (f64, u64) {
         .collect();
     let height_before = node.app.committed().height;
     let verified_in_blocks = node.app.verified_in_blocks();
+    let cpu_before = process_cpu_seconds();
     let elapsed = run(&node.chain, batches);
+    let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
     assert_eq!(
         node.app.verified_in_blocks(),
         verified_in_blocks,
@@ -368,7 +433,14 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (f64, u64) {
             block.results[location.index as usize].log
         );
     }
-    (shares as f64 / elapsed.as_secs_f64(), blocks)
+    let n = shares as f64;
+    (
+        Rate {
+            wall: n / elapsed.as_secs_f64(),
+            cpu: cpu.map(|cpu| 2.0 * n / cpu),
+        },
+        blocks,
+    )
 }
 
 /// `count` shared copies and their grants written straight into the store (not by
@@ -471,6 +543,29 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
             per(finalize),
             per(commit)
         );
+        // CheckTx alone on two threads (signatures, role, nonce), no block made meanwhile:
+        // what the clients alone can do.
+        let mut node = Node::start();
+        let users = node.add_users(users.len());
+        node.chain.stop();
+        let (batches, _) = presign(&users, per_user, grantees);
+        let n: usize = batches.iter().map(Vec::len).sum();
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for batch in batches {
+                let app = node.app.clone();
+                s.spawn(move || {
+                    for tx in batch {
+                        app.check_tx(&tx).unwrap();
+                    }
+                });
+            }
+        });
+        eprintln!(
+            "{what}: CheckTx on two threads, no block meanwhile: {:.0} tx/s",
+            n as f64 / t.elapsed().as_secs_f64()
+        );
+        node.chain.stop();
     }
 }
 
@@ -508,13 +603,13 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
 
-    let mut limit_learned = Vec::new();
-    let mut limit_recovered = Vec::new();
-    let mut limit_returning = Vec::new();
-    let mut returning = Vec::new();
-    let mut fresh = Vec::new();
-    let mut returning_ratio = Vec::new();
-    let mut fresh_ratio = Vec::new();
+    let mut limit_learned = Series::default();
+    let mut limit_recovered = Series::default();
+    let mut limit_returning = Series::default();
+    let mut returning = Series::default();
+    let mut fresh = Series::default();
+    let mut returning_ratio = Series::default();
+    let mut fresh_ratio = Series::default();
     let mut returning_blocks = 0;
     let mut fresh_blocks = 0;
     let mut last = None;
@@ -544,21 +639,35 @@ fn main() {
         let (fresh_tps, blocks) = throughput(&node, fresh_txs);
         fresh_blocks += blocks;
         let after = limits(&sample, plan.shares_per_user);
-        let mean = |f: fn(&Limits) -> f64| (f(&before) + f(&after)) / 2.0;
+        let mean = |f: fn(&Limits) -> Rate| Rate {
+            wall: (f(&before).wall + f(&after).wall) / 2.0,
+            cpu: f(&before)
+                .cpu
+                .zip(f(&after).cpu)
+                .map(|(a, b)| (a + b) / 2.0),
+        };
+        let ratio = |tps: Rate, limit: Rate| Rate {
+            wall: tps.wall / limit.wall,
+            cpu: tps.cpu.zip(limit.cpu).map(|(t, l)| t / l),
+        };
         limit_learned.push(mean(|l| l.learned));
         limit_recovered.push(mean(|l| l.recovered));
         limit_returning.push(mean(|l| l.returning));
         returning.push(returning_tps);
-        returning_ratio.push(returning_tps / mean(|l| l.returning));
+        returning_ratio.push(ratio(returning_tps, mean(|l| l.returning)));
         fresh.push(fresh_tps);
-        fresh_ratio.push(fresh_tps / mean(|l| l.recovered));
+        fresh_ratio.push(ratio(fresh_tps, mean(|l| l.recovered)));
         eprintln!(
-            "run {}: {:.0} / {:.0} tx/s (returning / fresh), limits {:.0} / {:.0}",
+            "run {}: {:.0} / {:.0} tx/s (returning / fresh), limits {:.0} / {:.0}; by CPU time {:.0} / {:.0} against {:.0} / {:.0}",
             round + 1,
-            returning_tps,
-            fresh_tps,
-            mean(|l| l.returning),
-            mean(|l| l.recovered)
+            returning_tps.wall,
+            fresh_tps.wall,
+            mean(|l| l.returning).wall,
+            mean(|l| l.recovered).wall,
+            returning_tps.cpu.unwrap_or(0.0),
+            fresh_tps.cpu.unwrap_or(0.0),
+            mean(|l| l.returning).cpu.unwrap_or(0.0),
+            mean(|l| l.recovered).cpu.unwrap_or(0.0),
         );
         node.chain.stop();
         last = Some((node, copies));
@@ -613,26 +722,26 @@ fn main() {
         "machine_cores": cores,
         "runs": RUNS,
         "signature_check_limit_tx_per_second": {
-            "what": "shares whose signatures (EVM transaction signature + the copy's two Ed25519 signatures, strict) two threads verify at once, doing nothing else (no decoding, state or storage); mean of a measurement before and after each run's throughput runs",
-            "key_learned": summary(&limit_learned),
-            "key_recovered_fresh_wallets": summary(&limit_recovered),
-            "returning_wallets_mix": summary(&limit_returning),
+            "what": "shares whose signatures (EVM transaction signature + the copy's two Ed25519 signatures, strict) two threads verify at once, doing nothing else (no decoding, state or storage); mean of a measurement before and after each run's throughput runs. wall_clock: shares / elapsed time; cpu_time: 2 cores / CPU time per share, what two dedicated cores would do (the machine is shared)",
+            "key_learned": limit_learned.json(),
+            "key_recovered_fresh_wallets": limit_recovered.json(),
+            "returning_wallets_mix": limit_returning.json(),
         },
         "committed_share_throughput_tx_per_second": {
-            "what": "signed share_credential transactions through the embedded chain: CheckTx (every signature verified once, on the two client threads), blocks, one fsynced commit per block",
+            "what": "signed share_credential transactions through the embedded chain: CheckTx (every signature verified once, on the two client threads), blocks, one fsynced commit per block. wall_clock: shares / elapsed time; cpu_time: 2 cores / the process's CPU time per share (every thread: clients, block producer, RocksDB's background work)",
             "signatures_checked_twice": 0,
             "returning_wallets": {
                 "shares_per_run": returning_shares,
                 "wallets": format!("{} wallets, {} shares each: the first recovered, the rest verified with the learned key", plan.returning_users, plan.shares_per_user),
-                "tx_per_second": summary(&returning),
-                "ratio_to_limit_of_the_same_mix": summary(&returning_ratio),
+                "tx_per_second": returning.json(),
+                "ratio_to_limit_of_the_same_mix": returning_ratio.json(),
                 "mean_block_size": (returning_shares * RUNS) as f64 / returning_blocks.max(1) as f64,
             },
             "fresh_wallets": {
                 "shares_per_run": plan.fresh_users,
                 "wallets": "one share per fresh wallet: every signature recovered",
-                "tx_per_second": summary(&fresh),
-                "ratio_to_limit_of_the_same_mix": summary(&fresh_ratio),
+                "tx_per_second": fresh.json(),
+                "ratio_to_limit_of_the_same_mix": fresh_ratio.json(),
                 "mean_block_size": (plan.fresh_users * RUNS) as f64 / fresh_blocks.max(1) as f64,
             },
         },
