@@ -1,5 +1,7 @@
 //! Node benchmark, run on demand: `cargo bench -p node --bench node` (`-- --quick` for a
-//! smaller run). Prints one JSON report; progress goes to standard error.
+//! smaller run). Prints one JSON report; progress goes to standard error. With
+//! `IDOS_BENCH_PROFILE=1` it prints instead where one share's CPU goes (CheckTx, FinalizeBlock,
+//! Commit, background work); `IDOS_BENCH_NOSYNC=1` turns fsync off, to see what it costs.
 //!
 //! In one run, repeated `RUNS` times on fresh chains (medians and min–max are reported):
 //!
@@ -162,7 +164,8 @@ impl Node {
         let dir = tempfile::TempDir::new().unwrap();
         let owner = SigningKey::generate_ed25519();
         let gateway = Ed25519SigningKey::generate();
-        let store = Store::open(&dir.path().join("db"), true).unwrap();
+        let sync = std::env::var_os("IDOS_BENCH_NOSYNC").is_none();
+        let store = Store::open(&dir.path().join("db"), sync).unwrap();
         let app = Arc::new(
             App::open(
                 store,
@@ -324,6 +327,21 @@ fn process_cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// Waits until this process is idle (RocksDB's background flushes and compactions done:
+/// under 5% of a core over a quarter second), at most 20 s.
+fn settle() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let Some(before) = process_cpu_seconds() else {
+            return;
+        };
+        std::thread::sleep(Duration::from_millis(250));
+        if process_cpu_seconds().is_none_or(|after| after - before < 0.0125) {
+            return;
+        }
+    }
+}
+
 /// CPU seconds the calling thread has used (Linux `/proc/thread-self/schedstat`, in ns).
 fn thread_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -411,8 +429,12 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (Rate, u64) {
         .collect();
     let height_before = node.app.committed().height;
     let verified_in_blocks = node.app.verified_in_blocks();
+    // CPU time from the start until the storage's background work the run caused is done
+    // (not what earlier writes caused), every thread of the process included.
+    settle();
     let cpu_before = process_cpu_seconds();
     let elapsed = run(&node.chain, batches);
+    settle();
     let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
     assert_eq!(
         node.app.verified_in_blocks(),
@@ -521,27 +543,35 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
             "{what}: preverify (decode, hash, signatures): {:.1} us",
             per(t.elapsed())
         );
-        let (mut admit, mut finalize, mut commit) =
-            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let (mut admit, mut finalize, mut commit) = (0.0, 0.0, 0.0);
+        let cpu = || thread_cpu_seconds().unwrap_or(0.0);
+        settle();
+        let process_before = process_cpu_seconds().unwrap_or(0.0);
+        let thread_before = cpu();
         for (block, checked) in txs.chunks(100).zip(verified.chunks(100)) {
-            let t = Instant::now();
+            let t = cpu();
             for (stx, hash) in checked {
                 app.admit(stx, *hash, node::app::CheckKind::New).unwrap();
             }
-            admit += t.elapsed();
-            let t = Instant::now();
+            admit += cpu() - t;
+            let t = cpu();
             let (outcomes, _) = app.finalize_block(app.next_height(), now(), block).unwrap();
             assert!(outcomes.iter().all(|o| o.result.is_ok()));
-            finalize += t.elapsed();
-            let t = Instant::now();
+            finalize += cpu() - t;
+            let t = cpu();
             app.commit(Changes::default()).unwrap();
-            commit += t.elapsed();
+            commit += cpu() - t;
         }
+        let thread = cpu() - thread_before;
+        settle();
+        let background = process_cpu_seconds().unwrap_or(0.0) - process_before - thread;
+        let per_cpu = |seconds: f64| seconds * 1e6 / txs.len() as f64;
         eprintln!(
-            "{what}: admit (role, nonce) {:.1} us, finalize_block {:.1} us, commit (fsync, per 100) {:.1} us",
-            per(admit),
-            per(finalize),
-            per(commit)
+            "{what}: CPU per share: admit (role, nonce) {:.1} us, finalize_block {:.1} us, commit (blocks of 100) {:.1} us, other threads (RocksDB background) {:.1} us",
+            per_cpu(admit),
+            per_cpu(finalize),
+            per_cpu(commit),
+            per_cpu(background)
         );
         // CheckTx alone on two threads (signatures, role, nonce), no block made meanwhile:
         // what the clients alone can do.
@@ -630,6 +660,7 @@ fn main() {
             .take(plan.verify_samples)
             .cloned()
             .collect();
+        settle();
         let before = limits(&sample, plan.shares_per_user);
 
         eprintln!("run {}: returning wallets", round + 1);
@@ -638,6 +669,7 @@ fn main() {
         eprintln!("run {}: fresh wallets", round + 1);
         let (fresh_tps, blocks) = throughput(&node, fresh_txs);
         fresh_blocks += blocks;
+        settle();
         let after = limits(&sample, plan.shares_per_user);
         let mean = |f: fn(&Limits) -> Rate| Rate {
             wall: (f(&before).wall + f(&after).wall) / 2.0,
@@ -728,7 +760,7 @@ fn main() {
             "returning_wallets_mix": limit_returning.json(),
         },
         "committed_share_throughput_tx_per_second": {
-            "what": "signed share_credential transactions through the embedded chain: CheckTx (every signature verified once, on the two client threads), blocks, one fsynced commit per block. wall_clock: shares / elapsed time; cpu_time: 2 cores / the process's CPU time per share (every thread: clients, block producer, RocksDB's background work)",
+            "what": "signed share_credential transactions through the embedded chain: CheckTx (every signature verified once, on the two client threads), blocks, one fsynced commit per block. wall_clock: shares / elapsed time until the last is committed; cpu_time: 2 cores / the process's CPU time per share (every thread: clients, block producer, and RocksDB's background flushes and compactions until they are done)",
             "signatures_checked_twice": 0,
             "returning_wallets": {
                 "shares_per_run": returning_shares,
