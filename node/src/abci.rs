@@ -1,14 +1,19 @@
 //! The ABCI 0.38 socket server (tower-abci) that real CometBFT validators connect to.
 //!
 //! Consensus requests are executed inside `call`, so they run strictly in the order CometBFT
-//! sends them; CheckTx and reads run on the blocking pool, concurrently with each other.
+//! sends them. Reads run on the blocking pool, concurrently with each other. CheckTx is
+//! serial where it must be: tower-abci calls `call` in arrival order but may run the futures
+//! concurrently, so each CheckTx verifies its signatures on the blocking pool in parallel
+//! with the others, then waits for its predecessor before its role and nonce are checked.
+//! A sequence n, n+1, n+2 sent in one burst is thus checked in that order, new or recheck.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use tendermint::abci::request::CheckTxKind;
 use tendermint::abci::response::{self, ProcessProposal, VerifyVoteExtension};
 use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::{Code, Event, EventAttributeIndexExt};
@@ -16,10 +21,11 @@ use tendermint::v0_38::abci::{
     ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest,
     MempoolResponse, SnapshotRequest, SnapshotResponse,
 };
+use tokio::sync::oneshot;
 use tower::Service;
 use tower_abci::BoxError;
 
-use crate::app::{App, AppState, Genesis, TxOutcome};
+use crate::app::{App, AppState, CheckKind, Genesis, TxOutcome};
 use crate::error::{CODESPACE, NodeError};
 use crate::store::Changes;
 
@@ -29,11 +35,17 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send + 's
 #[derive(Clone, Debug)]
 pub struct AbciApp {
     app: Arc<App>,
+    /// Resolves when the latest CheckTx so far has been admitted or refused (its sender is
+    /// dropped then): the next one waits for it.
+    last_check: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
 }
 
 impl AbciApp {
     pub fn new(app: Arc<App>) -> Self {
-        AbciApp { app }
+        AbciApp {
+            app,
+            last_check: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// Serves ABCI on `addr` (`host:port`) until the process ends.
@@ -58,31 +70,39 @@ impl AbciApp {
                             format!("{e}; expected {{\"owner\": \"<identity>\"}}"),
                         ))
                     })?;
-                self.app.init_chain(Genesis {
-                    chain_id: init.chain_id,
-                    owner: state.owner,
-                })?;
+                let app_hash = self.app.init_chain_at(
+                    Genesis {
+                        chain_id: init.chain_id,
+                        owner: state.owner,
+                    },
+                    init.initial_height.value(),
+                )?;
                 ConsensusResponse::InitChain(response::InitChain {
                     consensus_params: None,
                     validators: init.validators,
-                    app_hash: Default::default(),
+                    app_hash: app_hash
+                        .try_into()
+                        .map_err(|_| NodeError::Storage("app hash".into()))?,
                 })
             }
             ConsensusRequest::PrepareProposal(prepare) => {
-                // Keep CometBFT's order, within its byte budget.
-                let mut budget = prepare.max_tx_bytes;
-                let txs = prepare
-                    .txs
-                    .into_iter()
-                    .take_while(|tx| {
-                        budget -= tx.len() as i64;
-                        budget >= 0
-                    })
-                    .collect();
-                ConsensusResponse::PrepareProposal(response::PrepareProposal { txs })
+                ConsensusResponse::PrepareProposal(response::PrepareProposal {
+                    txs: self.app.prepare_proposal(prepare.txs, prepare.max_tx_bytes),
+                })
             }
-            ConsensusRequest::ProcessProposal(_) => {
-                ConsensusResponse::ProcessProposal(ProcessProposal::Accept)
+            ConsensusRequest::ProcessProposal(proposal) => {
+                match self.app.process_proposal(&proposal.txs)? {
+                    None => ConsensusResponse::ProcessProposal(ProcessProposal::Accept),
+                    Some((index, why)) => {
+                        tracing::warn!(
+                            height = proposal.height.value(),
+                            index,
+                            code = why.code(),
+                            "rejecting a proposal: {why}"
+                        );
+                        ConsensusResponse::ProcessProposal(ProcessProposal::Reject)
+                    }
+                }
             }
             ConsensusRequest::ExtendVote(_) => {
                 ConsensusResponse::ExtendVote(response::ExtendVote {
@@ -195,9 +215,31 @@ impl Service<MempoolRequest> for AbciApp {
 
     fn call(&mut self, request: MempoolRequest) -> Self::Future {
         let app = self.app.clone();
+        let MempoolRequest::CheckTx(check) = request;
+        // Taken here, in arrival order: `call` runs in the order requests arrive.
+        let (done, this_check) = oneshot::channel::<()>();
+        let previous = self
+            .last_check
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(this_check);
         Box::pin(async move {
-            let MempoolRequest::CheckTx(check) = request;
-            let result = tokio::task::spawn_blocking(move || app.check_tx(&check.tx)).await?;
+            let kind = match check.kind {
+                CheckTxKind::New => CheckKind::New,
+                CheckTxKind::Recheck => CheckKind::Recheck,
+            };
+            let verifier = app.clone();
+            let verified = tokio::task::spawn_blocking(move || verifier.preverify(&check.tx)).await;
+            if let Some(previous) = previous {
+                // Resolves (with an error) when the predecessor's sender is dropped, which
+                // happens when it is done or abandoned.
+                let _ = previous.await;
+            }
+            let result = match verified? {
+                Ok((stx, hash)) => app.admit(&stx, hash, kind),
+                Err(e) => Err(e),
+            };
+            drop(done);
             Ok(MempoolResponse::CheckTx(check_tx_response(&result)))
         })
     }

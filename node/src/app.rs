@@ -2,17 +2,20 @@
 //! `init_chain`, `check_tx`, `finalize_block`, `commit`, `query`, `info`. The ABCI socket
 //! server ([`crate::abci`]) and the embedded chain ([`crate::chain`]) both drive this type.
 //!
-//! Determinism: `finalize_block` depends only on committed state, the block's height, time and
-//! transactions, and the genesis. Node-local settings (trusted gateway keys, the signature
-//! cache) affect reads and speed, never results.
+//! Determinism: `finalize_block` and `process_proposal` depend only on committed state, the
+//! block's height, time and transactions, and the genesis. Node-local settings and memory
+//! (trusted gateway keys, what CheckTx saw, the verified-transaction and EVM-key caches) affect
+//! reads and speed, never a verdict or an app hash: a cache hit skips only work whose result is
+//! fixed by the same bytes and chain id (see [`App::preverify`]).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use protocol::bytes::{Ed25519PublicKey, Sha256Digest};
 use protocol::identity::Identity;
-use protocol::query::SignedQuery;
-use protocol::records::QueryAnswer;
+use protocol::query::{Query, SignedQuery};
+use protocol::records::{QueryAnswer, QueryOutput};
 use protocol::tx::{SignedTransaction, tx_hash};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{NodeError, NodeResult};
 use crate::state::exec::{Effects, execute_verified};
 use crate::state::read::{ReadContext, answer};
+use crate::state::role::require_role;
 use crate::state::verify::{EvmKeys, verify_stateless};
 use crate::state::{BlockContext, next_nonce, set_nonce};
 use crate::store::{Changes, Read, Store, Table, Working, Write};
@@ -46,20 +50,63 @@ pub struct AppState {
 }
 
 /// Node-local settings (not part of consensus).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppConfig {
     /// Gateway (relay) keys whose attestations of a read's caller this node accepts.
     pub trusted_gateways: Vec<Ed25519PublicKey>,
+    /// How many EVM signers' public keys to remember (0: none). Speed only: a signer's later
+    /// signatures cost one verification instead of a recovery, with the same verdict.
+    pub evm_key_cache: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            trusted_gateways: Vec::new(),
+            evm_key_cache: EvmKeys::DEFAULT_LIMIT,
+        }
+    }
 }
 
 /// The last committed block.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Committed {
+    /// 0 before the first block.
     pub height: u64,
-    /// Empty before the first block.
+    /// Before the first block: the genesis app hash ([`genesis_app_hash`]; empty before
+    /// InitChain).
     pub app_hash: Vec<u8>,
     /// Block time, unix seconds.
     pub time: i64,
+}
+
+/// Which CheckTx this is (ABCI `CheckTxType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// A transaction new to the mempool.
+    New,
+    /// CometBFT checking again, after a commit, a transaction still in its mempool. The
+    /// rechecks of a round arrive in mempool order before any new transaction.
+    Recheck,
+}
+
+/// Nonces of the transactions waiting in the mempool, as CheckTx has seen them.
+#[derive(Debug, Default)]
+struct MempoolNonces {
+    /// Next expected nonce of signers with transactions in the mempool.
+    next: HashMap<Identity, u64>,
+    /// A block was committed since the last recheck. CometBFT re-checks, in order, what is
+    /// still in its mempool after each commit; the first recheck starts the nonces again from
+    /// committed state, so the rechecks rebuild them. (When rechecks are turned off, the
+    /// nonces kept across the commit stay right for what is still waiting.)
+    recheck_pending: bool,
+}
+
+/// Nonces a block's transactions use, replayed from committed state: what PrepareProposal and
+/// ProcessProposal check a proposal's order against.
+#[derive(Debug, Default)]
+struct BlockPlan {
+    next: HashMap<Identity, u64>,
 }
 
 /// A transaction that passed CheckTx.
@@ -92,6 +139,7 @@ struct PendingBlock {
 
 mod meta {
     pub const GENESIS: &[u8] = b"genesis";
+    pub const INITIAL_HEIGHT: &[u8] = b"initial_height";
     pub const HEIGHT: &[u8] = b"height";
     pub const APP_HASH: &[u8] = b"app_hash";
     pub const TIME: &[u8] = b"time";
@@ -103,12 +151,15 @@ pub struct App {
     store: Arc<Store>,
     config: AppConfig,
     genesis: RwLock<Option<Genesis>>,
+    /// The height of the first block (ABCI InitChain's `initial_height`).
+    initial_height: AtomicU64,
     committed: RwLock<Committed>,
     pending: Mutex<Option<PendingBlock>>,
-    /// Next expected nonce of signers with transactions in the mempool.
-    mempool_nonces: Mutex<HashMap<Identity, u64>>,
-    /// Hashes of transactions whose stateless checks passed.
+    mempool: Mutex<MempoolNonces>,
+    /// Hashes of transactions whose stateless checks passed for this chain id.
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// Transactions FinalizeBlock had to verify itself (not seen by CheckTx or a proposal).
+    verified_in_blocks: AtomicU64,
     /// Public keys of EVM signers seen before.
     evm_keys: EvmKeys,
 }
@@ -129,16 +180,26 @@ impl App {
             ),
             None => None,
         };
+        let initial_height = match store.get(Table::Meta, meta::INITIAL_HEIGHT)? {
+            Some(b) => u64::from_be_bytes(
+                b.try_into()
+                    .map_err(|_| NodeError::Storage("corrupt initial height in metadata".into()))?,
+            ),
+            None => 1,
+        };
         let committed = read_committed(&*store)?;
+        let evm_keys = EvmKeys::with_limit(config.evm_key_cache);
         Ok(App {
             store,
             config,
             genesis: RwLock::new(genesis),
+            initial_height: AtomicU64::new(initial_height),
             committed: RwLock::new(committed),
             pending: Mutex::new(None),
-            mempool_nonces: Mutex::new(HashMap::new()),
+            mempool: Mutex::new(MempoolNonces::default()),
             verified: Mutex::new(HashSet::new()),
-            evm_keys: EvmKeys::default(),
+            verified_in_blocks: AtomicU64::new(0),
+            evm_keys,
         })
     }
 
@@ -167,34 +228,82 @@ impl App {
             .clone()
     }
 
-    /// Records the genesis (ABCI InitChain). Idempotent for the same genesis, as CometBFT
-    /// calls it again when it restarts before the first block; a different genesis over
-    /// existing state is refused.
+    /// Records the genesis of a chain whose first block is height 1. See
+    /// [`App::init_chain_at`].
     pub fn init_chain(&self, genesis: Genesis) -> NodeResult<()> {
+        self.init_chain_at(genesis, 1).map(drop)
+    }
+
+    /// Records the genesis (ABCI InitChain) with the height of the first block, and returns
+    /// the genesis app hash. Idempotent for the same genesis, as CometBFT calls it again when
+    /// it restarts before the first block; a different genesis over existing state is
+    /// refused.
+    pub fn init_chain_at(&self, genesis: Genesis, initial_height: u64) -> NodeResult<Vec<u8>> {
         protocol::tx::validate_chain_id(&genesis.chain_id)?;
+        if initial_height == 0 {
+            return Err(NodeError::Invalid(protocol::Error::invalid(
+                "initial_height",
+                "the first block's height is at least 1",
+            )));
+        }
         let mut current = self.genesis.write().unwrap_or_else(|p| p.into_inner());
         if let Some(existing) = &*current {
-            if *existing == genesis {
-                return Ok(());
+            if *existing == genesis && self.initial_height.load(Ordering::SeqCst) == initial_height
+            {
+                return Ok(genesis_app_hash(&genesis, initial_height));
             }
             return Err(NodeError::Unauthorized(format!(
-                "this data directory belongs to chain {:?} (owner {}); refusing genesis for chain {:?}",
+                "this data directory belongs to chain {:?} (owner {}, first height {}); refusing genesis for chain {:?} (first height {initial_height})",
                 existing.chain_id,
                 existing.owner.identifier(),
+                self.initial_height.load(Ordering::SeqCst),
                 genesis.chain_id
             )));
         }
+        let app_hash = genesis_app_hash(&genesis, initial_height);
         let mut changes = Changes::default();
         let json = serde_json::to_vec(&genesis).map_err(|e| NodeError::Storage(e.to_string()))?;
         changes.put(Table::Meta, meta::GENESIS.to_vec(), json);
+        changes.put(
+            Table::Meta,
+            meta::INITIAL_HEIGHT.to_vec(),
+            initial_height.to_be_bytes().to_vec(),
+        );
+        changes.put(Table::Meta, meta::APP_HASH.to_vec(), app_hash.clone());
         self.store.commit(&changes)?;
+        self.initial_height.store(initial_height, Ordering::SeqCst);
+        self.committed
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .app_hash = app_hash.clone();
         *current = Some(genesis);
-        Ok(())
+        Ok(app_hash)
+    }
+
+    /// How many transactions FinalizeBlock has verified itself since this process started,
+    /// because neither CheckTx nor a proposal had (or the cache had forgotten them). On a node
+    /// whose blocks come from its own mempool it stays 0: no signature is checked twice.
+    pub fn verified_in_blocks(&self) -> u64 {
+        self.verified_in_blocks.load(Ordering::Relaxed)
+    }
+
+    /// The height the next block must have.
+    pub fn next_height(&self) -> u64 {
+        match self.committed().height {
+            0 => self.initial_height.load(Ordering::SeqCst),
+            h => h + 1,
+        }
     }
 
     /// Decodes and verifies a transaction's signatures (see [`verify_stateless`]) and
     /// remembers that it passed, so that `check_tx` and `finalize_block` skip the work. Safe to
     /// call concurrently and without any lock held.
+    ///
+    /// The cache is harmless: its key is the SHA-256 of the exact bytes, and what it skips,
+    /// [`verify_stateless`], is a function of those bytes and the chain id alone (which never
+    /// changes once set). Its verdicts do not depend on the EVM-key cache either (see
+    /// `protocol::identity::verify_eip191`). So a node that has seen nothing and one that has
+    /// seen everything give the same verdict; only the time differs.
     pub fn preverify(&self, bytes: &[u8]) -> NodeResult<(SignedTransaction, Sha256Digest)> {
         let genesis = self.require_genesis()?;
         let stx = SignedTransaction::decode(bytes)?;
@@ -206,24 +315,39 @@ impl App {
         Ok((stx, hash))
     }
 
-    /// ABCI CheckTx: the stateless checks (skipped when already passed), then the nonce
-    /// against committed state and the signer's transactions already in the mempool. After a
-    /// commit the mempool's nonces start again from committed state, so CometBFT's re-check
-    /// of the remaining transactions rebuilds them in order.
+    /// ABCI CheckTx of a new transaction: see [`App::check_tx_as`].
     pub fn check_tx(&self, bytes: &[u8]) -> NodeResult<CheckedTx> {
-        let (stx, hash) = self.preverify(bytes)?;
-        self.check_nonce(&stx, hash)
+        self.check_tx_as(bytes, CheckKind::New)
     }
 
-    /// The nonce part of [`App::check_tx`], for a transaction that passed [`App::preverify`].
-    pub fn check_nonce(
+    /// ABCI CheckTx: the stateless checks (skipped when already passed), the signer's role
+    /// against committed state, then the nonce against committed state and the signer's
+    /// transactions already in the mempool. Callers must call it for one mempool in arrival
+    /// order (the ABCI server does); the signatures may be checked beforehand in parallel
+    /// with [`App::preverify`], then [`App::admit`] does the rest.
+    pub fn check_tx_as(&self, bytes: &[u8], kind: CheckKind) -> NodeResult<CheckedTx> {
+        let (stx, hash) = self.preverify(bytes)?;
+        self.admit(&stx, hash, kind)
+    }
+
+    /// The stateful part of [`App::check_tx_as`], for a transaction that passed
+    /// [`App::preverify`]: a signer without a role is refused before it leaves any trace
+    /// (see [`crate::state::role`]), then the nonce must be the next one.
+    pub fn admit(
         &self,
         stx: &SignedTransaction,
         hash: Sha256Digest,
+        kind: CheckKind,
     ) -> NodeResult<CheckedTx> {
+        let genesis = self.require_genesis()?;
         let signer = stx.tx.signer;
-        let mut nonces = lock(&self.mempool_nonces);
-        let expected = match nonces.get(&signer) {
+        require_role(&*self.store, &genesis.owner, &signer, &stx.tx.action)?;
+        let mut mempool = lock(&self.mempool);
+        if kind == CheckKind::Recheck && mempool.recheck_pending {
+            mempool.next.clear();
+            mempool.recheck_pending = false;
+        }
+        let expected = match mempool.next.get(&signer) {
             Some(next) => *next,
             None => next_nonce(&*self.store, &signer)?,
         };
@@ -233,12 +357,81 @@ impl App {
                 got: stx.tx.nonce,
             });
         }
-        nonces.insert(signer, expected + 1);
+        mempool.next.insert(signer, expected + 1);
         Ok(CheckedTx {
             hash,
             signer,
             nonce: stx.tx.nonce,
         })
+    }
+
+    /// ABCI PrepareProposal: CometBFT's transactions in its order, without those that cannot
+    /// succeed (undecodable, a bad signature, another chain, a signer without a role, a nonce
+    /// that is not the next one given committed state and the transactions kept before it),
+    /// and within `max_tx_bytes` as CometBFT counts them (each transaction's protobuf field
+    /// overhead included). A transaction that does not fit is skipped and later, smaller ones
+    /// may still be kept.
+    pub fn prepare_proposal<T: AsRef<[u8]>>(&self, txs: Vec<T>, max_tx_bytes: i64) -> Vec<T> {
+        let mut plan = BlockPlan::default();
+        let mut used = 0i64;
+        let mut kept = Vec::new();
+        for tx in txs {
+            let size = proto_tx_size(tx.as_ref().len());
+            if used.saturating_add(size) > max_tx_bytes {
+                continue;
+            }
+            match self.plan_tx(&mut plan, tx.as_ref(), true) {
+                Ok(()) => {
+                    used += size;
+                    kept.push(tx);
+                }
+                Err(e) => tracing::debug!(code = e.code(), "left out of the proposal: {e}"),
+            }
+        }
+        kept
+    }
+
+    /// ABCI ProcessProposal: `Ok(None)` accepts the block; `Ok(Some((index, why)))` rejects it
+    /// because a transaction is undecodable, carries a bad signature or is for another chain,
+    /// or its nonce is not the next one given committed state and the block's earlier
+    /// transactions. A deterministic function of committed state and the block, so every
+    /// honest validator decides alike, and every block [`App::prepare_proposal`] makes is
+    /// accepted. (Transactions whose signer holds no role are not grounds for rejection: the
+    /// block may give the role; FinalizeBlock refuses them without consuming a nonce.)
+    pub fn process_proposal(
+        &self,
+        txs: &[impl AsRef<[u8]>],
+    ) -> NodeResult<Option<(usize, NodeError)>> {
+        let mut plan = BlockPlan::default();
+        for (index, tx) in txs.iter().enumerate() {
+            match self.plan_tx(&mut plan, tx.as_ref(), false) {
+                Ok(()) => {}
+                Err(e @ NodeError::Storage(_)) => return Err(e),
+                Err(e) => return Ok(Some((index, e))),
+            }
+        }
+        Ok(None)
+    }
+
+    fn plan_tx(&self, plan: &mut BlockPlan, bytes: &[u8], check_role: bool) -> NodeResult<()> {
+        let (stx, _) = self.preverify(bytes)?;
+        let signer = stx.tx.signer;
+        if check_role {
+            let genesis = self.require_genesis()?;
+            require_role(&*self.store, &genesis.owner, &signer, &stx.tx.action)?;
+        }
+        let expected = match plan.next.get(&signer) {
+            Some(next) => *next,
+            None => next_nonce(&*self.store, &signer)?,
+        };
+        if stx.tx.nonce != expected {
+            return Err(NodeError::BadNonce {
+                expected,
+                got: stx.tx.nonce,
+            });
+        }
+        plan.next.insert(signer, expected + 1);
+        Ok(())
     }
 
     fn remember_verified(&self, hash: &Sha256Digest) {
@@ -260,9 +453,10 @@ impl App {
     ) -> NodeResult<(Vec<TxOutcome>, Vec<u8>)> {
         let genesis = self.require_genesis()?;
         let committed = self.committed();
-        if height != committed.height + 1 {
+        if height != self.next_height() {
             return Err(NodeError::Storage(format!(
-                "asked to finalize height {height}, but the last committed height is {}",
+                "asked to finalize height {height}, but the next height is {} (last committed: {})",
+                self.next_height(),
                 committed.height
             )));
         }
@@ -328,11 +522,24 @@ impl App {
         };
         let was_verified = lock(&self.verified).remove(hash.as_bytes());
         if !was_verified {
+            self.verified_in_blocks.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = verify_stateless(&stx, &ctx.chain_id, &self.evm_keys) {
                 return refused(e);
             }
         }
         let signer = stx.tx.signer;
+        // A signer without a role is refused before its nonce is used up, so that such
+        // transactions (which a Byzantine proposer may include) leave no trace in state.
+        match require_role(
+            &Working::new(&self.store, block),
+            &ctx.owner,
+            &signer,
+            &stx.tx.action,
+        ) {
+            Ok(()) => {}
+            Err(e @ NodeError::Storage(_)) => return Err(e),
+            Err(e) => return refused(e),
+        }
         let expected = next_nonce(&Working::new(&self.store, block), &signer)?;
         if stx.tx.nonce != expected {
             return refused(NodeError::BadNonce {
@@ -362,31 +569,25 @@ impl App {
 
     /// Makes the finalized block durable (ABCI Commit): its state changes, `extra` (the
     /// embedded chain's block store) and the new height, time and app hash, in one atomic
-    /// write. The mempool's nonces start again from committed state: CometBFT re-checks the
-    /// transactions still in its mempool after every commit, in order, which rebuilds them.
+    /// write. Nothing is locked while the batch is written, so CheckTx goes on during the
+    /// fsync.
+    ///
+    /// The mempool's nonces of the transactions still waiting stay valid (they were checked
+    /// in order after those of the block), and signers with nothing left waiting are
+    /// forgotten. Should CometBFT re-check its mempool after this commit, the first recheck
+    /// starts the nonces again from committed state (see [`CheckKind::Recheck`]).
     pub fn commit(&self, extra: Changes) -> NodeResult<Committed> {
-        let (changes, pending) = self.take_pending(extra)?;
-        let mut nonces = lock(&self.mempool_nonces);
-        self.store.commit(&changes)?;
-        nonces.clear();
-        drop(nonces);
-        Ok(self.publish(pending))
-    }
-
-    /// [`App::commit`] for a mempool that is never re-checked (the embedded chain's): the
-    /// nonces of transactions still waiting stay valid, since they were checked in order
-    /// after those of the block. Nothing is locked while the batch is written, so CheckTx
-    /// goes on during the fsync.
-    pub fn commit_keeping_mempool(&self, extra: Changes) -> NodeResult<Committed> {
         let (changes, pending) = self.take_pending(extra)?;
         self.store.commit(&changes)?;
         let signers = pending.signers.clone();
         let committed = self.publish(pending);
-        // Forget signers with nothing left in the mempool: their next nonce is in the store.
-        let mut nonces = lock(&self.mempool_nonces);
+        let mut mempool = lock(&self.mempool);
+        mempool.recheck_pending = true;
         for signer in signers {
-            if nonces.get(&signer).copied() == Some(next_nonce(&*self.store, &signer)?) {
-                nonces.remove(&signer);
+            if let Some(&next) = mempool.next.get(&signer) {
+                if next <= next_nonce(&*self.store, &signer)? {
+                    mempool.next.remove(&signer);
+                }
             }
         }
         Ok(committed)
@@ -459,7 +660,16 @@ impl App {
             chain_id: &genesis.chain_id,
             block_time: committed.time,
         };
-        let output = answer(&snapshot, &ctx, caller.as_ref(), &signed.query)?;
+        let mut output = answer(&snapshot, &ctx, caller.as_ref(), &signed.query)?;
+        if let (Query::NextNonce { account }, QueryOutput::NextNonce(next)) =
+            (&signed.query, &mut output)
+        {
+            // Count the account's transactions still waiting in the mempool, so a client can
+            // sign its next transaction before the previous one is in a block.
+            if let Some(&waiting) = lock(&self.mempool).next.get(account) {
+                *next = (*next).max(waiting);
+            }
+        }
         let app_hash =
             Sha256Digest::from_bytes(committed.app_hash.as_slice().try_into().unwrap_or([0; 32]));
         Ok(QueryAnswer {
@@ -486,6 +696,32 @@ fn read_committed<R: Read + ?Sized>(r: &R) -> NodeResult<Committed> {
         app_hash,
         time,
     })
+}
+
+/// The app hash before the first block: SHA-256 over the genesis (chain id, owner, first
+/// height). The first block's header carries it, so even a new chain's answers name a hash.
+pub fn genesis_app_hash(genesis: &Genesis, initial_height: u64) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(b"idos-genesis-v1");
+    h.update((genesis.chain_id.len() as u32).to_be_bytes());
+    h.update(genesis.chain_id.as_bytes());
+    let owner = borsh::to_vec(&genesis.owner).expect("encoding into a Vec cannot fail");
+    h.update((owner.len() as u32).to_be_bytes());
+    h.update(owner);
+    h.update(initial_height.to_be_bytes());
+    h.finalize().to_vec()
+}
+
+/// How many bytes a transaction of `len` bytes takes in CometBFT's count of a block's data
+/// (`ComputeProtoSizeForTxs`: a `repeated bytes` field, so a tag byte and a varint length).
+pub fn proto_tx_size(len: usize) -> i64 {
+    let mut varint = 1;
+    let mut rest = len >> 7;
+    while rest > 0 {
+        varint += 1;
+        rest >>= 7;
+    }
+    (1 + varint + len) as i64
 }
 
 /// The app hash after a block: SHA-256 over the previous app hash, the height, the block time

@@ -2,7 +2,9 @@
 //! the block store. Its JSON-RPC face is [`crate::rpc`].
 //!
 //! The producer makes a block as soon as there is work and none while idle: transactions
-//! arriving while a block executes form the next block, so batches grow with load. Each
+//! arriving while a block executes form the next block, so batches grow with load. A new
+//! chain commits one empty block at start, as CometBFT does, so that every answer names a
+//! block and an app hash. Each
 //! block's state changes, its transactions and their results, and the new height and app
 //! hash are written in one RocksDB batch (fsynced when the store syncs), so after a crash the
 //! node restarts at the last whole block.
@@ -27,13 +29,23 @@ use crate::app::{App, CheckedTx};
 use crate::error::{NodeError, NodeResult};
 use crate::store::{Changes, Read, Table, Write};
 
-/// Mempool and block limits.
+/// Mempool and block limits. The byte limits default to CometBFT's (`mempool.max_tx_bytes`,
+/// `mempool.max_txs_bytes`, `block.max_bytes`), so memory and disk stay bounded under spam.
 #[derive(Debug, Clone)]
 pub struct ChainConfig {
-    /// Transactions waiting beyond this are refused with `unavailable`.
+    /// Transactions waiting beyond this many are turned away with
+    /// [`NodeError::MempoolFull`] (a JSON-RPC error to retry, as CometBFT answers).
     pub max_mempool_txs: usize,
+    /// Total bytes of the transactions waiting, likewise (default 1 GiB).
+    pub max_mempool_bytes: usize,
+    /// Largest transaction accepted into the mempool (default 1 MiB, at most
+    /// `protocol::tx::MAX_TRANSACTION_BYTES`).
+    pub max_tx_bytes: usize,
     /// At most this many transactions per block.
     pub max_block_txs: usize,
+    /// At most this many bytes of transactions per block (default 21 MiB, CometBFT's
+    /// `block.max_bytes`; at least `max_tx_bytes`).
+    pub max_block_bytes: usize,
     /// How long the producer lets transactions gather once the first one arrives (unless the
     /// block is full). Bigger blocks amortize the commit's fsync; idle chains make no blocks.
     pub block_linger: Duration,
@@ -43,9 +55,27 @@ impl Default for ChainConfig {
     fn default() -> Self {
         ChainConfig {
             max_mempool_txs: 100_000,
+            max_mempool_bytes: 1_073_741_824,
+            max_tx_bytes: protocol::tx::MAX_TRANSACTION_BYTES,
             max_block_txs: 5_000,
+            max_block_bytes: 22_020_096,
             block_linger: Duration::from_millis(5),
         }
+    }
+}
+
+impl ChainConfig {
+    /// The limits made consistent: each at least 1, one transaction no bigger than the
+    /// protocol allows, and a block able to hold the largest transaction.
+    pub fn normalized(mut self) -> Self {
+        self.max_mempool_txs = self.max_mempool_txs.max(1);
+        self.max_block_txs = self.max_block_txs.max(1);
+        self.max_tx_bytes = self
+            .max_tx_bytes
+            .clamp(1, protocol::tx::MAX_TRANSACTION_BYTES);
+        self.max_block_bytes = self.max_block_bytes.max(self.max_tx_bytes);
+        self.max_mempool_bytes = self.max_mempool_bytes.max(self.max_tx_bytes);
+        self
     }
 }
 
@@ -149,6 +179,8 @@ struct Pending {
 #[derive(Default)]
 struct Mempool {
     txs: VecDeque<Pending>,
+    /// Total bytes of `txs`.
+    bytes: usize,
     waiters: HashMap<[u8; 32], Vec<oneshot::Sender<Committed>>>,
     stopping: bool,
 }
@@ -248,7 +280,7 @@ impl Chain {
         let chain = Arc::new(Chain {
             last_block_hash: Mutex::new(Vec::new()),
             app,
-            config,
+            config: config.normalized(),
             validator,
             mempool: Mutex::new(Mempool::default()),
             work: Condvar::new(),
@@ -263,6 +295,10 @@ impl Chain {
                 ))
             })?;
             *lock(&chain.last_block_hash) = chain.header(&last).hash().as_bytes().to_vec();
+        } else {
+            // As CometBFT: a new chain commits a first block at once, so that `status`, `block`
+            // and every read name a block hash and an app hash from the start.
+            chain.produce_block(Vec::new())?;
         }
         let producer = chain.clone();
         let handle = std::thread::Builder::new()
@@ -325,20 +361,15 @@ impl Chain {
         bytes: Vec<u8>,
         waiter: Option<oneshot::Sender<Committed>>,
     ) -> NodeResult<CheckedTx> {
+        // As CometBFT's mempool: size and room first, before any CheckTx work.
+        self.check_room(bytes.len())?;
         // Signatures are verified before taking the mempool lock, so submitters verify in
         // parallel; the app caches the result for the block.
         let (stx, hash) = self.app.preverify(&bytes)?;
         let mut mempool = lock(&self.mempool);
-        if mempool.stopping {
-            return Err(NodeError::Unavailable("the node is shutting down".into()));
-        }
-        if mempool.txs.len() >= self.config.max_mempool_txs {
-            return Err(NodeError::Unavailable(format!(
-                "the mempool is full ({} transactions)",
-                mempool.txs.len()
-            )));
-        }
-        let checked = self.app.check_nonce(&stx, hash)?;
+        self.room_for(&mempool, bytes.len())?;
+        let checked = self.app.admit(&stx, hash, crate::app::CheckKind::New)?;
+        let bytes_len = bytes.len();
         if let Some(waiter) = waiter {
             mempool
                 .waiters
@@ -346,12 +377,59 @@ impl Chain {
                 .or_default()
                 .push(waiter);
         }
+        mempool.bytes += bytes.len();
         mempool.txs.push_back(Pending {
             hash: checked.hash,
             bytes,
         });
-        self.work.notify_one();
+        // Wake the producer when there is work for an idle one, or a full block for one that
+        // lingers; not for every transaction, which under load would wake it thousands of
+        // times a second for nothing.
+        if mempool.txs.len() == 1
+            || mempool.txs.len() == self.config.max_block_txs
+            || (mempool.bytes >= self.config.max_block_bytes
+                && mempool.bytes - bytes_len < self.config.max_block_bytes)
+        {
+            self.work.notify_one();
+        }
         Ok(checked)
+    }
+
+    /// What CometBFT's mempool checks before CheckTx: a transaction of `len` bytes is not
+    /// too large and there is room for it (else [`NodeError::MempoolFull`]).
+    pub fn check_room(&self, len: usize) -> NodeResult<()> {
+        if len > self.config.max_tx_bytes {
+            return Err(protocol::Error::TooLarge {
+                what: "transaction",
+                actual: len,
+                limit: self.config.max_tx_bytes,
+            }
+            .into());
+        }
+        self.room_for(&lock(&self.mempool), len)
+    }
+
+    fn room_for(&self, mempool: &Mempool, len: usize) -> NodeResult<()> {
+        if mempool.stopping {
+            return Err(NodeError::Unavailable("the node is shutting down".into()));
+        }
+        if mempool.txs.len() >= self.config.max_mempool_txs
+            || mempool.bytes + len > self.config.max_mempool_bytes
+        {
+            return Err(NodeError::MempoolFull {
+                txs: mempool.txs.len(),
+                max_txs: self.config.max_mempool_txs,
+                bytes: mempool.bytes,
+                max_bytes: self.config.max_mempool_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// How many transactions, and bytes, wait in the mempool.
+    pub fn mempool_size(&self) -> (usize, usize) {
+        let mempool = lock(&self.mempool);
+        (mempool.txs.len(), mempool.bytes)
     }
 
     /// Stops the producer after the block in progress.
@@ -371,7 +449,10 @@ impl Chain {
                     mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
                 }
                 let first_arrival = Instant::now();
-                while !mempool.stopping && mempool.txs.len() < self.config.max_block_txs {
+                while !mempool.stopping
+                    && mempool.txs.len() < self.config.max_block_txs
+                    && mempool.bytes < self.config.max_block_bytes
+                {
                     let Some(left) = self
                         .config
                         .block_linger
@@ -388,7 +469,18 @@ impl Chain {
                 if mempool.stopping {
                     return;
                 }
-                let n = mempool.txs.len().min(self.config.max_block_txs);
+                // As many as the block's count and byte limits allow (always at least one:
+                // no transaction is bigger than a block).
+                let mut n = 0;
+                let mut bytes = 0;
+                for pending in mempool.txs.iter().take(self.config.max_block_txs) {
+                    if n > 0 && bytes + pending.bytes.len() > self.config.max_block_bytes {
+                        break;
+                    }
+                    n += 1;
+                    bytes += pending.bytes.len();
+                }
+                mempool.bytes -= bytes;
                 mempool.txs.drain(..n).collect()
             };
             if let Err(e) = self.produce_block(txs) {
@@ -412,7 +504,7 @@ impl Chain {
 
     fn produce_block(&self, txs: Vec<Pending>) -> NodeResult<()> {
         let previous = self.app.committed();
-        let height = previous.height + 1;
+        let height = self.app.next_height();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -446,7 +538,7 @@ impl Chain {
         }
         // Submissions go on while the batch is written and fsynced: what waits in the mempool
         // was checked in nonce order after this block's transactions and stays valid.
-        self.app.commit_keeping_mempool(extra)?;
+        self.app.commit(extra)?;
         *lock(&self.last_block_hash) = self.header(&stored).hash().as_bytes().to_vec();
         let waiters = {
             let mut mempool = lock(&self.mempool);

@@ -119,6 +119,18 @@ pub enum NodeError {
     #[error("the node is busy: {0}; retry shortly")]
     Unavailable(String),
 
+    /// The mempool holds as many transactions, or bytes, as it may. Not a refusal of the
+    /// transaction: the RPC answers it as CometBFT does, with a JSON-RPC error to retry.
+    #[error(
+        "mempool is full: number of txs {txs} (max: {max_txs}), total txs bytes {bytes} (max: {max_bytes}); retry later"
+    )]
+    MempoolFull {
+        txs: usize,
+        max_txs: usize,
+        bytes: usize,
+        max_bytes: usize,
+    },
+
     /// A storage failure. The message is for operators; nothing was written.
     #[error("internal storage error: {0}")]
     Storage(String),
@@ -150,6 +162,7 @@ impl NodeError {
             NodeError::HistoricalQuery(_) => "historical_query",
             NodeError::UnknownPath(_) => "unknown_path",
             NodeError::Unavailable(_) => "unavailable",
+            NodeError::MempoolFull { .. } => "mempool_full",
             NodeError::Storage(_) => "storage",
         }
     }
@@ -179,6 +192,7 @@ impl NodeError {
             NodeError::UnknownPath(_) => 20,
             NodeError::Unavailable(_) => 21,
             NodeError::AttributeIsCopy(_) => 22,
+            NodeError::MempoolFull { .. } => 23,
             NodeError::Storage(_) => 99,
         }
     }

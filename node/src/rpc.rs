@@ -3,16 +3,28 @@
 //! `tx`, `block`), in CometBFT 0.38's JSON forms, so `tendermint_rpc::HttpClient` (CompatMode
 //! V0_38) talks to it as to a CometBFT node.
 //!
-//! Requests are `POST /` JSON-RPC bodies (as the client sends them); `GET /<method>` works for
-//! the methods without parameters.
+//! Requests are `POST /` JSON-RPC bodies (as the client sends them) or, as CometBFT serves
+//! them too, `GET /<method>?<params>` with CometBFT's URI forms: `height=5`, `hash=0x…`,
+//! `tx=0x…`, `data=0x…`, `path="/idos"`, `prove=false` (a quoted string is taken as is, `0x`
+//! is hex).
+//!
+//! Limits: at most [`RpcLimits::max_concurrent`] requests are served at once (more get HTTP
+//! 503 with a JSON-RPC error to retry), each may take [`RpcLimits::timeout`] (then a JSON-RPC
+//! error), and `broadcast_tx_async` returns before CheckTx, its checks bounded by the same
+//! number of permits. A full mempool, an oversized transaction or a node shutting down is a
+//! JSON-RPC error, as CometBFT answers them, not a refusal of the transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query as UriQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tendermint::abci::Code;
@@ -23,22 +35,59 @@ use crate::abci::{check_tx_response, info_response, query_response};
 use crate::chain::Chain;
 use crate::error::{CODESPACE, NodeError};
 
-/// How long `broadcast_tx_commit` waits for the block.
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The RPC server's limits.
+#[derive(Debug, Clone)]
+pub struct RpcLimits {
+    /// Requests served at once; also the most `broadcast_tx_async` checks running in the
+    /// background.
+    pub max_concurrent: usize,
+    /// How long any request may take, `broadcast_tx_commit` included (keep it above
+    /// `commit_timeout`).
+    pub timeout: Duration,
+    /// How long `broadcast_tx_commit` waits for its block before answering that it timed out.
+    pub commit_timeout: Duration,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        RpcLimits {
+            max_concurrent: 256,
+            timeout: Duration::from_secs(40),
+            commit_timeout: Duration::from_secs(30),
+        }
+    }
+}
 
 #[derive(Clone)]
 struct RpcState {
     chain: Arc<Chain>,
     listen_addr: String,
+    limits: RpcLimits,
+    /// Permits for requests being served.
+    requests: Arc<tokio::sync::Semaphore>,
+    /// Permits for `broadcast_tx_async` checks running after their answer.
+    background: Arc<tokio::sync::Semaphore>,
 }
 
-/// The RPC routes. `listen_addr` is what `status` reports.
+/// The RPC routes with the default limits. `listen_addr` is what `status` reports.
 pub fn router(chain: Arc<Chain>, listen_addr: String) -> Router {
+    router_with(chain, listen_addr, RpcLimits::default())
+}
+
+/// The RPC routes with `limits`.
+pub fn router_with(chain: Arc<Chain>, listen_addr: String, limits: RpcLimits) -> Router {
+    let max = limits.max_concurrent.max(1);
     Router::new()
         .route("/", post(json_rpc))
         .route("/{method}", get(uri_method))
         .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
-        .with_state(RpcState { chain, listen_addr })
+        .with_state(RpcState {
+            chain,
+            listen_addr,
+            limits,
+            requests: Arc::new(tokio::sync::Semaphore::new(max)),
+            background: Arc::new(tokio::sync::Semaphore::new(max)),
+        })
 }
 
 #[derive(Deserialize)]
@@ -80,26 +129,132 @@ impl From<NodeError> for RpcError {
     }
 }
 
-async fn json_rpc(State(state): State<RpcState>, body: axum::body::Bytes) -> Json<Value> {
+/// Whether a broadcast error is one CometBFT gives before CheckTx, as a JSON-RPC error (the
+/// client retries or fixes the size), rather than as a CheckTx refusal.
+fn is_mempool_error(e: &NodeError) -> bool {
+    matches!(
+        e,
+        NodeError::MempoolFull { .. }
+            | NodeError::Unavailable(_)
+            | NodeError::Invalid(protocol::Error::TooLarge { .. })
+    )
+}
+
+async fn json_rpc(State(state): State<RpcState>, body: axum::body::Bytes) -> Response {
     let request: RpcRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return Json(
                 json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32700, "message": "Parse error", "data": e.to_string()}}),
-            );
+            )
+            .into_response();
         }
     };
-    Json(reply(
-        request.id,
-        dispatch(&state, &request.method, request.params).await,
-    ))
+    serve_limited(&state, request.id, &request.method, request.params).await
 }
 
-async fn uri_method(State(state): State<RpcState>, Path(method): Path<String>) -> Json<Value> {
-    Json(reply(
-        json!(-1),
-        dispatch(&state, &method, Value::Null).await,
-    ))
+async fn uri_method(
+    State(state): State<RpcState>,
+    Path(method): Path<String>,
+    UriQuery(query): UriQuery<HashMap<String, String>>,
+) -> Response {
+    match uri_params(&method, &query) {
+        Ok(params) => serve_limited(&state, json!(-1), &method, params).await,
+        Err(e) => Json(reply(json!(-1), Err(e))).into_response(),
+    }
+}
+
+/// Serves one call within the concurrency bound and the time limit.
+async fn serve_limited(state: &RpcState, id: Value, method: &str, params: Value) -> Response {
+    let Ok(_permit) = state.requests.clone().try_acquire_owned() else {
+        let error = RpcError::internal(format!(
+            "too many concurrent requests (at most {}); retry shortly",
+            state.limits.max_concurrent
+        ));
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(reply(id, Err(error)))).into_response();
+    };
+    let limit = state.limits.timeout;
+    let result = match tokio::time::timeout(limit, dispatch(state, method, params)).await {
+        Ok(result) => result,
+        Err(_) => Err(RpcError::internal(format!(
+            "the request timed out after {} ms",
+            limit.as_millis()
+        ))),
+    };
+    Json(reply(id, result)).into_response()
+}
+
+/// What a URI parameter is, for turning CometBFT's URI forms into JSON-RPC params.
+#[derive(Clone, Copy)]
+enum ParamKind {
+    /// Bytes whose JSON form is base64.
+    Base64,
+    /// Bytes whose JSON form is hex (`abci_query`'s `data`).
+    Hex,
+    /// An integer (JSON form: a decimal string).
+    Int,
+    Bool,
+    Text,
+}
+
+/// The JSON-RPC params of a `GET /<method>?…` call. As CometBFT: `0x…` is hex bytes, a quoted
+/// `"…"` is a string (or its bytes), numbers and `true`/`false` are bare. Unknown
+/// parameters are ignored; an empty value is absent.
+fn uri_params(method: &str, query: &HashMap<String, String>) -> Result<Value, RpcError> {
+    use ParamKind::*;
+    let known: &[(&str, ParamKind)] = match method {
+        "block" => &[("height", Int)],
+        "tx" => &[("hash", Base64), ("prove", Bool)],
+        "abci_query" => &[
+            ("path", Text),
+            ("data", Hex),
+            ("height", Int),
+            ("prove", Bool),
+        ],
+        "broadcast_tx_sync" | "broadcast_tx_async" | "broadcast_tx_commit" => &[("tx", Base64)],
+        _ => &[],
+    };
+    let mut params = serde_json::Map::new();
+    for (name, kind) in known {
+        let Some(raw) = query.get(*name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let unquoted = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .filter(|_| raw.len() >= 2);
+        let bad = |why: &str| RpcError::invalid_params(format!("{name}={raw}: {why}"));
+        let value = match kind {
+            Base64 | Hex => {
+                let bytes = match (raw.strip_prefix("0x"), unquoted) {
+                    (Some(digits), _) => {
+                        hex::decode(digits).map_err(|_| bad("not hex after 0x"))?
+                    }
+                    (None, Some(text)) => text.as_bytes().to_vec(),
+                    (None, None) => {
+                        return Err(bad("bytes are 0x-prefixed hex or a quoted string"));
+                    }
+                };
+                match kind {
+                    Hex => Value::String(hex::encode_upper(bytes)),
+                    _ => Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                }
+            }
+            Int => {
+                let digits = unquoted.unwrap_or(raw);
+                digits.parse::<i64>().map_err(|_| bad("not an integer"))?;
+                Value::String(digits.to_owned())
+            }
+            Bool => match unquoted.unwrap_or(raw) {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => return Err(bad("not true or false")),
+            },
+            Text => Value::String(unquoted.unwrap_or(raw).to_owned()),
+        };
+        params.insert((*name).to_owned(), value);
+    }
+    Ok(Value::Object(params))
 }
 
 fn reply(id: Value, result: Result<Value, RpcError>) -> Value {
@@ -109,6 +264,54 @@ fn reply(id: Value, result: Result<Value, RpcError>) -> Value {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message, "data": e.data}})
         }
     }
+}
+
+/// Parameters of the methods that take any, in CometBFT's JSON forms. Decoded here, strictly,
+/// rather than with tendermint-rpc's request types, whose base64 and hex decoders assert (and
+/// so panic, in debug builds) on some malformed input that the hostile-input tests send.
+#[derive(Deserialize)]
+struct TxParams {
+    #[serde(deserialize_with = "base64_bytes")]
+    tx: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct QueryParams {
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default, deserialize_with = "hex_bytes")]
+    data: Vec<u8>,
+    #[serde(default)]
+    height: Option<block::Height>,
+    #[serde(default)]
+    prove: bool,
+}
+
+#[derive(Deserialize)]
+struct HashParams {
+    #[serde(deserialize_with = "base64_bytes")]
+    hash: Vec<u8>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    prove: bool,
+}
+
+#[derive(Deserialize)]
+struct BlockParams {
+    #[serde(default)]
+    height: Option<block::Height>,
+}
+
+fn base64_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(d)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(serde::de::Error::custom)
+}
+
+fn hex_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(d)?;
+    hex::decode(text).map_err(serde::de::Error::custom)
 }
 
 fn params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RpcError> {
@@ -129,7 +332,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             response: info_response(chain.app()),
         }),
         "abci_query" => {
-            let request: abci_query::Request = params(raw)?;
+            let request: QueryParams = params(raw)?;
             let query = tendermint::abci::request::Query {
                 data: request.data.into(),
                 path: request.path.unwrap_or_default(),
@@ -153,14 +356,43 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
                 },
             })
         }
-        "broadcast_tx_sync" | "broadcast_tx_async" => {
-            let request: broadcast::tx_sync::Request = params(raw)?;
+        "broadcast_tx_async" => {
+            // As CometBFT: the mempool's size and room are checked now, CheckTx afterwards.
+            let request: TxParams = params(raw)?;
+            let hash = hash_of(&request.tx);
+            chain
+                .check_room(request.tx.len())
+                .map_err(|e| RpcError::internal(format!("error on broadcastTxAsync: {e}")))?;
+            let permit = state.background.clone().try_acquire_owned().map_err(|_| {
+                RpcError::internal(
+                    "error on broadcastTxAsync: too many transactions waiting for CheckTx; retry shortly",
+                )
+            })?;
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = chain.submit(request.tx) {
+                    tracing::debug!(code = e.code(), "broadcast_tx_async refused: {e}");
+                }
+                drop(permit);
+            });
+            to_json(broadcast::tx_async::Response {
+                codespace: String::new(),
+                code: Code::Ok,
+                data: Default::default(),
+                log: String::new(),
+                hash,
+            })
+        }
+        "broadcast_tx_sync" => {
+            let request: TxParams = params(raw)?;
             let hash = hash_of(&request.tx);
             let result = tokio::task::spawn_blocking(move || chain.submit(request.tx))
                 .await
                 .map_err(RpcError::internal)?;
             let (code, log, codespace) = match result {
                 Ok(_) => (Code::Ok, String::new(), String::new()),
+                Err(e) if is_mempool_error(&e) => {
+                    return Err(RpcError::internal(format!("error on broadcastTxSync: {e}")));
+                }
                 Err(e) => (
                     Code::from(e.abci_code()),
                     format!("{}: {e}", e.code()),
@@ -176,13 +408,18 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "broadcast_tx_commit" => {
-            let request: broadcast::tx_commit::Request = params(raw)?;
+            let request: TxParams = params(raw)?;
             let hash = hash_of(&request.tx);
             let submitted = tokio::task::spawn_blocking(move || chain.submit_and_watch(request.tx))
                 .await
                 .map_err(RpcError::internal)?;
             let receiver = match submitted {
                 Ok((_, receiver)) => receiver,
+                Err(e) if is_mempool_error(&e) => {
+                    return Err(RpcError::internal(format!(
+                        "error on broadcastTxCommit: {e}"
+                    )));
+                }
                 Err(e) => {
                     return to_json(broadcast::tx_commit::Response {
                         check_tx: check_tx_response(&Err(e)),
@@ -192,7 +429,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
                     });
                 }
             };
-            let committed = tokio::time::timeout(COMMIT_TIMEOUT, receiver)
+            let committed = tokio::time::timeout(state.limits.commit_timeout, receiver)
                 .await
                 .map_err(|_| {
                     RpcError::internal("timed out waiting for the transaction to be committed")
@@ -210,16 +447,18 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "tx" => {
-            let request: tx::Request = params(raw)?;
+            let request: HashParams = params(raw)?;
+            let hash = Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &request.hash)
+                .map_err(RpcError::invalid_params)?;
             let location = chain
-                .locate(request.hash.as_bytes())?
-                .ok_or_else(|| RpcError::internal(format!("tx ({}) not found", request.hash)))?;
+                .locate(hash.as_bytes())?
+                .ok_or_else(|| RpcError::internal(format!("tx ({hash}) not found")))?;
             let stored = chain.block(location.height)?.ok_or_else(|| {
                 RpcError::internal(format!("block {} not found", location.height))
             })?;
             let index = location.index as usize;
             to_json(tx::Response {
-                hash: request.hash,
+                hash,
                 height: block::Height::try_from(location.height).map_err(RpcError::internal)?,
                 index: location.index,
                 tx_result: stored
@@ -232,10 +471,6 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             })
         }
         "block" => {
-            #[derive(Deserialize)]
-            struct BlockParams {
-                height: Option<block::Height>,
-            }
             let request: BlockParams = params(raw)?;
             let latest = chain.app().committed().height;
             let height = request.height.map(|h| h.value()).unwrap_or(latest);
@@ -292,12 +527,14 @@ fn status(state: &RpcState) -> Result<status::Response, RpcError> {
         0 => (None, None),
         h => (chain.block(1)?, chain.block(h)?),
     };
+    // As CometBFT: a block's app hash is the one in its header, the result of the block
+    // before it.
     let describe = |b: &Option<crate::chain::StoredBlock>| match b {
         Some(b) => {
             let header = chain.header(b);
             (
                 header.hash(),
-                b.app_hash_after.clone().try_into().unwrap_or_default(),
+                header.app_hash.clone(),
                 header.height,
                 header.time,
             )
@@ -330,8 +567,17 @@ fn status(state: &RpcState) -> Result<status::Response, RpcError> {
     })
 }
 
-/// Serves the RPC on `listener` until the process ends.
+/// Serves the RPC on `listener` with the default limits until the process ends.
 pub async fn serve(chain: Arc<Chain>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_with(chain, listener, RpcLimits::default()).await
+}
+
+/// Serves the RPC on `listener` with `limits` until the process ends.
+pub async fn serve_with(
+    chain: Arc<Chain>,
+    listener: tokio::net::TcpListener,
+    limits: RpcLimits,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?.to_string();
-    axum::serve(listener, router(chain, addr)).await
+    axum::serve(listener, router_with(chain, addr, limits)).await
 }

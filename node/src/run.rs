@@ -35,12 +35,32 @@ pub struct NodeConfig {
     /// Fsync every commit (default true). Without it a crash of the process loses nothing,
     /// a power loss may lose the last blocks.
     pub sync_writes: Option<bool>,
-    /// Most transactions per block (embedded chain).
+    /// Most transactions per block (embedded chain; default 5000).
     pub max_block_txs: Option<usize>,
-    /// Most transactions waiting in the mempool (embedded chain).
+    /// Most bytes of transactions per block (embedded chain; default 22020096, CometBFT's
+    /// `block.max_bytes`).
+    pub max_block_bytes: Option<usize>,
+    /// Most transactions waiting in the mempool (embedded chain; default 100000).
     pub max_mempool_txs: Option<usize>,
+    /// Most bytes of transactions waiting in the mempool (embedded chain; default 1073741824,
+    /// CometBFT's `mempool.max_txs_bytes`).
+    pub max_mempool_bytes: Option<usize>,
+    /// Largest transaction the mempool takes (embedded chain; default and maximum 1048576,
+    /// CometBFT's `mempool.max_tx_bytes`).
+    pub max_tx_bytes: Option<usize>,
     /// Milliseconds the embedded producer lets transactions gather before a block (default 5).
     pub block_linger_ms: Option<u64>,
+    /// EVM public keys remembered to verify returning signers faster (default 100000; 0
+    /// turns the cache off). Speed only, never a verdict.
+    pub evm_key_cache: Option<usize>,
+    /// RPC requests served at once (embedded chain; default 256). Beyond it, requests get a
+    /// JSON-RPC error to retry.
+    pub rpc_max_concurrent: Option<usize>,
+    /// Milliseconds any RPC request may take (default 40000; keep it above
+    /// `rpc_commit_timeout_ms`).
+    pub rpc_timeout_ms: Option<u64>,
+    /// Milliseconds `broadcast_tx_commit` waits for its block (default 30000).
+    pub rpc_commit_timeout_ms: Option<u64>,
 }
 
 impl NodeConfig {
@@ -57,8 +77,46 @@ impl NodeConfig {
     }
 
     fn app_config(&self) -> AppConfig {
+        let defaults = AppConfig::default();
         AppConfig {
             trusted_gateways: self.trusted_gateways.clone(),
+            evm_key_cache: self.evm_key_cache.unwrap_or(defaults.evm_key_cache),
+        }
+    }
+
+    /// The embedded chain's limits.
+    pub fn chain_config(&self) -> ChainConfig {
+        let defaults = ChainConfig::default();
+        ChainConfig {
+            max_block_txs: self.max_block_txs.unwrap_or(defaults.max_block_txs),
+            max_block_bytes: self.max_block_bytes.unwrap_or(defaults.max_block_bytes),
+            max_mempool_txs: self.max_mempool_txs.unwrap_or(defaults.max_mempool_txs),
+            max_mempool_bytes: self.max_mempool_bytes.unwrap_or(defaults.max_mempool_bytes),
+            max_tx_bytes: self.max_tx_bytes.unwrap_or(defaults.max_tx_bytes),
+            block_linger: self
+                .block_linger_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.block_linger),
+        }
+        .normalized()
+    }
+
+    /// The RPC server's limits.
+    pub fn rpc_limits(&self) -> crate::rpc::RpcLimits {
+        let defaults = crate::rpc::RpcLimits::default();
+        crate::rpc::RpcLimits {
+            max_concurrent: self
+                .rpc_max_concurrent
+                .unwrap_or(defaults.max_concurrent)
+                .max(1),
+            timeout: self
+                .rpc_timeout_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.timeout),
+            commit_timeout: self
+                .rpc_commit_timeout_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.commit_timeout),
         }
     }
 }
@@ -116,23 +174,8 @@ pub fn start_chain(
         }
     }
     let validator = Validator::load_or_create(data_dir)?;
-    let defaults = ChainConfig::default();
-    let chain_config = ChainConfig {
-        max_block_txs: config
-            .max_block_txs
-            .unwrap_or(defaults.max_block_txs)
-            .max(1),
-        max_mempool_txs: config
-            .max_mempool_txs
-            .unwrap_or(defaults.max_mempool_txs)
-            .max(1),
-        block_linger: config
-            .block_linger_ms
-            .map(std::time::Duration::from_millis)
-            .unwrap_or(defaults.block_linger),
-    };
     Ok((
-        Chain::start(app, validator, chain_config)?,
+        Chain::start(app, validator, config.chain_config())?,
         created_owner_key,
     ))
 }
@@ -177,7 +220,11 @@ pub async fn start_embedded(
 ) -> NodeResult<(EmbeddedNode, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let (chain, created_owner_key) = start_chain(data_dir, config)?;
     let rpc_addr = listener.local_addr()?;
-    let server = tokio::spawn(crate::rpc::serve(chain.clone(), listener));
+    let server = tokio::spawn(crate::rpc::serve_with(
+        chain.clone(),
+        listener,
+        config.rpc_limits(),
+    ));
     Ok((
         EmbeddedNode {
             chain,

@@ -166,6 +166,7 @@ impl TestNet {
         let store = Store::open(dir, false).expect("store opens");
         let config = AppConfig {
             trusted_gateways: vec![gateway.public_key()],
+            ..AppConfig::default()
         };
         let app = Arc::new(App::open(store, config).expect("app opens"));
         TestNet {

@@ -272,3 +272,329 @@ async fn cometbft_drives_the_app_over_a_socket_init_check_finalize_commit_query_
         other => panic!("{other:?}"),
     }
 }
+
+// ----- consensus safety over the socket -------------------------------------------------------
+
+const BLOCK_TIME: i64 = 1_750_000_005;
+
+fn time(seconds: i64) -> Option<Timestamp> {
+    Some(Timestamp { seconds, nanos: 0 })
+}
+
+/// An application behind a socket, initialized by InitChain with `owner` and `initial_height`.
+async fn start_app(owner: &SigningKey, initial_height: i64) -> (TempDir, Conn, Vec<u8>) {
+    let dir = TempDir::new().unwrap();
+    let app = std::sync::Arc::new(
+        App::open(
+            Store::open(dir.path(), false).unwrap(),
+            AppConfig::default(),
+        )
+        .unwrap(),
+    );
+    let addr = free_addr();
+    tokio::spawn(AbciApp::new(app).serve(addr.clone()));
+    let mut conn = Conn::connect(&addr).await;
+    let init = RequestInitChain {
+        time: time(1_750_000_000),
+        chain_id: CHAIN.into(),
+        consensus_params: Some(consensus_params()),
+        validators: vec![],
+        app_state_bytes: format!(r#"{{"owner":"{}"}}"#, owner.identity().identifier())
+            .into_bytes()
+            .into(),
+        initial_height,
+    };
+    let app_hash = match conn.call(request::Value::InitChain(init)).await {
+        response::Value::InitChain(i) => i.app_hash.to_vec(),
+        other => panic!("{other:?}"),
+    };
+    (dir, conn, app_hash)
+}
+
+fn owner_tx(owner: &SigningKey, nonce: u64) -> Vec<u8> {
+    signed_by(owner, CHAIN, nonce)
+}
+
+fn signed_by(key: &SigningKey, chain: &str, nonce: u64) -> Vec<u8> {
+    Transaction {
+        chain_id: chain.into(),
+        nonce,
+        signer: key.identity(),
+        action: AddInserter {
+            id: Uuid::from_u128(nonce as u128),
+            name: format!("inserter {nonce}"),
+        }
+        .into(),
+    }
+    .sign(key)
+    .unwrap()
+    .encode()
+}
+
+fn tampered(tx: &[u8]) -> Vec<u8> {
+    let mut stx = protocol::tx::SignedTransaction::decode(tx).unwrap();
+    let last = stx.signature.0.len() - 2;
+    stx.signature.0[last] ^= 1;
+    stx.encode()
+}
+
+fn check(tx: &[u8], recheck: bool) -> request::Value {
+    request::Value::CheckTx(RequestCheckTx {
+        tx: tx.to_vec().into(),
+        r#type: if recheck { 1 } else { 0 },
+    })
+}
+
+fn finalize(height: i64, txs: &[Vec<u8>]) -> request::Value {
+    request::Value::FinalizeBlock(RequestFinalizeBlock {
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        height,
+        time: time(BLOCK_TIME + height),
+        decided_last_commit: Some(Default::default()),
+        misbehavior: vec![],
+        hash: vec![0xAB; 32].into(),
+        next_validators_hash: vec![0xCD; 32].into(),
+        proposer_address: vec![0xEF; 20].into(),
+    })
+}
+
+/// Sends every request in one burst (no Flush in between), then a Flush, and returns the
+/// answers: as CometBFT's mempool sends CheckTx.
+async fn burst(conn: &mut Conn, requests: Vec<request::Value>) -> Vec<response::Value> {
+    let n = requests.len();
+    for r in requests {
+        conn.send(r).await;
+    }
+    conn.send(request::Value::Flush(RequestFlush {})).await;
+    let mut answers = Vec::with_capacity(n);
+    for _ in 0..n {
+        answers.push(conn.receive().await);
+    }
+    assert!(matches!(conn.receive().await, response::Value::Flush(_)));
+    answers
+}
+
+fn check_codes(answers: &[response::Value]) -> Vec<(u32, String)> {
+    answers
+        .iter()
+        .map(|a| match a {
+            response::Value::CheckTx(c) => (c.code, c.log.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+async fn finalize_and_commit(conn: &mut Conn, height: i64, txs: &[Vec<u8>]) -> Vec<u8> {
+    let hash = match conn.call(finalize(height, txs)).await {
+        response::Value::FinalizeBlock(f) => f.app_hash.to_vec(),
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        conn.call(request::Value::Commit(RequestCommit {})).await,
+        response::Value::Commit(_)
+    ));
+    hash
+}
+
+/// tower-abci may run CheckTx futures concurrently; a signer's n, n+1, n+2 sent in one burst
+/// must still be checked in that order, new and recheck alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_tx_in_one_burst_is_checked_in_arrival_order_and_rechecks_keep_the_sequence() {
+    // An EVM signer: recovery takes long enough for concurrent checks to overtake each other.
+    let owner = SigningKey::generate_evm();
+    let (_dir, mut conn, _) = start_app(&owner, 1).await;
+    let txs: Vec<Vec<u8>> = (1..=64).map(|n| owner_tx(&owner, n)).collect();
+    let answers = burst(&mut conn, txs.iter().map(|t| check(t, false)).collect()).await;
+    for (i, (code, log)) in check_codes(&answers).into_iter().enumerate() {
+        assert_eq!(code, 0, "nonce {}: {log}", i + 1);
+    }
+    // A block takes the first ten; CometBFT rechecks the rest, in order, in one burst.
+    finalize_and_commit(&mut conn, 1, &txs[..10]).await;
+    let answers = burst(
+        &mut conn,
+        txs[10..].iter().map(|t| check(t, true)).collect(),
+    )
+    .await;
+    for (i, (code, log)) in check_codes(&answers).into_iter().enumerate() {
+        assert_eq!(code, 0, "recheck of nonce {}: {log}", i + 11);
+    }
+    // And the sequence goes on with a new transaction.
+    let next = owner_tx(&owner, 65);
+    let answers = burst(&mut conn, vec![check(&next, false)]).await;
+    assert_eq!(check_codes(&answers)[0].0, 0, "{:?}", check_codes(&answers));
+    // A replay of a committed nonce is refused on recheck.
+    let answers = burst(&mut conn, vec![check(&txs[0], true)]).await;
+    assert_eq!(check_codes(&answers)[0].0, 3);
+}
+
+/// With CometBFT's `recheck = false`, transactions still waiting after a commit are not
+/// checked again: the sequence CheckTx knows must survive the commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_rechecks_the_mempool_sequence_survives_a_commit() {
+    let owner = SigningKey::generate_ed25519();
+    let (_dir, mut conn, _) = start_app(&owner, 1).await;
+    let txs: Vec<Vec<u8>> = (1..=4).map(|n| owner_tx(&owner, n)).collect();
+    let answers = burst(
+        &mut conn,
+        txs[..3].iter().map(|t| check(t, false)).collect(),
+    )
+    .await;
+    assert!(check_codes(&answers).iter().all(|(c, _)| *c == 0));
+    finalize_and_commit(&mut conn, 1, &txs[..1]).await;
+    let answers = burst(&mut conn, vec![check(&txs[3], false)]).await;
+    assert_eq!(check_codes(&answers)[0].0, 0, "{:?}", check_codes(&answers));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_chain_honours_the_initial_height_and_answers_a_genesis_app_hash() {
+    let owner = SigningKey::generate_ed25519();
+    let (_dir, mut conn, genesis_hash) = start_app(&owner, 100).await;
+    assert_eq!(genesis_hash.len(), 32);
+    match conn
+        .call(request::Value::Info(RequestInfo::default()))
+        .await
+    {
+        response::Value::Info(i) => {
+            assert_eq!(i.last_block_height, 0);
+            assert_eq!(i.last_block_app_hash.to_vec(), genesis_hash);
+        }
+        other => panic!("{other:?}"),
+    }
+    let hash = finalize_and_commit(&mut conn, 100, &[owner_tx(&owner, 1)]).await;
+    match conn
+        .call(request::Value::Info(RequestInfo::default()))
+        .await
+    {
+        response::Value::Info(i) => assert_eq!(
+            (i.last_block_height, i.last_block_app_hash.to_vec()),
+            (100, hash)
+        ),
+        other => panic!("{other:?}"),
+    }
+    finalize_and_commit(&mut conn, 101, &[owner_tx(&owner, 2)]).await;
+}
+
+/// CometBFT's count of a block's transaction bytes: each is a protobuf `bytes` field.
+fn proto_size(tx: &[u8]) -> i64 {
+    let mut varint = 1;
+    let mut rest = tx.len() >> 7;
+    while rest > 0 {
+        varint += 1;
+        rest >>= 7;
+    }
+    (1 + varint + tx.len()) as i64
+}
+
+fn prepare(txs: &[Vec<u8>], max_tx_bytes: i64) -> request::Value {
+    request::Value::PrepareProposal(pb::RequestPrepareProposal {
+        max_tx_bytes,
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        local_last_commit: Some(Default::default()),
+        misbehavior: vec![],
+        height: 1,
+        time: time(BLOCK_TIME),
+        next_validators_hash: vec![0xCD; 32].into(),
+        proposer_address: vec![0xEF; 20].into(),
+    })
+}
+
+fn process(txs: &[Vec<u8>]) -> request::Value {
+    request::Value::ProcessProposal(pb::RequestProcessProposal {
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        proposed_last_commit: Some(Default::default()),
+        misbehavior: vec![],
+        hash: vec![0xAB; 32].into(),
+        height: 1,
+        time: time(BLOCK_TIME),
+        next_validators_hash: vec![0xCD; 32].into(),
+        proposer_address: vec![0xEF; 20].into(),
+    })
+}
+
+async fn prepared(conn: &mut Conn, txs: &[Vec<u8>], max_tx_bytes: i64) -> Vec<Vec<u8>> {
+    match conn.call(prepare(txs, max_tx_bytes)).await {
+        response::Value::PrepareProposal(p) => p.txs.iter().map(|t| t.to_vec()).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn accepted(conn: &mut Conn, txs: &[Vec<u8>]) -> bool {
+    match conn.call(process(txs)).await {
+        response::Value::ProcessProposal(p) => {
+            assert_ne!(p.status, 0, "status unknown");
+            p.status == 1
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_proposal_leaves_out_what_cannot_succeed_and_counts_bytes_as_cometbft() {
+    let owner = SigningKey::generate_evm();
+    let stranger = SigningKey::generate_ed25519();
+    let (_dir, mut conn, _) = start_app(&owner, 1).await;
+    let o: Vec<Vec<u8>> = (0..=5).map(|n| owner_tx(&owner, n.max(1))).collect();
+    let offered = vec![
+        o[1].clone(),
+        tampered(&o[2]),                    // bad signature
+        o[2].clone(),                       // the real nonce 2
+        signed_by(&owner, "idos-other", 3), // another chain
+        o[5].clone(),                       // nonce gap (3 expected)
+        signed_by(&stranger, CHAIN, 1),     // a signer without a role
+        b"\x01junk".to_vec(),               // undecodable
+        o[3].clone(),
+    ];
+    assert_eq!(
+        prepared(&mut conn, &offered, 1 << 20).await,
+        vec![o[1].clone(), o[2].clone(), o[3].clone()]
+    );
+    // Bytes as CometBFT counts them (protobuf field overhead included): room for the raw
+    // bytes of three transactions is not room for three.
+    let budget = proto_size(&o[1]) + proto_size(&o[2]) + o[3].len() as i64;
+    assert_eq!(
+        prepared(
+            &mut conn,
+            &[o[1].clone(), o[2].clone(), o[3].clone()],
+            budget
+        )
+        .await,
+        vec![o[1].clone(), o[2].clone()]
+    );
+    // What PrepareProposal makes, ProcessProposal accepts.
+    assert!(accepted(&mut conn, &[o[1].clone(), o[2].clone(), o[3].clone()]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_proposal_rejects_undecodable_badly_signed_or_misordered_blocks() {
+    let owner = SigningKey::generate_evm();
+    let stranger = SigningKey::generate_ed25519();
+    let (_dir, mut conn, genesis_hash) = start_app(&owner, 1).await;
+    let o1 = owner_tx(&owner, 1);
+    let o2 = owner_tx(&owner, 2);
+    for (block, why) in [
+        (vec![o1.clone(), b"\x01junk".to_vec()], "undecodable"),
+        (vec![o1.clone(), tampered(&o2)], "bad signature"),
+        (vec![o2.clone(), o1.clone()], "nonce out of order"),
+        (vec![o1.clone(), o1.clone()], "nonce replayed"),
+        (vec![signed_by(&owner, "idos-other", 1)], "another chain"),
+    ] {
+        assert!(
+            !accepted(&mut conn, &block).await,
+            "accepted a block with {why}"
+        );
+    }
+    assert!(accepted(&mut conn, &[o1.clone(), o2.clone()]).await);
+    // A signer without a role is not grounds for rejection (the block itself may give one),
+    // but FinalizeBlock refuses it without using up a nonce: the block changes no state.
+    let intruder = signed_by(&stranger, CHAIN, 1);
+    assert!(accepted(&mut conn, std::slice::from_ref(&intruder)).await);
+    let hash = match conn.call(finalize(1, &[intruder])).await {
+        response::Value::FinalizeBlock(f) => {
+            assert_eq!(f.tx_results[0].info, "unauthorized");
+            f.app_hash.to_vec()
+        }
+        other => panic!("{other:?}"),
+    };
+    let empty = node::app::app_hash(&genesis_hash, 1, BLOCK_TIME + 1, &Default::default());
+    assert_eq!(hash, empty, "a refused intruder changed state");
+}

@@ -31,6 +31,10 @@ struct Node {
 }
 
 async fn start() -> Node {
+    start_with(NodeConfig::default()).await
+}
+
+async fn start_with(config: NodeConfig) -> Node {
     let dir = TempDir::new().unwrap();
     let owner = SigningKey::generate_ed25519();
     let gateway = Ed25519SigningKey::generate();
@@ -39,7 +43,7 @@ async fn start() -> Node {
         owner: Some(owner.identity()),
         trusted_gateways: vec![gateway.public_key()],
         sync_writes: Some(false),
-        ..Default::default()
+        ..config
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (node, _server) = start_embedded(dir.path(), &config, listener).await.unwrap();
@@ -90,7 +94,13 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
     node.client.health().await.unwrap();
     let status = node.client.status().await.unwrap();
     assert_eq!(status.node_info.network.as_str(), CHAIN);
-    assert_eq!(status.sync_info.latest_block_height.value(), 0);
+    // A new chain has committed its first (empty) block, as CometBFT does, so the answer names
+    // a block hash and an app hash.
+    assert_eq!(status.sync_info.latest_block_height.value(), 1);
+    assert!(!status.sync_info.latest_block_hash.is_empty());
+    assert_eq!(status.sync_info.latest_app_hash.as_bytes().len(), 32);
+    let first = node.client.latest_block().await.unwrap();
+    assert_eq!(first.block.header.height.value(), 1);
 
     // broadcast_tx_commit returns after the block.
     let inserter = Uuid::new_v4();
@@ -239,7 +249,7 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
         .await
         .unwrap();
     assert!(garbage.log.starts_with("malformed"), "{}", garbage.log);
-    // Someone else's owner action is refused in the block, with its code.
+    // A signer without a role (here: not the owner) is refused at CheckTx, with its code.
     let stranger = SigningKey::generate_ed25519();
     let tx = signed(
         &stranger,
@@ -250,7 +260,21 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
         },
     );
     let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
-    assert_eq!(result.tx_result.info, "unauthorized");
+    assert_eq!(result.check_tx.info, "unauthorized");
+    assert_eq!(result.check_tx.codespace, "idos");
+    // An action refused in the block comes back with its code there (a second inserter
+    // with the same name).
+    let tx = signed(
+        &node.owner,
+        2,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "A".into(),
+        },
+    );
+    let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    assert!(result.check_tx.code.is_ok());
+    assert_eq!(result.tx_result.info, "already_exists");
     assert_eq!(result.tx_result.codespace, "idos");
     // Unknown transaction hash.
     let missing = node.client.tx(Hash::Sha256([7; 32]), false).await;
@@ -334,5 +358,271 @@ async fn hostile_json_rpc_requests_get_json_rpc_errors_and_the_node_stays_up() {
     let (status, _) = post_raw(addr, &vec![b'x'; 5 * 1024 * 1024]).await;
     assert!(status.contains("413"), "{status}");
     node.client.health().await.unwrap();
+    node.node.chain.stop();
+}
+
+/// GETs `path_and_query` and returns the HTTP status line and the JSON body.
+async fn get_raw(addr: std::net::SocketAddr, path_and_query: &str) -> (String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head =
+        format!("GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, json)
+}
+
+/// CometBFT's URI forms: `GET /block?height=5`, `tx?hash=0x…`, `abci_query?path="/idos"&
+/// data=0x…`, `broadcast_tx_sync?tx=0x…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_takes_cometbft_uri_parameters() {
+    let node = start().await;
+    let addr = node.node.rpc_addr;
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    let (_, sent) = get_raw(
+        addr,
+        &format!("/broadcast_tx_sync?tx=0x{}", hex::encode(tx.encode())),
+    )
+    .await;
+    assert_eq!(sent["result"]["code"], 0, "{sent}");
+    let hash = Hash::Sha256(*tx.hash().as_bytes());
+    let found = wait_for_tx(&node.client, hash).await;
+    let height = found.height.value();
+    assert!(height >= 2);
+    for query in [
+        format!("/block?height={}", height - 1),
+        format!("/block?height=%22{}%22", height - 1),
+    ] {
+        let (_, block) = get_raw(addr, &query).await;
+        assert_eq!(
+            block["result"]["block"]["header"]["height"],
+            (height - 1).to_string(),
+            "{query}: {block}"
+        );
+    }
+    let (_, by_hash) = get_raw(
+        addr,
+        &format!(
+            "/tx?hash=0x{}&prove=false",
+            hex::encode(tx.hash().as_bytes())
+        ),
+    )
+    .await;
+    assert_eq!(by_hash["result"]["height"], height.to_string(), "{by_hash}");
+    let query = SignedQuery::anonymous(
+        CHAIN,
+        Query::NextNonce {
+            account: node.owner.identity(),
+        },
+    );
+    let (_, answer) = get_raw(
+        addr,
+        &format!(
+            "/abci_query?path=%22/idos%22&data=0x{}&height=0&prove=false",
+            hex::encode(query.encode())
+        ),
+    )
+    .await;
+    assert_eq!(answer["result"]["response"]["code"], 0, "{answer}");
+    let value = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        answer["result"]["response"]["value"].as_str().unwrap(),
+    )
+    .unwrap();
+    let answer: QueryAnswer = borsh::from_slice(&value).unwrap();
+    assert_eq!(answer.output, QueryOutput::NextNonce(2));
+    // Malformed parameters are JSON-RPC errors.
+    for bad in [
+        "/block?height=abc",
+        "/tx?hash=0xzz",
+        "/abci_query?data=plain",
+    ] {
+        let (_, reply) = get_raw(addr, bad).await;
+        assert_eq!(reply["error"]["code"], -32602, "{bad}: {reply}");
+    }
+    node.node.chain.stop();
+}
+
+/// `status.latest_app_hash` is what CometBFT means by it: the app hash in the latest block's
+/// header (the result of the block before), while ABCI Info names the latest result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_the_app_hash_of_the_latest_header() {
+    let node = start().await;
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    let status = node.client.status().await.unwrap();
+    let latest = node.client.latest_block().await.unwrap();
+    assert_eq!(
+        status.sync_info.latest_block_height,
+        latest.block.header.height
+    );
+    assert_eq!(
+        status.sync_info.latest_app_hash,
+        latest.block.header.app_hash
+    );
+    assert_eq!(status.sync_info.latest_block_hash, latest.block_id.hash);
+    let info = node.client.abci_info().await.unwrap();
+    assert_ne!(info.last_block_app_hash, status.sync_info.latest_app_hash);
+    let earliest = node.client.block(1u32).await.unwrap();
+    assert_eq!(
+        status.sync_info.earliest_app_hash,
+        earliest.block.header.app_hash
+    );
+    node.node.chain.stop();
+}
+
+/// As CometBFT's: `broadcast_tx_async` answers before CheckTx runs (a transaction CheckTx will
+/// refuse still gets code 0), and its transaction is checked and committed afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_tx_async_answers_before_check_tx() {
+    let node = start().await;
+    let mut forged = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Forged".into(),
+        },
+    );
+    forged.signature.0[10] ^= 1;
+    let answer = node
+        .client
+        .broadcast_tx_async(forged.encode())
+        .await
+        .unwrap();
+    assert!(answer.code.is_ok(), "{answer:?}");
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    let answer = node.client.broadcast_tx_async(tx.encode()).await.unwrap();
+    assert!(answer.code.is_ok());
+    assert_eq!(answer.hash.as_bytes(), tx.hash().as_bytes());
+    let found = wait_for_tx(&node.client, answer.hash).await;
+    assert!(found.tx_result.code.is_ok());
+    assert!(
+        node.client
+            .tx(Hash::Sha256(*forged.hash().as_bytes()), false)
+            .await
+            .is_err()
+    );
+    node.node.chain.stop();
+}
+
+/// A full mempool is a JSON-RPC error the client retries, as CometBFT answers it, not a
+/// refusal of the transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mempool_is_a_json_rpc_error_not_a_refusal() {
+    let node = start_with(NodeConfig {
+        max_mempool_txs: Some(1),
+        block_linger_ms: Some(60_000),
+        ..NodeConfig::default()
+    })
+    .await;
+    let tx = |nonce| {
+        signed(
+            &node.owner,
+            nonce,
+            AddInserter {
+                id: Uuid::new_v4(),
+                name: format!("n{nonce}"),
+            },
+        )
+        .encode()
+    };
+    let first = node.client.broadcast_tx_sync(tx(1)).await.unwrap();
+    assert!(first.code.is_ok());
+    let full = node.client.broadcast_tx_sync(tx(2)).await.unwrap_err();
+    assert!(full.to_string().contains("mempool is full"), "{full}");
+    let full = node.client.broadcast_tx_async(tx(2)).await.unwrap_err();
+    assert!(full.to_string().contains("mempool is full"), "{full}");
+    node.node.chain.stop();
+}
+
+/// At most `rpc_max_concurrent` requests are served at once (the rest get HTTP 503 and a
+/// JSON-RPC error to retry), and a request that outlives `rpc_timeout_ms` gets a JSON-RPC
+/// error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_bounded_in_number_and_time() {
+    let node = start_with(NodeConfig {
+        rpc_max_concurrent: Some(1),
+        block_linger_ms: Some(60_000),
+        rpc_commit_timeout_ms: Some(60_000),
+        ..NodeConfig::default()
+    })
+    .await;
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    // This one waits for a block that lingers for a minute, holding the only permit.
+    let client = node.client.clone();
+    let waiting = tokio::spawn(async move { client.broadcast_tx_commit(tx.encode()).await });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while node.node.chain.mempool_size().0 == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, reply) = get_raw(node.node.rpc_addr, "/health").await;
+    assert!(status.contains("503"), "{status}");
+    assert!(
+        reply["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("too many"),
+        "{reply}"
+    );
+    waiting.abort();
+    node.node.chain.stop();
+
+    // This one would wait a minute for its block; a request may take 300 ms.
+    let node = start_with(NodeConfig {
+        rpc_timeout_ms: Some(300),
+        rpc_commit_timeout_ms: Some(60_000),
+        block_linger_ms: Some(60_000),
+        ..NodeConfig::default()
+    })
+    .await;
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    let late = node
+        .client
+        .broadcast_tx_commit(tx.encode())
+        .await
+        .unwrap_err();
+    assert!(late.to_string().contains("timed out"), "{late}");
     node.node.chain.stop();
 }

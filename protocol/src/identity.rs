@@ -116,27 +116,30 @@ impl EvmPublicKey {
     }
 }
 
-/// Parses `r ‖ s ‖ v` (v in {27, 28} or {0, 1}), normalizing a high s as `ecrecover` accepts it.
+/// Parses `r ‖ s ‖ v` in the one canonical form both verification paths accept: 65 bytes,
+/// `r` and `s` in `[1, n)`, `s` in the lower half of the order (EIP-2: the malleable twin
+/// `n - s` is refused, not normalized), and `v` in {27, 28} or {0, 1}, whose parity names the
+/// y coordinate of the signature's point `R`. A signature has exactly one accepted encoding
+/// per `v` convention, and whether it is accepted never depends on how it is checked.
 fn parse_eip191_signature(signature: &[u8]) -> Result<(EcdsaSignature, RecoveryId)> {
     const FIELD: Field = "evm signature";
     let bytes: [u8; 65] = codec::to_array(FIELD, signature)?;
-    let recovery_byte = match bytes[64] {
-        v @ (27 | 28) => v - 27,
-        v @ (0 | 1) => v,
+    let y_odd = match bytes[64] {
+        27 | 0 => false,
+        28 | 1 => true,
         _ => return Err(Error::InvalidSecp256k1 { field: FIELD }),
     };
-    let mut sig = EcdsaSignature::from_slice(&bytes[..64])
+    let sig = EcdsaSignature::from_slice(&bytes[..64])
         .map_err(|_| Error::InvalidSecp256k1 { field: FIELD })?;
-    let mut y_odd = recovery_byte == 1;
-    if let Some(normalized) = sig.normalize_s() {
-        sig = normalized;
-        y_odd = !y_odd;
+    use k256::elliptic_curve::scalar::IsHigh as _;
+    if bool::from(sig.s().is_high()) {
+        return Err(Error::InvalidSecp256k1 { field: FIELD });
     }
     Ok((sig, RecoveryId::new(y_odd, false)))
 }
 
 /// Recovers the public key that produced an EIP-191 `personal_sign` signature (`r ‖ s ‖ v`,
-/// v in {27, 28} or {0, 1}). High-s signatures are accepted, as `ecrecover` does.
+/// v in {27, 28} or {0, 1}, low s as EIP-2 requires).
 pub fn recover_eip191_key(message: &[u8], signature: &[u8]) -> Result<EvmPublicKey> {
     let (sig, recovery_id) = parse_eip191_signature(signature)?;
     VerifyingKey::recover_from_prehash(&eip191_hash(message), &sig, recovery_id)
@@ -151,16 +154,44 @@ pub fn recover_eip191(message: &[u8], signature: &[u8]) -> Result<EvmAddress> {
     recover_eip191_key(message, signature).map(|key| key.address())
 }
 
-/// Verifies an EIP-191 `personal_sign` signature against a known public key. The recovery
-/// byte must be well-formed but is not needed: the key is known.
+/// Verifies an EIP-191 `personal_sign` signature against a known public key, with exactly the
+/// verdict of recovering the key from the signature and comparing: `Ok` if and only if
+/// [`recover_eip191_key`] would return `key`. It costs one ECDSA verification instead of a
+/// recovery (about half).
+///
+/// Why it agrees with recovery: for a low-s signature `(r, s)` over digest `z` with parity
+/// bit `v`, recovery takes `R` = the point with x-coordinate `r` and y parity `v` and returns
+/// `Q' = r⁻¹(s·R − z·G)`. `Q' = Q` exactly when `R = s⁻¹z·G + s⁻¹r·Q`. So this computes
+/// `R' = s⁻¹z·G + s⁻¹r·Q` with k256's own arithmetic and accepts exactly when `R'` has
+/// x-coordinate `r` (as a field element, not reduced mod n, since `v` cannot say "reduced")
+/// and y parity `v`. A plain ECDSA verification checks only `x(R') mod n = r` and would
+/// accept the signature with `v` flipped, which recovery maps to another key.
+/// (`evm_key_tests` checks the agreement against k256's recovery on mutated signatures.)
 pub fn verify_eip191(message: &[u8], signature: &[u8], key: &EvmPublicKey) -> Result<()> {
-    use k256::ecdsa::signature::hazmat::PrehashVerifier;
-    let (sig, _) = parse_eip191_signature(signature)?;
-    key.0
-        .verify_prehash(&eip191_hash(message), &sig)
-        .map_err(|_| Error::BadSignature {
-            field: "evm signature",
-        })
+    use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+    use k256::elliptic_curve::point::AffineCoordinates;
+    use k256::{FieldBytes, ProjectivePoint, Scalar, U256};
+    let bad = || Error::BadSignature {
+        field: "evm signature",
+    };
+    let (sig, recovery_id) = parse_eip191_signature(signature)?;
+    let (r, s) = sig.split_scalars();
+    let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(eip191_hash(message)));
+    let s_inv: Scalar = *s.invert_vartime();
+    let point = ProjectivePoint::lincomb(
+        &ProjectivePoint::GENERATOR,
+        &(z * s_inv),
+        &ProjectivePoint::from(*key.0.as_affine()),
+        &(*r * s_inv),
+    )
+    .to_affine();
+    let x_matches = point.x() == (*r).to_bytes();
+    let parity_matches = bool::from(point.y_is_odd()) == recovery_id.is_y_odd();
+    if x_matches && parity_matches {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 /// Verifies a raw Ed25519 signature (strict: rejects small-order keys and non-canonical
@@ -499,17 +530,25 @@ mod tests {
     }
 
     #[test]
-    fn evm_accepts_v_0_1_and_high_s() {
+    fn evm_accepts_v_0_1_and_refuses_the_high_s_twin() {
         let key = SigningKey::generate_evm();
         let mut sig = key.sign(b"m");
         sig[64] -= 27;
         key.identity().verify("sig", b"m", &sig).unwrap();
-        // Flip s to n - s (the malleable twin) and the recovery parity: still the same signer.
+        // s → n - s with the parity flipped is the malleable twin `ecrecover` would map to the
+        // same signer; EIP-2 (and so this node) accepts only the low-s form.
         use k256::elliptic_curve::PrimeField as _;
         let s = k256::Scalar::from_repr(*k256::FieldBytes::from_slice(&sig[32..64])).unwrap();
         sig[32..64].copy_from_slice(&(-s).to_bytes());
         sig[64] ^= 1;
-        key.identity().verify("sig", b"m", &sig).unwrap();
+        assert_eq!(
+            key.identity().verify("sig", b"m", &sig).unwrap_err().code(),
+            "bad_signature"
+        );
+        assert_eq!(
+            recover_eip191(b"m", &sig).unwrap_err().code(),
+            "invalid_secp256k1"
+        );
     }
 
     #[test]
@@ -672,6 +711,123 @@ mod evm_key_tests {
             verify_eip191(b"second", &bad_v, &learned)
                 .unwrap_err()
                 .code(),
+            "invalid_secp256k1"
+        );
+    }
+}
+
+#[cfg(test)]
+mod evm_canonical_form_tests {
+    //! The learned-key path ([`verify_eip191`]) and the recovery path must give the same
+    //! verdict for every byte string, or validators that learned a key and validators that
+    //! did not would disagree on a transaction.
+    use super::*;
+    use k256::elliptic_curve::PrimeField as _;
+    use proptest::prelude::*;
+
+    fn keys() -> &'static [(SigningKey, EvmPublicKey)] {
+        static KEYS: std::sync::OnceLock<Vec<(SigningKey, EvmPublicKey)>> =
+            std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            (1u8..=3)
+                .map(|i| {
+                    let key = SigningKey::evm_from_bytes(&[i; 32]).unwrap();
+                    let sig = key.sign(b"learn");
+                    let public = recover_eip191_key(b"learn", &sig).unwrap();
+                    (key, public)
+                })
+                .collect()
+        })
+    }
+
+    fn negate_s(sig: &mut [u8]) {
+        let s = k256::Scalar::from_repr(*k256::FieldBytes::from_slice(&sig[32..64])).unwrap();
+        sig[32..64].copy_from_slice(&(-s).to_bytes());
+    }
+
+    /// A signature by one of the keys, then one mutation.
+    fn mutated() -> impl Strategy<Value = (usize, usize, Vec<u8>, Vec<u8>)> {
+        (
+            0usize..3,
+            0usize..3,
+            any::<u16>(),
+            0u8..8,
+            any::<u16>(),
+            any::<u8>(),
+        )
+            .prop_map(|(signer, checked, message, mutation, position, byte)| {
+                let message = message.to_le_bytes().to_vec();
+                let mut sig = keys()[signer].0.sign(&message);
+                match mutation {
+                    0 => {}
+                    1 => sig[64] ^= 0x07, // 27 <-> 28
+                    2 => sig[64] -= 27,   // {0, 1}
+                    3 => {
+                        sig[64] -= 27;
+                        sig[64] ^= 1;
+                    }
+                    4 => negate_s(&mut sig),
+                    5 => {
+                        negate_s(&mut sig);
+                        sig[64] ^= 0x07;
+                    }
+                    6 => sig[position as usize % 65] ^= 1 << (byte % 8),
+                    _ => sig[position as usize % 65] = byte,
+                }
+                (signer, checked, message, sig)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_learned_key_path_agrees_with_recovery((_, checked, message, sig) in mutated()) {
+            let (signer, key) = &keys()[checked];
+            let by_recovery = recover_eip191_key(&message, &sig).ok() == Some(*key);
+            let by_key = verify_eip191(&message, &sig, key).is_ok();
+            prop_assert_eq!(by_key, by_recovery);
+            prop_assert_eq!(signer.identity().verify("sig", &message, &sig).is_ok(), by_recovery);
+        }
+    }
+
+    #[test]
+    fn a_flipped_v_is_refused_on_both_paths() {
+        let (signer, key) = &keys()[0];
+        for convention in [0u8, 27] {
+            let mut sig = signer.sign(b"m");
+            sig[64] = sig[64] - 27 + convention;
+            verify_eip191(b"m", &sig, key).unwrap();
+            // 27 <-> 28, 0 <-> 1.
+            sig[64] ^= if convention == 0 { 1 } else { 0x07 };
+            assert_eq!(
+                verify_eip191(b"m", &sig, key).unwrap_err().code(),
+                "bad_signature"
+            );
+            assert_ne!(recover_eip191_key(b"m", &sig).ok(), Some(*key));
+            assert_eq!(
+                signer
+                    .identity()
+                    .verify("sig", b"m", &sig)
+                    .unwrap_err()
+                    .code(),
+                "bad_signature"
+            );
+        }
+    }
+
+    #[test]
+    fn a_high_s_is_refused_on_both_paths() {
+        let (signer, key) = &keys()[1];
+        let mut sig = signer.sign(b"m");
+        negate_s(&mut sig);
+        sig[64] ^= 0x07;
+        assert_eq!(
+            verify_eip191(b"m", &sig, key).unwrap_err().code(),
+            "invalid_secp256k1"
+        );
+        assert_eq!(
+            recover_eip191_key(b"m", &sig).unwrap_err().code(),
             "invalid_secp256k1"
         );
     }

@@ -133,7 +133,7 @@ pub enum QueryOutput {
     NextNonce(u64),
 }
 
-/// A read's answer with the state it was read at (DESIGN §5.7: verifiable state).
+/// A read's answer with the state it was read at (verifiable state: every answer names what it was read from).
 #[derive(
     Debug,
     Clone,

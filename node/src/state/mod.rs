@@ -2,11 +2,14 @@
 //!
 //! - `exec`: transactions (idOS's mutating actions), against layered `Working` state;
 //! - `read`: queries (idOS's views), against any `Read`;
+//! - `role`: who may sign each action at all, checked before a nonce is used up;
+//! - `verify`: the stateless checks (signatures, chain id);
 //! - this module: lookups both share, and the index maintenance every write goes through, so
 //!   that no action can leave an index out of step with its table.
 
 pub mod exec;
 pub mod read;
+pub mod role;
 pub mod rows;
 pub mod verify;
 

@@ -13,14 +13,35 @@ use crate::error::{NodeError, NodeResult};
 
 /// Public keys of EVM signers seen before. A recovery (what an EVM signature otherwise needs)
 /// costs about two verifications in k256; with the key known, a signer's later transactions
-/// cost one. Bounded: when full it starts again empty.
-#[derive(Debug, Default)]
-pub struct EvmKeys(Mutex<HashMap<EvmAddress, EvmPublicKey>>);
+/// cost one. The verdict is the same either way (`protocol::identity::verify_eip191` accepts
+/// exactly what recovery would attribute to the key, `v` included), so what this cache holds,
+/// and how a flood of fresh keys churns it, changes speed only. Bounded: when full it starts
+/// again empty.
+#[derive(Debug)]
+pub struct EvmKeys {
+    keys: Mutex<HashMap<EvmAddress, EvmPublicKey>>,
+    limit: usize,
+}
+
+impl Default for EvmKeys {
+    fn default() -> Self {
+        EvmKeys::with_limit(Self::DEFAULT_LIMIT)
+    }
+}
 
 impl EvmKeys {
-    const LIMIT: usize = 100_000;
+    /// How many keys a node remembers by default.
+    pub const DEFAULT_LIMIT: usize = 100_000;
 
-    /// Checks that `signer` signed `message`, as `Identity::verify` does.
+    /// A cache of at most `limit` keys (0: remember none, recover every signature).
+    pub fn with_limit(limit: usize) -> Self {
+        EvmKeys {
+            keys: Mutex::new(HashMap::new()),
+            limit,
+        }
+    }
+
+    /// Checks that `signer` signed `message`, with exactly the verdict of `Identity::verify`.
     pub fn verify(
         &self,
         signer: &Identity,
@@ -31,9 +52,16 @@ impl EvmKeys {
         let Identity::Evm(address) = signer else {
             return Ok(signer.verify(field, message, signature)?);
         };
+        if self.limit == 0 {
+            return Ok(signer.verify(field, message, signature)?);
+        }
         let bad = || NodeError::Invalid(protocol::Error::BadSignature { field });
+        if signature.len() != 65 {
+            // As `Identity::verify` answers.
+            return Ok(signer.verify(field, message, signature)?);
+        }
         let known = self
-            .0
+            .keys
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(address)
@@ -45,8 +73,8 @@ impl EvmKeys {
         if key.address() != *address {
             return Err(bad());
         }
-        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if keys.len() >= Self::LIMIT {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= self.limit {
             keys.clear();
         }
         keys.insert(*address, key);
