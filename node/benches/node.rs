@@ -179,6 +179,7 @@ fn main() {
         let link = UpsertWalletAsInserter {
             user_id: id,
             wallet: wallet_proof(&wallet, &id, CHAIN, Uuid::new_v4()),
+            approval: None,
         };
         let credential = credential_input(
             &issuer,

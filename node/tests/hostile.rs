@@ -31,8 +31,15 @@ fn fixture() -> Fixture {
             },
         )
         .encode();
-    let valid_query =
-        SignedQuery::signed(CHAIN_ID, Query::GetCredentials, &alice.wallet, net.time).encode();
+    let valid_query = SignedQuery::signed(
+        CHAIN_ID,
+        Query::GetCredentials {
+            page: Default::default(),
+        },
+        &alice.wallet,
+        net.time,
+    )
+    .encode();
     Fixture {
         _dir: dir,
         net,

@@ -7,9 +7,10 @@ use protocol::bytes::*;
 use protocol::credential::sign_credential;
 use protocol::grant::DelegatedWriteGrant;
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
-use protocol::query::{Query, QueryAuth, SignedQuery};
+use protocol::query::{PageRequest, Query, QueryAuth, SignedQuery};
+use protocol::records::Cursor;
 use protocol::tx::{MAX_TRANSACTION_BYTES, SignedTransaction, TX_VERSION, Transaction};
-use protocol::wallet::WalletProof;
+use protocol::wallet::{WalletApproval, WalletProof};
 use uuid::Uuid;
 
 fn id(n: u128) -> Uuid {
@@ -84,6 +85,10 @@ fn every_action() -> Vec<Action> {
         UpsertWalletAsInserter {
             user_id: id(2),
             wallet: wallet_proof(),
+            approval: Some(WalletApproval {
+                approver: Identity::Ed25519(issuer().public_key()),
+                signature: vec![6; 64].into(),
+            }),
         }
         .into(),
         UpsertCredentialAsInserter {
@@ -461,7 +466,14 @@ fn fail_signing_with_a_key_that_is_not_the_signer() {
 #[test]
 fn queries_round_trip_and_authenticate() {
     let key = SigningKey::generate_evm();
-    let q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
+    let q = SignedQuery::signed(
+        "idos-test",
+        Query::GetCredentials {
+            page: PageRequest::default(),
+        },
+        &key,
+        1_000,
+    );
     let back = SignedQuery::decode(&q.encode()).unwrap();
     assert_eq!(back, q);
     assert_eq!(
@@ -480,7 +492,15 @@ fn queries_round_trip_and_authenticate() {
 
     let gateway = Ed25519SigningKey::from_seed(&[6; 32]);
     let user = SigningKey::generate_evm().identity();
-    let q = SignedQuery::attested("idos-test", Query::GetWallets, user, &gateway, 1_000);
+    let q = SignedQuery::attested(
+        "idos-test",
+        Query::GetWallets {
+            page: PageRequest::default(),
+        },
+        user,
+        &gateway,
+        1_000,
+    );
     let trusted = gateway.public_key();
     assert_eq!(
         q.authenticate(1_000, |g| *g == trusted).unwrap(),
@@ -498,7 +518,14 @@ fn queries_round_trip_and_authenticate() {
 #[test]
 fn fail_query_with_forged_caller() {
     let key = SigningKey::generate_evm();
-    let mut q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
+    let mut q = SignedQuery::signed(
+        "idos-test",
+        Query::GetCredentials {
+            page: PageRequest::default(),
+        },
+        &key,
+        1_000,
+    );
     if let QueryAuth::Caller { signer, .. } = &mut q.auth {
         *signer = SigningKey::generate_evm().identity();
     }
@@ -511,7 +538,9 @@ fn fail_query_with_forged_caller() {
     let trusted = gateway.public_key();
     let mut q = SignedQuery::attested(
         "idos-test",
-        Query::GetWallets,
+        Query::GetWallets {
+            page: PageRequest::default(),
+        },
         key.identity(),
         &gateway,
         1_000,
@@ -525,8 +554,17 @@ fn fail_query_with_forged_caller() {
     );
 
     // A signature for one read does not authorise another.
-    let mut q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
-    q.query = Query::GetWallets;
+    let mut q = SignedQuery::signed(
+        "idos-test",
+        Query::GetCredentials {
+            page: PageRequest::default(),
+        },
+        &key,
+        1_000,
+    );
+    q.query = Query::GetWallets {
+        page: PageRequest::default(),
+    };
     assert_eq!(
         q.authenticate(1_000, |_| false).unwrap_err().code(),
         "bad_signature"
@@ -535,20 +573,73 @@ fn fail_query_with_forged_caller() {
 
 #[test]
 fn fail_query_page_bounds() {
-    for (page, size) in [(0, 10), (1, 0), (1, 1001)] {
+    let cursor = |n: usize| Cursor::new(vec![1; n]).unwrap();
+    let pages = [
+        (PageRequest::first(0), "invalid_field"),
+        (PageRequest::first(1001), "invalid_field"),
+        (PageRequest::after(cursor(64), 0), "invalid_field"),
+    ];
+    let decode = |page: PageRequest| {
         let q = SignedQuery::anonymous(
             "c",
             Query::GetAccessGrantsGranted {
                 user_id: None,
                 page,
-                size,
             },
         );
-        assert_eq!(
-            SignedQuery::decode(&q.encode()).unwrap_err().code(),
-            "invalid_field"
-        );
+        SignedQuery::decode(&q.encode())
+    };
+    for (page, code) in pages {
+        assert_eq!(decode(page).unwrap_err().code(), code);
     }
+    // The bounds themselves are fine.
+    for page in [
+        PageRequest::first(1),
+        PageRequest::first(1000),
+        PageRequest::after(cursor(64), 1),
+    ] {
+        decode(page).unwrap();
+    }
+    // A longer cursor cannot be built, nor smuggled in the bytes.
+    assert_eq!(Cursor::new(vec![1; 65]).unwrap_err().code(), "too_large");
+    let mut bytes = SignedQuery::anonymous(
+        "c",
+        Query::GetAccessGrantsGranted {
+            user_id: None,
+            page: PageRequest::after(cursor(64), 5),
+        },
+    )
+    .encode();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == 64u32.to_le_bytes())
+        .unwrap();
+    bytes[at] = 65;
+    bytes.insert(at + 4, 1);
+    assert_eq!(SignedQuery::decode(&bytes).unwrap_err().code(), "too_large");
+}
+
+/// JSON clients may leave the page out (the first page of the default size), or the limit.
+#[test]
+fn list_reads_default_to_the_first_page_in_json() {
+    let q: Query = serde_json::from_str(r#"{"query":"get_credentials"}"#).unwrap();
+    assert_eq!(
+        q,
+        Query::GetCredentials {
+            page: PageRequest::first(protocol::query::DEFAULT_PAGE_SIZE)
+        }
+    );
+    let q: Query =
+        serde_json::from_str(r#"{"query":"get_wallets","page":{"after":"AQI="}}"#).unwrap();
+    assert_eq!(
+        q,
+        Query::GetWallets {
+            page: PageRequest::after(
+                Cursor::new(vec![1, 2]).unwrap(),
+                protocol::query::DEFAULT_PAGE_SIZE
+            )
+        }
+    );
 }
 
 proptest! {

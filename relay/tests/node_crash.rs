@@ -206,8 +206,8 @@ async fn a_killed_node_restarts_with_every_acknowledged_transaction_and_nothing_
     let crashed = Store::open(&data.join("db"), false).unwrap();
     for table in Table::ALL.iter().filter(|t| t.is_state()) {
         assert_eq!(
-            crashed.scan(*table, &[]).unwrap(),
-            replay.store().scan(*table, &[]).unwrap(),
+            crashed.scan(*table, &[], usize::MAX).unwrap(),
+            replay.store().scan(*table, &[], usize::MAX).unwrap(),
             "table {}",
             table.name()
         );

@@ -130,14 +130,18 @@ impl<S: Read + Write> Exec<'_, S> {
             .s
             .row(Table::Inserters, &key::uuid(&a.id))?
             .ok_or_else(|| NodeError::not_found("inserter", a.id))?;
+        // idOS deletes its delegates with it, a walk as long as the inserter's delegate list;
+        // here the owner deletes them first (one transaction each, in one block if need be), so
+        // this stays one lookup.
+        if self
+            .s
+            .first_key(Table::DelegatesByInserter, &key::uuid(&a.id))?
+            .is_some()
+        {
+            return Err(NodeError::InserterHasDelegates(a.id));
+        }
         self.s.delete(Table::Inserters, key::uuid(&a.id).to_vec());
         self.s.delete(Table::InsertersByName, row.name.into_bytes());
-        // Its delegates go with it (foreign key cascade in idOS).
-        for (k, v) in self.s.scan(Table::Delegates, &[])? {
-            if v == key::uuid(&a.id) {
-                self.s.delete(Table::Delegates, k);
-            }
-        }
         effects(&[("inserter_id", &a.id)])
     }
 
@@ -153,6 +157,10 @@ impl<S: Read + Write> Exec<'_, S> {
         if self.s.contains(Table::Delegates, &k)? {
             return Err(NodeError::exists("delegate", a.address.display_name()));
         }
+        self.s.mark(
+            Table::DelegatesByInserter,
+            key::cat(&[&key::uuid(&a.inserter_id), &k]),
+        );
         self.s
             .put(Table::Delegates, k, key::uuid(&a.inserter_id).to_vec());
         effects(&[("delegate", &a.address)])
@@ -161,9 +169,11 @@ impl<S: Read + Write> Exec<'_, S> {
     fn delete_delegate(&mut self, a: &DeleteDelegate) -> NodeResult<Effects> {
         self.require_owner()?;
         let k = key::identity(&a.address);
-        if !self.s.contains(Table::Delegates, &k)? {
+        let Some(inserter_id) = self.s.get(Table::Delegates, &k)? else {
             return Err(NodeError::not_found("delegate", a.address.display_name()));
-        }
+        };
+        self.s
+            .delete(Table::DelegatesByInserter, key::cat(&[&inserter_id, &k]));
         self.s.delete(Table::Delegates, k);
         effects(&[("delegate", &a.address)])
     }
@@ -188,9 +198,35 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("user_id", &a.id)])
     }
 
+    /// Only the user controls their profile: the first wallet is linked by the inserter that
+    /// created the profile; any later one needs the approval of a wallet the profile has
+    /// (or the user links it with `add_wallet`). idOS lets any inserter link any wallet to
+    /// any profile, which lets it act as that user.
     fn upsert_wallet_as_inserter(&mut self, a: &UpsertWalletAsInserter) -> NodeResult<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
-        self.require_user_exists(&a.user_id)?;
+        let profile = self.require_user_exists(&a.user_id)?;
+        if has_wallet(self.s, &a.user_id)? {
+            let approval = a
+                .approval
+                .as_ref()
+                .ok_or(NodeError::WalletApprovalRequired(a.user_id))?;
+            match wallet_of(self.s, &approval.approver)? {
+                Some((_, w)) if w.user_id == a.user_id => {}
+                _ => {
+                    return Err(NodeError::Unauthorized(format!(
+                        "{} is not a wallet of user {}",
+                        approval.approver.display_name(),
+                        a.user_id
+                    )));
+                }
+            }
+            approval.verify(&a.user_id, &a.wallet, &self.ctx.chain_id)?;
+        } else if profile.inserter != inserter {
+            return Err(NodeError::Unauthorized(format!(
+                "the first wallet of user {} is linked by the inserter that created the profile",
+                a.user_id
+            )));
+        }
         self.link_wallet(&a.user_id, &a.wallet, Some(inserter))
     }
 
@@ -201,16 +237,17 @@ impl<S: Read + Write> Exec<'_, S> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
         let previous = credential(self.s, &a.id)?;
-        if let Some(old) = &previous {
+        match &previous {
             // An upsert may refresh a credential of the same user, never take over someone
-            // else's row or rewrite a copy.
-            if old.user_id != a.user_id {
+            // else's row or rewrite a copy or a shared original.
+            Some(old) if old.user_id != a.user_id => {
                 return Err(NodeError::exists("credential", a.id));
             }
-            self.require_editable(&a.id, old)?;
+            Some(old) => self.require_editable(&a.id, old)?,
+            None => require_new_credential_id(self.s, &a.id)?,
         }
         let row = original_row(a.user_id, &a.credential, Some(inserter));
-        put_credential(self.s, &a.id, &row, previous.as_ref());
+        put_credential(self.s, &a.id, &row, previous.as_ref())?;
         effects(&[("credential_id", &a.id)])
     }
 
@@ -244,19 +281,12 @@ impl<S: Read + Write> Exec<'_, S> {
         if self.s.contains(Table::ConsumedWalletProofs, &used)? {
             return Err(NodeError::ProofReused);
         }
-        if let Some((existing_id, _)) = wallet_of(self.s, &proof.wallet)? {
-            if existing_id != proof.id || inserter.is_none() {
-                return Err(NodeError::WalletTaken(proof.wallet.display_name()));
-            }
+        if wallet_of(self.s, &proof.wallet)?.is_some() {
+            return Err(NodeError::WalletTaken(proof.wallet.display_name()));
         }
-        let previous: Option<WalletRow> = self.s.row(Table::Wallets, &key::uuid(&proof.id))?;
-        if let Some(old) = &previous {
-            // Only an inserter's upsert of a wallet row of the same profile may replace it.
-            if inserter.is_none() || old.user_id != *user {
-                return Err(NodeError::exists("wallet", proof.id));
-            }
-            delete_wallet(self.s, &proof.id, old);
-        }
+        // A wallet row is never replaced: idOS's upsert would swap the address of a user's
+        // wallet, unlinking the wallet the user signs with.
+        self.require_absent(Table::Wallets, "wallet", &proof.id)?;
         let row = WalletRow {
             user_id: *user,
             wallet: proof.wallet,
@@ -289,12 +319,15 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- credentials -------------------------------------------------------------------
 
-    /// Edits are refused on copies and on credentials that are targets of grants.
+    /// Edits are refused on copies and on originals that have copies. idOS refuses edits of
+    /// credentials that grants point at, which are only ever copies, so its rule never fires
+    /// for an original; yet a grantee reads a copy with its original's public notes, which an
+    /// edit of a shared original would swap under the grantee's eyes.
     fn require_editable(&self, id: &Uuid, row: &CredentialRow) -> NodeResult<()> {
         if row.is_copy() {
             return Err(NodeError::CredentialIsCopy(*id));
         }
-        if !grants_on(self.s, id)?.is_empty() {
+        if has_copies(self.s, id)? {
             return Err(NodeError::CredentialShared(*id));
         }
         Ok(())
@@ -302,13 +335,13 @@ impl<S: Read + Write> Exec<'_, S> {
 
     fn add_credential(&mut self, a: &AddCredential) -> NodeResult<Effects> {
         let user = self.caller_user()?;
-        self.require_absent(Table::Credentials, "credential", &a.id)?;
+        require_new_credential_id(self.s, &a.id)?;
         put_credential(
             self.s,
             &a.id,
             &original_row(user, &a.credential, None),
             None,
-        );
+        )?;
         effects(&[("credential_id", &a.id)])
     }
 
@@ -317,21 +350,21 @@ impl<S: Read + Write> Exec<'_, S> {
         let old = owned_credential(self.s, &user, &a.id)?;
         self.require_editable(&a.id, &old)?;
         let row = original_row(user, &a.credential, old.inserter.clone());
-        put_credential(self.s, &a.id, &row, Some(&old));
+        put_credential(self.s, &a.id, &row, Some(&old))?;
         effects(&[("credential_id", &a.id)])
     }
 
     fn remove_credential(&mut self, a: &RemoveCredential) -> NodeResult<Effects> {
         let user = self.caller_user()?;
         let row = owned_credential(self.s, &user, &a.id)?;
-        if let Some((grant, g)) = first_locked_grant(self.s, &a.id, self.ctx.time)? {
+        if let Some((grant, g)) = latest_locked_grant(self.s, &a.id, self.ctx.time)? {
             return Err(NodeError::GrantLocked {
                 grant,
                 locked_until: g.locked_until,
             });
         }
-        for (grant_id, g) in grants_on(self.s, &a.id)? {
-            delete_grant(self.s, &grant_id, &g);
+        if let Some((grant_id, g)) = grant_on(self.s, &a.id)? {
+            delete_grant(self.s, &grant_id, &g)?;
         }
         delete_credential(self.s, &a.id, &row)?;
         effects(&[("credential_id", &a.id)])
@@ -374,7 +407,7 @@ impl<S: Read + Write> Exec<'_, S> {
         if !copy.public_notes.is_empty() {
             return Err(NodeError::CopyHasPublicNotes);
         }
-        self.require_absent(Table::Credentials, "credential", copy_id)?;
+        require_new_credential_id(self.s, copy_id)?;
         let grant_id = access_grant_id(&grantee.identifier(), copy_id, locked_until);
         if grant(self.s, &grant_id)?.is_some() {
             return Err(NodeError::exists(
@@ -392,7 +425,7 @@ impl<S: Read + Write> Exec<'_, S> {
             verifiable_credential_id: None,
             original_id: Some(*original_id),
         };
-        put_credential(self.s, copy_id, &row, None);
+        put_credential(self.s, copy_id, &row, None)?;
         let (inserter_type, inserter_id) = provenance;
         let g = GrantRow {
             owner,
@@ -404,7 +437,7 @@ impl<S: Read + Write> Exec<'_, S> {
             inserter_type,
             inserter_id,
         };
-        put_grant(self.s, &grant_id, &g);
+        put_grant(self.s, &grant_id, &g, Some(original_id))?;
         Ok(grant_id)
     }
 
@@ -413,34 +446,36 @@ impl<S: Read + Write> Exec<'_, S> {
         // inserter replace any user's key).
         let user = self.caller_user()?;
         let mut row = self.require_user_exists(&user)?;
-        let originals: Vec<(Uuid, CredentialRow)> = credentials_of(self.s, &user)?
-            .into_iter()
-            .filter(|(_, c)| !c.is_copy())
-            .collect();
         let mut given: Vec<Uuid> = a.originals.iter().map(|c| c.id).collect();
-        given.sort();
+        given.sort_unstable();
         if given.windows(2).any(|w| w[0] == w[1]) {
             return Err(NodeError::RotationIncomplete(
                 "a credential is listed twice".into(),
             ));
         }
-        let expected: Vec<Uuid> = originals.iter().map(|(id, _)| *id).collect();
-        if given != expected {
-            let missing = expected.iter().filter(|id| !given.contains(id)).count();
-            let foreign = given.iter().filter(|id| !expected.contains(id)).count();
-            return Err(NodeError::RotationIncomplete(format!(
-                "{missing} original(s) missing, {foreign} id(s) that are not your originals"
-            )));
-        }
+        // Each listed id is read once; the count of the user's originals says whether any is
+        // missing. The work is the transaction's own length, whatever the user's copies.
         for reencrypted in &a.originals {
-            let (_, old) = originals
-                .iter()
-                .find(|(id, _)| *id == reencrypted.id)
-                .expect("ids checked above");
+            let old = match credential(self.s, &reencrypted.id)? {
+                Some(old) if old.user_id == user && !old.is_copy() => old,
+                _ => {
+                    return Err(NodeError::RotationIncomplete(format!(
+                        "{} is not one of your original credentials",
+                        reencrypted.id
+                    )));
+                }
+            };
             let mut new = old.clone();
             new.content = reencrypted.content.clone();
             new.encryptor_public_key = reencrypted.encryptor_public_key;
-            put_credential(self.s, &reencrypted.id, &new, Some(old));
+            put_credential(self.s, &reencrypted.id, &new, Some(&old))?;
+        }
+        let originals = count(self.s, Counter::Originals(&user))?;
+        if a.originals.len() as u64 != originals {
+            return Err(NodeError::RotationIncomplete(format!(
+                "{} of your {originals} original(s) missing",
+                originals.saturating_sub(a.originals.len() as u64)
+            )));
         }
         row.recipient_encryption_public_key = a.recipient_encryption_public_key;
         row.encryption_password_store = a.encryption_password_store;
@@ -499,7 +534,7 @@ impl<S: Read + Write> Exec<'_, S> {
     fn remove_attribute(&mut self, a: &RemoveAttribute) -> NodeResult<Effects> {
         let user = self.caller_user()?;
         let row = self.owned_attribute(&user, &a.id)?;
-        delete_attribute(self.s, &a.id, &row)?;
+        delete_attribute(self.s, &a.id, &row);
         effects(&[("attribute_id", &a.id)])
     }
 
@@ -529,21 +564,21 @@ impl<S: Read + Write> Exec<'_, S> {
                 locked_until: g.locked_until,
             });
         }
-        delete_grant(self.s, &a.id, &g);
+        delete_grant(self.s, &a.id, &g)?;
         effects(&[("grant_id", &a.id)])
     }
 
     fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> NodeResult<Effects> {
-        let grants = grants_on(self.s, &a.credential_id)?;
-        if !grants.iter().any(|(_, g)| g.grantee == self.signer) {
-            return Err(NodeError::not_found(
-                "access grant to you on credential",
-                a.credential_id,
-            ));
-        }
-        for (id, g) in &grants {
-            delete_grant(self.s, id, g);
-        }
+        let (id, g) = match grant_on(self.s, &a.credential_id)? {
+            Some((id, g)) if g.grantee == self.signer => (id, g),
+            _ => {
+                return Err(NodeError::not_found(
+                    "access grant to you on credential",
+                    a.credential_id,
+                ));
+            }
+        };
+        delete_grant(self.s, &id, &g)?;
         if let Some(row) = credential(self.s, &a.credential_id)? {
             delete_credential(self.s, &a.credential_id, &row)?;
         }
@@ -596,10 +631,10 @@ impl<S: Read + Write> Exec<'_, S> {
             return Err(NodeError::DwgUsed(grant.id));
         }
         // 7-8. Both rows, the link and the grant, atomically (signatures: verify_stateless).
-        self.require_absent(Table::Credentials, "credential", &a.original_id)?;
+        require_new_credential_id(self.s, &a.original_id)?;
         let dwg_id = grant.id.to_string();
         let row = original_row(owner_wallet.user_id, &a.original, Some(dwg_id.clone()));
-        put_credential(self.s, &a.original_id, &row, None);
+        put_credential(self.s, &a.original_id, &row, None)?;
         let grant_id = self.insert_copy_and_grant(
             owner_wallet.user_id,
             &a.copy_id,
@@ -635,29 +670,29 @@ impl<S: Read + Write> Exec<'_, S> {
                 "public notes are edited by the issuer's Ed25519 key".into(),
             ));
         };
-        let keys = self.s.scan_keys(
-            Table::CredentialsByVcId,
-            &vc_index_prefix(&issuer, &a.public_notes_id),
-        )?;
-        if keys.is_empty() {
+        let notes_key = vc_index_prefix(&issuer, &a.public_notes_id);
+        if self
+            .s
+            .first_key(Table::CredentialsByVcId, &notes_key)?
+            .is_none()
+        {
             return Err(NodeError::not_found(
                 "credential issued by you with public notes id",
                 &a.public_notes_id,
             ));
         }
-        for k in &keys {
-            let id = key::trailing_uuid(k)
-                .ok_or_else(|| NodeError::Storage("corrupt vc index".into()))?;
-            let Some(old) = credential(self.s, &id)? else {
-                continue;
-            };
-            // As idOS: the notes change (e.g. a revocation status), the id they are found by
-            // does not.
-            let mut new = old.clone();
-            new.public_notes = a.public_notes.clone();
-            put_credential(self.s, &id, &new, Some(&old));
-        }
-        effects(&[("credentials", &keys.len())])
+        // As idOS: the notes change (e.g. a revocation status), the id they are found by does
+        // not. They are kept apart from the credentials, once per (issuer, id): one write
+        // whatever the number of credentials, no ciphertext rewritten, and every credential of
+        // this issuer with this id shows them from now on, so no owner can restore the
+        // earlier notes by writing the original credential again (`edit_credential`,
+        // `add_credential`).
+        self.s.put(
+            Table::IssuerNotes,
+            notes_key,
+            a.public_notes.clone().into_bytes(),
+        );
+        effects(&[("public_notes_id", &a.public_notes_id)])
     }
 }
 
