@@ -302,15 +302,101 @@ fn fail_unknown_version() {
     assert_eq!(decode_err(&bytes), "unsupported_version");
 }
 
+/// One instance of every read, with every optional field set (so that truncations cut
+/// through each of them).
+fn every_query() -> Vec<Query> {
+    let page = PageRequest::after(Cursor::new(vec![9; 24]).unwrap(), 10);
+    vec![
+        Query::GetUser,
+        Query::GetUserAsInserter { id: id(1) },
+        Query::CredentialExistAsInserter { id: id(1) },
+        Query::GetWallets { page: page.clone() },
+        Query::GetCredentials { page: page.clone() },
+        Query::GetCredentialOwned { id: id(1) },
+        Query::GetAttributes { page: page.clone() },
+        Query::GetAccessGrantsOwned { page: page.clone() },
+        Query::HasLockedAccessGrants { id: id(1) },
+        Query::GetAccessGrantsGranted {
+            user_id: Some(id(2)),
+            page: page.clone(),
+        },
+        Query::GetAccessGrantsGrantedCount {
+            user_id: Some(id(2)),
+        },
+        Query::GetAccessGrantsForCredential {
+            credential_id: id(1),
+            page: page.clone(),
+        },
+        Query::GetCredentialShared { id: id(1) },
+        Query::GetCredentialsSharedByUser {
+            user_id: id(2),
+            original_issuer_auth_public_key: Some(issuer().public_key()),
+            page,
+        },
+        Query::GetSiblingCredentialId {
+            content_hash: Sha256Digest::from_bytes([5; 32]),
+        },
+        Query::HasProfile { address: evm() },
+        Query::DwgMessage { grant: dwg() },
+        Query::WalletProofMessage {
+            user_id: id(2),
+            wallet: evm(),
+            nonce: Nonce128::from_bytes([3; 16]),
+        },
+        Query::NextNonce { account: evm() },
+        Query::WalletApprovalMessage {
+            user_id: id(2),
+            approver: evm(),
+            new_wallet: Identity::Ed25519(issuer().public_key()),
+            proof_nonce: Nonce128::from_bytes([3; 16]),
+        },
+    ]
+}
+
+#[test]
+fn every_query_is_covered_once() {
+    let mut names: Vec<&str> = every_query().iter().map(Query::name).collect();
+    let all = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), all);
+    assert_eq!(all, 20, "a new read needs a line in every_query()");
+}
+
+/// Every strict prefix of every action's transaction and of every read (signed, attested
+/// and anonymous) is refused with a typed error.
 #[test]
 fn fail_every_truncation() {
-    let bytes = fresh_tx().encode();
-    for len in 0..bytes.len() {
-        let code = decode_err(&bytes[..len]);
-        assert!(
-            matches!(code, "malformed" | "unsupported_version"),
-            "len {len}: {code}"
-        );
+    let key = SigningKey::Ed25519(issuer());
+    for action in every_action() {
+        let name = action.name();
+        let bytes = signed(action, &key).encode();
+        for len in 0..bytes.len() {
+            let code = decode_err(&bytes[..len]);
+            assert!(
+                matches!(code, "malformed" | "unsupported_version"),
+                "{name}, len {len}: {code}"
+            );
+        }
+    }
+    let gateway = Ed25519SigningKey::from_seed(&[6; 32]);
+    for query in every_query() {
+        let name = query.name();
+        for signed in [
+            SignedQuery::signed("idos-test", query.clone(), &key, 1_000),
+            SignedQuery::attested("idos-test", query.clone(), evm(), &gateway, 1_000),
+            SignedQuery::anonymous("idos-test", query.clone()),
+        ] {
+            let bytes = signed.encode();
+            assert_eq!(SignedQuery::decode(&bytes).unwrap(), signed, "{name}");
+            for len in 0..bytes.len() {
+                let code = SignedQuery::decode(&bytes[..len]).unwrap_err().code();
+                assert!(
+                    matches!(code, "malformed" | "unsupported_version"),
+                    "{name}, len {len}: {code}"
+                );
+            }
+        }
     }
 }
 
@@ -347,6 +433,29 @@ fn fail_unknown_signer_scheme() {
 #[test]
 fn fail_non_canonical_option_tag_and_bad_utf8() {
     let key = SigningKey::Ed25519(issuer());
+    // An option's tag is 0 (none) or 1 (some); 2 is refused, in a transaction and in a read.
+    let tx = signed(
+        UpsertWalletAsInserter {
+            user_id: id(2),
+            wallet: wallet_proof(),
+            approval: None,
+        }
+        .into(),
+        &key,
+    );
+    let mut bytes = tx.encode();
+    let tag_at = bytes.len() - (4 + tx.signature.len()) - 1;
+    assert_eq!(bytes[tag_at], 0, "the approval's option tag");
+    bytes[tag_at] = 2;
+    assert_eq!(decode_err(&bytes), "malformed");
+    let query = SignedQuery::anonymous("c", Query::GetAccessGrantsGrantedCount { user_id: None });
+    let mut bytes = query.encode();
+    // version, chain id "c" (4 + 1), the query's tag, then the option's.
+    let tag_at = 1 + 4 + 1 + 1;
+    assert_eq!(bytes[tag_at], 0, "user_id's option tag");
+    bytes[tag_at] = 2;
+    assert_eq!(SignedQuery::decode(&bytes).unwrap_err().code(), "malformed");
+    // Text that is not UTF-8.
     let tx = signed(
         AddInserter {
             id: id(1),
