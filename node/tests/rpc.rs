@@ -207,8 +207,11 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
     node.node.chain.stop();
 }
 
+/// A table's entries, in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Every state table but the signers' nonces, entry by entry.
-fn state_but_nonces(node: &Node) -> Vec<(Table, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn state_but_nonces(node: &Node) -> Vec<(Table, Entries)> {
     let store = node.node.chain.app().store();
     Table::ALL
         .iter()
