@@ -1247,7 +1247,7 @@ fn revoking_waits_for_the_time_lock() {
     );
 }
 
-/// DESIGN §5.4: idOS checks only the original's own grants, which never exist.
+/// idOS checks only the original's own grants, which never exist (grants point at copies).
 #[test]
 fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
     let mut w = world();
@@ -1378,7 +1378,7 @@ fn users_manage_attributes_and_cannot_edit_shared_copies() {
     }
 }
 
-// ----- key rotation (DESIGN §5.3) ---------------------------------------------------------
+// ----- key rotation (the user alone, every original once) ------------------------------
 
 fn reencrypt_all(
     w: &mut World,

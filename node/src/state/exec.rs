@@ -1,4 +1,5 @@
-//! Executing actions: idOS's checks and effects, plus the fixes of DESIGN §5.
+//! Executing actions: idOS's checks and effects, and where the node differs from idOS (see
+//! ARCHITECTURE.md, "Where we differ from idOS, and why").
 //!
 //! `execute` runs one action against a transaction layer. On `Err` the caller drops the layer,
 //! so an action may write as it goes and still be all-or-nothing.
