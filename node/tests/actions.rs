@@ -1198,6 +1198,13 @@ fn the_id_of_a_deleted_shared_original_is_never_used_again() {
         code(w.net.submit(&w.alice.wallet, as_copy)),
         "already_exists"
     );
+    let now = w.net.time;
+    let mut by_grant = dwg(&w, &w.issuer.key, now - 10, now + 3600, CHAIN_ID);
+    by_grant.action.original_id = shared;
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), by_grant.action)),
+        "already_exists"
+    );
     // An original that was never shared leaves its id free, as in idOS.
     w.net.submit(&w.alice.wallet, add(alone)).unwrap();
 }
@@ -1287,6 +1294,78 @@ fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
             .read(&grantee, Query::GetCredentialShared { id: copy_id })
             .is_ok()
     );
+}
+
+/// Of the grants on an original's copies, the one locked longest decides, however the grants'
+/// ids sort.
+#[test]
+fn the_latest_lock_among_an_originals_copies_decides() {
+    for short_grant_sorts_first in [true, false] {
+        let mut w = world();
+        let original = w.issue("urn:vc:l");
+        let now = w.net.time;
+        let (short, long) = (now + 5, now + 1000);
+        let key = EncryptionSecretKey::generate().public_key();
+        let grantee = SigningKey::generate_evm();
+        let share = |lock| {
+            share_action(
+                &Ed25519SigningKey::generate(),
+                original,
+                &plaintext("urn:vc:l"),
+                grantee.identity(),
+                &key,
+                lock,
+            )
+        };
+        let grant_id = |a: &ShareCredential| {
+            access_grant_id(&grantee.identity().identifier(), &a.id, a.locked_until)
+        };
+        let (a, b) = loop {
+            let (a, b) = (share(short), share(long));
+            if (grant_id(&a) < grant_id(&b)) == short_grant_sorts_first {
+                break (a, b);
+            }
+        };
+        let long_grant = grant_id(&b);
+        w.net.submit(&w.alice.wallet, a).unwrap();
+        w.net.submit(&w.alice.wallet, b).unwrap();
+        // Reads see the last block's time: an empty block moves it on.
+        w.net.time = short + 10;
+        w.net.block(vec![]);
+        assert_eq!(
+            w.net
+                .read(
+                    &w.alice.wallet,
+                    Query::HasLockedAccessGrants { id: original }
+                )
+                .unwrap(),
+            QueryOutput::Bool(true)
+        );
+        match w
+            .net
+            .submit(&w.alice.wallet, RemoveCredential { id: original })
+        {
+            Err(node::error::NodeError::GrantLocked {
+                grant,
+                locked_until,
+            }) => assert_eq!((grant, locked_until), (long_grant, long)),
+            other => panic!("{other:?}"),
+        }
+        w.net.time = long + 1;
+        w.net.block(vec![]);
+        assert_eq!(
+            w.net
+                .read(
+                    &w.alice.wallet,
+                    Query::HasLockedAccessGrants { id: original }
+                )
+                .unwrap(),
+            QueryOutput::Bool(false)
+        );
+        w.net
+            .submit(&w.alice.wallet, RemoveCredential { id: original })
+            .unwrap();
+    }
 }
 
 #[test]

@@ -20,7 +20,7 @@ use crate::store::{Read, Table, Write, key};
 /// Event attributes describing what an action did (ids it created or touched).
 pub type Effects = Vec<(&'static str, String)>;
 
-/// Executes a transaction that passed [`verify_stateless`] for `ctx.chain_id`. The nonce is
+/// Executes a transaction that passed [`super::verify::verify_stateless`] for `ctx.chain_id`. The nonce is
 /// the caller's business (it is consumed even when the action fails).
 pub fn execute_verified<S: Read + Write>(
     s: &mut S,

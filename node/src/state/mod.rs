@@ -140,9 +140,10 @@ pub fn has_wallet<R: Read + ?Sized>(r: &R, user: &Uuid) -> NodeResult<bool> {
 }
 
 /// `locked_until` as 8 bytes that sort in the opposite order of the number, so that the first
-/// lock entry of a credential is the one that ends last.
+/// lock entry of a credential is the one that ends last. It is never negative (shares and
+/// delegated write grants refuse that); `max` only makes the conversion exact.
 fn lock_time_key(t: i64) -> [u8; 8] {
-    (!((t as u64) ^ (1 << 63))).to_be_bytes()
+    (!(t.max(0) as u64)).to_be_bytes()
 }
 
 /// The grant that stays locked longest among the grants on `credential_id` and, when it is an
