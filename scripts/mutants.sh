@@ -22,6 +22,7 @@ shift || true
 # builds in.
 export CARGO_PROFILE_DEV_DEBUG=0
 common=(--test-workspace=false --jobs "${MUTANTS_JOBS:-1}")
+mkdir -p target/mutants/protocol target/mutants/node
 
 run_protocol() {
   cargo mutants "${common[@]}" --package protocol --file 'protocol/src/*.rs' \
