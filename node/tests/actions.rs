@@ -1524,6 +1524,37 @@ fn the_user_rotates_the_key_and_every_original_in_one_transaction() {
         code(w.net.submit(&w.alice.wallet, rotate(with_copy))),
         "rotation_incomplete"
     );
+    // As many ids as she has originals, but one is a copy, or someone else's original.
+    let mut copy_for_original = originals.clone();
+    copy_for_original[1].id = copy_id;
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, rotate(copy_for_original))),
+        "rotation_incomplete"
+    );
+    let bob = w.net.add_user(&w.issuer, false);
+    let bobs = Uuid::new_v4();
+    let bobs_credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:bob", "active"),
+        b"bob",
+        &bob.public_key(),
+    );
+    w.net
+        .submit(
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id: bobs,
+                user_id: bob.id,
+                credential: bobs_credential,
+            },
+        )
+        .unwrap();
+    let mut foreign = originals.clone();
+    foreign[1].id = bobs;
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, rotate(foreign))),
+        "rotation_incomplete"
+    );
     // Issuers cannot rotate a user's key (they have no profile to rotate).
     assert_eq!(
         code(w.net.submit(&w.issuer.signer(), rotate(originals.clone()))),
@@ -2297,4 +2328,83 @@ fn evm_signers_known_to_the_node_are_still_verified() {
     forged.signature = impostor.sign(forged.tx.signing_text().as_bytes()).into();
     assert_eq!(code(w.net.submit_signed(&forged)), "bad_signature");
     w.net.submit(&alice, add(5)).unwrap();
+}
+
+/// Cursors come from clients: any bytes, any length. Each list read answers a typed error or a
+/// page of the caller's own rows, never a panic and never a row under another prefix.
+#[test]
+fn hostile_cursors_get_typed_errors_or_pages_of_the_callers_own_rows() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut w = world();
+    let bob = w.net.add_user(&w.issuer, false);
+    let grantee = SigningKey::generate_evm();
+    for (owner, vc) in [(&w.alice, "urn:vc:a"), (&bob, "urn:vc:b")] {
+        let id = Uuid::new_v4();
+        let credential = credential_input(
+            &w.issuer.key,
+            &public_notes(vc, "active"),
+            &plaintext(vc),
+            &owner.public_key(),
+        );
+        w.net
+            .submit(
+                &w.issuer.signer(),
+                UpsertCredentialAsInserter {
+                    id,
+                    user_id: owner.id,
+                    credential,
+                },
+            )
+            .unwrap();
+        let share = share_action(
+            &Ed25519SigningKey::generate(),
+            id,
+            &plaintext(vc),
+            grantee.identity(),
+            &EncryptionSecretKey::generate().public_key(),
+            0,
+        );
+        w.net.submit(&owner.wallet, share).unwrap();
+    }
+    let alice_id = w.alice.id;
+    let mut runner = TestRunner::new(Config::with_cases(256));
+    runner
+        .run(
+            &(proptest::collection::vec(any::<u8>(), 0..80), 0usize..4),
+            |(bytes, which)| {
+                let Ok(cursor) = protocol::records::Cursor::new(bytes.clone()) else {
+                    prop_assert!(bytes.len() > protocol::records::MAX_CURSOR_BYTES);
+                    return Ok(());
+                };
+                let page = PageRequest::after(cursor, 5);
+                let (key, query) = match which {
+                    0 => (&w.alice.wallet, Query::GetCredentials { page }),
+                    1 => (&w.alice.wallet, Query::GetAccessGrantsOwned { page }),
+                    2 => (
+                        &grantee,
+                        Query::GetAccessGrantsGranted {
+                            user_id: Some(alice_id),
+                            page,
+                        },
+                    ),
+                    _ => (&w.alice.wallet, Query::GetWallets { page }),
+                };
+                match w.net.read(key, query) {
+                    Err(e) => prop_assert_eq!(e.code(), "invalid_field"),
+                    Ok(QueryOutput::Credentials(p)) => {
+                        prop_assert!(p.items.iter().all(|c| c.user_id == alice_id))
+                    }
+                    Ok(QueryOutput::AccessGrants(p)) => {
+                        prop_assert!(p.items.iter().all(|g| g.ag_owner_user_id == alice_id))
+                    }
+                    Ok(QueryOutput::Wallets(p)) => {
+                        prop_assert!(p.items.iter().all(|x| x.user_id == alice_id))
+                    }
+                    Ok(other) => prop_assert!(false, "{other:?}"),
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
 }

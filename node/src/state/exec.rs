@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::rows::*;
 use super::*;
-use crate::error::{NodeError, NodeResult};
+use crate::error::NodeError;
 use crate::store::{Read, Table, Write, key};
 
 /// Event attributes describing what an action did (ids it created or touched).
@@ -26,7 +26,7 @@ pub fn execute_verified<S: Read + Write>(
     s: &mut S,
     ctx: &BlockContext,
     stx: &SignedTransaction,
-) -> NodeResult<Effects> {
+) -> Result<Effects> {
     let mut exec = Exec {
         s,
         ctx,
@@ -69,14 +69,14 @@ struct Exec<'s, S> {
     signer: Identity,
 }
 
-fn effects(pairs: &[(&'static str, &dyn ToString)]) -> NodeResult<Effects> {
+fn effects(pairs: &[(&'static str, &dyn ToString)]) -> Result<Effects> {
     Ok(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
 }
 
 impl<S: Read + Write> Exec<'_, S> {
     // ----- who is calling ----------------------------------------------------------------
 
-    fn require_owner(&self) -> NodeResult<()> {
+    fn require_owner(&self) -> Result<()> {
         if self.signer == self.ctx.owner {
             Ok(())
         } else {
@@ -86,15 +86,15 @@ impl<S: Read + Write> Exec<'_, S> {
         }
     }
 
-    fn caller_user(&self) -> NodeResult<Uuid> {
+    fn caller_user(&self) -> Result<Uuid> {
         caller_user(self.s, &self.signer)
     }
 
-    fn require_user_exists(&self, id: &Uuid) -> NodeResult<UserRow> {
+    fn require_user_exists(&self, id: &Uuid) -> Result<UserRow> {
         user(self.s, id)?.ok_or_else(|| NodeError::not_found("user", id))
     }
 
-    fn require_absent(&self, table: Table, what: &'static str, id: &Uuid) -> NodeResult<()> {
+    fn require_absent(&self, table: Table, what: &'static str, id: &Uuid) -> Result<()> {
         if self.s.contains(table, &key::uuid(id))? {
             Err(NodeError::exists(what, id))
         } else {
@@ -104,7 +104,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- owner -------------------------------------------------------------------------
 
-    fn add_inserter(&mut self, a: &AddInserter) -> NodeResult<Effects> {
+    fn add_inserter(&mut self, a: &AddInserter) -> Result<Effects> {
         self.require_owner()?;
         self.require_absent(Table::Inserters, "inserter", &a.id)?;
         if self.s.contains(Table::InsertersByName, a.name.as_bytes())? {
@@ -125,7 +125,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("inserter_id", &a.id)])
     }
 
-    fn delete_inserter(&mut self, a: &DeleteInserter) -> NodeResult<Effects> {
+    fn delete_inserter(&mut self, a: &DeleteInserter) -> Result<Effects> {
         self.require_owner()?;
         let row: InserterRow = self
             .s
@@ -146,7 +146,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("inserter_id", &a.id)])
     }
 
-    fn add_delegate(&mut self, a: &AddDelegate) -> NodeResult<Effects> {
+    fn add_delegate(&mut self, a: &AddDelegate) -> Result<Effects> {
         self.require_owner()?;
         if !self
             .s
@@ -167,7 +167,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("delegate", &a.address)])
     }
 
-    fn delete_delegate(&mut self, a: &DeleteDelegate) -> NodeResult<Effects> {
+    fn delete_delegate(&mut self, a: &DeleteDelegate) -> Result<Effects> {
         self.require_owner()?;
         let k = key::identity(&a.address);
         let Some(inserter_id) = self.s.get(Table::Delegates, &k)? else {
@@ -181,7 +181,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- inserters ---------------------------------------------------------------------
 
-    fn add_user_as_inserter(&mut self, a: &AddUserAsInserter) -> NodeResult<Effects> {
+    fn add_user_as_inserter(&mut self, a: &AddUserAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         // The user id is the salt of the user's key derivation, which idOS requires to be a
         // UUIDv4.
@@ -203,7 +203,7 @@ impl<S: Read + Write> Exec<'_, S> {
     /// created the profile; any later one needs the approval of a wallet the profile has
     /// (or the user links it with `add_wallet`). idOS lets any inserter link any wallet to
     /// any profile, which lets it act as that user.
-    fn upsert_wallet_as_inserter(&mut self, a: &UpsertWalletAsInserter) -> NodeResult<Effects> {
+    fn upsert_wallet_as_inserter(&mut self, a: &UpsertWalletAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         let profile = self.require_user_exists(&a.user_id)?;
         if has_wallet(self.s, &a.user_id)? {
@@ -231,10 +231,7 @@ impl<S: Read + Write> Exec<'_, S> {
         self.link_wallet(&a.user_id, &a.wallet, Some(inserter))
     }
 
-    fn upsert_credential_as_inserter(
-        &mut self,
-        a: &UpsertCredentialAsInserter,
-    ) -> NodeResult<Effects> {
+    fn upsert_credential_as_inserter(&mut self, a: &UpsertCredentialAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
         let previous = credential(self.s, &a.id)?;
@@ -252,7 +249,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("credential_id", &a.id)])
     }
 
-    fn add_attribute_as_inserter(&mut self, a: &AddAttributeAsInserter) -> NodeResult<Effects> {
+    fn add_attribute_as_inserter(&mut self, a: &AddAttributeAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
         self.require_absent(Table::Attributes, "attribute", &a.id)?;
@@ -276,7 +273,7 @@ impl<S: Read + Write> Exec<'_, S> {
         user: &Uuid,
         proof: &WalletProof,
         inserter: Option<String>,
-    ) -> NodeResult<Effects> {
+    ) -> Result<Effects> {
         proof.verify(user, &self.ctx.chain_id)?;
         let used = key::cat(&[&key::identity(&proof.wallet), proof.nonce.as_bytes()]);
         if self.s.contains(Table::ConsumedWalletProofs, &used)? {
@@ -300,12 +297,12 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("wallet_id", &proof.id), ("user_id", user)])
     }
 
-    fn add_wallet(&mut self, a: &AddWallet) -> NodeResult<Effects> {
+    fn add_wallet(&mut self, a: &AddWallet) -> Result<Effects> {
         let user = self.caller_user()?;
         self.link_wallet(&user, &a.wallet, None)
     }
 
-    fn remove_wallet(&mut self, a: &RemoveWallet) -> NodeResult<Effects> {
+    fn remove_wallet(&mut self, a: &RemoveWallet) -> Result<Effects> {
         let user = self.caller_user()?;
         let row: WalletRow = match self.s.row::<WalletRow>(Table::Wallets, &key::uuid(&a.id))? {
             Some(row) if row.user_id == user => row,
@@ -324,7 +321,7 @@ impl<S: Read + Write> Exec<'_, S> {
     /// credentials that grants point at, which are only ever copies, so its rule never fires
     /// for an original; yet a grantee reads a copy with its original's public notes, which an
     /// edit of a shared original would swap under the grantee's eyes.
-    fn require_editable(&self, id: &Uuid, row: &CredentialRow) -> NodeResult<()> {
+    fn require_editable(&self, id: &Uuid, row: &CredentialRow) -> Result<()> {
         if row.is_copy() {
             return Err(NodeError::CredentialIsCopy(*id));
         }
@@ -334,7 +331,7 @@ impl<S: Read + Write> Exec<'_, S> {
         Ok(())
     }
 
-    fn add_credential(&mut self, a: &AddCredential) -> NodeResult<Effects> {
+    fn add_credential(&mut self, a: &AddCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         require_new_credential_id(self.s, &a.id)?;
         put_credential(
@@ -346,7 +343,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("credential_id", &a.id)])
     }
 
-    fn edit_credential(&mut self, a: &EditCredential) -> NodeResult<Effects> {
+    fn edit_credential(&mut self, a: &EditCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         let old = owned_credential(self.s, &user, &a.id)?;
         self.require_editable(&a.id, &old)?;
@@ -355,7 +352,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("credential_id", &a.id)])
     }
 
-    fn remove_credential(&mut self, a: &RemoveCredential) -> NodeResult<Effects> {
+    fn remove_credential(&mut self, a: &RemoveCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         let row = owned_credential(self.s, &user, &a.id)?;
         if let Some((grant, g)) = latest_locked_grant(self.s, &a.id, self.ctx.time)? {
@@ -371,7 +368,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("credential_id", &a.id)])
     }
 
-    fn share_credential(&mut self, a: &ShareCredential) -> NodeResult<Effects> {
+    fn share_credential(&mut self, a: &ShareCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         let original = owned_credential(self.s, &user, &a.original_credential_id)?;
         if original.is_copy() {
@@ -404,7 +401,7 @@ impl<S: Read + Write> Exec<'_, S> {
         locked_until: i64,
         provenance: (GrantInserterType, String),
         copy_inserter: Option<String>,
-    ) -> NodeResult<Uuid> {
+    ) -> Result<Uuid> {
         if !copy.public_notes.is_empty() {
             return Err(NodeError::CopyHasPublicNotes);
         }
@@ -442,7 +439,7 @@ impl<S: Read + Write> Exec<'_, S> {
         Ok(grant_id)
     }
 
-    fn rotate_encryption_key(&mut self, a: &RotateEncryptionKey) -> NodeResult<Effects> {
+    fn rotate_encryption_key(&mut self, a: &RotateEncryptionKey) -> Result<Effects> {
         // Only the user's own wallet can get here: there is no inserter variant (idOS lets any
         // inserter replace any user's key).
         let user = self.caller_user()?;
@@ -487,7 +484,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- attributes --------------------------------------------------------------------
 
-    fn owned_attribute(&self, user: &Uuid, id: &Uuid) -> NodeResult<AttributeRow> {
+    fn owned_attribute(&self, user: &Uuid, id: &Uuid) -> Result<AttributeRow> {
         match attribute(self.s, id)? {
             Some(row) if row.user_id == *user => Ok(row),
             _ => Err(NodeError::not_found("attribute", id)),
@@ -502,7 +499,7 @@ impl<S: Read + Write> Exec<'_, S> {
         key: &str,
         value: &str,
         original: Option<Uuid>,
-    ) -> NodeResult<Effects> {
+    ) -> Result<Effects> {
         self.require_absent(Table::Attributes, "attribute", id)?;
         let row = AttributeRow {
             user_id: user,
@@ -515,12 +512,12 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("attribute_id", id)])
     }
 
-    fn add_attribute(&mut self, a: &AddAttribute) -> NodeResult<Effects> {
+    fn add_attribute(&mut self, a: &AddAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         self.insert_user_attribute(user, &a.id, &a.attribute_key, &a.value, None)
     }
 
-    fn edit_attribute(&mut self, a: &EditAttribute) -> NodeResult<Effects> {
+    fn edit_attribute(&mut self, a: &EditAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         let mut row = self.owned_attribute(&user, &a.id)?;
         if row.original_id.is_some() {
@@ -532,14 +529,14 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("attribute_id", &a.id)])
     }
 
-    fn remove_attribute(&mut self, a: &RemoveAttribute) -> NodeResult<Effects> {
+    fn remove_attribute(&mut self, a: &RemoveAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         let row = self.owned_attribute(&user, &a.id)?;
         delete_attribute(self.s, &a.id, &row);
         effects(&[("attribute_id", &a.id)])
     }
 
-    fn share_attribute(&mut self, a: &ShareAttribute) -> NodeResult<Effects> {
+    fn share_attribute(&mut self, a: &ShareAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         self.owned_attribute(&user, &a.original_attribute_id)?;
         self.insert_user_attribute(
@@ -553,7 +550,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- grants ------------------------------------------------------------------------
 
-    fn revoke_access_grant(&mut self, a: &RevokeAccessGrant) -> NodeResult<Effects> {
+    fn revoke_access_grant(&mut self, a: &RevokeAccessGrant) -> Result<Effects> {
         let user = self.caller_user()?;
         let g = match grant(self.s, &a.id)? {
             Some(g) if g.owner == user => g,
@@ -569,7 +566,7 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("grant_id", &a.id)])
     }
 
-    fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> NodeResult<Effects> {
+    fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> Result<Effects> {
         let (id, g) = match grant_on(self.s, &a.credential_id)? {
             Some((id, g)) if g.grantee == self.signer => (id, g),
             _ => {
@@ -588,7 +585,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- issuers -----------------------------------------------------------------------
 
-    fn create_credentials_by_dwg(&mut self, a: &CreateCredentialsByDwg) -> NodeResult<Effects> {
+    fn create_credentials_by_dwg(&mut self, a: &CreateCredentialsByDwg) -> Result<Effects> {
         let grant: &DelegatedWriteGrant = &a.grant;
         // 1. The credential's signer and the grant's issuer are delegates of one inserter.
         if a.original.issuer_auth_public_key != a.copy.issuer_auth_public_key {
@@ -665,7 +662,7 @@ impl<S: Read + Write> Exec<'_, S> {
         ])
     }
 
-    fn edit_public_notes_as_issuer(&mut self, a: &EditPublicNotesAsIssuer) -> NodeResult<Effects> {
+    fn edit_public_notes_as_issuer(&mut self, a: &EditPublicNotesAsIssuer) -> Result<Effects> {
         let Identity::Ed25519(issuer) = self.signer else {
             return Err(NodeError::Unauthorized(
                 "public notes are edited by the issuer's Ed25519 key".into(),

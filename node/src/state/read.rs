@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::rows::*;
 use super::*;
-use crate::error::{NodeError, NodeResult};
+use crate::error::NodeError;
 use crate::store::{Read, Table, key};
 
 /// Everything a read may depend on besides the state.
@@ -25,7 +25,7 @@ pub fn answer<R: Read>(
     ctx: &ReadContext<'_>,
     caller: Option<&Identity>,
     query: &Query,
-) -> NodeResult<QueryOutput> {
+) -> Result<QueryOutput> {
     let caller = match (caller, query.is_public()) {
         (_, true) => return answer_public(r, ctx, query),
         (Some(caller), false) => caller,
@@ -186,7 +186,7 @@ pub fn answer<R: Read>(
     Ok(out)
 }
 
-fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> NodeResult<QueryOutput> {
+fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> Result<QueryOutput> {
     Ok(match query {
         Query::HasProfile { address } => QueryOutput::Bool(wallet_of(r, address)?.is_some()),
         Query::DwgMessage { grant } => QueryOutput::Message(grant.message(ctx.chain_id)?),
@@ -236,8 +236,8 @@ fn page_of<R: Read, T>(
     prefix: &[u8],
     suffix_len: usize,
     page: &PageRequest,
-    mut item: impl FnMut(Uuid) -> NodeResult<Option<T>>,
-) -> NodeResult<Page<T>> {
+    mut item: impl FnMut(Uuid) -> Result<Option<T>>,
+) -> Result<Page<T>> {
     let start = match &page.after {
         None => prefix.to_vec(),
         Some(cursor) => {
@@ -288,7 +288,7 @@ fn granted_index(grantee: &Identity, owner: Option<&Uuid>) -> (Table, Vec<u8>) {
 }
 
 /// A credential's list view, with the public notes it shows.
-fn summary<R: Read>(r: &R, id: Uuid) -> NodeResult<Option<CredentialSummary>> {
+fn summary<R: Read>(r: &R, id: Uuid) -> Result<Option<CredentialSummary>> {
     let Some(row) = credential(r, &id)? else {
         return Ok(None);
     };
@@ -302,7 +302,7 @@ fn shared_copy<R: Read>(
     r: &R,
     grantee: &Identity,
     id: &Uuid,
-) -> NodeResult<protocol::records::CredentialRecord> {
+) -> Result<protocol::records::CredentialRecord> {
     let not_found = || NodeError::not_found("credential shared with you", id);
     let copy = credential(r, id)?.ok_or_else(not_found)?;
     if grant_on(r, id)?.is_none_or(|(_, g)| g.grantee != *grantee) {
