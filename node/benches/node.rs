@@ -27,7 +27,7 @@ use node::app::{App, AppConfig, Genesis};
 use node::chain::{Chain, ChainConfig, Validator};
 use node::state::rows::{CredentialRow, GrantRow};
 use node::state::verify::{EvmKeys, verify_stateless};
-use node::store::{Changes, Store};
+use node::store::{Changes, Store, Working};
 use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
 use protocol::action::{
     AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
@@ -249,6 +249,7 @@ impl Node {
                 UpsertWalletAsInserter {
                     user_id: id,
                     wallet: wallet_proof(&wallet, &id, CHAIN, Uuid::new_v4()),
+                    approval: None,
                 }
                 .into(),
                 UpsertCredentialAsInserter {
@@ -473,14 +474,17 @@ fn populate(app: &App, count: usize, grantees: &[Identity]) -> Vec<(Uuid, Identi
     let original = Uuid::new_v4();
     let issuer = Ed25519SigningKey::generate().public_key();
     let encryptor = EncryptionSecretKey::generate().public_key();
-    let mut changes = Changes::default();
+    // Rows go through the node's own index maintenance (indexes, counters) in a transaction
+    // layer over the store, committed every 50,000 rows.
+    let committed = Changes::default();
+    let mut layer = Working::new(app.store(), &committed);
     for i in 0..count {
         let id = Uuid::new_v4();
         let grantee = grantees[i % grantees.len()];
         let mut content = vec![0u8; 200];
         content[..16].copy_from_slice(id.as_bytes());
         node::state::put_credential(
-            &mut changes,
+            &mut layer,
             &id,
             &CredentialRow {
                 user_id: owner,
@@ -493,10 +497,11 @@ fn populate(app: &App, count: usize, grantees: &[Identity]) -> Vec<(Uuid, Identi
                 original_id: Some(original),
             },
             None,
-        );
+        )
+        .unwrap();
         let grant = protocol::grant::access_grant_id(&grantee.identifier(), &id, 0);
         node::state::put_grant(
-            &mut changes,
+            &mut layer,
             &grant,
             &GrantRow {
                 owner,
@@ -508,13 +513,17 @@ fn populate(app: &App, count: usize, grantees: &[Identity]) -> Vec<(Uuid, Identi
                 inserter_type: GrantInserterType::User,
                 inserter_id: "bench".into(),
             },
-        );
+            Some(&original),
+        )
+        .unwrap();
         written.push((id, grantee));
         if written.len() % 50_000 == 0 {
-            app.store().commit(&std::mem::take(&mut changes)).unwrap();
+            let changes =
+                std::mem::replace(&mut layer, Working::new(app.store(), &committed)).into_changes();
+            app.store().commit(&changes).unwrap();
         }
     }
-    app.store().commit(&changes).unwrap();
+    app.store().commit(&layer.into_changes()).unwrap();
     written
 }
 

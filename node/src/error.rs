@@ -50,9 +50,9 @@ pub enum NodeError {
     )]
     GrantLocked { grant: Uuid, locked_until: i64 },
 
-    /// A credential that has been shared cannot be edited.
+    /// An original that has been shared (copies of it exist) cannot be edited.
     #[error(
-        "credential {0} has access grants; revoke them (or share a new credential) instead of editing it"
+        "credential {0} has been shared (copies of it exist); add a new credential instead of editing it"
     )]
     CredentialShared(Uuid),
 
@@ -102,6 +102,18 @@ pub enum NodeError {
         "the credential's signing key and the grant's issuer key must be delegates of the same inserter"
     )]
     DwgIssuerMismatch,
+
+    /// Linking another wallet to a profile that has one needs one of its wallets to agree.
+    #[error(
+        "user {0} has a wallet already: linking another needs the approval of one of its wallets (or the user adds it with add_wallet)"
+    )]
+    WalletApprovalRequired(Uuid),
+
+    /// An inserter is deleted only once it has no delegates.
+    #[error(
+        "inserter {0} still has delegates; delete them first (delete_delegate_as_owner), then the inserter"
+    )]
+    InserterHasDelegates(Uuid),
 
     /// A key rotation that leaves some original encrypted to the old key.
     #[error("key rotation must re-encrypt every original credential exactly once: {0}")]
@@ -159,6 +171,8 @@ impl NodeError {
             NodeError::DwgUsed(_) => "dwg_used",
             NodeError::DwgIssuerMismatch => "dwg_issuer_mismatch",
             NodeError::RotationIncomplete(_) => "rotation_incomplete",
+            NodeError::WalletApprovalRequired(_) => "wallet_approval_required",
+            NodeError::InserterHasDelegates(_) => "inserter_has_delegates",
             NodeError::HistoricalQuery(_) => "historical_query",
             NodeError::UnknownPath(_) => "unknown_path",
             NodeError::Unavailable(_) => "unavailable",
@@ -193,6 +207,8 @@ impl NodeError {
             NodeError::Unavailable(_) => 21,
             NodeError::AttributeIsCopy(_) => 22,
             NodeError::MempoolFull { .. } => 23,
+            NodeError::WalletApprovalRequired(_) => 40,
+            NodeError::InserterHasDelegates(_) => 41,
             NodeError::Storage(_) => 99,
         }
     }

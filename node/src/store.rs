@@ -7,9 +7,12 @@
 //! block's changes, the new height and the app hash in a single `WriteBatch`, so a crash at any
 //! point leaves either the previous block or the new one, never a part.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::iter::Peekable;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use rocksdb::{
@@ -60,30 +63,41 @@ tables! {
     CredentialsByUser = "credentials_by_user", hashed = true;
     /// issuer key ‖ sha256(verifiable credential id) ‖ credential id
     CredentialsByVcId = "credentials_by_vc_id", hashed = true;
-    /// original id ‖ copy id
+    /// original id ‖ copy id (idOS's `shared_credentials`)
     CopiesByOriginal = "copies_by_original", hashed = true;
+    /// ids of originals deleted while copies of them remained: never used again
+    RetiredCredentialIds = "retired_credential_ids", hashed = true;
+    /// issuer key ‖ sha256(verifiable credential id) -> the public notes the issuer set last
+    IssuerNotes = "issuer_notes", hashed = true;
     /// attribute id -> AttributeRow
     Attributes = "attributes", hashed = true;
     /// user id ‖ attribute id
     AttributesByUser = "attributes_by_user", hashed = true;
-    /// original attribute id ‖ copy attribute id
-    AttributeCopiesByOriginal = "attribute_copies_by_original", hashed = true;
     /// inserter id -> InserterRow
     Inserters = "inserters", hashed = true;
     /// inserter name -> inserter id
     InsertersByName = "inserters_by_name", hashed = true;
     /// delegate identity -> inserter id
     Delegates = "delegates", hashed = true;
+    /// inserter id ‖ delegate identity
+    DelegatesByInserter = "delegates_by_inserter", hashed = true;
     /// grant id -> GrantRow
     Grants = "grants", hashed = true;
     /// data (copy) id ‖ grant id
     GrantsByData = "grants_by_data", hashed = true;
     /// grantee ‖ height (u64 BE) ‖ grant id
     GrantsByGrantee = "grants_by_grantee", hashed = true;
+    /// grantee ‖ owner user id ‖ height (u64 BE) ‖ grant id
+    GrantsByGranteeOwner = "grants_by_grantee_owner", hashed = true;
     /// grantee ‖ content hash ‖ grant id
     GrantsByGranteeHash = "grants_by_grantee_hash", hashed = true;
     /// owner user id ‖ grant id
     GrantsByOwner = "grants_by_owner", hashed = true;
+    /// credential id ‖ locked_until (order-preserving) ‖ grant id, for a grant's copy and for
+    /// that copy's original: the first entry at or after a time says whether anything is locked
+    GrantLocks = "grant_locks", hashed = true;
+    /// counter key -> u64 BE (counts that reads and checks need without walking rows)
+    Counts = "counts", hashed = true;
     /// delegated write grant id -> ConsumedWriteGrantRow
     ConsumedWriteGrants = "consumed_write_grants", hashed = true;
     /// wallet identity ‖ proof nonce
@@ -137,12 +151,33 @@ pub mod key {
 }
 
 /// Read access to state, committed or layered.
+///
+/// Every read is bounded: a scan returns at most `limit` entries and reads about as many rows
+/// from the database (plus those that deletions in uncommitted layers above it hide, which
+/// are bounded by the block's own writes), never a whole prefix.
 pub trait Read {
     /// The value under `key`.
     fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>>;
 
-    /// Every entry whose key starts with `prefix`, in key order.
-    fn scan(&self, table: Table, prefix: &[u8]) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Up to `limit` entries whose key starts with `prefix` and is not smaller than `start`,
+    /// in key order. A `start` below `prefix` means "from the first key under `prefix`".
+    fn scan_from(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// Up to `limit` entries whose key starts with `prefix`, in key order.
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        limit: usize,
+    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_from(table, prefix, prefix, limit)
+    }
 
     /// A decoded row.
     fn row<T: BorshDeserialize>(&self, table: Table, key: &[u8]) -> NodeResult<Option<T>> {
@@ -159,13 +194,18 @@ pub trait Read {
         Ok(self.get(table, key)?.is_some())
     }
 
-    /// The keys under `prefix`, in order.
-    fn scan_keys(&self, table: Table, prefix: &[u8]) -> NodeResult<Vec<Vec<u8>>> {
+    /// Up to `limit` keys under `prefix`, in order.
+    fn scan_keys(&self, table: Table, prefix: &[u8], limit: usize) -> NodeResult<Vec<Vec<u8>>> {
         Ok(self
-            .scan(table, prefix)?
+            .scan(table, prefix, limit)?
             .into_iter()
             .map(|(k, _)| k)
             .collect())
+    }
+
+    /// The first key under `prefix` (one row read).
+    fn first_key(&self, table: Table, prefix: &[u8]) -> NodeResult<Option<Vec<u8>>> {
+        Ok(self.scan_keys(table, prefix, 1)?.into_iter().next())
     }
 }
 
@@ -202,13 +242,15 @@ impl Changes {
         self.entries.get(&(table, key.to_vec())).map(Option::as_ref)
     }
 
-    fn range<'a>(
+    /// The entries of `table` under `prefix` from `start` on, lazily.
+    fn range_from<'a>(
         &'a self,
         table: Table,
         prefix: &'a [u8],
+        start: &[u8],
     ) -> impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a {
         self.entries
-            .range((table, prefix.to_vec())..)
+            .range((table, start.to_vec())..)
             .take_while(move |((t, k), _)| *t == table && k.starts_with(prefix))
             .map(|((_, k), v)| (k, v))
     }
@@ -229,23 +271,6 @@ impl Changes {
             .iter()
             .map(|((t, k), v)| (*t, k.as_slice(), v.as_deref()))
     }
-
-    /// Applies `self` on top of `base` entries of one scan.
-    fn overlay_scan(
-        &self,
-        table: Table,
-        prefix: &[u8],
-        base: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
-        for (k, v) in self.range(table, prefix) {
-            match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
-                None => merged.remove(k),
-            };
-        }
-        merged.into_iter().collect()
-    }
 }
 
 impl Write for Changes {
@@ -261,6 +286,10 @@ impl Write for Changes {
 pub struct Store {
     db: DB,
     sync_writes: bool,
+    /// The options the database was opened with (they hold its statistics, when enabled).
+    options: Options,
+    /// Rows read so far (each `get`, each step of an iterator).
+    rows_read: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -273,16 +302,59 @@ impl Store {
     /// Opens (creating if needed) the database under `path`. With `sync_writes`, every commit
     /// is fsynced before it is acknowledged (durable across power loss, not only crashes).
     pub fn open(path: &Path, sync_writes: bool) -> NodeResult<Arc<Store>> {
+        Store::open_with(path, sync_writes, false)
+    }
+
+    /// Like [`Store::open`], with RocksDB's statistics collected (see [`Store::ticker`]). For
+    /// tests and diagnostics: statistics cost a little on every operation.
+    pub fn open_with_statistics(path: &Path, sync_writes: bool) -> NodeResult<Arc<Store>> {
+        Store::open_with(path, sync_writes, true)
+    }
+
+    fn open_with(path: &Path, sync_writes: bool, statistics: bool) -> NodeResult<Arc<Store>> {
         std::fs::create_dir_all(path)?;
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
+        if statistics {
+            options.enable_statistics();
+        }
         let families = Table::ALL
             .iter()
             .map(|t| ColumnFamilyDescriptor::new(t.name(), t.options()));
         let db = DB::open_cf_descriptors(&options, path, families)?;
-        Ok(Arc::new(Store { db, sync_writes }))
+        Ok(Arc::new(Store {
+            db,
+            sync_writes,
+            options,
+            rows_read: AtomicU64::new(0),
+        }))
+    }
+
+    /// Whether commits are fsynced.
+    pub fn syncs_writes(&self) -> bool {
+        self.sync_writes
+    }
+
+    /// A RocksDB statistics ticker by name (e.g. `rocksdb.wal.synced`), when the store was
+    /// opened with [`Store::open_with_statistics`].
+    pub fn ticker(&self, name: &str) -> Option<u64> {
+        let dump = self.options.get_statistics()?;
+        dump.lines().find_map(|line| {
+            let rest = line.strip_prefix(name)?.strip_prefix(" COUNT : ")?;
+            rest.trim().parse().ok()
+        })
+    }
+
+    /// How many rows this store has read since it was opened: one per `get`, one per step of
+    /// a scan. Tests and benchmarks use it to show that a read costs what its answer holds.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(AtomicOrdering::Relaxed)
+    }
+
+    fn count_read(&self) {
+        self.rows_read.fetch_add(1, AtomicOrdering::Relaxed);
     }
 
     fn cf(&self, table: Table) -> &ColumnFamily {
@@ -314,29 +386,41 @@ impl Store {
         Ok(())
     }
 
-    fn scan_with(
+    fn get_with(
         &self,
         table: Table,
+        key: &[u8],
+        options: &ReadOptions,
+    ) -> NodeResult<Option<Vec<u8>>> {
+        self.count_read();
+        Ok(self.db.get_cf_opt(self.cf(table), key, options)?)
+    }
+
+    /// The entries under `prefix` from `start` on, read lazily: each step reads one row.
+    fn iter_from<'a>(
+        &'a self,
+        table: Table,
         prefix: &[u8],
+        start: &[u8],
         mut options: ReadOptions,
-    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    ) -> impl Iterator<Item = NodeResult<(Vec<u8>, Vec<u8>)>> + 'a {
         if let Some(upper) = prefix_upper_bound(prefix) {
             options.set_iterate_upper_bound(upper);
         }
-        let iter = self.db.iterator_cf_opt(
-            self.cf(table),
-            options,
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            out.push((k.into_vec(), v.into_vec()));
-        }
-        Ok(out)
+        let start = start.max(prefix);
+        let prefix = prefix.to_vec();
+        self.db
+            .iterator_cf_opt(
+                self.cf(table),
+                options,
+                IteratorMode::From(start, Direction::Forward),
+            )
+            .inspect(|_| self.count_read())
+            .map(|item| {
+                item.map(|(k, v)| (k.into_vec(), v.into_vec()))
+                    .map_err(NodeError::from)
+            })
+            .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
     }
 }
 
@@ -355,10 +439,18 @@ fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
 /// Reads of the latest committed state, without a snapshot (for the single writer).
 impl Read for Store {
     fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(table), key)?)
+        self.get_with(table, key, &ReadOptions::default())
     }
-    fn scan(&self, table: Table, prefix: &[u8]) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.scan_with(table, prefix, ReadOptions::default())
+    fn scan_from(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.iter_from(table, prefix, start, ReadOptions::default())
+            .take(limit)
+            .collect()
     }
 }
 
@@ -368,14 +460,29 @@ pub struct Snapshot<'a> {
     snapshot: rocksdb::Snapshot<'a>,
 }
 
-impl Read for Snapshot<'_> {
-    fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>> {
-        Ok(self.snapshot.get_cf(self.store.cf(table), key)?)
-    }
-    fn scan(&self, table: Table, prefix: &[u8]) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+impl Snapshot<'_> {
+    fn options(&self) -> ReadOptions {
         let mut options = ReadOptions::default();
         options.set_snapshot(&self.snapshot);
-        self.store.scan_with(table, prefix, options)
+        options
+    }
+}
+
+impl Read for Snapshot<'_> {
+    fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>> {
+        self.store.get_with(table, key, &self.options())
+    }
+    fn scan_from(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.store
+            .iter_from(table, prefix, start, self.options())
+            .take(limit)
+            .collect()
     }
 }
 
@@ -414,10 +521,21 @@ impl Read for Working<'_> {
         self.store.get(table, key)
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        let committed = self.store.scan(table, prefix)?;
-        let with_block = self.block.overlay_scan(table, prefix, committed);
-        Ok(self.tx.overlay_scan(table, prefix, with_block))
+    fn scan_from(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> NodeResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let start = start.max(prefix);
+        let committed = self
+            .store
+            .iter_from(table, prefix, start, ReadOptions::default());
+        let with_block = Overlay::new(committed, self.block.range_from(table, prefix, start));
+        Overlay::new(with_block, self.tx.range_from(table, prefix, start))
+            .take(limit)
+            .collect()
     }
 }
 
@@ -427,6 +545,59 @@ impl Write for Working<'_> {
     }
     fn delete(&mut self, table: Table, key: Vec<u8>) {
         self.tx.delete(table, key);
+    }
+}
+
+/// Entries of a newer layer merged over an older sequence, lazily and in key order: a newer
+/// write replaces the older entry with the same key, a newer deletion hides it.
+struct Overlay<'a, B, L>
+where
+    B: Iterator<Item = NodeResult<(Vec<u8>, Vec<u8>)>>,
+    L: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+{
+    base: Peekable<B>,
+    layer: Peekable<L>,
+}
+
+impl<'a, B, L> Overlay<'a, B, L>
+where
+    B: Iterator<Item = NodeResult<(Vec<u8>, Vec<u8>)>>,
+    L: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+{
+    fn new(base: B, layer: L) -> Self {
+        Overlay {
+            base: base.peekable(),
+            layer: layer.peekable(),
+        }
+    }
+}
+
+impl<'a, B, L> Iterator for Overlay<'a, B, L>
+where
+    B: Iterator<Item = NodeResult<(Vec<u8>, Vec<u8>)>>,
+    L: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+{
+    type Item = NodeResult<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let next_is = match (self.base.peek(), self.layer.peek()) {
+                (None, None) => return None,
+                (Some(Err(_)), _) | (Some(Ok(_)), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(Ok((base_key, _))), Some((layer_key, _))) => base_key.cmp(layer_key),
+            };
+            match next_is {
+                Ordering::Less => return self.base.next(),
+                // The layer's entry replaces (or deletes) the older one.
+                Ordering::Equal => drop(self.base.next()),
+                Ordering::Greater => {}
+            }
+            let (key, value) = self.layer.next()?;
+            if let Some(value) = value {
+                return Some(Ok((key.clone(), value.clone())));
+            }
+        }
     }
 }
 
@@ -459,7 +630,7 @@ mod tests {
         tx.put(Table::Users, b"a2".to_vec(), b"tx".to_vec());
         tx.put(Table::Wallets, b"a9".to_vec(), b"other table".to_vec());
 
-        let scanned = tx.scan(Table::Users, b"a").unwrap();
+        let scanned = tx.scan(Table::Users, b"a", usize::MAX).unwrap();
         assert_eq!(
             scanned,
             vec![
@@ -476,6 +647,125 @@ mod tests {
             store.snapshot().get(Table::Users, b"a1").unwrap(),
             Some(b"db".to_vec())
         );
-        assert_eq!(store.snapshot().scan(Table::Users, b"a").unwrap().len(), 2);
+        assert_eq!(
+            store
+                .snapshot()
+                .scan(Table::Users, b"a", usize::MAX)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    fn keys(entries: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
+        entries.into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// Pages through the three layers: every start position and every limit gives exactly
+    /// the merged entries from that position on, no more.
+    #[test]
+    fn layered_scans_merge_lazily_from_any_start_with_any_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), false).unwrap();
+        let mut committed = Changes::default();
+        for k in [b"p1", b"p3", b"p5", b"p7", b"q1"] {
+            committed.put(Table::Grants, k.to_vec(), b"db".to_vec());
+        }
+        store.commit(&committed).unwrap();
+        let mut block = Changes::default();
+        block.delete(Table::Grants, b"p3".to_vec());
+        block.put(Table::Grants, b"p4".to_vec(), b"block".to_vec());
+        block.put(Table::Grants, b"p5".to_vec(), b"block".to_vec());
+        let mut tx = Working::new(&store, &block);
+        tx.put(Table::Grants, b"p0".to_vec(), b"tx".to_vec());
+        tx.delete(Table::Grants, b"p5".to_vec());
+        tx.put(Table::Grants, b"p7".to_vec(), b"tx".to_vec());
+        tx.delete(Table::Grants, b"p9".to_vec());
+        let all: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"p0".to_vec(), b"tx".to_vec()),
+            (b"p1".to_vec(), b"db".to_vec()),
+            (b"p4".to_vec(), b"block".to_vec()),
+            (b"p7".to_vec(), b"tx".to_vec()),
+        ];
+        assert_eq!(tx.scan(Table::Grants, b"p", usize::MAX).unwrap(), all);
+        for start in [
+            &b""[..],
+            b"p",
+            b"p0",
+            b"p1",
+            b"p2",
+            b"p4",
+            b"p40",
+            b"p7",
+            b"p8",
+            b"q",
+        ] {
+            for limit in 0..6 {
+                let expected: Vec<_> = all
+                    .iter()
+                    .filter(|(k, _)| k.as_slice() >= start)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                assert_eq!(
+                    tx.scan_from(Table::Grants, b"p", start, limit).unwrap(),
+                    expected,
+                    "start {start:?}, limit {limit}"
+                );
+            }
+        }
+        assert_eq!(
+            keys(store.scan_from(Table::Grants, b"p", b"p4", 2).unwrap()),
+            vec![b"p5".to_vec(), b"p7".to_vec()]
+        );
+    }
+
+    /// A page of k entries reads k rows (and one to look ahead through the layers), however
+    /// many entries the prefix holds.
+    #[test]
+    fn a_scan_reads_only_the_rows_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), false).unwrap();
+        let mut committed = Changes::default();
+        for i in 0u32..10_000 {
+            committed.put(Table::Grants, i.to_be_bytes().to_vec(), Vec::new());
+        }
+        store.commit(&committed).unwrap();
+        let block = Changes::default();
+        let working = Working::new(&store, &block);
+        let snapshot = store.snapshot();
+        let before = store.rows_read();
+        assert_eq!(store.scan(Table::Grants, &[], 10).unwrap().len(), 10);
+        assert!(
+            store.rows_read() - before <= 11,
+            "store: {}",
+            store.rows_read() - before
+        );
+        let before = store.rows_read();
+        assert_eq!(
+            snapshot
+                .scan_from(Table::Grants, &[], &5000u32.to_be_bytes(), 10)
+                .unwrap()
+                .len(),
+            10
+        );
+        assert!(
+            store.rows_read() - before <= 11,
+            "snapshot: {}",
+            store.rows_read() - before
+        );
+        let before = store.rows_read();
+        assert_eq!(
+            working
+                .scan_from(Table::Grants, &[], &5000u32.to_be_bytes(), 10)
+                .unwrap()
+                .len(),
+            10
+        );
+        assert!(
+            store.rows_read() - before <= 12,
+            "working: {}",
+            store.rows_read() - before
+        );
     }
 }

@@ -16,7 +16,9 @@ use protocol::nacl_box::{EncryptionSecretKey, encrypt};
 use protocol::query::{Query, SignedQuery};
 use protocol::records::{QueryAnswer, QueryOutput};
 use protocol::tx::{SignedTransaction, Transaction};
-use protocol::wallet::{WalletProof, wallet_ownership_message};
+use protocol::wallet::{
+    WalletApproval, WalletProof, wallet_approval_message, wallet_ownership_message,
+};
 use uuid::Uuid;
 
 use crate::app::{App, AppConfig, Genesis, TxOutcome};
@@ -96,6 +98,26 @@ pub fn wallet_proof(wallet: &SigningKey, user: &Uuid, chain_id: &str, id: Uuid) 
         wallet: wallet.identity(),
         nonce,
         signature: wallet.sign(message.as_bytes()).into(),
+    }
+}
+
+/// The approval, by `approver` (a wallet of `user`), of linking the wallet of `proof`.
+pub fn wallet_approval(
+    approver: &SigningKey,
+    user: &Uuid,
+    proof: &WalletProof,
+    chain_id: &str,
+) -> WalletApproval {
+    let message = wallet_approval_message(
+        user,
+        &approver.identity(),
+        &proof.wallet,
+        chain_id,
+        &proof.nonce,
+    );
+    WalletApproval {
+        approver: approver.identity(),
+        signature: approver.sign(message.as_bytes()).into(),
     }
 }
 
@@ -288,6 +310,7 @@ impl TestNet {
             protocol::action::UpsertWalletAsInserter {
                 user_id: id,
                 wallet: proof,
+                approval: None,
             },
         )
         .expect("link wallet");

@@ -11,8 +11,8 @@ use protocol::credential::content_hash;
 use protocol::grant::{DelegatedWriteGrant, access_grant_id};
 use protocol::identity::{Ed25519SigningKey, SigningKey};
 use protocol::nacl_box::{EncryptionSecretKey, decrypt};
-use protocol::query::{Query, SignedQuery};
-use protocol::records::QueryOutput;
+use protocol::query::{PageRequest, Query, SignedQuery};
+use protocol::records::{Page, QueryOutput};
 use protocol::time::format_rfc3339;
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -38,6 +38,22 @@ fn world() -> World {
 }
 
 impl World {
+    /// A profile created by the issuer, without a wallet yet.
+    fn bare_profile(&mut self) -> Uuid {
+        let id = Uuid::new_v4();
+        self.net
+            .submit(
+                &self.issuer.signer(),
+                AddUserAsInserter {
+                    id,
+                    recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
+                    encryption_password_store: PasswordStore::User,
+                },
+            )
+            .unwrap();
+        id
+    }
+
     /// Alice's original credential, written by the issuer.
     fn issue(&mut self, vc_id: &str) -> Uuid {
         let id = Uuid::new_v4();
@@ -84,16 +100,21 @@ impl World {
     }
 }
 
+/// The first page, of the default size.
+fn first() -> PageRequest {
+    PageRequest::default()
+}
+
 fn credentials(out: QueryOutput) -> Vec<protocol::records::CredentialSummary> {
     match out {
-        QueryOutput::Credentials(c) => c,
+        QueryOutput::Credentials(c) => c.items,
         other => panic!("expected credentials, got {other:?}"),
     }
 }
 
 fn grants(out: QueryOutput) -> Vec<protocol::records::AccessGrantRecord> {
     match out {
-        QueryOutput::AccessGrants(g) => g,
+        QueryOutput::AccessGrants(g) => g.items,
         other => panic!("expected grants, got {other:?}"),
     }
 }
@@ -207,41 +228,63 @@ fn delegates_need_an_existing_inserter_and_are_unique() {
 }
 
 #[test]
-fn deleting_an_inserter_removes_its_delegates() {
+fn an_inserter_is_deleted_once_its_delegates_are_and_then_none_of_them_writes() {
     let mut w = world();
     let owner = w.net.owner.clone();
+    let second = SigningKey::generate_ed25519();
     w.net
         .submit(
             &owner,
-            DeleteInserter {
-                id: w.issuer.inserter_id,
+            AddDelegate {
+                address: second.identity(),
+                inserter_id: w.issuer.inserter_id,
             },
         )
         .unwrap();
-    let action = AddUserAsInserter {
-        id: Uuid::new_v4(),
-        recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
-        encryption_password_store: PasswordStore::User,
+    let delete = DeleteInserter {
+        id: w.issuer.inserter_id,
     };
     assert_eq!(
-        code(w.net.submit(&w.issuer.signer(), action)),
-        "unauthorized"
+        code(w.net.submit(&owner, delete.clone())),
+        "inserter_has_delegates"
     );
-    assert_eq!(
-        code(w.net.submit(
-            &owner,
-            DeleteInserter {
-                id: w.issuer.inserter_id
-            }
-        )),
-        "not_found"
-    );
+    for key in [w.issuer.signer(), second.clone()] {
+        w.net
+            .submit(
+                &owner,
+                DeleteDelegate {
+                    address: key.identity(),
+                },
+            )
+            .unwrap();
+    }
+    w.net.submit(&owner, delete.clone()).unwrap();
+    for key in [w.issuer.signer(), second] {
+        let action = AddUserAsInserter {
+            id: Uuid::new_v4(),
+            recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
+            encryption_password_store: PasswordStore::User,
+        };
+        assert_eq!(code(w.net.submit(&key, action)), "unauthorized");
+    }
+    assert_eq!(code(w.net.submit(&owner, delete)), "not_found");
+    // The name is free again, and so are the delegate keys.
+    let again = w.net.add_issuer("Acme KYC");
+    assert_ne!(again.inserter_id, w.issuer.inserter_id);
 }
 
 #[test]
 fn a_deleted_delegate_can_no_longer_write() {
     let mut w = world();
     let owner = w.net.owner.clone();
+    let profile = |id| AddUserAsInserter {
+        id,
+        recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
+        encryption_password_store: PasswordStore::User,
+    };
+    // It writes while it is a delegate (a profile without a wallet yet)...
+    let fresh = Uuid::new_v4();
+    w.net.submit(&w.issuer.signer(), profile(fresh)).unwrap();
     w.net
         .submit(
             &owner,
@@ -250,11 +293,54 @@ fn a_deleted_delegate_can_no_longer_write() {
             },
         )
         .unwrap();
+    // ...and not after: none of the writes it could make before.
+    let signer = w.issuer.signer();
+    let credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:late", "active"),
+        b"late",
+        &w.alice.public_key(),
+    );
+    let writes: Vec<Action> = vec![
+        profile(Uuid::new_v4()).into(),
+        UpsertCredentialAsInserter {
+            id: Uuid::new_v4(),
+            user_id: fresh,
+            credential,
+        }
+        .into(),
+        AddAttributeAsInserter {
+            id: Uuid::new_v4(),
+            user_id: fresh,
+            attribute_key: "k".into(),
+            value: "v".into(),
+        }
+        .into(),
+        UpsertWalletAsInserter {
+            user_id: fresh,
+            wallet: wallet_proof(
+                &SigningKey::generate_evm(),
+                &fresh,
+                CHAIN_ID,
+                Uuid::new_v4(),
+            ),
+            approval: None,
+        }
+        .into(),
+    ];
+    for action in writes {
+        let name = action.name();
+        assert_eq!(
+            code(w.net.submit(&signer, action)),
+            "unauthorized",
+            "{name}"
+        );
+    }
     assert_eq!(
-        code(w.net.read(
-            &w.issuer.signer(),
-            Query::GetUserAsInserter { id: w.alice.id }
-        )),
+        code(
+            w.net
+                .read(&signer, Query::GetUserAsInserter { id: w.alice.id })
+        ),
         "unauthorized"
     );
 }
@@ -310,62 +396,36 @@ fn inserter_creates_profiles_with_uuid_v4_ids_only_once() {
 fn wallet_proofs_must_name_the_user_and_chain_and_are_single_use() {
     let mut w = world();
     let signer = w.issuer.signer();
-    let bob = w.net.add_user(&w.issuer, false);
+    let (p, q) = (w.bare_profile(), w.bare_profile());
     let wallet = SigningKey::generate_evm();
-    // Signed for Bob, submitted for Alice.
-    let for_bob = wallet_proof(&wallet, &bob.id, CHAIN_ID, Uuid::new_v4());
+    let link = |user_id, wallet, approval| UpsertWalletAsInserter {
+        user_id,
+        wallet,
+        approval,
+    };
+    // Signed for P, submitted for Q.
+    let for_p = wallet_proof(&wallet, &p, CHAIN_ID, Uuid::new_v4());
     assert_eq!(
-        code(w.net.submit(
-            &signer,
-            UpsertWalletAsInserter {
-                user_id: w.alice.id,
-                wallet: for_bob.clone()
-            }
-        )),
+        code(w.net.submit(&signer, link(q, for_p.clone(), None))),
         "bad_signature"
     );
     // Signed for another chain.
-    let other_chain = wallet_proof(&wallet, &w.alice.id, "idos-other", Uuid::new_v4());
+    let other_chain = wallet_proof(&wallet, &q, "idos-other", Uuid::new_v4());
     assert_eq!(
-        code(w.net.submit(
-            &signer,
-            UpsertWalletAsInserter {
-                user_id: w.alice.id,
-                wallet: other_chain
-            }
-        )),
+        code(w.net.submit(&signer, link(q, other_chain, None))),
         "bad_signature"
     );
-    w.net
-        .submit(
-            &signer,
-            UpsertWalletAsInserter {
-                user_id: bob.id,
-                wallet: for_bob.clone(),
-            },
-        )
-        .unwrap();
-    // The same proof again, even for the same wallet row.
+    w.net.submit(&signer, link(p, for_p.clone(), None)).unwrap();
+    // The same proof again, even for the same profile and approved by its wallet.
+    let approval = wallet_approval(&wallet, &p, &for_p, CHAIN_ID);
     assert_eq!(
-        code(w.net.submit(
-            &signer,
-            UpsertWalletAsInserter {
-                user_id: bob.id,
-                wallet: for_bob
-            }
-        )),
+        code(w.net.submit(&signer, link(p, for_p, Some(approval)))),
         "proof_reused"
     );
     // A wallet links to one profile only.
-    let fresh = wallet_proof(&wallet, &w.alice.id, CHAIN_ID, Uuid::new_v4());
+    let fresh = wallet_proof(&wallet, &q, CHAIN_ID, Uuid::new_v4());
     assert_eq!(
-        code(w.net.submit(
-            &signer,
-            UpsertWalletAsInserter {
-                user_id: w.alice.id,
-                wallet: fresh
-            }
-        )),
+        code(w.net.submit(&signer, link(q, fresh, None))),
         "wallet_taken"
     );
     // Unknown profile.
@@ -377,15 +437,304 @@ fn wallet_proofs_must_name_the_user_and_chain_and_are_single_use() {
         Uuid::new_v4(),
     );
     assert_eq!(
-        code(w.net.submit(
-            &signer,
-            UpsertWalletAsInserter {
-                user_id: nobody,
-                wallet: proof
-            }
-        )),
+        code(w.net.submit(&signer, link(nobody, proof, None))),
         "not_found"
     );
+}
+
+// ----- only the user controls their profile ---------------------------------------------
+
+/// The attack: an inserter links a key of its own to someone else's profile, then signs as
+/// that user (reads the profile, rotates its key to one it holds).
+#[test]
+fn an_inserter_cannot_link_a_key_of_its_own_to_a_profile_that_has_a_wallet() {
+    let mut w = world();
+    let original = w.issue("urn:vc:victim");
+    let mallory = w.net.add_issuer("Mallory KYC");
+    for inserter in [mallory.signer(), w.issuer.signer()] {
+        let key = SigningKey::generate_evm();
+        let proof = wallet_proof(&key, &w.alice.id, CHAIN_ID, Uuid::new_v4());
+        assert_eq!(
+            code(w.net.submit(
+                &inserter,
+                UpsertWalletAsInserter {
+                    user_id: w.alice.id,
+                    wallet: proof,
+                    approval: None,
+                }
+            )),
+            "wallet_approval_required"
+        );
+        // Nor does an approval signed by the attacker's own key (or another profile's wallet).
+        let proof = wallet_proof(&key, &w.alice.id, CHAIN_ID, Uuid::new_v4());
+        let own = wallet_approval(&key, &w.alice.id, &proof, CHAIN_ID);
+        assert_eq!(
+            code(w.net.submit(
+                &inserter,
+                UpsertWalletAsInserter {
+                    user_id: w.alice.id,
+                    wallet: proof,
+                    approval: Some(own),
+                }
+            )),
+            "unauthorized"
+        );
+        // The key has no profile: it cannot read Alice's data nor rotate her key.
+        assert_eq!(
+            code(w.net.read(&key, Query::GetCredentials { page: first() })),
+            "no_profile"
+        );
+        let garbage = ReencryptedCredential {
+            id: original,
+            content: vec![0; 64].into(),
+            encryptor_public_key: EncryptionSecretKey::generate().public_key(),
+        };
+        assert_eq!(
+            code(w.net.submit(
+                &key,
+                RotateEncryptionKey {
+                    recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
+                    encryption_password_store: PasswordStore::User,
+                    originals: vec![garbage],
+                }
+            )),
+            "no_profile"
+        );
+    }
+    match w.net.read(&w.alice.wallet, Query::GetUser).unwrap() {
+        QueryOutput::User(u) => assert_eq!(u.recipient_encryption_public_key, w.alice.public_key()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(wallet_count(&w, &w.alice.wallet), 1);
+}
+
+fn wallet_count(w: &World, signer: &SigningKey) -> usize {
+    match w
+        .net
+        .read(signer, Query::GetWallets { page: first() })
+        .unwrap()
+    {
+        QueryOutput::Wallets(ws) => ws.items.len(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_inserter_links_another_wallet_with_the_approval_of_one_of_the_profiles_wallets() {
+    let mut w = world();
+    let bob = w.net.add_user(&w.issuer, false);
+    let phone = SigningKey::generate_ed25519();
+    let proof = wallet_proof(&phone, &w.alice.id, CHAIN_ID, Uuid::new_v4());
+    let link = |approval| UpsertWalletAsInserter {
+        user_id: w.alice.id,
+        wallet: proof.clone(),
+        approval: Some(approval),
+    };
+    // Approved by a wallet of another profile, or signed for another proof or chain: refused.
+    let by_bob = wallet_approval(&bob.wallet, &w.alice.id, &proof, CHAIN_ID);
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), link(by_bob))),
+        "unauthorized"
+    );
+    let other_proof = wallet_proof(&phone, &w.alice.id, CHAIN_ID, Uuid::new_v4());
+    let wrong_proof = wallet_approval(&w.alice.wallet, &w.alice.id, &other_proof, CHAIN_ID);
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), link(wrong_proof))),
+        "bad_signature"
+    );
+    let wrong_chain = wallet_approval(&w.alice.wallet, &w.alice.id, &proof, "idos-other");
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), link(wrong_chain))),
+        "bad_signature"
+    );
+    // The node tells clients what to sign.
+    let message = w
+        .net
+        .query(&SignedQuery::anonymous(
+            CHAIN_ID,
+            Query::WalletApprovalMessage {
+                user_id: w.alice.id,
+                approver: w.alice.wallet.identity(),
+                new_wallet: phone.identity(),
+                proof_nonce: proof.nonce,
+            },
+        ))
+        .unwrap()
+        .output;
+    let signature: protocol::bytes::Bytes = match message {
+        QueryOutput::Message(text) => w.alice.wallet.sign(text.as_bytes()).into(),
+        other => panic!("{other:?}"),
+    };
+    let approval = protocol::wallet::WalletApproval {
+        approver: w.alice.wallet.identity(),
+        signature,
+    };
+    // Any inserter may carry the user's approval.
+    let other = w.net.add_issuer("Other KYC");
+    w.net.submit(&other.signer(), link(approval)).unwrap();
+    assert_eq!(wallet_count(&w, &phone), 2);
+}
+
+#[test]
+fn the_first_wallet_of_a_profile_is_linked_by_the_inserter_that_created_it() {
+    let mut w = world();
+    let fresh = w.bare_profile();
+    let mallory = w.net.add_issuer("Mallory KYC");
+    let key = SigningKey::generate_evm();
+    let link = |key: &SigningKey| UpsertWalletAsInserter {
+        user_id: fresh,
+        wallet: wallet_proof(key, &fresh, CHAIN_ID, Uuid::new_v4()),
+        approval: None,
+    };
+    assert_eq!(
+        code(w.net.submit(&mallory.signer(), link(&key))),
+        "unauthorized"
+    );
+    assert_eq!(code(w.net.read(&key, Query::GetUser)), "no_profile");
+    w.net.submit(&w.issuer.signer(), link(&key)).unwrap();
+    assert!(matches!(
+        w.net.read(&key, Query::GetUser),
+        Ok(QueryOutput::User(_))
+    ));
+}
+
+/// The attack: upsert a wallet row id the user has, with another address. idOS's upsert
+/// replaces the row, unlinking the wallet the user signs with.
+#[test]
+fn upserting_a_wallet_id_the_user_has_is_refused_and_the_wallet_stays() {
+    let mut w = world();
+    let alices_wallet_id = match w
+        .net
+        .read(&w.alice.wallet, Query::GetWallets { page: first() })
+        .unwrap()
+    {
+        QueryOutput::Wallets(ws) => ws.items[0].id,
+        other => panic!("{other:?}"),
+    };
+    let new = SigningKey::generate_ed25519();
+    let proof = wallet_proof(&new, &w.alice.id, CHAIN_ID, alices_wallet_id);
+    let approval = wallet_approval(&w.alice.wallet, &w.alice.id, &proof, CHAIN_ID);
+    assert_eq!(
+        code(w.net.submit(
+            &w.issuer.signer(),
+            UpsertWalletAsInserter {
+                user_id: w.alice.id,
+                wallet: proof.clone(),
+                approval: Some(approval),
+            }
+        )),
+        "already_exists"
+    );
+    // Nor through add_wallet.
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, AddWallet { wallet: proof })),
+        "already_exists"
+    );
+    assert!(matches!(
+        w.net.read(&w.alice.wallet, Query::GetUser),
+        Ok(QueryOutput::User(_))
+    ));
+    assert_eq!(code(w.net.read(&new, Query::GetUser)), "no_profile");
+}
+
+/// The attack: the issuer revokes a credential (new public notes); the owner writes the
+/// original credential again, with its valid signatures, to show "active" once more.
+#[test]
+fn an_issuers_revocation_survives_the_owner_writing_the_original_notes_again() {
+    let mut w = world();
+    let vc = "urn:vc:revoked";
+    let signed = credential_input(
+        &w.issuer.key,
+        &public_notes(vc, "active"),
+        &plaintext(vc),
+        &w.alice.public_key(),
+    );
+    let id = Uuid::new_v4();
+    w.net
+        .submit(
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id,
+                user_id: w.alice.id,
+                credential: signed.clone(),
+            },
+        )
+        .unwrap();
+    let revoked = public_notes(vc, "revoked");
+    w.net
+        .submit(
+            &w.issuer.signer(),
+            EditPublicNotesAsIssuer {
+                public_notes_id: vc.into(),
+                public_notes: revoked.clone(),
+            },
+        )
+        .unwrap();
+    let notes_of = |w: &World, id: Uuid| match w
+        .net
+        .read(&w.alice.wallet, Query::GetCredentialOwned { id })
+        .unwrap()
+    {
+        QueryOutput::Credential(c) => c.public_notes,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(notes_of(&w, id), revoked);
+    // Replay with edit_credential.
+    w.net
+        .submit(
+            &w.alice.wallet,
+            EditCredential {
+                id,
+                credential: signed.clone(),
+            },
+        )
+        .unwrap();
+    assert_eq!(notes_of(&w, id), revoked);
+    // Replay as a new credential.
+    let again = Uuid::new_v4();
+    w.net
+        .submit(
+            &w.alice.wallet,
+            AddCredential {
+                id: again,
+                credential: signed.clone(),
+            },
+        )
+        .unwrap();
+    assert_eq!(notes_of(&w, again), revoked);
+    // Delete and write it again under the same id.
+    w.net
+        .submit(&w.alice.wallet, RemoveCredential { id })
+        .unwrap();
+    w.net
+        .submit(
+            &w.alice.wallet,
+            AddCredential {
+                id,
+                credential: signed,
+            },
+        )
+        .unwrap();
+    assert_eq!(notes_of(&w, id), revoked);
+    // The list and a grantee's view say so too.
+    let listed = credentials(
+        w.net
+            .read(&w.alice.wallet, Query::GetCredentials { page: first() })
+            .unwrap(),
+    );
+    assert!(
+        listed.iter().all(|c| c.public_notes == revoked),
+        "{listed:?}"
+    );
+    let (grantee, _, copy_id, _) = w.share(again, vc, 0);
+    match w
+        .net
+        .read(&grantee, Query::GetCredentialShared { id: copy_id })
+        .unwrap()
+    {
+        QueryOutput::Credential(c) => assert_eq!(c.public_notes, revoked),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -478,8 +827,12 @@ fn inserter_adds_attributes() {
         code(w.net.submit(&w.issuer.signer(), add(id))),
         "already_exists"
     );
-    match w.net.read(&w.alice.wallet, Query::GetAttributes).unwrap() {
-        QueryOutput::Attributes(a) => {
+    match w
+        .net
+        .read(&w.alice.wallet, Query::GetAttributes { page: first() })
+        .unwrap()
+    {
+        QueryOutput::Attributes(Page { items: a, .. }) => {
             assert_eq!((a.len(), a[0].inserter.as_deref()), (1, Some("Acme KYC")))
         }
         other => panic!("{other:?}"),
@@ -528,8 +881,12 @@ fn users_add_list_and_remove_wallets_but_not_the_one_they_sign_with() {
     w.net
         .submit(&w.alice.wallet, AddWallet { wallet: proof })
         .unwrap();
-    let wallets = match w.net.read(&second, Query::GetWallets).unwrap() {
-        QueryOutput::Wallets(ws) => ws,
+    let wallets = match w
+        .net
+        .read(&second, Query::GetWallets { page: first() })
+        .unwrap()
+    {
+        QueryOutput::Wallets(ws) => ws.items,
         other => panic!("{other:?}"),
     };
     assert_eq!(wallets.len(), 2);
@@ -586,7 +943,11 @@ fn users_add_edit_and_remove_their_credentials() {
         )),
         "already_exists"
     );
-    let listed = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
+    let listed = credentials(
+        w.net
+            .read(&w.alice.wallet, Query::GetCredentials { page: first() })
+            .unwrap(),
+    );
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].inserter, None);
     let edited = credential_input(
@@ -633,7 +994,14 @@ fn users_add_edit_and_remove_their_credentials() {
     w.net
         .submit(&w.alice.wallet, RemoveCredential { id })
         .unwrap();
-    assert!(credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap()).is_empty());
+    assert!(
+        credentials(
+            w.net
+                .read(&w.alice.wallet, Query::GetCredentials { page: first() })
+                .unwrap()
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -659,7 +1027,10 @@ fn sharing_creates_a_copy_and_a_grant_the_grantee_can_read_and_decrypt() {
     assert_eq!(&plain[..], &plaintext("urn:vc:share")[..]);
     let given = grants(
         w.net
-            .read(&w.alice.wallet, Query::GetAccessGrantsOwned)
+            .read(
+                &w.alice.wallet,
+                Query::GetAccessGrantsOwned { page: first() },
+            )
             .unwrap(),
     );
     assert_eq!(given.len(), 1);
@@ -715,37 +1086,127 @@ fn sharing_refuses_copies_public_notes_foreign_originals_and_duplicate_grants() 
     assert_eq!(code(w.net.submit(&w.alice.wallet, again)), "already_exists");
 }
 
+/// idOS's rule ("forbidden if any grant points at it") never fires for an original, since
+/// grants point at copies; here an original with copies cannot be rewritten, because a
+/// grantee reads its copy with the original's public notes.
 #[test]
 fn shared_credentials_cannot_be_edited_nor_copies_edited() {
     let mut w = world();
     let original = w.issue("urn:vc:e");
-    let (_, _, copy_id, _) = w.share(original, "urn:vc:e", 0);
-    let credential = credential_input(
+    let (grantee, _, copy_id, grant_id) = w.share(original, "urn:vc:e", 0);
+    let other_notes = credential_input(
         &w.issuer.key,
-        &public_notes("urn:vc:e", "active"),
+        &public_notes("urn:vc:other", "active"),
         b"y",
         &w.alice.public_key(),
     );
+    let edit = |id| EditCredential {
+        id,
+        credential: other_notes.clone(),
+    };
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, edit(copy_id))),
+        "credential_is_copy"
+    );
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, edit(original))),
+        "credential_shared"
+    );
+    let upsert = UpsertCredentialAsInserter {
+        id: original,
+        user_id: w.alice.id,
+        credential: other_notes.clone(),
+    };
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), upsert.clone())),
+        "credential_shared"
+    );
+    // The grantee still reads the notes it was shown; revoking the grant leaves the copy, so
+    // the original stays shared.
+    let notes = |w: &World| match w
+        .net
+        .read(&grantee, Query::GetCredentialShared { id: copy_id })
+        .unwrap()
+    {
+        QueryOutput::Credential(c) => c.public_notes,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(notes(&w), public_notes("urn:vc:e", "active"));
+    w.net
+        .submit(&w.alice.wallet, RevokeAccessGrant { id: grant_id })
+        .unwrap();
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, edit(original))),
+        "credential_shared"
+    );
+    // Once the copy is gone, the original is the user's alone again.
+    w.net
+        .submit(&w.alice.wallet, RemoveCredential { id: copy_id })
+        .unwrap();
+    w.net.submit(&w.alice.wallet, edit(original)).unwrap();
+    w.net.submit(&w.issuer.signer(), upsert).unwrap();
+}
+
+/// An original deleted while copies of it remain keeps its id: nothing new takes it over
+/// (the copies name it, and lock entries under it stay until their grants go).
+#[test]
+fn the_id_of_a_deleted_shared_original_is_never_used_again() {
+    let mut w = world();
+    let shared = w.issue("urn:vc:s");
+    let alone = w.issue("urn:vc:a");
+    w.share(shared, "urn:vc:s", 0);
+    for id in [shared, alone] {
+        w.net
+            .submit(&w.alice.wallet, RemoveCredential { id })
+            .unwrap();
+    }
+    let credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:n", "active"),
+        b"n",
+        &w.alice.public_key(),
+    );
+    let add = |id| AddCredential {
+        id,
+        credential: credential.clone(),
+    };
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, add(shared))),
+        "already_exists"
+    );
     assert_eq!(
         code(w.net.submit(
-            &w.alice.wallet,
-            EditCredential {
-                id: copy_id,
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id: shared,
+                user_id: w.alice.id,
                 credential: credential.clone()
             }
         )),
-        "credential_is_copy"
+        "already_exists"
     );
-    // The grant is on the copy; the original stays editable in idOS, and so here.
-    w.net
-        .submit(
-            &w.alice.wallet,
-            EditCredential {
-                id: original,
-                credential,
-            },
-        )
-        .unwrap();
+    let mut as_copy = share_action(
+        &Ed25519SigningKey::generate(),
+        w.issue("urn:vc:t"),
+        b"t",
+        SigningKey::generate_evm().identity(),
+        &EncryptionSecretKey::generate().public_key(),
+        0,
+    );
+    as_copy.id = shared;
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, as_copy)),
+        "already_exists"
+    );
+    let now = w.net.time;
+    let mut by_grant = dwg(&w, &w.issuer.key, now - 10, now + 3600, CHAIN_ID);
+    by_grant.action.original_id = shared;
+    assert_eq!(
+        code(w.net.submit(&w.issuer.signer(), by_grant.action)),
+        "already_exists"
+    );
+    // An original that was never shared leaves its id free, as in idOS.
+    w.net.submit(&w.alice.wallet, add(alone)).unwrap();
 }
 
 #[test]
@@ -776,7 +1237,10 @@ fn revoking_waits_for_the_time_lock() {
     assert!(
         grants(
             w.net
-                .read(&w.alice.wallet, Query::GetAccessGrantsOwned)
+                .read(
+                    &w.alice.wallet,
+                    Query::GetAccessGrantsOwned { page: first() }
+                )
                 .unwrap()
         )
         .is_empty()
@@ -790,7 +1254,7 @@ fn revoking_waits_for_the_time_lock() {
     );
 }
 
-/// DESIGN §5.4: idOS checks only the original's own grants, which never exist.
+/// idOS checks only the original's own grants, which never exist (grants point at copies).
 #[test]
 fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
     let mut w = world();
@@ -830,6 +1294,78 @@ fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
             .read(&grantee, Query::GetCredentialShared { id: copy_id })
             .is_ok()
     );
+}
+
+/// Of the grants on an original's copies, the one locked longest decides, however the grants'
+/// ids sort.
+#[test]
+fn the_latest_lock_among_an_originals_copies_decides() {
+    for short_grant_sorts_first in [true, false] {
+        let mut w = world();
+        let original = w.issue("urn:vc:l");
+        let now = w.net.time;
+        let (short, long) = (now + 5, now + 1000);
+        let key = EncryptionSecretKey::generate().public_key();
+        let grantee = SigningKey::generate_evm();
+        let share = |lock| {
+            share_action(
+                &Ed25519SigningKey::generate(),
+                original,
+                &plaintext("urn:vc:l"),
+                grantee.identity(),
+                &key,
+                lock,
+            )
+        };
+        let grant_id = |a: &ShareCredential| {
+            access_grant_id(&grantee.identity().identifier(), &a.id, a.locked_until)
+        };
+        let (a, b) = loop {
+            let (a, b) = (share(short), share(long));
+            if (grant_id(&a) < grant_id(&b)) == short_grant_sorts_first {
+                break (a, b);
+            }
+        };
+        let long_grant = grant_id(&b);
+        w.net.submit(&w.alice.wallet, a).unwrap();
+        w.net.submit(&w.alice.wallet, b).unwrap();
+        // Reads see the last block's time: an empty block moves it on.
+        w.net.time = short + 10;
+        w.net.block(vec![]);
+        assert_eq!(
+            w.net
+                .read(
+                    &w.alice.wallet,
+                    Query::HasLockedAccessGrants { id: original }
+                )
+                .unwrap(),
+            QueryOutput::Bool(true)
+        );
+        match w
+            .net
+            .submit(&w.alice.wallet, RemoveCredential { id: original })
+        {
+            Err(node::error::NodeError::GrantLocked {
+                grant,
+                locked_until,
+            }) => assert_eq!((grant, locked_until), (long_grant, long)),
+            other => panic!("{other:?}"),
+        }
+        w.net.time = long + 1;
+        w.net.block(vec![]);
+        assert_eq!(
+            w.net
+                .read(
+                    &w.alice.wallet,
+                    Query::HasLockedAccessGrants { id: original }
+                )
+                .unwrap(),
+            QueryOutput::Bool(false)
+        );
+        w.net
+            .submit(&w.alice.wallet, RemoveCredential { id: original })
+            .unwrap();
+    }
 }
 
 #[test]
@@ -909,15 +1445,19 @@ fn users_manage_attributes_and_cannot_edit_shared_copies() {
         "not_found"
     );
     w.net.submit(&alice, RemoveAttribute { id }).unwrap();
-    match w.net.read(&alice, Query::GetAttributes).unwrap() {
-        QueryOutput::Attributes(a) => {
+    match w
+        .net
+        .read(&alice, Query::GetAttributes { page: first() })
+        .unwrap()
+    {
+        QueryOutput::Attributes(Page { items: a, .. }) => {
             assert_eq!(a.iter().map(|a| a.id).collect::<Vec<_>>(), vec![copy])
         }
         other => panic!("{other:?}"),
     }
 }
 
-// ----- key rotation (DESIGN §5.3) ---------------------------------------------------------
+// ----- key rotation (the user alone, every original once) ------------------------------
 
 fn reencrypt_all(
     w: &mut World,
@@ -984,6 +1524,37 @@ fn the_user_rotates_the_key_and_every_original_in_one_transaction() {
         code(w.net.submit(&w.alice.wallet, rotate(with_copy))),
         "rotation_incomplete"
     );
+    // As many ids as she has originals, but one is a copy, or someone else's original.
+    let mut copy_for_original = originals.clone();
+    copy_for_original[1].id = copy_id;
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, rotate(copy_for_original))),
+        "rotation_incomplete"
+    );
+    let bob = w.net.add_user(&w.issuer, false);
+    let bobs = Uuid::new_v4();
+    let bobs_credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:bob", "active"),
+        b"bob",
+        &bob.public_key(),
+    );
+    w.net
+        .submit(
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id: bobs,
+                user_id: bob.id,
+                credential: bobs_credential,
+            },
+        )
+        .unwrap();
+    let mut foreign = originals.clone();
+    foreign[1].id = bobs;
+    assert_eq!(
+        code(w.net.submit(&w.alice.wallet, rotate(foreign))),
+        "rotation_incomplete"
+    );
     // Issuers cannot rotate a user's key (they have no profile to rotate).
     assert_eq!(
         code(w.net.submit(&w.issuer.signer(), rotate(originals.clone()))),
@@ -1010,81 +1581,171 @@ fn the_user_rotates_the_key_and_every_original_in_one_transaction() {
 
 // ----- grantees --------------------------------------------------------------------------
 
+/// Every page of a grantee's grants, read with `limit` and the cursors, as (grant ids, the
+/// size of each page).
+fn all_pages(
+    w: &World,
+    grantee: &SigningKey,
+    user_id: Option<Uuid>,
+    limit: u32,
+) -> (Vec<Uuid>, Vec<usize>) {
+    let mut ids = Vec::new();
+    let mut sizes = Vec::new();
+    let mut page = PageRequest::first(limit);
+    loop {
+        let out = match w
+            .net
+            .read(grantee, Query::GetAccessGrantsGranted { user_id, page })
+            .unwrap()
+        {
+            QueryOutput::AccessGrants(p) => p,
+            other => panic!("{other:?}"),
+        };
+        sizes.push(out.items.len());
+        ids.extend(out.items.iter().map(|g| g.id));
+        match out.next_cursor {
+            Some(cursor) => page = PageRequest::after(cursor, limit),
+            None => return (ids, sizes),
+        }
+    }
+}
+
 #[test]
 fn grantees_list_count_and_page_grants_by_height_then_id() {
     let mut w = world();
+    let bob = w.net.add_user(&w.issuer, false);
     let grantee = SigningKey::generate_ed25519();
     let key = EncryptionSecretKey::generate().public_key();
-    let mut expected = Vec::new();
-    for i in 0..5 {
-        let vc = format!("urn:vc:{i}");
-        let original = w.issue(&vc);
-        let action = share_action(
+    let share = |original: Uuid, vc: &str| {
+        share_action(
             &Ed25519SigningKey::generate(),
             original,
-            &plaintext(&vc),
+            &plaintext(vc),
             grantee.identity(),
             &key,
             0,
-        );
-        expected.push(access_grant_id(
-            &grantee.identity().identifier(),
-            &action.id,
-            0,
-        ));
-        w.net.submit(&w.alice.wallet, action).unwrap();
-    }
-    let page = |page, size| {
-        grants(
-            w.net
-                .read(
-                    &grantee,
-                    Query::GetAccessGrantsGranted {
-                        user_id: None,
-                        page,
-                        size,
-                    },
-                )
-                .unwrap(),
         )
-        .into_iter()
-        .map(|g| g.id)
-        .collect::<Vec<_>>()
     };
-    assert_eq!(page(1, 2), expected[0..2]);
-    assert_eq!(page(2, 2), expected[2..4]);
-    assert_eq!(page(3, 2), expected[4..5]);
-    assert!(page(4, 2).is_empty());
+    let grant_of =
+        |a: &ShareCredential| access_grant_id(&grantee.identity().identifier(), &a.id, 0);
+    // One block with three of Alice's shares and one of Bob's, sent in descending grant id
+    // order (the opposite of the order they must be listed in), then a later block with one
+    // more of Alice's.
+    let mut alices: Vec<ShareCredential> = (0..3)
+        .map(|i| {
+            let vc = format!("urn:vc:{i}");
+            let original = w.issue(&vc);
+            share(original, &vc)
+        })
+        .collect();
+    alices.sort_by_key(|a| std::cmp::Reverse(grant_of(a)));
+    let bobs_original = Uuid::new_v4();
+    let bobs_credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:bob", "active"),
+        &plaintext("urn:vc:bob"),
+        &bob.public_key(),
+    );
+    w.net
+        .submit(
+            &w.issuer.signer(),
+            UpsertCredentialAsInserter {
+                id: bobs_original,
+                user_id: bob.id,
+                credential: bobs_credential,
+            },
+        )
+        .unwrap();
+    let bobs = share(bobs_original, "urn:vc:bob");
+    let first_nonce = w.net.sign(&w.alice.wallet, alices[0].clone()).tx.nonce;
+    let mut block: Vec<Vec<u8>> = alices
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            w.net
+                .sign_with_nonce(&w.alice.wallet, a.clone(), first_nonce + i as u64)
+                .encode()
+        })
+        .collect();
+    block.insert(1, w.net.sign(&bob.wallet, bobs.clone()).encode());
+    let outcomes = w.net.block(block);
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let later = {
+        let original = w.issue("urn:vc:later");
+        share(original, "urn:vc:later")
+    };
+    w.net.submit(&w.alice.wallet, later.clone()).unwrap();
+
+    let mut same_block: Vec<Uuid> = alices.iter().map(grant_of).collect();
+    same_block.push(grant_of(&bobs));
+    same_block.sort();
+    let mut everything = same_block.clone();
+    everything.push(grant_of(&later));
+    let alices_only: Vec<Uuid> = everything
+        .iter()
+        .copied()
+        .filter(|id| *id != grant_of(&bobs))
+        .collect();
     assert_eq!(
-        w.net
-            .read(
-                &grantee,
-                Query::GetAccessGrantsGrantedCount {
-                    user_id: Some(w.alice.id)
-                }
-            )
-            .unwrap(),
-        QueryOutput::Count(5)
+        all_pages(&w, &grantee, None, 100),
+        (everything.clone(), vec![5])
     );
     assert_eq!(
-        w.net
-            .read(
-                &grantee,
-                Query::GetAccessGrantsGrantedCount {
-                    user_id: Some(Uuid::new_v4())
-                }
-            )
-            .unwrap(),
-        QueryOutput::Count(0)
+        all_pages(&w, &grantee, None, 2),
+        (everything.clone(), vec![2, 2, 1])
     );
-    // Page 0 and oversized pages are refused at decoding.
+    assert_eq!(
+        all_pages(&w, &grantee, Some(w.alice.id), 3),
+        (alices_only, vec![3, 1])
+    );
+    assert_eq!(
+        all_pages(&w, &grantee, Some(bob.id), 1),
+        (vec![grant_of(&bobs)], vec![1])
+    );
+    assert_eq!(
+        all_pages(&w, &grantee, Some(Uuid::new_v4()), 1),
+        (vec![], vec![0])
+    );
+    let count = |w: &World, user_id| {
+        w.net
+            .read(&grantee, Query::GetAccessGrantsGrantedCount { user_id })
+            .unwrap()
+    };
+    assert_eq!(count(&w, None), QueryOutput::Count(5));
+    assert_eq!(count(&w, Some(w.alice.id)), QueryOutput::Count(4));
+    assert_eq!(count(&w, Some(bob.id)), QueryOutput::Count(1));
+    assert_eq!(count(&w, Some(Uuid::new_v4())), QueryOutput::Count(0));
+    // Counts follow revocations.
+    w.net
+        .submit(
+            &bob.wallet,
+            RevokeAccessGrant {
+                id: grant_of(&bobs),
+            },
+        )
+        .unwrap();
+    assert_eq!(count(&w, None), QueryOutput::Count(4));
+    assert_eq!(count(&w, Some(bob.id)), QueryOutput::Count(0));
+    // A zero or oversized limit is refused at decoding, a cursor of another read by the node.
+    for limit in [0, protocol::query::MAX_PAGE_SIZE + 1] {
+        assert_eq!(
+            code(w.net.read(
+                &grantee,
+                Query::GetAccessGrantsGranted {
+                    user_id: None,
+                    page: PageRequest::first(limit),
+                }
+            )),
+            "invalid_field"
+        );
+    }
+    let foreign = protocol::records::Cursor::new(vec![0; 16]).unwrap();
     assert_eq!(
         code(w.net.read(
             &grantee,
             Query::GetAccessGrantsGranted {
                 user_id: None,
-                page: 0,
-                size: 2
+                page: PageRequest::after(foreign, 2),
             }
         )),
         "invalid_field"
@@ -1102,6 +1763,7 @@ fn grantees_find_copies_by_credential_owner_issuer_and_content_hash() {
                 &grantee,
                 Query::GetAccessGrantsForCredential {
                     credential_id: copy_id,
+                    page: first(),
                 },
             )
             .unwrap(),
@@ -1118,6 +1780,7 @@ fn grantees_find_copies_by_credential_owner_issuer_and_content_hash() {
                     Query::GetCredentialsSharedByUser {
                         user_id: w.alice.id,
                         original_issuer_auth_public_key: issuer,
+                        page: first(),
                     },
                 )
                 .unwrap(),
@@ -1178,7 +1841,11 @@ fn grantees_rescind_what_was_shared_with_them_only() {
         ),
         "not_found"
     );
-    let mine = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
+    let mine = credentials(
+        w.net
+            .read(&w.alice.wallet, Query::GetCredentials { page: first() })
+            .unwrap(),
+    );
     assert_eq!(
         mine.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![original]
@@ -1248,7 +1915,11 @@ fn a_delegated_write_grant_writes_original_copy_and_grant_once() {
         QueryOutput::Message(d.action.grant.message(CHAIN_ID).unwrap())
     );
     w.net.submit(&w.issuer.signer(), d.action.clone()).unwrap();
-    let owned = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
+    let owned = credentials(
+        w.net
+            .read(&w.alice.wallet, Query::GetCredentials { page: first() })
+            .unwrap(),
+    );
     assert_eq!(owned.len(), 2);
     let granted = grants(
         w.net
@@ -1256,8 +1927,7 @@ fn a_delegated_write_grant_writes_original_copy_and_grant_once() {
                 &d.grantee,
                 Query::GetAccessGrantsGranted {
                     user_id: None,
-                    page: 1,
-                    size: 10,
+                    page: first(),
                 },
             )
             .unwrap(),
@@ -1361,7 +2031,11 @@ fn issuers_edit_public_notes_of_credentials_they_issued() {
             },
         )
         .unwrap();
-    let owned = credentials(w.net.read(&w.alice.wallet, Query::GetCredentials).unwrap());
+    let owned = credentials(
+        w.net
+            .read(&w.alice.wallet, Query::GetCredentials { page: first() })
+            .unwrap(),
+    );
     assert_eq!(
         owned.iter().find(|c| c.id == id).unwrap().public_notes,
         revoked
@@ -1654,4 +2328,83 @@ fn evm_signers_known_to_the_node_are_still_verified() {
     forged.signature = impostor.sign(forged.tx.signing_text().as_bytes()).into();
     assert_eq!(code(w.net.submit_signed(&forged)), "bad_signature");
     w.net.submit(&alice, add(5)).unwrap();
+}
+
+/// Cursors come from clients: any bytes, any length. Each list read answers a typed error or a
+/// page of the caller's own rows, never a panic and never a row under another prefix.
+#[test]
+fn hostile_cursors_get_typed_errors_or_pages_of_the_callers_own_rows() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut w = world();
+    let bob = w.net.add_user(&w.issuer, false);
+    let grantee = SigningKey::generate_evm();
+    for (owner, vc) in [(&w.alice, "urn:vc:a"), (&bob, "urn:vc:b")] {
+        let id = Uuid::new_v4();
+        let credential = credential_input(
+            &w.issuer.key,
+            &public_notes(vc, "active"),
+            &plaintext(vc),
+            &owner.public_key(),
+        );
+        w.net
+            .submit(
+                &w.issuer.signer(),
+                UpsertCredentialAsInserter {
+                    id,
+                    user_id: owner.id,
+                    credential,
+                },
+            )
+            .unwrap();
+        let share = share_action(
+            &Ed25519SigningKey::generate(),
+            id,
+            &plaintext(vc),
+            grantee.identity(),
+            &EncryptionSecretKey::generate().public_key(),
+            0,
+        );
+        w.net.submit(&owner.wallet, share).unwrap();
+    }
+    let alice_id = w.alice.id;
+    let mut runner = TestRunner::new(Config::with_cases(256));
+    runner
+        .run(
+            &(proptest::collection::vec(any::<u8>(), 0..80), 0usize..4),
+            |(bytes, which)| {
+                let Ok(cursor) = protocol::records::Cursor::new(bytes.clone()) else {
+                    prop_assert!(bytes.len() > protocol::records::MAX_CURSOR_BYTES);
+                    return Ok(());
+                };
+                let page = PageRequest::after(cursor, 5);
+                let (key, query) = match which {
+                    0 => (&w.alice.wallet, Query::GetCredentials { page }),
+                    1 => (&w.alice.wallet, Query::GetAccessGrantsOwned { page }),
+                    2 => (
+                        &grantee,
+                        Query::GetAccessGrantsGranted {
+                            user_id: Some(alice_id),
+                            page,
+                        },
+                    ),
+                    _ => (&w.alice.wallet, Query::GetWallets { page }),
+                };
+                match w.net.read(key, query) {
+                    Err(e) => prop_assert_eq!(e.code(), "invalid_field"),
+                    Ok(QueryOutput::Credentials(p)) => {
+                        prop_assert!(p.items.iter().all(|c| c.user_id == alice_id))
+                    }
+                    Ok(QueryOutput::AccessGrants(p)) => {
+                        prop_assert!(p.items.iter().all(|g| g.ag_owner_user_id == alice_id))
+                    }
+                    Ok(QueryOutput::Wallets(p)) => {
+                        prop_assert!(p.items.iter().all(|x| x.user_id == alice_id))
+                    }
+                    Ok(other) => prop_assert!(false, "{other:?}"),
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
 }

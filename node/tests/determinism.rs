@@ -446,6 +446,7 @@ impl Twins {
                 UpsertWalletAsInserter {
                     user_id: user,
                     wallet: wallet_proof(&wallet, &user, CHAIN, Uuid::from_u128(200 + i as u128)),
+                    approval: None,
                 }
                 .into(),
                 UpsertCredentialAsInserter {

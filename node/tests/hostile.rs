@@ -35,7 +35,7 @@ fn everything(app: &App) -> Everything {
         committed: app.committed(),
         tables: Table::ALL
             .iter()
-            .map(|t| (*t, app.store().scan(*t, &[]).unwrap()))
+            .map(|t| (*t, app.store().scan(*t, &[], usize::MAX).unwrap()))
             .collect(),
     }
 }
@@ -45,7 +45,7 @@ fn state_tables(app: &App) -> Vec<(Table, Rows)> {
     Table::ALL
         .iter()
         .filter(|t| t.is_state())
-        .map(|t| (*t, app.store().scan(*t, &[]).unwrap()))
+        .map(|t| (*t, app.store().scan(*t, &[], usize::MAX).unwrap()))
         .collect()
 }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use node::run::{NodeConfig, start_embedded};
+use node::store::{Read, Table};
 use node::testkit::{credential_input, public_notes};
 use protocol::action::{
     AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
@@ -216,10 +217,40 @@ async fn the_tendermint_rpc_client_broadcasts_commits_queries_and_finds_transact
     node.node.chain.stop();
 }
 
+/// A table's entries, in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Every state table but the signers' nonces, entry by entry.
+fn state_but_nonces(node: &Node) -> Vec<(Table, Entries)> {
+    let store = node.node.chain.app().store();
+    Table::ALL
+        .iter()
+        .filter(|t| t.is_state() && **t != Table::Nonces)
+        .map(|t| (*t, store.scan(*t, &[], usize::MAX).unwrap()))
+        .collect()
+}
+
+/// How many times `tx` appears in the chain's blocks.
+async fn times_in_blocks(node: &Node, tx: &[u8]) -> usize {
+    let latest = node
+        .client
+        .latest_block()
+        .await
+        .unwrap()
+        .block
+        .header
+        .height;
+    let mut times = 0;
+    for height in 1..=latest.value() {
+        let block = node.client.block(height as u32).await.unwrap().block;
+        times += block.data.iter().filter(|t| t.as_slice() == tx).count();
+    }
+    times
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_transactions_come_back_with_their_code_and_are_never_committed() {
     let node = start().await;
-    // Replay: nonce 1 twice.
     let tx = signed(
         &node.owner,
         1,
@@ -228,30 +259,27 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
             name: "A".into(),
         },
     );
-    assert!(
-        node.client
-            .broadcast_tx_commit(tx.encode())
-            .await
-            .unwrap()
-            .tx_result
-            .code
-            .is_ok()
-    );
+    let first = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    assert!(first.tx_result.code.is_ok());
+    let state_before = state_but_nonces(&node);
+    // Replay: nonce 1 twice, refused at CheckTx.
     let replay = node.client.broadcast_tx_sync(tx.encode()).await.unwrap();
     assert_eq!(replay.code.value(), 3);
     assert!(replay.log.starts_with("bad_nonce"), "{}", replay.log);
     let commit = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
     assert_eq!(commit.check_tx.info, "bad_nonce");
     // Garbage.
-    let garbage = node
+    let garbage = b"\x01not a transaction".to_vec();
+    let refused = node
         .client
-        .broadcast_tx_sync(b"\x01not a transaction".to_vec())
+        .broadcast_tx_sync(garbage.clone())
         .await
         .unwrap();
-    assert!(garbage.log.starts_with("malformed"), "{}", garbage.log);
-    // A signer without a role (here: not the owner) is refused at CheckTx, with its code.
+    assert!(refused.log.starts_with("malformed"), "{}", refused.log);
+    // A signer without a role (here: not the owner) is refused at CheckTx, with its code,
+    // and leaves no trace.
     let stranger = SigningKey::generate_ed25519();
-    let tx = signed(
+    let foreign = signed(
         &stranger,
         1,
         AddInserter {
@@ -259,12 +287,16 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
             name: "B".into(),
         },
     );
-    let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    let result = node
+        .client
+        .broadcast_tx_commit(foreign.encode())
+        .await
+        .unwrap();
     assert_eq!(result.check_tx.info, "unauthorized");
     assert_eq!(result.check_tx.codespace, "idos");
     // An action refused in the block comes back with its code there (a second inserter
     // with the same name).
-    let tx = signed(
+    let duplicate = signed(
         &node.owner,
         2,
         AddInserter {
@@ -272,10 +304,57 @@ async fn refused_transactions_come_back_with_their_code_and_are_never_committed(
             name: "A".into(),
         },
     );
-    let result = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    let result = node
+        .client
+        .broadcast_tx_commit(duplicate.encode())
+        .await
+        .unwrap();
     assert!(result.check_tx.code.is_ok());
     assert_eq!(result.tx_result.info, "already_exists");
     assert_eq!(result.tx_result.codespace, "idos");
+
+    // Never committed: the replay, the garbage and the role-less transaction are in no block
+    // and not in the index; the action refused in the block is in its block with its code
+    // and changed no state (only its signer's nonce moved, so that it cannot be replayed).
+    assert_eq!(times_in_blocks(&node, &tx.encode()).await, 1);
+    assert_eq!(times_in_blocks(&node, &garbage).await, 0);
+    assert_eq!(times_in_blocks(&node, &foreign.encode()).await, 0);
+    assert_eq!(times_in_blocks(&node, &duplicate.encode()).await, 1);
+    let indexed = node
+        .client
+        .tx(Hash::Sha256(*tx.hash().as_bytes()), false)
+        .await
+        .unwrap();
+    assert_eq!(indexed.height, first.height);
+    for absent in [protocol::tx::tx_hash(&garbage), foreign.hash()] {
+        assert!(
+            node.client
+                .tx(Hash::Sha256(*absent.as_bytes()), false)
+                .await
+                .is_err()
+        );
+    }
+    assert!(
+        !node
+            .client
+            .tx(Hash::Sha256(*duplicate.hash().as_bytes()), false)
+            .await
+            .unwrap()
+            .tx_result
+            .code
+            .is_ok()
+    );
+    assert_eq!(state_but_nonces(&node), state_before);
+    let app = node.node.chain.app();
+    assert_eq!(
+        node::state::next_nonce(&**app.store(), &node.owner.identity()).unwrap(),
+        3
+    );
+    assert_eq!(
+        node::state::next_nonce(&**app.store(), &stranger.identity()).unwrap(),
+        1
+    );
+
     // Unknown transaction hash.
     let missing = node.client.tx(Hash::Sha256([7; 32]), false).await;
     assert!(missing.is_err());

@@ -31,7 +31,7 @@ fn state_rows(net: &TestNet) -> Vec<(Table, Rows)> {
     Table::ALL
         .iter()
         .filter(|t| t.is_state())
-        .map(|t| (*t, net.app.store().scan(*t, &[]).unwrap()))
+        .map(|t| (*t, net.app.store().scan(*t, &[], usize::MAX).unwrap()))
         .collect()
 }
 

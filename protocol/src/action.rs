@@ -11,7 +11,7 @@ use crate::credential::{CredentialSignatures, verify_credential_signatures};
 use crate::error::{Error, Result};
 use crate::grant::DelegatedWriteGrant;
 use crate::identity::Identity;
-use crate::wallet::WalletProof;
+use crate::wallet::{WalletApproval, WalletProof};
 
 /// Where a user's encryption password is kept, as idOS's `encryption_password_store`.
 #[derive(
@@ -154,6 +154,8 @@ actions! {
     UpsertWalletAsInserter = "upsert_wallet_as_inserter", "Link a wallet to a profile, with its owner's proof." {
         user_id: Uuid,
         wallet: WalletProof,
+        /// Needed when the profile has a wallet already: one of them agrees.
+        approval: Option<WalletApproval>,
     }
     UpsertCredentialAsInserter = "upsert_credential_as_inserter", "Write a credential to a profile." {
         id: Uuid,

@@ -16,6 +16,7 @@ use crate::bytes::{Bytes, Ed25519PublicKey, Ed25519Signature, Nonce128, Sha256Di
 use crate::error::{Error, Result};
 use crate::grant::DelegatedWriteGrant;
 use crate::identity::{Ed25519SigningKey, Identity, SigningKey};
+use crate::records::Cursor;
 use crate::time::format_rfc3339;
 use crate::tx::{digest_of, validate_chain_id};
 
@@ -28,8 +29,71 @@ pub const MAX_QUERY_BYTES: usize = 16 * 1024;
 /// How far a signed read's `issued_at` may be from the node's clock.
 pub const QUERY_FRESHNESS_SECONDS: i64 = 300;
 
-/// Largest page of `get_access_grants_granted`.
+/// Largest page of a list read.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// The page size of a list read that names none (JSON clients may leave `page` out).
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Which page of a list read to answer. Every list read is paginated, so that a read costs
+/// the node work in proportion to its page, never to everything the caller has.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct PageRequest {
+    /// The previous page's `next_cursor`; `None` for the first page.
+    #[serde(default)]
+    pub after: Option<Cursor>,
+    /// The most rows to return, 1 to [`MAX_PAGE_SIZE`].
+    #[serde(default = "default_page_size")]
+    pub limit: u32,
+}
+
+fn default_page_size() -> u32 {
+    DEFAULT_PAGE_SIZE
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest::first(DEFAULT_PAGE_SIZE)
+    }
+}
+
+impl PageRequest {
+    /// The first page, of at most `limit` rows.
+    pub fn first(limit: u32) -> Self {
+        PageRequest { after: None, limit }
+    }
+
+    /// The page after `cursor` (a previous page's `next_cursor`).
+    pub fn after(cursor: Cursor, limit: u32) -> Self {
+        PageRequest {
+            after: Some(cursor),
+            limit,
+        }
+    }
+
+    /// Stateless checks: the limit's bounds and the cursor's length.
+    pub fn validate(&self) -> Result<()> {
+        if self.limit < 1 || self.limit > MAX_PAGE_SIZE {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        match &self.after {
+            Some(cursor) => cursor.validate(),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Something to read. Names are idOS's view names.
 #[derive(
@@ -51,34 +115,55 @@ pub enum Query {
     GetUserAsInserter { id: Uuid },
     /// Whether a credential exists, for an inserter.
     CredentialExistAsInserter { id: Uuid },
-    /// The caller's wallets.
-    GetWallets,
-    /// The caller's credentials (originals and copies), without content.
-    GetCredentials,
+    /// The caller's wallets, in id order.
+    GetWallets {
+        #[serde(default)]
+        page: PageRequest,
+    },
+    /// The caller's credentials (originals and copies), without content, in id order.
+    GetCredentials {
+        #[serde(default)]
+        page: PageRequest,
+    },
     /// One of the caller's credentials with its content.
     GetCredentialOwned { id: Uuid },
-    /// The caller's attributes.
-    GetAttributes,
-    /// Access grants the caller gave.
-    GetAccessGrantsOwned,
+    /// The caller's attributes, in id order.
+    GetAttributes {
+        #[serde(default)]
+        page: PageRequest,
+    },
+    /// Access grants the caller gave, in id order.
+    GetAccessGrantsOwned {
+        #[serde(default)]
+        page: PageRequest,
+    },
     /// Whether a credential has a grant still time-locked.
     HasLockedAccessGrants { id: Uuid },
-    /// Access grants given to the caller, ordered by height then id.
+    /// Access grants given to the caller (optionally only by one user), ordered by height then
+    /// id.
     GetAccessGrantsGranted {
         user_id: Option<Uuid>,
-        page: u32,
-        size: u32,
+        #[serde(default)]
+        page: PageRequest,
     },
-    /// How many access grants the caller has received.
+    /// How many access grants the caller has received (optionally from one user).
     GetAccessGrantsGrantedCount { user_id: Option<Uuid> },
     /// Access grants to the caller on one copy.
-    GetAccessGrantsForCredential { credential_id: Uuid },
+    GetAccessGrantsForCredential {
+        credential_id: Uuid,
+        #[serde(default)]
+        page: PageRequest,
+    },
     /// A copy shared with the caller, with its original's public notes.
     GetCredentialShared { id: Uuid },
-    /// Copies of one user's credentials shared with the caller.
+    /// Copies of one user's credentials shared with the caller (optionally only those whose
+    /// original an issuer key signed), ordered by the height then id of their grants. With the
+    /// issuer filter a page looks at `limit` grants and may hold fewer copies.
     GetCredentialsSharedByUser {
         user_id: Uuid,
         original_issuer_auth_public_key: Option<Ed25519PublicKey>,
+        #[serde(default)]
+        page: PageRequest,
     },
     /// The id of a credential shared with the caller whose grant has this content hash.
     GetSiblingCredentialId { content_hash: Sha256Digest },
@@ -94,6 +179,14 @@ pub enum Query {
     },
     /// The nonce an account's next transaction must carry. Anyone may ask.
     NextNonce { account: Identity },
+    /// The text a wallet of a profile signs to approve linking another wallet (see
+    /// [`crate::wallet::WalletApproval`]). Anyone may ask.
+    WalletApprovalMessage {
+        user_id: Uuid,
+        approver: Identity,
+        new_wallet: Identity,
+        proof_nonce: Nonce128,
+    },
 }
 
 impl Query {
@@ -103,11 +196,11 @@ impl Query {
             Query::GetUser => "get_user",
             Query::GetUserAsInserter { .. } => "get_user_as_inserter",
             Query::CredentialExistAsInserter { .. } => "credential_exist_as_inserter",
-            Query::GetWallets => "get_wallets",
-            Query::GetCredentials => "get_credentials",
+            Query::GetWallets { .. } => "get_wallets",
+            Query::GetCredentials { .. } => "get_credentials",
             Query::GetCredentialOwned { .. } => "get_credential_owned",
-            Query::GetAttributes => "get_attributes",
-            Query::GetAccessGrantsOwned => "get_access_grants_owned",
+            Query::GetAttributes { .. } => "get_attributes",
+            Query::GetAccessGrantsOwned { .. } => "get_access_grants_owned",
             Query::HasLockedAccessGrants { .. } => "has_locked_access_grants",
             Query::GetAccessGrantsGranted { .. } => "get_access_grants_granted",
             Query::GetAccessGrantsGrantedCount { .. } => "get_access_grants_granted_count",
@@ -119,6 +212,7 @@ impl Query {
             Query::DwgMessage { .. } => "dwg_message",
             Query::WalletProofMessage { .. } => "wallet_proof_message",
             Query::NextNonce { .. } => "next_nonce",
+            Query::WalletApprovalMessage { .. } => "wallet_approval_message",
         }
     }
 
@@ -130,23 +224,42 @@ impl Query {
                 | Query::DwgMessage { .. }
                 | Query::WalletProofMessage { .. }
                 | Query::NextNonce { .. }
+                | Query::WalletApprovalMessage { .. }
         )
     }
 
-    /// Stateless checks (page bounds).
-    pub fn validate(&self) -> Result<()> {
-        if let Query::GetAccessGrantsGranted { page, size, .. } = self {
-            if *page < 1 {
-                return Err(Error::invalid("page", "starts at 1"));
-            }
-            if *size < 1 || *size > MAX_PAGE_SIZE {
-                return Err(Error::invalid(
-                    "size",
-                    format!("must be between 1 and {MAX_PAGE_SIZE}"),
-                ));
-            }
+    /// The page a list read asks for (`None` for reads of one row or one value).
+    pub fn page(&self) -> Option<&PageRequest> {
+        match self {
+            Query::GetWallets { page }
+            | Query::GetCredentials { page }
+            | Query::GetAttributes { page }
+            | Query::GetAccessGrantsOwned { page }
+            | Query::GetAccessGrantsGranted { page, .. }
+            | Query::GetAccessGrantsForCredential { page, .. }
+            | Query::GetCredentialsSharedByUser { page, .. } => Some(page),
+            Query::GetUser
+            | Query::GetUserAsInserter { .. }
+            | Query::CredentialExistAsInserter { .. }
+            | Query::GetCredentialOwned { .. }
+            | Query::HasLockedAccessGrants { .. }
+            | Query::GetAccessGrantsGrantedCount { .. }
+            | Query::GetCredentialShared { .. }
+            | Query::GetSiblingCredentialId { .. }
+            | Query::HasProfile { .. }
+            | Query::DwgMessage { .. }
+            | Query::WalletProofMessage { .. }
+            | Query::NextNonce { .. }
+            | Query::WalletApprovalMessage { .. } => None,
         }
-        Ok(())
+    }
+
+    /// Stateless checks (page bounds, cursor length).
+    pub fn validate(&self) -> Result<()> {
+        match self.page() {
+            Some(page) => page.validate(),
+            None => Ok(()),
+        }
     }
 }
 

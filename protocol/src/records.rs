@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::action::PasswordStore;
 use crate::bytes::{Bytes, Ed25519PublicKey, EncryptionPublicKey, Nonce128, Sha256Digest};
+use crate::error::{Error, Result};
 use crate::grant::GrantInserterType;
 use crate::identity::Identity;
 use crate::wallet::WalletType;
@@ -105,6 +106,71 @@ record!(
     }
 );
 
+/// Longest cursor a read may carry.
+pub const MAX_CURSOR_BYTES: usize = 64;
+
+/// Where the next page of a list read starts. Opaque to clients: pass back the `next_cursor`
+/// of the previous page unchanged. (Today it is the key of the last row the page looked at,
+/// after the read's own prefix, so a page continues exactly after the previous one however
+/// rows come and go in between.)
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+#[serde(transparent)]
+pub struct Cursor(Bytes);
+
+impl Cursor {
+    /// A cursor over `position`, at most [`MAX_CURSOR_BYTES`] long.
+    pub fn new(position: Vec<u8>) -> Result<Self> {
+        let cursor = Cursor(Bytes(position));
+        cursor.validate()?;
+        Ok(cursor)
+    }
+
+    /// The position bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Stateless checks of a cursor that came from outside (its length).
+    pub fn validate(&self) -> Result<()> {
+        if self.0.len() > MAX_CURSOR_BYTES {
+            return Err(Error::TooLarge {
+                what: "cursor",
+                actual: self.0.len(),
+                limit: MAX_CURSOR_BYTES,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One page of a list read.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct Page<T> {
+    /// The rows of this page, in the read's order (at most the page's `limit`; fewer when the
+    /// read filters rows, so an empty page may still have a next one).
+    pub items: Vec<T>,
+    /// Pass it as `after` to read the next page; `None` when there is nothing after this page.
+    pub next_cursor: Option<Cursor>,
+}
+
 /// The answer to a [`crate::query::Query`].
 #[derive(
     Debug,
@@ -121,11 +187,11 @@ record!(
 pub enum QueryOutput {
     User(UserRecord),
     Bool(bool),
-    Wallets(Vec<WalletRecord>),
-    Credentials(Vec<CredentialSummary>),
+    Wallets(Page<WalletRecord>),
+    Credentials(Page<CredentialSummary>),
     Credential(CredentialRecord),
-    Attributes(Vec<AttributeRecord>),
-    AccessGrants(Vec<AccessGrantRecord>),
+    Attributes(Page<AttributeRecord>),
+    AccessGrants(Page<AccessGrantRecord>),
     Count(u64),
     CredentialId(Option<Uuid>),
     Message(String),

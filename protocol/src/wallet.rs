@@ -91,6 +91,65 @@ pub fn wallet_ownership_message(
     )
 }
 
+/// A wallet already linked to a profile agreeing that another wallet joins it, for the
+/// inserter that links it (`upsert_wallet_as_inserter`). Without it an inserter could link a
+/// key of its own to anyone's profile and act as that user.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct WalletApproval {
+    /// A wallet of the profile.
+    pub approver: Identity,
+    /// Its signature over [`wallet_approval_message`].
+    pub signature: Bytes,
+}
+
+/// The canonical text a wallet of `user_id` signs to let `new_wallet` join the profile. It
+/// names the new wallet's ownership proof by its nonce, so it approves that one link, once.
+pub fn wallet_approval_message(
+    user_id: &Uuid,
+    approver: &Identity,
+    new_wallet: &Identity,
+    chain_id: &str,
+    proof_nonce: &Nonce128,
+) -> String {
+    format!(
+        "idOS wallet link approval\n\nI hold a wallet of idOS user {} and approve linking \
+         another wallet to this profile.\n\nApproving wallet: {}\nNew wallet: {}\nChain ID: {}\n\
+         Nonce: {}",
+        user_id.hyphenated(),
+        approver.identifier(),
+        new_wallet.identifier(),
+        chain_id,
+        proof_nonce,
+    )
+}
+
+impl WalletApproval {
+    /// Checks that the approver signed the approval of `proof` for `user_id` on `chain_id`.
+    pub fn verify(&self, user_id: &Uuid, proof: &WalletProof, chain_id: &str) -> Result<()> {
+        let message = wallet_approval_message(
+            user_id,
+            &self.approver,
+            &proof.wallet,
+            chain_id,
+            &proof.nonce,
+        );
+        self.approver.verify(
+            "wallet approval signature",
+            message.as_bytes(),
+            &self.signature,
+        )
+    }
+}
+
 impl WalletProof {
     /// The message this proof must sign.
     pub fn message(&self, user_id: &Uuid, chain_id: &str) -> String {
@@ -143,6 +202,51 @@ mod tests {
                 other_nonce.verify(&user, "idos-1").unwrap_err().code(),
                 "bad_signature"
             );
+        }
+    }
+
+    #[test]
+    fn approval_verifies_for_its_user_chain_and_proof_only() {
+        for approver in [SigningKey::generate_evm(), SigningKey::generate_ed25519()] {
+            let user = Uuid::from_u128(7);
+            let new = SigningKey::generate_ed25519();
+            let p = proof(&new, user, "idos-1");
+            let text = wallet_approval_message(
+                &user,
+                &approver.identity(),
+                &new.identity(),
+                "idos-1",
+                &p.nonce,
+            );
+            let approval = WalletApproval {
+                approver: approver.identity(),
+                signature: approver.sign(text.as_bytes()).into(),
+            };
+            approval.verify(&user, &p, "idos-1").unwrap();
+            let code = |r: Result<()>| r.unwrap_err().code();
+            assert_eq!(
+                code(approval.verify(&Uuid::from_u128(8), &p, "idos-1")),
+                "bad_signature"
+            );
+            assert_eq!(code(approval.verify(&user, &p, "idos-2")), "bad_signature");
+            let mut other_nonce = p.clone();
+            other_nonce.nonce = Nonce128::from_bytes([1; 16]);
+            assert_eq!(
+                code(approval.verify(&user, &other_nonce, "idos-1")),
+                "bad_signature"
+            );
+            let other_wallet = proof(&SigningKey::generate_evm(), user, "idos-1");
+            assert_eq!(
+                code(approval.verify(&user, &other_wallet, "idos-1")),
+                "bad_signature"
+            );
+            let mut claimed = approval.clone();
+            claimed.approver = match approver {
+                SigningKey::Evm(_) => SigningKey::generate_evm(),
+                _ => SigningKey::generate_ed25519(),
+            }
+            .identity();
+            assert_eq!(code(claimed.verify(&user, &p, "idos-1")), "bad_signature");
         }
     }
 

@@ -7,9 +7,10 @@ use protocol::bytes::*;
 use protocol::credential::sign_credential;
 use protocol::grant::DelegatedWriteGrant;
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
-use protocol::query::{Query, QueryAuth, SignedQuery};
+use protocol::query::{PageRequest, Query, QueryAuth, SignedQuery};
+use protocol::records::Cursor;
 use protocol::tx::{MAX_TRANSACTION_BYTES, SignedTransaction, TX_VERSION, Transaction};
-use protocol::wallet::WalletProof;
+use protocol::wallet::{WalletApproval, WalletProof};
 use uuid::Uuid;
 
 fn id(n: u128) -> Uuid {
@@ -84,6 +85,10 @@ fn every_action() -> Vec<Action> {
         UpsertWalletAsInserter {
             user_id: id(2),
             wallet: wallet_proof(),
+            approval: Some(WalletApproval {
+                approver: Identity::Ed25519(issuer().public_key()),
+                signature: vec![6; 64].into(),
+            }),
         }
         .into(),
         UpsertCredentialAsInserter {
@@ -297,15 +302,101 @@ fn fail_unknown_version() {
     assert_eq!(decode_err(&bytes), "unsupported_version");
 }
 
+/// One instance of every read, with every optional field set (so that truncations cut
+/// through each of them).
+fn every_query() -> Vec<Query> {
+    let page = PageRequest::after(Cursor::new(vec![9; 24]).unwrap(), 10);
+    vec![
+        Query::GetUser,
+        Query::GetUserAsInserter { id: id(1) },
+        Query::CredentialExistAsInserter { id: id(1) },
+        Query::GetWallets { page: page.clone() },
+        Query::GetCredentials { page: page.clone() },
+        Query::GetCredentialOwned { id: id(1) },
+        Query::GetAttributes { page: page.clone() },
+        Query::GetAccessGrantsOwned { page: page.clone() },
+        Query::HasLockedAccessGrants { id: id(1) },
+        Query::GetAccessGrantsGranted {
+            user_id: Some(id(2)),
+            page: page.clone(),
+        },
+        Query::GetAccessGrantsGrantedCount {
+            user_id: Some(id(2)),
+        },
+        Query::GetAccessGrantsForCredential {
+            credential_id: id(1),
+            page: page.clone(),
+        },
+        Query::GetCredentialShared { id: id(1) },
+        Query::GetCredentialsSharedByUser {
+            user_id: id(2),
+            original_issuer_auth_public_key: Some(issuer().public_key()),
+            page,
+        },
+        Query::GetSiblingCredentialId {
+            content_hash: Sha256Digest::from_bytes([5; 32]),
+        },
+        Query::HasProfile { address: evm() },
+        Query::DwgMessage { grant: dwg() },
+        Query::WalletProofMessage {
+            user_id: id(2),
+            wallet: evm(),
+            nonce: Nonce128::from_bytes([3; 16]),
+        },
+        Query::NextNonce { account: evm() },
+        Query::WalletApprovalMessage {
+            user_id: id(2),
+            approver: evm(),
+            new_wallet: Identity::Ed25519(issuer().public_key()),
+            proof_nonce: Nonce128::from_bytes([3; 16]),
+        },
+    ]
+}
+
+#[test]
+fn every_query_is_covered_once() {
+    let mut names: Vec<&str> = every_query().iter().map(Query::name).collect();
+    let all = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), all);
+    assert_eq!(all, 20, "a new read needs a line in every_query()");
+}
+
+/// Every strict prefix of every action's transaction and of every read (signed, attested
+/// and anonymous) is refused with a typed error.
 #[test]
 fn fail_every_truncation() {
-    let bytes = fresh_tx().encode();
-    for len in 0..bytes.len() {
-        let code = decode_err(&bytes[..len]);
-        assert!(
-            matches!(code, "malformed" | "unsupported_version"),
-            "len {len}: {code}"
-        );
+    let key = SigningKey::Ed25519(issuer());
+    for action in every_action() {
+        let name = action.name();
+        let bytes = signed(action, &key).encode();
+        for len in 0..bytes.len() {
+            let code = decode_err(&bytes[..len]);
+            assert!(
+                matches!(code, "malformed" | "unsupported_version"),
+                "{name}, len {len}: {code}"
+            );
+        }
+    }
+    let gateway = Ed25519SigningKey::from_seed(&[6; 32]);
+    for query in every_query() {
+        let name = query.name();
+        for signed in [
+            SignedQuery::signed("idos-test", query.clone(), &key, 1_000),
+            SignedQuery::attested("idos-test", query.clone(), evm(), &gateway, 1_000),
+            SignedQuery::anonymous("idos-test", query.clone()),
+        ] {
+            let bytes = signed.encode();
+            assert_eq!(SignedQuery::decode(&bytes).unwrap(), signed, "{name}");
+            for len in 0..bytes.len() {
+                let code = SignedQuery::decode(&bytes[..len]).unwrap_err().code();
+                assert!(
+                    matches!(code, "malformed" | "unsupported_version"),
+                    "{name}, len {len}: {code}"
+                );
+            }
+        }
     }
 }
 
@@ -342,6 +433,29 @@ fn fail_unknown_signer_scheme() {
 #[test]
 fn fail_non_canonical_option_tag_and_bad_utf8() {
     let key = SigningKey::Ed25519(issuer());
+    // An option's tag is 0 (none) or 1 (some); 2 is refused, in a transaction and in a read.
+    let tx = signed(
+        UpsertWalletAsInserter {
+            user_id: id(2),
+            wallet: wallet_proof(),
+            approval: None,
+        }
+        .into(),
+        &key,
+    );
+    let mut bytes = tx.encode();
+    let tag_at = bytes.len() - (4 + tx.signature.len()) - 1;
+    assert_eq!(bytes[tag_at], 0, "the approval's option tag");
+    bytes[tag_at] = 2;
+    assert_eq!(decode_err(&bytes), "malformed");
+    let query = SignedQuery::anonymous("c", Query::GetAccessGrantsGrantedCount { user_id: None });
+    let mut bytes = query.encode();
+    // version, chain id "c" (4 + 1), the query's tag, then the option's.
+    let tag_at = 1 + 4 + 1 + 1;
+    assert_eq!(bytes[tag_at], 0, "user_id's option tag");
+    bytes[tag_at] = 2;
+    assert_eq!(SignedQuery::decode(&bytes).unwrap_err().code(), "malformed");
+    // Text that is not UTF-8.
     let tx = signed(
         AddInserter {
             id: id(1),
@@ -461,7 +575,14 @@ fn fail_signing_with_a_key_that_is_not_the_signer() {
 #[test]
 fn queries_round_trip_and_authenticate() {
     let key = SigningKey::generate_evm();
-    let q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
+    let q = SignedQuery::signed(
+        "idos-test",
+        Query::GetCredentials {
+            page: PageRequest::default(),
+        },
+        &key,
+        1_000,
+    );
     let back = SignedQuery::decode(&q.encode()).unwrap();
     assert_eq!(back, q);
     assert_eq!(
@@ -480,7 +601,15 @@ fn queries_round_trip_and_authenticate() {
 
     let gateway = Ed25519SigningKey::from_seed(&[6; 32]);
     let user = SigningKey::generate_evm().identity();
-    let q = SignedQuery::attested("idos-test", Query::GetWallets, user, &gateway, 1_000);
+    let q = SignedQuery::attested(
+        "idos-test",
+        Query::GetWallets {
+            page: PageRequest::default(),
+        },
+        user,
+        &gateway,
+        1_000,
+    );
     let trusted = gateway.public_key();
     assert_eq!(
         q.authenticate(1_000, |g| *g == trusted).unwrap(),
@@ -498,7 +627,14 @@ fn queries_round_trip_and_authenticate() {
 #[test]
 fn fail_query_with_forged_caller() {
     let key = SigningKey::generate_evm();
-    let mut q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
+    let mut q = SignedQuery::signed(
+        "idos-test",
+        Query::GetCredentials {
+            page: PageRequest::default(),
+        },
+        &key,
+        1_000,
+    );
     if let QueryAuth::Caller { signer, .. } = &mut q.auth {
         *signer = SigningKey::generate_evm().identity();
     }
@@ -511,7 +647,9 @@ fn fail_query_with_forged_caller() {
     let trusted = gateway.public_key();
     let mut q = SignedQuery::attested(
         "idos-test",
-        Query::GetWallets,
+        Query::GetWallets {
+            page: PageRequest::default(),
+        },
         key.identity(),
         &gateway,
         1_000,
@@ -525,8 +663,17 @@ fn fail_query_with_forged_caller() {
     );
 
     // A signature for one read does not authorise another.
-    let mut q = SignedQuery::signed("idos-test", Query::GetCredentials, &key, 1_000);
-    q.query = Query::GetWallets;
+    let mut q = SignedQuery::signed(
+        "idos-test",
+        Query::GetCredentials {
+            page: PageRequest::default(),
+        },
+        &key,
+        1_000,
+    );
+    q.query = Query::GetWallets {
+        page: PageRequest::default(),
+    };
     assert_eq!(
         q.authenticate(1_000, |_| false).unwrap_err().code(),
         "bad_signature"
@@ -535,20 +682,73 @@ fn fail_query_with_forged_caller() {
 
 #[test]
 fn fail_query_page_bounds() {
-    for (page, size) in [(0, 10), (1, 0), (1, 1001)] {
+    let cursor = |n: usize| Cursor::new(vec![1; n]).unwrap();
+    let pages = [
+        (PageRequest::first(0), "invalid_field"),
+        (PageRequest::first(1001), "invalid_field"),
+        (PageRequest::after(cursor(64), 0), "invalid_field"),
+    ];
+    let decode = |page: PageRequest| {
         let q = SignedQuery::anonymous(
             "c",
             Query::GetAccessGrantsGranted {
                 user_id: None,
                 page,
-                size,
             },
         );
-        assert_eq!(
-            SignedQuery::decode(&q.encode()).unwrap_err().code(),
-            "invalid_field"
-        );
+        SignedQuery::decode(&q.encode())
+    };
+    for (page, code) in pages {
+        assert_eq!(decode(page).unwrap_err().code(), code);
     }
+    // The bounds themselves are fine.
+    for page in [
+        PageRequest::first(1),
+        PageRequest::first(1000),
+        PageRequest::after(cursor(64), 1),
+    ] {
+        decode(page).unwrap();
+    }
+    // A longer cursor cannot be built, nor smuggled in the bytes.
+    assert_eq!(Cursor::new(vec![1; 65]).unwrap_err().code(), "too_large");
+    let mut bytes = SignedQuery::anonymous(
+        "c",
+        Query::GetAccessGrantsGranted {
+            user_id: None,
+            page: PageRequest::after(cursor(64), 5),
+        },
+    )
+    .encode();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == 64u32.to_le_bytes())
+        .unwrap();
+    bytes[at] = 65;
+    bytes.insert(at + 4, 1);
+    assert_eq!(SignedQuery::decode(&bytes).unwrap_err().code(), "too_large");
+}
+
+/// JSON clients may leave the page out (the first page of the default size), or the limit.
+#[test]
+fn list_reads_default_to_the_first_page_in_json() {
+    let q: Query = serde_json::from_str(r#"{"query":"get_credentials"}"#).unwrap();
+    assert_eq!(
+        q,
+        Query::GetCredentials {
+            page: PageRequest::first(protocol::query::DEFAULT_PAGE_SIZE)
+        }
+    );
+    let q: Query =
+        serde_json::from_str(r#"{"query":"get_wallets","page":{"after":"AQI="}}"#).unwrap();
+    assert_eq!(
+        q,
+        Query::GetWallets {
+            page: PageRequest::after(
+                Cursor::new(vec![1, 2]).unwrap(),
+                protocol::query::DEFAULT_PAGE_SIZE
+            )
+        }
+    );
 }
 
 proptest! {

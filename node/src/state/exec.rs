@@ -1,4 +1,5 @@
-//! Executing actions: idOS's checks and effects, plus the fixes of DESIGN §5.
+//! Executing actions: idOS's checks and effects, and where the node differs from idOS (see
+//! ARCHITECTURE.md, "Where we differ from idOS, and why").
 //!
 //! `execute` runs one action against a transaction layer. On `Err` the caller drops the layer,
 //! so an action may write as it goes and still be all-or-nothing.
@@ -13,19 +14,19 @@ use uuid::Uuid;
 
 use super::rows::*;
 use super::*;
-use crate::error::{NodeError, NodeResult};
+use crate::error::NodeError;
 use crate::store::{Read, Table, Write, key};
 
 /// Event attributes describing what an action did (ids it created or touched).
 pub type Effects = Vec<(&'static str, String)>;
 
-/// Executes a transaction that passed [`verify_stateless`] for `ctx.chain_id`. The nonce is
+/// Executes a transaction that passed [`super::verify::verify_stateless`] for `ctx.chain_id`. The nonce is
 /// the caller's business (it is consumed even when the action fails).
 pub fn execute_verified<S: Read + Write>(
     s: &mut S,
     ctx: &BlockContext,
     stx: &SignedTransaction,
-) -> NodeResult<Effects> {
+) -> Result<Effects> {
     let mut exec = Exec {
         s,
         ctx,
@@ -68,14 +69,14 @@ struct Exec<'s, S> {
     signer: Identity,
 }
 
-fn effects(pairs: &[(&'static str, &dyn ToString)]) -> NodeResult<Effects> {
+fn effects(pairs: &[(&'static str, &dyn ToString)]) -> Result<Effects> {
     Ok(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
 }
 
 impl<S: Read + Write> Exec<'_, S> {
     // ----- who is calling ----------------------------------------------------------------
 
-    fn require_owner(&self) -> NodeResult<()> {
+    fn require_owner(&self) -> Result<()> {
         if self.signer == self.ctx.owner {
             Ok(())
         } else {
@@ -85,15 +86,15 @@ impl<S: Read + Write> Exec<'_, S> {
         }
     }
 
-    fn caller_user(&self) -> NodeResult<Uuid> {
+    fn caller_user(&self) -> Result<Uuid> {
         caller_user(self.s, &self.signer)
     }
 
-    fn require_user_exists(&self, id: &Uuid) -> NodeResult<UserRow> {
+    fn require_user_exists(&self, id: &Uuid) -> Result<UserRow> {
         user(self.s, id)?.ok_or_else(|| NodeError::not_found("user", id))
     }
 
-    fn require_absent(&self, table: Table, what: &'static str, id: &Uuid) -> NodeResult<()> {
+    fn require_absent(&self, table: Table, what: &'static str, id: &Uuid) -> Result<()> {
         if self.s.contains(table, &key::uuid(id))? {
             Err(NodeError::exists(what, id))
         } else {
@@ -103,7 +104,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- owner -------------------------------------------------------------------------
 
-    fn add_inserter(&mut self, a: &AddInserter) -> NodeResult<Effects> {
+    fn add_inserter(&mut self, a: &AddInserter) -> Result<Effects> {
         self.require_owner()?;
         self.require_absent(Table::Inserters, "inserter", &a.id)?;
         if self.s.contains(Table::InsertersByName, a.name.as_bytes())? {
@@ -124,24 +125,28 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("inserter_id", &a.id)])
     }
 
-    fn delete_inserter(&mut self, a: &DeleteInserter) -> NodeResult<Effects> {
+    fn delete_inserter(&mut self, a: &DeleteInserter) -> Result<Effects> {
         self.require_owner()?;
         let row: InserterRow = self
             .s
             .row(Table::Inserters, &key::uuid(&a.id))?
             .ok_or_else(|| NodeError::not_found("inserter", a.id))?;
+        // idOS deletes its delegates with it, a walk as long as the inserter's delegate list;
+        // here the owner deletes them first (one transaction each, in one block if need be), so
+        // this stays one lookup.
+        if self
+            .s
+            .first_key(Table::DelegatesByInserter, &key::uuid(&a.id))?
+            .is_some()
+        {
+            return Err(NodeError::InserterHasDelegates(a.id));
+        }
         self.s.delete(Table::Inserters, key::uuid(&a.id).to_vec());
         self.s.delete(Table::InsertersByName, row.name.into_bytes());
-        // Its delegates go with it (foreign key cascade in idOS).
-        for (k, v) in self.s.scan(Table::Delegates, &[])? {
-            if v == key::uuid(&a.id) {
-                self.s.delete(Table::Delegates, k);
-            }
-        }
         effects(&[("inserter_id", &a.id)])
     }
 
-    fn add_delegate(&mut self, a: &AddDelegate) -> NodeResult<Effects> {
+    fn add_delegate(&mut self, a: &AddDelegate) -> Result<Effects> {
         self.require_owner()?;
         if !self
             .s
@@ -153,24 +158,30 @@ impl<S: Read + Write> Exec<'_, S> {
         if self.s.contains(Table::Delegates, &k)? {
             return Err(NodeError::exists("delegate", a.address.display_name()));
         }
+        self.s.mark(
+            Table::DelegatesByInserter,
+            key::cat(&[&key::uuid(&a.inserter_id), &k]),
+        );
         self.s
             .put(Table::Delegates, k, key::uuid(&a.inserter_id).to_vec());
         effects(&[("delegate", &a.address)])
     }
 
-    fn delete_delegate(&mut self, a: &DeleteDelegate) -> NodeResult<Effects> {
+    fn delete_delegate(&mut self, a: &DeleteDelegate) -> Result<Effects> {
         self.require_owner()?;
         let k = key::identity(&a.address);
-        if !self.s.contains(Table::Delegates, &k)? {
+        let Some(inserter_id) = self.s.get(Table::Delegates, &k)? else {
             return Err(NodeError::not_found("delegate", a.address.display_name()));
-        }
+        };
+        self.s
+            .delete(Table::DelegatesByInserter, key::cat(&[&inserter_id, &k]));
         self.s.delete(Table::Delegates, k);
         effects(&[("delegate", &a.address)])
     }
 
     // ----- inserters ---------------------------------------------------------------------
 
-    fn add_user_as_inserter(&mut self, a: &AddUserAsInserter) -> NodeResult<Effects> {
+    fn add_user_as_inserter(&mut self, a: &AddUserAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         // The user id is the salt of the user's key derivation, which idOS requires to be a
         // UUIDv4.
@@ -188,33 +199,57 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("user_id", &a.id)])
     }
 
-    fn upsert_wallet_as_inserter(&mut self, a: &UpsertWalletAsInserter) -> NodeResult<Effects> {
+    /// Only the user controls their profile: the first wallet is linked by the inserter that
+    /// created the profile; any later one needs the approval of a wallet the profile has
+    /// (or the user links it with `add_wallet`). idOS lets any inserter link any wallet to
+    /// any profile, which lets it act as that user.
+    fn upsert_wallet_as_inserter(&mut self, a: &UpsertWalletAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
-        self.require_user_exists(&a.user_id)?;
+        let profile = self.require_user_exists(&a.user_id)?;
+        if has_wallet(self.s, &a.user_id)? {
+            let approval = a
+                .approval
+                .as_ref()
+                .ok_or(NodeError::WalletApprovalRequired(a.user_id))?;
+            match wallet_of(self.s, &approval.approver)? {
+                Some((_, w)) if w.user_id == a.user_id => {}
+                _ => {
+                    return Err(NodeError::Unauthorized(format!(
+                        "{} is not a wallet of user {}",
+                        approval.approver.display_name(),
+                        a.user_id
+                    )));
+                }
+            }
+            approval.verify(&a.user_id, &a.wallet, &self.ctx.chain_id)?;
+        } else if profile.inserter != inserter {
+            return Err(NodeError::Unauthorized(format!(
+                "the first wallet of user {} is linked by the inserter that created the profile",
+                a.user_id
+            )));
+        }
         self.link_wallet(&a.user_id, &a.wallet, Some(inserter))
     }
 
-    fn upsert_credential_as_inserter(
-        &mut self,
-        a: &UpsertCredentialAsInserter,
-    ) -> NodeResult<Effects> {
+    fn upsert_credential_as_inserter(&mut self, a: &UpsertCredentialAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
         let previous = credential(self.s, &a.id)?;
-        if let Some(old) = &previous {
+        match &previous {
             // An upsert may refresh a credential of the same user, never take over someone
-            // else's row or rewrite a copy.
-            if old.user_id != a.user_id {
+            // else's row or rewrite a copy or a shared original.
+            Some(old) if old.user_id != a.user_id => {
                 return Err(NodeError::exists("credential", a.id));
             }
-            self.require_editable(&a.id, old)?;
+            Some(old) => self.require_editable(&a.id, old)?,
+            None => require_new_credential_id(self.s, &a.id)?,
         }
         let row = original_row(a.user_id, &a.credential, Some(inserter));
-        put_credential(self.s, &a.id, &row, previous.as_ref());
+        put_credential(self.s, &a.id, &row, previous.as_ref())?;
         effects(&[("credential_id", &a.id)])
     }
 
-    fn add_attribute_as_inserter(&mut self, a: &AddAttributeAsInserter) -> NodeResult<Effects> {
+    fn add_attribute_as_inserter(&mut self, a: &AddAttributeAsInserter) -> Result<Effects> {
         let (_, inserter) = require_inserter(self.s, &self.signer)?;
         self.require_user_exists(&a.user_id)?;
         self.require_absent(Table::Attributes, "attribute", &a.id)?;
@@ -238,25 +273,18 @@ impl<S: Read + Write> Exec<'_, S> {
         user: &Uuid,
         proof: &WalletProof,
         inserter: Option<String>,
-    ) -> NodeResult<Effects> {
+    ) -> Result<Effects> {
         proof.verify(user, &self.ctx.chain_id)?;
         let used = key::cat(&[&key::identity(&proof.wallet), proof.nonce.as_bytes()]);
         if self.s.contains(Table::ConsumedWalletProofs, &used)? {
             return Err(NodeError::ProofReused);
         }
-        if let Some((existing_id, _)) = wallet_of(self.s, &proof.wallet)? {
-            if existing_id != proof.id || inserter.is_none() {
-                return Err(NodeError::WalletTaken(proof.wallet.display_name()));
-            }
+        if wallet_of(self.s, &proof.wallet)?.is_some() {
+            return Err(NodeError::WalletTaken(proof.wallet.display_name()));
         }
-        let previous: Option<WalletRow> = self.s.row(Table::Wallets, &key::uuid(&proof.id))?;
-        if let Some(old) = &previous {
-            // Only an inserter's upsert of a wallet row of the same profile may replace it.
-            if inserter.is_none() || old.user_id != *user {
-                return Err(NodeError::exists("wallet", proof.id));
-            }
-            delete_wallet(self.s, &proof.id, old);
-        }
+        // A wallet row is never replaced: idOS's upsert would swap the address of a user's
+        // wallet, unlinking the wallet the user signs with.
+        self.require_absent(Table::Wallets, "wallet", &proof.id)?;
         let row = WalletRow {
             user_id: *user,
             wallet: proof.wallet,
@@ -269,12 +297,12 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("wallet_id", &proof.id), ("user_id", user)])
     }
 
-    fn add_wallet(&mut self, a: &AddWallet) -> NodeResult<Effects> {
+    fn add_wallet(&mut self, a: &AddWallet) -> Result<Effects> {
         let user = self.caller_user()?;
         self.link_wallet(&user, &a.wallet, None)
     }
 
-    fn remove_wallet(&mut self, a: &RemoveWallet) -> NodeResult<Effects> {
+    fn remove_wallet(&mut self, a: &RemoveWallet) -> Result<Effects> {
         let user = self.caller_user()?;
         let row: WalletRow = match self.s.row::<WalletRow>(Table::Wallets, &key::uuid(&a.id))? {
             Some(row) if row.user_id == user => row,
@@ -289,55 +317,58 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- credentials -------------------------------------------------------------------
 
-    /// Edits are refused on copies and on credentials that are targets of grants.
-    fn require_editable(&self, id: &Uuid, row: &CredentialRow) -> NodeResult<()> {
+    /// Edits are refused on copies and on originals that have copies. idOS refuses edits of
+    /// credentials that grants point at, which are only ever copies, so its rule never fires
+    /// for an original; yet a grantee reads a copy with its original's public notes, which an
+    /// edit of a shared original would swap under the grantee's eyes.
+    fn require_editable(&self, id: &Uuid, row: &CredentialRow) -> Result<()> {
         if row.is_copy() {
             return Err(NodeError::CredentialIsCopy(*id));
         }
-        if !grants_on(self.s, id)?.is_empty() {
+        if has_copies(self.s, id)? {
             return Err(NodeError::CredentialShared(*id));
         }
         Ok(())
     }
 
-    fn add_credential(&mut self, a: &AddCredential) -> NodeResult<Effects> {
+    fn add_credential(&mut self, a: &AddCredential) -> Result<Effects> {
         let user = self.caller_user()?;
-        self.require_absent(Table::Credentials, "credential", &a.id)?;
+        require_new_credential_id(self.s, &a.id)?;
         put_credential(
             self.s,
             &a.id,
             &original_row(user, &a.credential, None),
             None,
-        );
+        )?;
         effects(&[("credential_id", &a.id)])
     }
 
-    fn edit_credential(&mut self, a: &EditCredential) -> NodeResult<Effects> {
+    fn edit_credential(&mut self, a: &EditCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         let old = owned_credential(self.s, &user, &a.id)?;
         self.require_editable(&a.id, &old)?;
         let row = original_row(user, &a.credential, old.inserter.clone());
-        put_credential(self.s, &a.id, &row, Some(&old));
+        put_credential(self.s, &a.id, &row, Some(&old))?;
         effects(&[("credential_id", &a.id)])
     }
 
-    fn remove_credential(&mut self, a: &RemoveCredential) -> NodeResult<Effects> {
+    fn remove_credential(&mut self, a: &RemoveCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         let row = owned_credential(self.s, &user, &a.id)?;
-        if let Some((grant, g)) = first_locked_grant(self.s, &a.id, self.ctx.time)? {
+        if let Some((grant, g)) = latest_locked_grant(self.s, &a.id, self.ctx.time)? {
             return Err(NodeError::GrantLocked {
                 grant,
                 locked_until: g.locked_until,
             });
         }
-        for (grant_id, g) in grants_on(self.s, &a.id)? {
-            delete_grant(self.s, &grant_id, &g);
+        if let Some((grant_id, g)) = grant_on(self.s, &a.id)? {
+            delete_grant(self.s, &grant_id, &g)?;
         }
         delete_credential(self.s, &a.id, &row)?;
         effects(&[("credential_id", &a.id)])
     }
 
-    fn share_credential(&mut self, a: &ShareCredential) -> NodeResult<Effects> {
+    fn share_credential(&mut self, a: &ShareCredential) -> Result<Effects> {
         let user = self.caller_user()?;
         let original = owned_credential(self.s, &user, &a.original_credential_id)?;
         if original.is_copy() {
@@ -370,11 +401,11 @@ impl<S: Read + Write> Exec<'_, S> {
         locked_until: i64,
         provenance: (GrantInserterType, String),
         copy_inserter: Option<String>,
-    ) -> NodeResult<Uuid> {
+    ) -> Result<Uuid> {
         if !copy.public_notes.is_empty() {
             return Err(NodeError::CopyHasPublicNotes);
         }
-        self.require_absent(Table::Credentials, "credential", copy_id)?;
+        require_new_credential_id(self.s, copy_id)?;
         let grant_id = access_grant_id(&grantee.identifier(), copy_id, locked_until);
         if grant(self.s, &grant_id)?.is_some() {
             return Err(NodeError::exists(
@@ -392,7 +423,7 @@ impl<S: Read + Write> Exec<'_, S> {
             verifiable_credential_id: None,
             original_id: Some(*original_id),
         };
-        put_credential(self.s, copy_id, &row, None);
+        put_credential(self.s, copy_id, &row, None)?;
         let (inserter_type, inserter_id) = provenance;
         let g = GrantRow {
             owner,
@@ -404,43 +435,45 @@ impl<S: Read + Write> Exec<'_, S> {
             inserter_type,
             inserter_id,
         };
-        put_grant(self.s, &grant_id, &g);
+        put_grant(self.s, &grant_id, &g, Some(original_id))?;
         Ok(grant_id)
     }
 
-    fn rotate_encryption_key(&mut self, a: &RotateEncryptionKey) -> NodeResult<Effects> {
+    fn rotate_encryption_key(&mut self, a: &RotateEncryptionKey) -> Result<Effects> {
         // Only the user's own wallet can get here: there is no inserter variant (idOS lets any
         // inserter replace any user's key).
         let user = self.caller_user()?;
         let mut row = self.require_user_exists(&user)?;
-        let originals: Vec<(Uuid, CredentialRow)> = credentials_of(self.s, &user)?
-            .into_iter()
-            .filter(|(_, c)| !c.is_copy())
-            .collect();
         let mut given: Vec<Uuid> = a.originals.iter().map(|c| c.id).collect();
-        given.sort();
+        given.sort_unstable();
         if given.windows(2).any(|w| w[0] == w[1]) {
             return Err(NodeError::RotationIncomplete(
                 "a credential is listed twice".into(),
             ));
         }
-        let expected: Vec<Uuid> = originals.iter().map(|(id, _)| *id).collect();
-        if given != expected {
-            let missing = expected.iter().filter(|id| !given.contains(id)).count();
-            let foreign = given.iter().filter(|id| !expected.contains(id)).count();
-            return Err(NodeError::RotationIncomplete(format!(
-                "{missing} original(s) missing, {foreign} id(s) that are not your originals"
-            )));
-        }
+        // Each listed id is read once; the count of the user's originals says whether any is
+        // missing. The work is the transaction's own length, whatever the user's copies.
         for reencrypted in &a.originals {
-            let (_, old) = originals
-                .iter()
-                .find(|(id, _)| *id == reencrypted.id)
-                .expect("ids checked above");
+            let old = match credential(self.s, &reencrypted.id)? {
+                Some(old) if old.user_id == user && !old.is_copy() => old,
+                _ => {
+                    return Err(NodeError::RotationIncomplete(format!(
+                        "{} is not one of your original credentials",
+                        reencrypted.id
+                    )));
+                }
+            };
             let mut new = old.clone();
             new.content = reencrypted.content.clone();
             new.encryptor_public_key = reencrypted.encryptor_public_key;
-            put_credential(self.s, &reencrypted.id, &new, Some(old));
+            put_credential(self.s, &reencrypted.id, &new, Some(&old))?;
+        }
+        let originals = count(self.s, Counter::Originals(&user))?;
+        if a.originals.len() as u64 != originals {
+            return Err(NodeError::RotationIncomplete(format!(
+                "{} of your {originals} original(s) missing",
+                originals.saturating_sub(a.originals.len() as u64)
+            )));
         }
         row.recipient_encryption_public_key = a.recipient_encryption_public_key;
         row.encryption_password_store = a.encryption_password_store;
@@ -451,7 +484,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- attributes --------------------------------------------------------------------
 
-    fn owned_attribute(&self, user: &Uuid, id: &Uuid) -> NodeResult<AttributeRow> {
+    fn owned_attribute(&self, user: &Uuid, id: &Uuid) -> Result<AttributeRow> {
         match attribute(self.s, id)? {
             Some(row) if row.user_id == *user => Ok(row),
             _ => Err(NodeError::not_found("attribute", id)),
@@ -466,7 +499,7 @@ impl<S: Read + Write> Exec<'_, S> {
         key: &str,
         value: &str,
         original: Option<Uuid>,
-    ) -> NodeResult<Effects> {
+    ) -> Result<Effects> {
         self.require_absent(Table::Attributes, "attribute", id)?;
         let row = AttributeRow {
             user_id: user,
@@ -479,12 +512,12 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("attribute_id", id)])
     }
 
-    fn add_attribute(&mut self, a: &AddAttribute) -> NodeResult<Effects> {
+    fn add_attribute(&mut self, a: &AddAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         self.insert_user_attribute(user, &a.id, &a.attribute_key, &a.value, None)
     }
 
-    fn edit_attribute(&mut self, a: &EditAttribute) -> NodeResult<Effects> {
+    fn edit_attribute(&mut self, a: &EditAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         let mut row = self.owned_attribute(&user, &a.id)?;
         if row.original_id.is_some() {
@@ -496,14 +529,14 @@ impl<S: Read + Write> Exec<'_, S> {
         effects(&[("attribute_id", &a.id)])
     }
 
-    fn remove_attribute(&mut self, a: &RemoveAttribute) -> NodeResult<Effects> {
+    fn remove_attribute(&mut self, a: &RemoveAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         let row = self.owned_attribute(&user, &a.id)?;
-        delete_attribute(self.s, &a.id, &row)?;
+        delete_attribute(self.s, &a.id, &row);
         effects(&[("attribute_id", &a.id)])
     }
 
-    fn share_attribute(&mut self, a: &ShareAttribute) -> NodeResult<Effects> {
+    fn share_attribute(&mut self, a: &ShareAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         self.owned_attribute(&user, &a.original_attribute_id)?;
         self.insert_user_attribute(
@@ -517,7 +550,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- grants ------------------------------------------------------------------------
 
-    fn revoke_access_grant(&mut self, a: &RevokeAccessGrant) -> NodeResult<Effects> {
+    fn revoke_access_grant(&mut self, a: &RevokeAccessGrant) -> Result<Effects> {
         let user = self.caller_user()?;
         let g = match grant(self.s, &a.id)? {
             Some(g) if g.owner == user => g,
@@ -529,21 +562,21 @@ impl<S: Read + Write> Exec<'_, S> {
                 locked_until: g.locked_until,
             });
         }
-        delete_grant(self.s, &a.id, &g);
+        delete_grant(self.s, &a.id, &g)?;
         effects(&[("grant_id", &a.id)])
     }
 
-    fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> NodeResult<Effects> {
-        let grants = grants_on(self.s, &a.credential_id)?;
-        if !grants.iter().any(|(_, g)| g.grantee == self.signer) {
-            return Err(NodeError::not_found(
-                "access grant to you on credential",
-                a.credential_id,
-            ));
-        }
-        for (id, g) in &grants {
-            delete_grant(self.s, id, g);
-        }
+    fn rescind_shared_credential(&mut self, a: &RescindSharedCredential) -> Result<Effects> {
+        let (id, g) = match grant_on(self.s, &a.credential_id)? {
+            Some((id, g)) if g.grantee == self.signer => (id, g),
+            _ => {
+                return Err(NodeError::not_found(
+                    "access grant to you on credential",
+                    a.credential_id,
+                ));
+            }
+        };
+        delete_grant(self.s, &id, &g)?;
         if let Some(row) = credential(self.s, &a.credential_id)? {
             delete_credential(self.s, &a.credential_id, &row)?;
         }
@@ -552,7 +585,7 @@ impl<S: Read + Write> Exec<'_, S> {
 
     // ----- issuers -----------------------------------------------------------------------
 
-    fn create_credentials_by_dwg(&mut self, a: &CreateCredentialsByDwg) -> NodeResult<Effects> {
+    fn create_credentials_by_dwg(&mut self, a: &CreateCredentialsByDwg) -> Result<Effects> {
         let grant: &DelegatedWriteGrant = &a.grant;
         // 1. The credential's signer and the grant's issuer are delegates of one inserter.
         if a.original.issuer_auth_public_key != a.copy.issuer_auth_public_key {
@@ -596,10 +629,10 @@ impl<S: Read + Write> Exec<'_, S> {
             return Err(NodeError::DwgUsed(grant.id));
         }
         // 7-8. Both rows, the link and the grant, atomically (signatures: verify_stateless).
-        self.require_absent(Table::Credentials, "credential", &a.original_id)?;
+        require_new_credential_id(self.s, &a.original_id)?;
         let dwg_id = grant.id.to_string();
         let row = original_row(owner_wallet.user_id, &a.original, Some(dwg_id.clone()));
-        put_credential(self.s, &a.original_id, &row, None);
+        put_credential(self.s, &a.original_id, &row, None)?;
         let grant_id = self.insert_copy_and_grant(
             owner_wallet.user_id,
             &a.copy_id,
@@ -629,35 +662,35 @@ impl<S: Read + Write> Exec<'_, S> {
         ])
     }
 
-    fn edit_public_notes_as_issuer(&mut self, a: &EditPublicNotesAsIssuer) -> NodeResult<Effects> {
+    fn edit_public_notes_as_issuer(&mut self, a: &EditPublicNotesAsIssuer) -> Result<Effects> {
         let Identity::Ed25519(issuer) = self.signer else {
             return Err(NodeError::Unauthorized(
                 "public notes are edited by the issuer's Ed25519 key".into(),
             ));
         };
-        let keys = self.s.scan_keys(
-            Table::CredentialsByVcId,
-            &vc_index_prefix(&issuer, &a.public_notes_id),
-        )?;
-        if keys.is_empty() {
+        let notes_key = vc_index_prefix(&issuer, &a.public_notes_id);
+        if self
+            .s
+            .first_key(Table::CredentialsByVcId, &notes_key)?
+            .is_none()
+        {
             return Err(NodeError::not_found(
                 "credential issued by you with public notes id",
                 &a.public_notes_id,
             ));
         }
-        for k in &keys {
-            let id = key::trailing_uuid(k)
-                .ok_or_else(|| NodeError::Storage("corrupt vc index".into()))?;
-            let Some(old) = credential(self.s, &id)? else {
-                continue;
-            };
-            // As idOS: the notes change (e.g. a revocation status), the id they are found by
-            // does not.
-            let mut new = old.clone();
-            new.public_notes = a.public_notes.clone();
-            put_credential(self.s, &id, &new, Some(&old));
-        }
-        effects(&[("credentials", &keys.len())])
+        // As idOS: the notes change (e.g. a revocation status), the id they are found by does
+        // not. They are kept apart from the credentials, once per (issuer, id): one write
+        // whatever the number of credentials, no ciphertext rewritten, and every credential of
+        // this issuer with this id shows them from now on, so no owner can restore the
+        // earlier notes by writing the original credential again (`edit_credential`,
+        // `add_credential`).
+        self.s.put(
+            Table::IssuerNotes,
+            notes_key,
+            a.public_notes.clone().into_bytes(),
+        );
+        effects(&[("public_notes_id", &a.public_notes_id)])
     }
 }
 

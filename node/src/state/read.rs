@@ -1,16 +1,14 @@
 //! Answering reads (idOS's views) for a proven caller.
 
-use std::collections::BTreeSet;
-
 use protocol::identity::Identity;
-use protocol::query::Query;
-use protocol::records::QueryOutput;
-use protocol::wallet::wallet_ownership_message;
+use protocol::query::{PageRequest, Query};
+use protocol::records::{CredentialSummary, Cursor, Page, QueryOutput};
+use protocol::wallet::{wallet_approval_message, wallet_ownership_message};
 use uuid::Uuid;
 
 use super::rows::*;
 use super::*;
-use crate::error::{NodeError, NodeResult};
+use crate::error::NodeError;
 use crate::store::{Read, Table, key};
 
 /// Everything a read may depend on besides the state.
@@ -27,7 +25,7 @@ pub fn answer<R: Read>(
     ctx: &ReadContext<'_>,
     caller: Option<&Identity>,
     query: &Query,
-) -> NodeResult<QueryOutput> {
+) -> Result<QueryOutput> {
     let caller = match (caller, query.is_public()) {
         (_, true) => return answer_public(r, ctx, query),
         (Some(caller), false) => caller,
@@ -60,92 +58,101 @@ pub fn answer<R: Read>(
             require_inserter(r, caller)?;
             QueryOutput::Bool(r.contains(Table::Credentials, &key::uuid(id))?)
         }
-        Query::GetWallets => QueryOutput::Wallets(
-            wallets_of(r, &user()?)?
-                .into_iter()
-                .map(|(id, w)| w.record(id, ctx.chain_id))
-                .collect(),
-        ),
-        Query::GetCredentials => QueryOutput::Credentials(
-            credentials_of(r, &user()?)?
-                .into_iter()
-                .map(|(id, c)| c.summary(id))
-                .collect(),
-        ),
-        Query::GetCredentialOwned { id } => {
-            QueryOutput::Credential(owned_credential(r, &user()?, id)?.record(*id))
+        Query::GetWallets { page } => {
+            let user = user()?;
+            QueryOutput::Wallets(page_of(
+                r,
+                Table::WalletsByUser,
+                &key::uuid(&user),
+                ID,
+                page,
+                |id| {
+                    Ok(r.row::<WalletRow>(Table::Wallets, &key::uuid(&id))?
+                        .map(|w| w.record(id, ctx.chain_id)))
+                },
+            )?)
         }
-        Query::GetAttributes => QueryOutput::Attributes(
-            attributes_of(r, &user()?)?
-                .into_iter()
-                .map(|(id, a)| a.record(id))
-                .collect(),
-        ),
-        Query::GetAccessGrantsOwned => QueryOutput::AccessGrants(
-            grants_owned_by(r, &user()?)?
-                .into_iter()
-                .map(|(id, g)| g.record(id))
-                .collect(),
-        ),
+        Query::GetCredentials { page } => {
+            let user = user()?;
+            QueryOutput::Credentials(page_of(
+                r,
+                Table::CredentialsByUser,
+                &key::uuid(&user),
+                ID,
+                page,
+                |id| summary(r, id),
+            )?)
+        }
+        Query::GetCredentialOwned { id } => {
+            let row = owned_credential(r, &user()?, id)?;
+            let mut record = row.record(*id);
+            record.public_notes = shown_public_notes(r, &row)?;
+            QueryOutput::Credential(record)
+        }
+        Query::GetAttributes { page } => {
+            let user = user()?;
+            QueryOutput::Attributes(page_of(
+                r,
+                Table::AttributesByUser,
+                &key::uuid(&user),
+                ID,
+                page,
+                |id| Ok(attribute(r, &id)?.map(|a| a.record(id))),
+            )?)
+        }
+        Query::GetAccessGrantsOwned { page } => {
+            let user = user()?;
+            QueryOutput::AccessGrants(page_of(
+                r,
+                Table::GrantsByOwner,
+                &key::uuid(&user),
+                ID,
+                page,
+                |id| Ok(grant(r, &id)?.map(|g| g.record(id))),
+            )?)
+        }
         Query::HasLockedAccessGrants { id } => {
             owned_credential(r, &user()?, id)?;
-            QueryOutput::Bool(first_locked_grant(r, id, ctx.block_time)?.is_some())
+            QueryOutput::Bool(latest_locked_grant(r, id, ctx.block_time)?.is_some())
         }
-        Query::GetAccessGrantsGranted {
-            user_id,
-            page,
-            size,
-        } => {
-            let skip = (*page as usize - 1).saturating_mul(*size as usize);
-            let records = match user_id {
-                // Without an owner filter the page is cut from the index keys alone, so
-                // only its own rows are read.
-                None => {
-                    let mut records = Vec::new();
-                    for id in granted_ids(r, caller)?
-                        .into_iter()
-                        .skip(skip)
-                        .take(*size as usize)
-                    {
-                        if let Some(g) = grant(r, &id)? {
-                            records.push(g.record(id));
-                        }
-                    }
-                    records
-                }
-                Some(owner) => granted(r, caller, owner)?
-                    .into_iter()
-                    .skip(skip)
-                    .take(*size as usize)
-                    .map(|(id, g)| g.record(id))
-                    .collect(),
-            };
-            QueryOutput::AccessGrants(records)
+        Query::GetAccessGrantsGranted { user_id, page } => {
+            let (index, prefix) = granted_index(caller, user_id.as_ref());
+            QueryOutput::AccessGrants(page_of(r, index, &prefix, HEIGHT_ID, page, |id| {
+                Ok(grant(r, &id)?.map(|g| g.record(id)))
+            })?)
         }
         Query::GetAccessGrantsGrantedCount { user_id } => QueryOutput::Count(match user_id {
-            None => granted_ids(r, caller)?.len(),
-            Some(owner) => granted(r, caller, owner)?.len(),
-        } as u64),
-        Query::GetAccessGrantsForCredential { credential_id } => QueryOutput::AccessGrants(
-            grants_on(r, credential_id)?
-                .into_iter()
-                .filter(|(_, g)| g.grantee == *caller)
-                .map(|(id, g)| g.record(id))
-                .collect(),
-        ),
+            None => count(r, Counter::GrantsTo(caller))?,
+            Some(owner) => count(r, Counter::GrantsToFrom(caller, owner))?,
+        }),
+        Query::GetAccessGrantsForCredential {
+            credential_id,
+            page,
+        } => QueryOutput::AccessGrants(page_of(
+            r,
+            Table::GrantsByData,
+            &key::uuid(credential_id),
+            ID,
+            page,
+            |id| {
+                Ok(grant(r, &id)?
+                    .filter(|g| g.grantee == *caller)
+                    .map(|g| g.record(id)))
+            },
+        )?),
         Query::GetCredentialShared { id } => QueryOutput::Credential(shared_copy(r, caller, id)?),
         Query::GetCredentialsSharedByUser {
             user_id,
             original_issuer_auth_public_key,
+            page,
         } => {
-            let copies: BTreeSet<Uuid> = granted(r, caller, user_id)?
-                .into_iter()
-                .map(|(_, g)| g.data_id)
-                .collect();
-            let mut out = Vec::new();
-            for copy_id in copies {
-                let Some(copy) = credential(r, &copy_id)? else {
-                    continue;
+            let (index, prefix) = granted_index(caller, Some(user_id));
+            QueryOutput::Credentials(page_of(r, index, &prefix, HEIGHT_ID, page, |grant_id| {
+                let Some(g) = grant(r, &grant_id)? else {
+                    return Ok(None);
+                };
+                let Some(copy) = credential(r, &g.data_id)? else {
+                    return Ok(None);
                 };
                 if let Some(issuer) = original_issuer_auth_public_key {
                     let original = match copy.original_id {
@@ -153,21 +160,18 @@ pub fn answer<R: Read>(
                         None => None,
                     };
                     if original.map(|o| o.issuer_auth_public_key) != Some(*issuer) {
-                        continue;
+                        return Ok(None);
                     }
                 }
-                out.push(copy.summary(copy_id));
-            }
-            QueryOutput::Credentials(out)
+                Ok(Some(copy.summary(g.data_id)))
+            })?)
         }
         Query::GetSiblingCredentialId { content_hash } => {
             let prefix = key::cat(&[&key::identity(caller), content_hash.as_bytes()]);
-            let first = r
-                .scan_keys(Table::GrantsByGranteeHash, &prefix)?
-                .into_iter()
-                .next();
-            let data_id = match first.and_then(|k| key::trailing_uuid(&k)) {
-                Some(grant_id) => grant(r, &grant_id)?.map(|g| g.data_id),
+            let data_id = match r.first_key(Table::GrantsByGranteeHash, &prefix)? {
+                Some(k) => {
+                    grant(r, &id_of_key(Table::GrantsByGranteeHash, &k)?)?.map(|g| g.data_id)
+                }
                 None => None,
             };
             QueryOutput::CredentialId(data_id)
@@ -182,7 +186,7 @@ pub fn answer<R: Read>(
     Ok(out)
 }
 
-fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> NodeResult<QueryOutput> {
+fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> Result<QueryOutput> {
     Ok(match query {
         Query::HasProfile { address } => QueryOutput::Bool(wallet_of(r, address)?.is_some()),
         Query::DwgMessage { grant } => QueryOutput::Message(grant.message(ctx.chain_id)?),
@@ -197,6 +201,18 @@ fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> NodeRe
             nonce,
         )),
         Query::NextNonce { account } => QueryOutput::NextNonce(next_nonce(r, account)?),
+        Query::WalletApprovalMessage {
+            user_id,
+            approver,
+            new_wallet,
+            proof_nonce,
+        } => QueryOutput::Message(wallet_approval_message(
+            user_id,
+            approver,
+            new_wallet,
+            ctx.chain_id,
+            proof_nonce,
+        )),
         other => {
             return Err(NodeError::Unauthorized(format!(
                 "{} is not a public read",
@@ -206,22 +222,79 @@ fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> NodeRe
     })
 }
 
-/// Grants to `grantee` (optionally only from one owner), ordered by height then id.
-fn granted<R: Read>(r: &R, grantee: &Identity, owner: &Uuid) -> NodeResult<Vec<(Uuid, GrantRow)>> {
-    let mut grants = grants_to(r, grantee)?;
-    grants.retain(|(_, g)| g.owner == *owner);
-    Ok(grants)
+/// Length of the key suffix after a list read's prefix (what a cursor holds): an id.
+const ID: usize = 16;
+/// A height (u64 big-endian) then an id.
+const HEIGHT_ID: usize = 8 + 16;
+
+/// One page of a list read: up to `page.limit` keys of `index` under `prefix`, after the
+/// cursor, each turned into an item by `item` (which may skip it by answering `None`). Reads
+/// `limit + 1` index keys and what `item` reads for each, never the rest of the prefix.
+fn page_of<R: Read, T>(
+    r: &R,
+    index: Table,
+    prefix: &[u8],
+    suffix_len: usize,
+    page: &PageRequest,
+    mut item: impl FnMut(Uuid) -> Result<Option<T>>,
+) -> Result<Page<T>> {
+    let start = match &page.after {
+        None => prefix.to_vec(),
+        Some(cursor) => {
+            if cursor.as_bytes().len() != suffix_len {
+                return Err(protocol::Error::invalid(
+                    "cursor",
+                    "not a cursor of this read; pass back the next_cursor of its previous page",
+                )
+                .into());
+            }
+            // The smallest key after prefix ‖ cursor.
+            let mut start = key::cat(&[prefix, cursor.as_bytes()]);
+            start.push(0);
+            start
+        }
+    };
+    let limit = page.limit as usize;
+    let mut keys = r
+        .scan_from(index, prefix, &start, limit + 1)?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect::<Vec<_>>();
+    let more = keys.len() > limit;
+    keys.truncate(limit);
+    let next_cursor = match keys.last() {
+        Some(last) if more => Some(Cursor::new(last[prefix.len()..].to_vec())?),
+        _ => None,
+    };
+    let mut items = Vec::with_capacity(keys.len());
+    for k in &keys {
+        if let Some(found) = item(id_of_key(index, k)?)? {
+            items.push(found);
+        }
+    }
+    Ok(Page { items, next_cursor })
 }
 
-/// Ids of the grants to `grantee`, ordered by height then id, from the index alone.
-fn granted_ids<R: Read>(r: &R, grantee: &Identity) -> NodeResult<Vec<Uuid>> {
-    r.scan_keys(Table::GrantsByGrantee, &key::identity(grantee))?
-        .iter()
-        .map(|k| {
-            key::trailing_uuid(k)
-                .ok_or_else(|| NodeError::Storage("corrupt grants_by_grantee key".into()))
-        })
-        .collect()
+/// The index of grants to `grantee` (from `owner` only, when given), ordered by height then
+/// id, and its prefix.
+fn granted_index(grantee: &Identity, owner: Option<&Uuid>) -> (Table, Vec<u8>) {
+    match owner {
+        None => (Table::GrantsByGrantee, key::identity(grantee)),
+        Some(owner) => (
+            Table::GrantsByGranteeOwner,
+            key::cat(&[&key::identity(grantee), &key::uuid(owner)]),
+        ),
+    }
+}
+
+/// A credential's list view, with the public notes it shows.
+fn summary<R: Read>(r: &R, id: Uuid) -> Result<Option<CredentialSummary>> {
+    let Some(row) = credential(r, &id)? else {
+        return Ok(None);
+    };
+    let mut summary = row.summary(id);
+    summary.public_notes = shown_public_notes(r, &row)?;
+    Ok(Some(summary))
 }
 
 /// A copy shared with `grantee`, carrying its original's public notes (copies have none).
@@ -229,16 +302,16 @@ fn shared_copy<R: Read>(
     r: &R,
     grantee: &Identity,
     id: &Uuid,
-) -> NodeResult<protocol::records::CredentialRecord> {
+) -> Result<protocol::records::CredentialRecord> {
     let not_found = || NodeError::not_found("credential shared with you", id);
     let copy = credential(r, id)?.ok_or_else(not_found)?;
-    if !grants_on(r, id)?.iter().any(|(_, g)| g.grantee == *grantee) {
+    if grant_on(r, id)?.is_none_or(|(_, g)| g.grantee != *grantee) {
         return Err(not_found());
     }
     let mut record = copy.record(*id);
     if let Some(original_id) = copy.original_id {
         if let Some(original) = credential(r, &original_id)? {
-            record.public_notes = original.public_notes;
+            record.public_notes = shown_public_notes(r, &original)?;
         }
     }
     Ok(record)

@@ -17,7 +17,7 @@
 use protocol::action::Action;
 use protocol::identity::Identity;
 
-use super::{grants_on, inserter_of, vc_index_prefix, wallet_of};
+use super::{grant_on, inserter_of, vc_index_prefix, wallet_of};
 use crate::error::{NodeError, NodeResult};
 use crate::store::{Read, Table};
 
@@ -75,11 +75,8 @@ pub fn require_role<R: Read + ?Sized>(
         | Action::RevokeAccessGrant(_)
         | Action::RotateEncryptionKey(_) => profile(),
         Action::RescindSharedCredential(a) => {
-            // Grants point at copies, one per copy: this reads O(1) rows.
-            if grants_on(r, &a.credential_id)?
-                .iter()
-                .any(|(_, g)| g.grantee == *signer)
-            {
+            // Grants point at copies, one per copy: this reads one row.
+            if grant_on(r, &a.credential_id)?.is_some_and(|(_, g)| g.grantee == *signer) {
                 Ok(())
             } else {
                 Err(NodeError::not_found(
@@ -90,12 +87,12 @@ pub fn require_role<R: Read + ?Sized>(
         }
         Action::EditPublicNotesAsIssuer(a) => {
             let issued = match signer {
-                Identity::Ed25519(issuer) => !r
-                    .scan_keys(
+                Identity::Ed25519(issuer) => r
+                    .first_key(
                         Table::CredentialsByVcId,
                         &vc_index_prefix(issuer, &a.public_notes_id),
                     )?
-                    .is_empty(),
+                    .is_some(),
                 Identity::Evm(_) => {
                     return Err(NodeError::Unauthorized(
                         "public notes are edited by the issuer's Ed25519 key".into(),
