@@ -11,7 +11,15 @@ t0=$SECONDS
 step() { echo "== [$((SECONDS - t0))s] $*" >&2; }
 
 step "fetch crates";  cargo fetch --locked
+step "format";        cargo fmt --all --check
 step "build";         cargo build --workspace --all-targets --locked
+step "lints";         cargo clippy --workspace --all-targets --locked -- -D warnings
+step "lints (enclave, wasm32)"
+cargo clippy -p enclave --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+step "docs";          RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+# The product without the test helpers (`node`'s `testing` feature is for tests only).
+step "product build without test helpers"
+cargo check --workspace --lib --bins --locked
 # ---- enclave (issue 5): wasm build, in-browser wasm tests; the e2e browser tests need the build
 # ---- and run with the native tests below (tests/tests/enclave.rs).
 step "enclave: trunk build (www/enclave/dist)"

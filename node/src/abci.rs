@@ -82,7 +82,7 @@ impl AbciApp {
                     validators: init.validators,
                     app_hash: app_hash
                         .try_into()
-                        .map_err(|_| NodeError::Storage("app hash".into()))?,
+                        .map_err(|_| NodeError::corrupt("app hash", "not 32 bytes"))?,
                 })
             }
             ConsensusRequest::PrepareProposal(prepare) => {
@@ -125,7 +125,7 @@ impl AbciApp {
                     consensus_param_updates: None,
                     app_hash: app_hash
                         .try_into()
-                        .map_err(|_| NodeError::Storage("app hash".into()))?,
+                        .map_err(|_| NodeError::corrupt("app hash", "not 32 bytes"))?,
                 })
             }
             ConsensusRequest::Commit => {

@@ -174,16 +174,15 @@ impl App {
     /// Opens the application over `store`, resuming from its last commit.
     pub fn open(store: Arc<Store>, config: AppConfig) -> NodeResult<App> {
         let genesis = match store.get(Table::Meta, meta::GENESIS)? {
-            Some(bytes) => Some(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| NodeError::Storage(format!("corrupt genesis: {e}")))?,
-            ),
+            Some(bytes) => {
+                Some(serde_json::from_slice(&bytes).map_err(|e| NodeError::corrupt("genesis", e))?)
+            }
             None => None,
         };
         let initial_height = match store.get(Table::Meta, meta::INITIAL_HEIGHT)? {
             Some(b) => u64::from_be_bytes(
                 b.try_into()
-                    .map_err(|_| NodeError::Storage("corrupt initial height in metadata".into()))?,
+                    .map_err(|_| NodeError::corrupt("initial height", "not 8 bytes"))?,
             ),
             None => 1,
         };
@@ -262,7 +261,8 @@ impl App {
         }
         let app_hash = genesis_app_hash(&genesis, initial_height);
         let mut changes = Changes::default();
-        let json = serde_json::to_vec(&genesis).map_err(|e| NodeError::Storage(e.to_string()))?;
+        let json = serde_json::to_vec(&genesis)
+            .map_err(|e| NodeError::Config(format!("the genesis cannot be encoded: {e}")))?;
         changes.put(Table::Meta, meta::GENESIS.to_vec(), json);
         changes.put(
             Table::Meta,
@@ -406,7 +406,7 @@ impl App {
         for (index, tx) in txs.iter().enumerate() {
             match self.plan_tx(&mut plan, tx.as_ref(), false) {
                 Ok(()) => {}
-                Err(e @ NodeError::Storage(_)) => return Err(e),
+                Err(e) if e.is_fault() => return Err(e),
                 Err(e) => return Ok(Some((index, e))),
             }
         }
@@ -454,7 +454,7 @@ impl App {
         let genesis = self.require_genesis()?;
         let committed = self.committed();
         if height != self.next_height() {
-            return Err(NodeError::Storage(format!(
+            return Err(NodeError::CallOrder(format!(
                 "asked to finalize height {height}, but the next height is {} (last committed: {})",
                 self.next_height(),
                 committed.height
@@ -537,7 +537,7 @@ impl App {
             &stx.tx.action,
         ) {
             Ok(()) => {}
-            Err(e @ NodeError::Storage(_)) => return Err(e),
+            Err(e) if e.is_fault() => return Err(e),
             Err(e) => return refused(e),
         }
         let expected = next_nonce(&Working::new(&self.store, block), &signer)?;
@@ -552,7 +552,7 @@ impl App {
         let changes = working.into_changes();
         match &result {
             Ok(_) => block.absorb(changes),
-            Err(NodeError::Storage(_)) => return Err(result.unwrap_err()),
+            Err(e) if e.is_fault() => return Err(result.unwrap_err()),
             // A refused action still uses up its nonce, so it cannot be replayed.
             Err(_) => {}
         }
@@ -584,10 +584,10 @@ impl App {
         let mut mempool = lock(&self.mempool);
         mempool.recheck_pending = true;
         for signer in signers {
-            if let Some(&next) = mempool.next.get(&signer) {
-                if next <= next_nonce(&*self.store, &signer)? {
-                    mempool.next.remove(&signer);
-                }
+            if let Some(&next) = mempool.next.get(&signer)
+                && next <= next_nonce(&*self.store, &signer)?
+            {
+                mempool.next.remove(&signer);
             }
         }
         Ok(committed)
@@ -596,7 +596,7 @@ impl App {
     fn take_pending(&self, extra: Changes) -> NodeResult<(Changes, PendingBlock)> {
         let mut pending = lock(&self.pending)
             .take()
-            .ok_or_else(|| NodeError::Storage("commit without a finalized block".into()))?;
+            .ok_or_else(|| NodeError::CallOrder("Commit without a finalized block".into()))?;
         let mut changes = std::mem::take(&mut pending.changes);
         changes.absorb(extra);
         changes.put(
@@ -641,12 +641,12 @@ impl App {
                 got: signed.chain_id,
             });
         }
-        if let protocol::query::QueryAuth::Gateway { gateway, .. } = &signed.auth {
-            if !self.config.trusted_gateways.contains(gateway) {
-                return Err(NodeError::Unauthorized(format!(
-                    "gateway key {gateway} is not in this node's trusted gateways; sign the read with your own key"
-                )));
-            }
+        if let protocol::query::QueryAuth::Gateway { gateway, .. } = &signed.auth
+            && !self.config.trusted_gateways.contains(gateway)
+        {
+            return Err(NodeError::Unauthorized(format!(
+                "gateway key {gateway} is not in this node's trusted gateways; sign the read with your own key"
+            )));
         }
         let caller = signed.authenticate(now, |key| self.config.trusted_gateways.contains(key))?;
         // Height, app hash and time come from the snapshot itself, so they describe exactly
@@ -681,7 +681,7 @@ impl App {
 }
 
 fn read_committed<R: Read + ?Sized>(r: &R) -> NodeResult<Committed> {
-    let corrupt = |what: &str| NodeError::Storage(format!("corrupt {what} in metadata"));
+    let corrupt = |what: &str| NodeError::corrupt(format!("{what} in metadata"), "not 8 bytes");
     let height = match r.get(Table::Meta, meta::HEIGHT)? {
         Some(b) => u64::from_be_bytes(b.try_into().map_err(|_| corrupt("height"))?),
         None => 0,

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use protocol::bytes::Sha256Digest;
-use protocol::identity::Ed25519SigningKey;
 use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::{Code, Event, EventAttributeIndexExt};
 use tendermint::block::{self, Header};
@@ -199,34 +198,9 @@ pub struct Validator {
 impl Validator {
     /// Loads the validator key from `dir/validator_key`, creating it on first start.
     pub fn load_or_create(dir: &Path) -> NodeResult<Validator> {
-        let path = dir.join("validator_key");
-        let key = match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let text = zeroize::Zeroizing::new(text);
-                match protocol::identity::SigningKey::from_hex(
-                    protocol::identity::SignatureScheme::Ed25519,
-                    text.trim(),
-                ) {
-                    Ok(protocol::identity::SigningKey::Ed25519(key)) => key,
-                    _ => {
-                        return Err(NodeError::Storage(format!(
-                            "{} is not a 32-byte hex seed",
-                            path.display()
-                        )));
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Ed25519SigningKey::generate();
-                std::fs::create_dir_all(dir)?;
-                let seed_hex = zeroize::Zeroizing::new(hex::encode(*key.seed()));
-                crate::run::write_secret(&path, seed_hex.as_bytes())?;
-                key
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let (key, _) = crate::keyfile::load_or_create_ed25519(&dir.join("validator_key"))?;
         let public_key = tendermint::PublicKey::from_raw_ed25519(key.public_key().as_bytes())
-            .ok_or_else(|| NodeError::Storage("validator key".into()))?;
+            .ok_or_else(|| NodeError::Config("the validator key is not an Ed25519 key".into()))?;
         let info = validator::Info::new(public_key, 10u32.into());
         let validators_hash = validator::Set::new(vec![info.clone()], Some(info.clone())).hash();
         Ok(Validator {
@@ -290,9 +264,10 @@ impl Chain {
         });
         if last_height > 0 {
             let last = chain.block(last_height)?.ok_or_else(|| {
-                NodeError::Storage(format!(
-                    "block {last_height} is missing from the block store"
-                ))
+                NodeError::corrupt(
+                    "block store",
+                    format!("block {last_height}, the last committed one, is missing"),
+                )
             })?;
             *lock(&chain.last_block_hash) = chain.header(&last).hash().as_bytes().to_vec();
         } else {
@@ -304,7 +279,7 @@ impl Chain {
         let handle = std::thread::Builder::new()
             .name("idos-block-producer".into())
             .spawn(move || producer.produce_blocks())
-            .map_err(|e| NodeError::Storage(format!("cannot start the block producer: {e}")))?;
+            .map_err(NodeError::io("starting the block producer thread"))?;
         *lock(&chain.producer) = Some(handle);
         Ok(chain)
     }

@@ -1,8 +1,14 @@
-//! Why the node refused a transaction or a read.
+//! Why the node refused a transaction or a read, or could not go on.
 //!
 //! Every variant has a stable string code (`code()`, returned to clients in the ABCI `info`
 //! field and by the relay's JSON errors) and a stable numeric ABCI code (`abci_code()`, in
 //! codespace [`CODESPACE`]). Messages say what to do, never contain secrets.
+//!
+//! Two kinds: refusals (the input is wrong or not allowed; the same on every node) and faults
+//! of this node ([`NodeError::is_fault`]: I/O, RocksDB, a corrupt record, the configuration, ABCI
+//! calls out of order), which stop a block rather than become a transaction's verdict.
+
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -143,9 +149,60 @@ pub enum NodeError {
         max_bytes: usize,
     },
 
-    /// A storage failure. The message is for operators; nothing was written.
-    #[error("internal storage error: {0}")]
-    Storage(String),
+    /// A file, socket or thread operation of this node failed.
+    #[error("{action}: {source}")]
+    Io {
+        /// What the node was doing, e.g. "reading /data/validator_key".
+        action: String,
+        #[source]
+        source: IoError,
+    },
+
+    /// RocksDB failed. Nothing of the write was applied.
+    #[error("database error: {0}")]
+    Database(#[from] rocksdb::Error),
+
+    /// A stored record does not decode: the data directory is damaged or was written by an
+    /// incompatible version.
+    #[error("corrupt {what} in the data directory: {detail}")]
+    CorruptRecord {
+        /// Which record, e.g. "row in table grants".
+        what: String,
+        detail: String,
+    },
+
+    /// The node's configuration or key files are unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// ABCI calls arrived in an order the application cannot follow (e.g. Commit without
+    /// FinalizeBlock, or a height that does not follow the last commit).
+    #[error("ABCI call order: {0}")]
+    CallOrder(String),
+}
+
+/// An I/O error that errors can share and compare (by kind and message).
+#[derive(Debug, Clone)]
+pub struct IoError(pub Arc<std::io::Error>);
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for IoError {}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
 }
 
 impl NodeError {
@@ -177,7 +234,11 @@ impl NodeError {
             NodeError::UnknownPath(_) => "unknown_path",
             NodeError::Unavailable(_) => "unavailable",
             NodeError::MempoolFull { .. } => "mempool_full",
-            NodeError::Storage(_) => "storage",
+            NodeError::Io { .. } => "io_error",
+            NodeError::Database(_) => "database_error",
+            NodeError::CorruptRecord { .. } => "corrupt_record",
+            NodeError::Config(_) => "configuration",
+            NodeError::CallOrder(_) => "call_order",
         }
     }
 
@@ -209,7 +270,11 @@ impl NodeError {
             NodeError::MempoolFull { .. } => 23,
             NodeError::WalletApprovalRequired(_) => 40,
             NodeError::InserterHasDelegates(_) => 41,
-            NodeError::Storage(_) => 99,
+            NodeError::CallOrder(_) => 95,
+            NodeError::Config(_) => 96,
+            NodeError::CorruptRecord { .. } => 97,
+            NodeError::Io { .. } => 98,
+            NodeError::Database(_) => 99,
         }
     }
 
@@ -228,15 +293,36 @@ impl NodeError {
     }
 }
 
-impl From<rocksdb::Error> for NodeError {
-    fn from(e: rocksdb::Error) -> Self {
-        NodeError::Storage(e.to_string())
+impl NodeError {
+    /// Whether this is a fault of this node (I/O, database, corrupt data, configuration, call
+    /// order) rather than a refusal of the input. A fault during a block stops the block: it is
+    /// never recorded as a transaction's verdict, which must be the same on every node.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            NodeError::Io { .. }
+                | NodeError::Database(_)
+                | NodeError::CorruptRecord { .. }
+                | NodeError::Config(_)
+                | NodeError::CallOrder(_)
+        )
     }
-}
 
-impl From<std::io::Error> for NodeError {
-    fn from(e: std::io::Error) -> Self {
-        NodeError::Storage(e.to_string())
+    /// An I/O failure while doing `action` (for `map_err`).
+    pub fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
+        let action = action.into();
+        move |source| NodeError::Io {
+            action,
+            source: IoError(Arc::new(source)),
+        }
+    }
+
+    /// A stored record that does not decode.
+    pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> NodeError {
+        NodeError::CorruptRecord {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
     }
 }
 

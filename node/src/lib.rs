@@ -12,8 +12,13 @@ pub mod abci;
 pub mod app;
 pub mod chain;
 pub mod error;
+pub mod keyfile;
 pub mod rpc;
 pub mod run;
 pub mod state;
 pub mod store;
+/// Builders for tests and benchmarks: compiled only with the `testing` feature, which the
+/// node's own tests and benches (and other crates' tests) turn on; the `idos` binary never has
+/// it.
+#[cfg(feature = "testing")]
 pub mod testkit;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use protocol::bytes::Ed25519PublicKey;
-use protocol::identity::{Identity, SigningKey};
+use protocol::identity::Identity;
 use serde::Deserialize;
 
 use crate::abci::AbciApp;
@@ -67,7 +67,7 @@ impl NodeConfig {
     /// Reads a TOML configuration file.
     pub fn load(path: &Path) -> NodeResult<NodeConfig> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| NodeError::Storage(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(NodeError::io(format!("reading {}", path.display())))?;
         toml::from_str(&text).map_err(|e| {
             NodeError::Invalid(protocol::Error::malformed(
                 "node configuration",
@@ -142,19 +142,20 @@ pub fn start_chain(
     data_dir: &Path,
     config: &NodeConfig,
 ) -> NodeResult<(Arc<Chain>, Option<PathBuf>)> {
-    std::fs::create_dir_all(data_dir)?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(NodeError::io(format!("creating {}", data_dir.display())))?;
     let app = open_app(data_dir, config)?;
     let mut created_owner_key = None;
     match app.genesis() {
         Some(genesis) => {
-            if let Some(chain_id) = &config.chain_id {
-                if *chain_id != genesis.chain_id {
-                    return Err(NodeError::Unauthorized(format!(
-                        "{} holds chain {:?}, the configuration asks for {chain_id:?}; use another data directory",
-                        data_dir.display(),
-                        genesis.chain_id
-                    )));
-                }
+            if let Some(chain_id) = &config.chain_id
+                && *chain_id != genesis.chain_id
+            {
+                return Err(NodeError::Unauthorized(format!(
+                    "{} holds chain {:?}, the configuration asks for {chain_id:?}; use another data directory",
+                    data_dir.display(),
+                    genesis.chain_id
+                )));
             }
         }
         None => {
@@ -183,33 +184,8 @@ pub fn start_chain(
 /// The development owner key of `data_dir`, created on first use.
 fn development_owner(data_dir: &Path) -> NodeResult<(Identity, PathBuf)> {
     let path = data_dir.join("owner_key");
-    let key = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            SigningKey::from_hex(protocol::identity::SignatureScheme::Ed25519, text.trim())?
-        }
-        Err(_) => {
-            let key = SigningKey::generate_ed25519();
-            write_secret(&path, key.to_hex().as_bytes())?;
-            key
-        }
-    };
-    Ok((key.identity(), path))
-}
-
-/// Writes a secret file readable by its owner only.
-pub fn write_secret(path: &Path, contents: &[u8]) -> NodeResult<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    Ok(())
+    let (key, _) = crate::keyfile::load_or_create_ed25519(&path)?;
+    Ok((Identity::Ed25519(key.public_key()), path))
 }
 
 /// Starts the embedded chain and serves its RPC on `listener`.
@@ -219,7 +195,9 @@ pub async fn start_embedded(
     listener: tokio::net::TcpListener,
 ) -> NodeResult<(EmbeddedNode, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let (chain, created_owner_key) = start_chain(data_dir, config)?;
-    let rpc_addr = listener.local_addr()?;
+    let rpc_addr = listener
+        .local_addr()
+        .map_err(NodeError::io("reading the RPC listener's address"))?;
     let server = tokio::spawn(crate::rpc::serve_with(
         chain.clone(),
         listener,

@@ -184,7 +184,7 @@ pub trait Read {
         match self.get(table, key)? {
             Some(bytes) => T::try_from_slice(&bytes)
                 .map(Some)
-                .map_err(|e| NodeError::Storage(format!("corrupt row in {}: {e}", table.name()))),
+                .map_err(|e| NodeError::corrupt(format!("row in table {}", table.name()), e)),
             None => Ok(None),
         }
     }
@@ -312,7 +312,8 @@ impl Store {
     }
 
     fn open_with(path: &Path, sync_writes: bool, statistics: bool) -> NodeResult<Arc<Store>> {
-        std::fs::create_dir_all(path)?;
+        std::fs::create_dir_all(path)
+            .map_err(NodeError::io(format!("creating {}", path.display())))?;
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);

@@ -234,10 +234,10 @@ impl Identity {
         if text.starts_with("0x") || text.starts_with("0X") {
             return EvmAddress::parse(text).map(Identity::Evm);
         }
-        if text.len() == 64 {
-            if let Ok(key) = Ed25519PublicKey::parse(text) {
-                return Ok(Identity::Ed25519(key));
-            }
+        if text.len() == 64
+            && let Ok(key) = Ed25519PublicKey::parse(text)
+        {
+            return Ok(Identity::Ed25519(key));
         }
         Err(Error::InvalidIdentifier(text.chars().take(80).collect()))
     }

@@ -107,7 +107,8 @@ impl PageRequest {
     borsh::BorshDeserialize,
 )]
 #[serde(tag = "query", rename_all = "snake_case")]
-#[non_exhaustive]
+// Exhaustive on purpose: a new read must make the node's `match` say who may make it and what
+// it returns, which a wildcard arm would hide.
 pub enum Query {
     /// The caller's profile.
     GetUser,
@@ -218,14 +219,29 @@ impl Query {
 
     /// Whether anyone may make this read without proving who they are.
     pub fn is_public(&self) -> bool {
-        matches!(
-            self,
+        // Every read is named, so a new one cannot be added without deciding this.
+        match self {
             Query::HasProfile { .. }
-                | Query::DwgMessage { .. }
-                | Query::WalletProofMessage { .. }
-                | Query::NextNonce { .. }
-                | Query::WalletApprovalMessage { .. }
-        )
+            | Query::DwgMessage { .. }
+            | Query::WalletProofMessage { .. }
+            | Query::NextNonce { .. }
+            | Query::WalletApprovalMessage { .. } => true,
+            Query::GetUser
+            | Query::GetUserAsInserter { .. }
+            | Query::CredentialExistAsInserter { .. }
+            | Query::GetWallets { .. }
+            | Query::GetCredentials { .. }
+            | Query::GetCredentialOwned { .. }
+            | Query::GetAttributes { .. }
+            | Query::GetAccessGrantsOwned { .. }
+            | Query::HasLockedAccessGrants { .. }
+            | Query::GetAccessGrantsGranted { .. }
+            | Query::GetAccessGrantsGrantedCount { .. }
+            | Query::GetAccessGrantsForCredential { .. }
+            | Query::GetCredentialShared { .. }
+            | Query::GetCredentialsSharedByUser { .. }
+            | Query::GetSiblingCredentialId { .. } => false,
+        }
     }
 
     /// The page a list read asks for (`None` for reads of one row or one value).

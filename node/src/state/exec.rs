@@ -56,10 +56,6 @@ pub fn execute_verified<S: Read + Write>(
         Action::RescindSharedCredential(a) => exec.rescind_shared_credential(a),
         Action::CreateCredentialsByDwg(a) => exec.create_credentials_by_dwg(a),
         Action::EditPublicNotesAsIssuer(a) => exec.edit_public_notes_as_issuer(a),
-        other => Err(NodeError::Unauthorized(format!(
-            "action {} is not supported by this node",
-            other.name()
-        ))),
     }
 }
 

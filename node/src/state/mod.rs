@@ -45,7 +45,7 @@ pub fn wallet_of<R: Read + ?Sized>(
         return Ok(None);
     };
     let id = key::trailing_uuid(&id_bytes)
-        .ok_or_else(|| NodeError::Storage("corrupt wallet index".into()))?;
+        .ok_or_else(|| NodeError::corrupt("wallet index entry", "not a wallet id"))?;
     Ok(r.row::<WalletRow>(Table::Wallets, &key::uuid(&id))?
         .map(|row| (id, row)))
 }
@@ -62,8 +62,8 @@ pub fn inserter_of<R: Read + ?Sized>(r: &R, identity: &Identity) -> Result<Optio
     let Some(bytes) = r.get(Table::Delegates, &key::identity(identity))? else {
         return Ok(None);
     };
-    let id =
-        Uuid::from_slice(&bytes).map_err(|_| NodeError::Storage("corrupt delegate row".into()))?;
+    let id = Uuid::from_slice(&bytes)
+        .map_err(|_| NodeError::corrupt("delegate row", "not an inserter id"))?;
     let row = r.row::<InserterRow>(Table::Inserters, &key::uuid(&id))?;
     Ok(row.map(|row| (id, row.name)))
 }
@@ -103,7 +103,7 @@ pub fn grant<R: Read + ?Sized>(r: &R, id: &Uuid) -> Result<Option<GrantRow>> {
 }
 
 fn corrupt_key(index: Table) -> NodeError {
-    NodeError::Storage(format!("corrupt {} key", index.name()))
+    NodeError::corrupt(format!("key of index {}", index.name()), "no trailing id")
 }
 
 /// The id at the end of an index key.
@@ -167,7 +167,7 @@ pub fn next_nonce<R: Read + ?Sized>(r: &R, signer: &Identity) -> Result<u64> {
         Some(bytes) => u64::from_be_bytes(
             bytes
                 .try_into()
-                .map_err(|_| NodeError::Storage("corrupt nonce".into()))?,
+                .map_err(|_| NodeError::corrupt("nonce", "not 8 bytes"))?,
         ),
         None => 0,
     };
@@ -213,7 +213,7 @@ pub fn count<R: Read + ?Sized>(r: &R, counter: Counter<'_>) -> Result<u64> {
     match r.get(Table::Counts, &counter.key())? {
         Some(bytes) => {
             Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| {
-                NodeError::Storage("corrupt counter".into())
+                NodeError::corrupt("counter", "not 8 bytes")
             })?))
         }
         None => Ok(0),
@@ -228,7 +228,7 @@ fn bump<S: Read + Write + ?Sized>(s: &mut S, counter: Counter<'_>, up: bool) -> 
     } else {
         current
             .checked_sub(1)
-            .ok_or_else(|| NodeError::Storage("counter below zero".into()))?
+            .ok_or_else(|| NodeError::corrupt("counter", "would go below zero"))?
     };
     if next == 0 {
         s.delete(Table::Counts, counter.key());
@@ -260,9 +260,7 @@ pub fn shown_public_notes<R: Read + ?Sized>(r: &R, row: &CredentialRow) -> Resul
         Table::IssuerNotes,
         &vc_index_prefix(&row.issuer_auth_public_key, vc_id),
     )? {
-        Some(bytes) => {
-            String::from_utf8(bytes).map_err(|_| NodeError::Storage("corrupt issuer notes".into()))
-        }
+        Some(bytes) => String::from_utf8(bytes).map_err(|e| NodeError::corrupt("issuer notes", e)),
         None => Ok(row.public_notes.clone()),
     }
 }

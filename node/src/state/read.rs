@@ -26,17 +26,13 @@ pub fn answer<R: Read>(
     caller: Option<&Identity>,
     query: &Query,
 ) -> Result<QueryOutput> {
-    let caller = match (caller, query.is_public()) {
-        (_, true) => return answer_public(r, ctx, query),
-        (Some(caller), false) => caller,
-        (None, false) => {
-            return Err(NodeError::Unauthorized(format!(
-                "{} needs a signed read (by the caller or an attesting gateway)",
-                query.name()
-            )));
-        }
-    };
-    let user = || caller_user(r, caller);
+    // Only the public reads may be anonymous. The match below names every read, so a new
+    // one cannot be added without saying what it answers.
+    if caller.is_none() && !query.is_public() {
+        return Err(unsigned(query));
+    }
+    let caller_id = || caller.ok_or_else(|| unsigned(query));
+    let user = || caller_user(r, caller_id()?);
     let out = match query {
         Query::GetUser => {
             let id = user()?;
@@ -47,7 +43,7 @@ pub fn answer<R: Read>(
             )
         }
         Query::GetUserAsInserter { id } => {
-            require_inserter(r, caller)?;
+            require_inserter(r, caller_id()?)?;
             QueryOutput::User(
                 super::user(r, id)?
                     .ok_or_else(|| NodeError::not_found("user", id))?
@@ -55,7 +51,7 @@ pub fn answer<R: Read>(
             )
         }
         Query::CredentialExistAsInserter { id } => {
-            require_inserter(r, caller)?;
+            require_inserter(r, caller_id()?)?;
             QueryOutput::Bool(r.contains(Table::Credentials, &key::uuid(id))?)
         }
         Query::GetWallets { page } => {
@@ -116,37 +112,42 @@ pub fn answer<R: Read>(
             QueryOutput::Bool(latest_locked_grant(r, id, ctx.block_time)?.is_some())
         }
         Query::GetAccessGrantsGranted { user_id, page } => {
-            let (index, prefix) = granted_index(caller, user_id.as_ref());
+            let (index, prefix) = granted_index(caller_id()?, user_id.as_ref());
             QueryOutput::AccessGrants(page_of(r, index, &prefix, HEIGHT_ID, page, |id| {
                 Ok(grant(r, &id)?.map(|g| g.record(id)))
             })?)
         }
         Query::GetAccessGrantsGrantedCount { user_id } => QueryOutput::Count(match user_id {
-            None => count(r, Counter::GrantsTo(caller))?,
-            Some(owner) => count(r, Counter::GrantsToFrom(caller, owner))?,
+            None => count(r, Counter::GrantsTo(caller_id()?))?,
+            Some(owner) => count(r, Counter::GrantsToFrom(caller_id()?, owner))?,
         }),
         Query::GetAccessGrantsForCredential {
             credential_id,
             page,
-        } => QueryOutput::AccessGrants(page_of(
-            r,
-            Table::GrantsByData,
-            &key::uuid(credential_id),
-            ID,
-            page,
-            |id| {
-                Ok(grant(r, &id)?
-                    .filter(|g| g.grantee == *caller)
-                    .map(|g| g.record(id)))
-            },
-        )?),
-        Query::GetCredentialShared { id } => QueryOutput::Credential(shared_copy(r, caller, id)?),
+        } => {
+            let caller = caller_id()?;
+            QueryOutput::AccessGrants(page_of(
+                r,
+                Table::GrantsByData,
+                &key::uuid(credential_id),
+                ID,
+                page,
+                |id| {
+                    Ok(grant(r, &id)?
+                        .filter(|g| g.grantee == *caller)
+                        .map(|g| g.record(id)))
+                },
+            )?)
+        }
+        Query::GetCredentialShared { id } => {
+            QueryOutput::Credential(shared_copy(r, caller_id()?, id)?)
+        }
         Query::GetCredentialsSharedByUser {
             user_id,
             original_issuer_auth_public_key,
             page,
         } => {
-            let (index, prefix) = granted_index(caller, Some(user_id));
+            let (index, prefix) = granted_index(caller_id()?, Some(user_id));
             QueryOutput::Credentials(page_of(r, index, &prefix, HEIGHT_ID, page, |grant_id| {
                 let Some(g) = grant(r, &grant_id)? else {
                     return Ok(None);
@@ -167,7 +168,7 @@ pub fn answer<R: Read>(
             })?)
         }
         Query::GetSiblingCredentialId { content_hash } => {
-            let prefix = key::cat(&[&key::identity(caller), content_hash.as_bytes()]);
+            let prefix = key::cat(&[&key::identity(caller_id()?), content_hash.as_bytes()]);
             let data_id = match r.first_key(Table::GrantsByGranteeHash, &prefix)? {
                 Some(k) => {
                     grant(r, &id_of_key(Table::GrantsByGranteeHash, &k)?)?.map(|g| g.data_id)
@@ -176,14 +177,20 @@ pub fn answer<R: Read>(
             };
             QueryOutput::CredentialId(data_id)
         }
-        other => {
-            return Err(NodeError::Unauthorized(format!(
-                "read {} is not supported by this node",
-                other.name()
-            )));
-        }
+        Query::HasProfile { .. }
+        | Query::DwgMessage { .. }
+        | Query::WalletProofMessage { .. }
+        | Query::NextNonce { .. }
+        | Query::WalletApprovalMessage { .. } => answer_public(r, ctx, query)?,
     };
     Ok(out)
+}
+
+fn unsigned(query: &Query) -> NodeError {
+    NodeError::Unauthorized(format!(
+        "{} needs a signed read (by the caller or an attesting gateway)",
+        query.name()
+    ))
 }
 
 fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> Result<QueryOutput> {
@@ -213,12 +220,21 @@ fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> Result
             ctx.chain_id,
             proof_nonce,
         )),
-        other => {
-            return Err(NodeError::Unauthorized(format!(
-                "{} is not a public read",
-                other.name()
-            )));
-        }
+        Query::GetUser
+        | Query::GetUserAsInserter { .. }
+        | Query::CredentialExistAsInserter { .. }
+        | Query::GetWallets { .. }
+        | Query::GetCredentials { .. }
+        | Query::GetCredentialOwned { .. }
+        | Query::GetAttributes { .. }
+        | Query::GetAccessGrantsOwned { .. }
+        | Query::HasLockedAccessGrants { .. }
+        | Query::GetAccessGrantsGranted { .. }
+        | Query::GetAccessGrantsGrantedCount { .. }
+        | Query::GetAccessGrantsForCredential { .. }
+        | Query::GetCredentialShared { .. }
+        | Query::GetCredentialsSharedByUser { .. }
+        | Query::GetSiblingCredentialId { .. } => return Err(unsigned(query)),
     })
 }
 
@@ -309,10 +325,10 @@ fn shared_copy<R: Read>(
         return Err(not_found());
     }
     let mut record = copy.record(*id);
-    if let Some(original_id) = copy.original_id {
-        if let Some(original) = credential(r, &original_id)? {
-            record.public_notes = shown_public_notes(r, &original)?;
-        }
+    if let Some(original_id) = copy.original_id
+        && let Some(original) = credential(r, &original_id)?
+    {
+        record.public_notes = shown_public_notes(r, &original)?;
     }
     Ok(record)
 }

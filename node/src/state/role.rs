@@ -117,9 +117,5 @@ pub fn require_role<R: Read + ?Sized>(
                 ))
             }),
         },
-        other => Err(NodeError::Unauthorized(format!(
-            "action {} is not supported by this node",
-            other.name()
-        ))),
     }
 }

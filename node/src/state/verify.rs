@@ -120,6 +120,23 @@ fn credential_inputs(action: &Action) -> Vec<&CredentialInput> {
         Action::EditCredential(a) => vec![&a.credential],
         Action::ShareCredential(a) => vec![&a.copy],
         Action::CreateCredentialsByDwg(a) => vec![&a.original, &a.copy],
-        _ => Vec::new(),
+        Action::AddInserter(_)
+        | Action::DeleteInserter(_)
+        | Action::AddDelegate(_)
+        | Action::DeleteDelegate(_)
+        | Action::AddUserAsInserter(_)
+        | Action::UpsertWalletAsInserter(_)
+        | Action::AddAttributeAsInserter(_)
+        | Action::AddWallet(_)
+        | Action::RemoveWallet(_)
+        | Action::RemoveCredential(_)
+        | Action::AddAttribute(_)
+        | Action::EditAttribute(_)
+        | Action::RemoveAttribute(_)
+        | Action::ShareAttribute(_)
+        | Action::RevokeAccessGrant(_)
+        | Action::RotateEncryptionKey(_)
+        | Action::RescindSharedCredential(_)
+        | Action::EditPublicNotesAsIssuer(_) => Vec::new(),
     }
 }
