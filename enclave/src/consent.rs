@@ -8,7 +8,6 @@
 
 use protocol::bytes::{Ed25519PublicKey, Ed25519Signature};
 use protocol::credential::{CredentialSignatures, content_hash, verify_credential_signatures};
-use serde::Serialize;
 
 use crate::error::{EnclaveError, Result};
 use crate::vault::EncryptedCredential;
@@ -27,8 +26,7 @@ pub fn fingerprint(key: &[u8]) -> String {
 }
 
 /// Who signed a credential, as the enclave checked it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssuerCheck {
     /// Both signatures verify under this issuer key: the public notes and the content are the
     /// ones the key's holder signed.
@@ -88,7 +86,7 @@ fn verify(
 }
 
 /// One line of a credential's content as the dialog lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// Nesting level (0: a top-level field of the section).
     pub depth: u8,
@@ -99,7 +97,7 @@ pub struct Row {
 }
 
 /// A titled group of rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     pub title: String,
     pub rows: Vec<Row>,
@@ -110,7 +108,8 @@ const MAX_DEPTH: u8 = 6;
 /// Rows beyond this are summarised in one last row (the raw JSON has everything).
 const MAX_ROWS: usize = 300;
 
-/// Readable words from a JSON key: `dateOfBirth`, `date_of_birth` → `Date of birth`.
+/// Readable words from a JSON key: `dateOfBirth`, `date_of_birth` → `Date of birth`. ASCII
+/// case only (other letters pass unchanged), so the wasm needs no Unicode case tables.
 pub fn label(key: &str) -> String {
     let mut words = String::with_capacity(key.len() + 4);
     let mut previous_lower = false;
@@ -118,18 +117,21 @@ pub fn label(key: &str) -> String {
         if ch == '_' || ch == '-' {
             words.push(' ');
             previous_lower = false;
-        } else if ch.is_uppercase() && previous_lower {
+        } else if ch.is_ascii_uppercase() && previous_lower {
             words.push(' ');
-            words.extend(ch.to_lowercase());
+            words.push(ch.to_ascii_lowercase());
             previous_lower = false;
         } else {
-            previous_lower = ch.is_lowercase() || ch.is_ascii_digit();
+            previous_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
             words.push(ch);
         }
     }
-    let mut chars = words.trim().chars();
+    let words = words.trim();
+    let mut chars = words.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
+        Some(first) => std::iter::once(first.to_ascii_uppercase())
+            .chain(chars)
+            .collect(),
         None => key.to_owned(),
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::{EnclaveError, Result};
 
@@ -30,7 +30,7 @@ pub const MAX_VALUE_CHARS: usize = 120;
 pub const MAX_CREDENTIALS: usize = 500;
 
 /// `{pick: {path: [values]}, omit: {path: [values]}}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Filter {
     #[serde(default)]
     pub pick: BTreeMap<String, Vec<String>>,
@@ -39,8 +39,7 @@ pub struct Filter {
 }
 
 /// One condition of a filter, as the dialog shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clause {
     /// `true` for `pick` ("have"), `false` for `omit` ("do not have").
     pub must_match: bool,
@@ -137,9 +136,25 @@ impl Filter {
             .collect()
     }
 
-    /// A canonical text of the question, the key of the user's approval.
+    /// A canonical text of the question, the key of the user's approval: each clause as
+    /// `+` or `-`, the path and the sorted values, every part length-prefixed (so no two
+    /// questions share a text).
     pub fn canonical(&self) -> String {
-        serde_json::to_string(&self.clauses()).unwrap_or_default()
+        let mut text = String::new();
+        let mut part = |p: &str| {
+            text.push_str(&p.len().to_string());
+            text.push(':');
+            text.push_str(p);
+        };
+        for clause in self.clauses() {
+            part(if clause.must_match { "+" } else { "-" });
+            part(&clause.path);
+            part(&clause.values.len().to_string());
+            for v in &clause.values {
+                part(v);
+            }
+        }
+        text
     }
 
     /// Whether a decrypted credential passes. Every clause is evaluated.
@@ -182,6 +197,11 @@ mod tests {
         assert_eq!(a.canonical(), b.canonical());
         let c = filter(r#"{"omit":{"n":["DE","FR"]}}"#);
         assert_ne!(a.canonical(), c.canonical());
+        // Lengths keep parts apart: a value with a separator in it is still one value.
+        let d = filter(r#"{"pick":{"n":["DE:2:FR"]}}"#);
+        assert_ne!(a.canonical(), d.canonical());
+        let e = filter(r#"{"pick":{"n":["DE"],"m":["FR"]}}"#);
+        assert_ne!(a.canonical(), e.canonical());
         assert_eq!(
             a.clauses(),
             [Clause {

@@ -95,6 +95,8 @@ export class Enclave {
       // The user must click inside the enclave (a browser only lets a click open the dialog).
       this.#iframe.style.display = msg.visible ? "block" : "none";
       this.#container.classList.toggle(VISIBLE_CLASS, !!msg.visible);
+      // The enclave accepts a click only on a button fully in view: bring it there.
+      if (msg.visible) this.#iframe.scrollIntoView({ block: "nearest" });
       this.#onAttention?.(!!msg.visible, msg.label ?? "");
       return;
     }

@@ -138,8 +138,8 @@ pub(super) fn render(intent: &str) -> Result<()> {
         "filter" => {
             set_text("title", "Answer a question about your data?")?;
             set_text("filter-origin", &origin)?;
-            let n = payload("credentialCount").as_f64().unwrap_or(0.0);
-            set_text("filter-count", &format!("{n}"))?;
+            let n = payload("credentialCount").as_f64().unwrap_or(0.0) as u32;
+            set_text("filter-count", &n.to_string())?;
             clauses()?;
             show_only(&["filter"])?;
             focus("filter-deny")?;

@@ -14,8 +14,9 @@ use super::dialog_client::user_dialog;
 use super::host::{parent_origin, post};
 use super::keys::{self, ensure_key, expire_if_due, status};
 use super::with;
-use crate::consent::{check_issuer, content_sections, fingerprint};
+use crate::consent::{IssuerCheck, Section, check_issuer, content_sections, fingerprint};
 use crate::error::{EnclaveError, ErrorCode, Result};
+use crate::filter::Clause;
 use crate::filter::{Filter, MAX_CREDENTIALS};
 use crate::vault::EncryptedCredential;
 use crate::web::util::*;
@@ -235,13 +236,13 @@ async fn filter(p: FilterParams) -> Result<JsValue> {
     if filter.is_empty() {
         // No question asked: the answer is every id given, and nothing is decrypted.
         let ids: Vec<_> = p.credentials.iter().map(|c| c.id).collect();
-        return to_js(&serde_json::json!({ "ids": ids }));
+        return Ok(ids_js(&ids));
     }
     let question = filter.canonical();
     if !with(|s| s.approved_filters.contains(&question)) {
         let payload = obj(&[
             ("origin", JsValue::from_str(&parent_origin()?)),
-            ("clauses", to_js(&filter.clauses())?),
+            ("clauses", clauses_js(&filter.clauses())),
             (
                 "credentialCount",
                 JsValue::from_f64(p.credentials.len() as f64),
@@ -249,11 +250,11 @@ async fn filter(p: FilterParams) -> Result<JsValue> {
         ]);
         let answer = user_dialog("Review a question about your data", "filter", payload).await?;
         approved(&answer, "the user declined to answer this question")?;
-        with(|s| s.approved_filters.insert(question));
+        with(|s| s.approved_filters.push(question));
     }
     ensure_key().await?;
     let ids = with(|s| s.vault.filter(&p.credentials, &filter))?;
-    to_js(&serde_json::json!({ "ids": ids }))
+    Ok(ids_js(&ids))
 }
 
 fn decrypt_text(credential: &EncryptedCredential) -> Result<Zeroizing<String>> {
@@ -276,10 +277,20 @@ async fn credential_payload(credential: &EncryptedCredential) -> Result<JsValue>
     ensure_key().await?;
     let plaintext = decrypt_text(credential)?;
     let sections = match content_sections(&plaintext) {
-        Some(s) => to_js(&s)?,
+        Some(s) => sections_js(&s),
         None => JsValue::NULL,
     };
-    let issuer = to_js(&issuer)?;
+    let issuer = match issuer {
+        IssuerCheck::Verified {
+            public_key,
+            fingerprint,
+        } => obj(&[
+            ("status", "verified".into()),
+            ("publicKey", public_key.to_text().into()),
+            ("fingerprint", fingerprint.into()),
+        ]),
+        IssuerCheck::Unsigned => obj(&[("status", "unsigned".into())]),
+    };
     Ok(obj(&[
         ("origin", JsValue::from_str(&parent_origin()?)),
         (
@@ -291,4 +302,58 @@ async fn credential_payload(credential: &EncryptedCredential) -> Result<JsValue>
         ("plaintext", JsValue::from_str(&plaintext)),
         ("sections", sections),
     ]))
+}
+
+// Built by hand rather than through serde: a few lines here weigh less in the wasm than a
+// serializer per type.
+
+fn strings_js(items: &[String]) -> JsValue {
+    items
+        .iter()
+        .map(|s| JsValue::from_str(s))
+        .collect::<js_sys::Array>()
+        .into()
+}
+
+fn ids_js(ids: &[protocol::Uuid]) -> JsValue {
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    obj(&[("ids", strings_js(&ids))])
+}
+
+fn clauses_js(clauses: &[Clause]) -> JsValue {
+    clauses
+        .iter()
+        .map(|c| {
+            obj(&[
+                ("mustMatch", c.must_match.into()),
+                ("path", c.path.as_str().into()),
+                ("values", strings_js(&c.values)),
+            ])
+        })
+        .collect::<js_sys::Array>()
+        .into()
+}
+
+fn sections_js(sections: &[Section]) -> JsValue {
+    sections
+        .iter()
+        .map(|s| {
+            let rows: js_sys::Array = s
+                .rows
+                .iter()
+                .map(|r| {
+                    obj(&[
+                        ("depth", JsValue::from_f64(f64::from(r.depth))),
+                        ("label", r.label.as_str().into()),
+                        (
+                            "value",
+                            r.value.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+                        ),
+                    ])
+                })
+                .collect();
+            obj(&[("title", s.title.as_str().into()), ("rows", rows.into())])
+        })
+        .collect::<js_sys::Array>()
+        .into()
 }

@@ -15,7 +15,6 @@ pub mod host;
 pub mod keys;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 
 use protocol::kdf::{KdfVersion, ScryptParams};
 
@@ -42,7 +41,7 @@ pub(crate) struct Iframe {
     pub pending_change: Option<keys::PendingChange>,
     /// Filters ([`crate::filter::Filter::canonical`]) the user approved for the connected
     /// origin during this page's life.
-    pub approved_filters: HashSet<String>,
+    pub approved_filters: Vec<String>,
 }
 
 thread_local! {
@@ -55,7 +54,7 @@ thread_local! {
         kdf: KdfVersion::default().scrypt_params(),
         key_expires_at: None,
         pending_change: None,
-        approved_filters: HashSet::new(),
+        approved_filters: Vec::new(),
     });
 }
 
