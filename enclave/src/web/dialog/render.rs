@@ -34,8 +34,10 @@ fn show_only(visible: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Focuses the mode's first control but keeps the page at its top, where the question is.
 fn focus(id: &str) -> Result<()> {
     let _ = by_id::<web_sys::HtmlElement>(id)?.focus();
+    window()?.scroll_to_with_x_and_y(0.0, 0.0);
     Ok(())
 }
 
