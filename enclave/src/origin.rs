@@ -101,4 +101,22 @@ mod tests {
             assert!(!is_secure_parent(bad), "{bad}");
         }
     }
+
+    #[test]
+    fn a_listed_origin_that_is_not_secure_is_refused() {
+        let listed = vec![
+            "http://app.example.com".to_owned(),
+            "https://app.example.com".to_owned(),
+        ];
+        let err = check_parent_origin("http://app.example.com", Some(&listed), None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::OriginNotAllowed);
+        assert!(err.message.contains("not https://"), "{}", err.message);
+        check_parent_origin("https://app.example.com", Some(&listed), None).unwrap();
+        let err = check_parent_origin("https://other.example", Some(&listed), None).unwrap_err();
+        assert!(
+            err.message.contains("not on the allow-list"),
+            "{}",
+            err.message
+        );
+    }
 }

@@ -96,9 +96,18 @@ pub fn validate_origin(origin: &str) -> Result<(), InvalidOrigin> {
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
         .ok_or_else(bad)?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
-        _ => (rest, None),
+    let (host, port) = if rest.starts_with('[') {
+        // An IPv6 literal: `[…]`, then an optional `:port`.
+        let end = rest.find(']').ok_or_else(bad)? + 1;
+        match &rest[end..] {
+            "" => (&rest[..end], None),
+            tail => (&rest[..end], Some(tail.strip_prefix(':').ok_or_else(bad)?)),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
     };
     let host_ok = !host.is_empty()
         && host.bytes().all(|b| {
@@ -281,6 +290,8 @@ mod tests {
             "http://127.0.0.1:8001",
             "https://app.example.com",
             "http://localhost",
+            "http://[::1]",
+            "http://[::1]:8080",
         ] {
             validate_origin(ok).unwrap();
         }
@@ -296,6 +307,9 @@ mod tests {
             "https://a.com:99999x",
             "ftp://a.com",
             "https://",
+            "http://[::1]x",
+            "http://[::1",
+            "http://a:1:2",
         ] {
             assert!(validate_origin(bad).is_err(), "{bad}");
         }
