@@ -196,7 +196,7 @@ async fn measure(pairs: &[(String, String)]) {
 fn report(pairs: &[(String, String)]) {
     let prod_wasm = one(pairs, "--prod-dist").join("enclave_bg.wasm");
     let (run_files, native) = (all(pairs, "--run"), all(pairs, "--native"));
-    require(&[prod_wasm.clone()]);
+    require(std::slice::from_ref(&prod_wasm));
     require(&run_files);
     let runs: Vec<Value> = run_files
         .iter()
