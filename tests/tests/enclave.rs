@@ -124,6 +124,7 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let id = start(c, "backup", json!({})).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "backup").await, "backup");
+    assert_eq!(text(c, "origin").await, json!(s.host));
     assert_eq!(
         text(c, "backup-key").await,
         json!(user_key().to_base64().as_str())

@@ -161,6 +161,7 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
                 Ok((s.vault.user_id()?.to_owned(), s.vault.key()?.to_base64()))
             })?;
             let payload = obj(&[
+                ("origin", JsValue::from_str(&parent_origin()?)),
                 ("userId", JsValue::from_str(&user_id)),
                 ("secretKey", JsValue::from_str(&secret)),
             ]);
