@@ -201,8 +201,9 @@ fn finish(mut rows: Vec<Row>) -> Vec<Row> {
     rows
 }
 
-/// A credential's content as sections of labelled rows, or `None` when it is not a JSON
-/// object (the dialog then shows the text as it is). A W3C credential's `credentialSubject`
+/// A credential's content as sections of labelled rows (fields in alphabetical order, list
+/// items in theirs), or `None` when it is not a JSON object (the dialog then shows the text as
+/// it is). A W3C credential's `credentialSubject`
 /// comes first ("About you"); its other fields follow ("About the credential"), except
 /// `@context` and `proof`, which only the raw JSON shows.
 pub fn content_sections(plaintext: &str) -> Option<Vec<Section>> {
@@ -278,10 +279,10 @@ mod tests {
         assert_eq!(
             s[0].rows,
             [
-                row(0, "Given name", Some("Ada")),
                 row(0, "Address", None),
-                row(1, "Country", Some("GB")),
                 row(1, "City", Some("London")),
+                row(1, "Country", Some("GB")),
+                row(0, "Given name", Some("Ada")),
                 row(0, "Ids", None),
                 row(1, "#1", Some("a")),
                 row(1, "#2", Some("b")),
@@ -289,7 +290,7 @@ mod tests {
         );
         assert_eq!(s[1].title, "About the credential");
         let labels: Vec<_> = s[1].rows.iter().map(|r| r.label.as_str()).collect();
-        assert_eq!(labels, ["Type", "#1", "Issuer"]);
+        assert_eq!(labels, ["Issuer", "Type", "#1"]);
         assert!(content_sections("not json").is_none());
         assert!(content_sections("[1,2]").is_none());
     }
