@@ -24,8 +24,9 @@ BINARYEN_VERSION=132           # Debian's wasm-opt 108 silently corrupts wasm-bi
 TWEETNACL_VERSION=1.0.3        # the version idOS's clients use
 
 # 1. System packages: RocksDB (linked, not compiled: 14 s instead of 15 min), libclang for
-#    its bindings, Chromium + ChromeDriver for browser tests.
-packages=(librocksdb-dev libclang-dev pkg-config)
+#    its bindings, openssl (the enclave build pins its assets by SHA-384), Chromium +
+#    ChromeDriver for browser tests.
+packages=(librocksdb-dev libclang-dev pkg-config openssl)
 [ "$browser" = 1 ] && packages+=(chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

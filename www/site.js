@@ -47,7 +47,7 @@ $("unlock").addEventListener("click", () => step(async () => {
 $("encrypt").addEventListener("click", () => step(async () => {
   const out = await enclave.encrypt({ plaintext: $("note").value });
   sealed = { id: crypto.randomUUID(), content: out.content, encryptorPublicKey: out.encryptorPublicKey, publicNotes: "demo note" };
-  log(`ciphertext (all this page holds): ${out.content.slice(0, 48)}…`);
+  log(`ciphertext from the enclave: ${out.content.slice(0, 48)}…`);
   $("view").disabled = false;
   $("release").disabled = false;
 }));

@@ -16,7 +16,7 @@ use protocol::nacl_box::{self, EncryptionSecretKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::{EnclaveError, Result, codes};
+use crate::error::{EnclaveError, ErrorCode, Result};
 
 /// A credential row as the host passes it in: its id, encrypted content and encryptor key.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -28,9 +28,18 @@ pub struct EncryptedCredential {
     pub content: Bytes,
     /// The key the content was encrypted from.
     pub encryptor_public_key: EncryptionPublicKey,
-    /// Public notes, shown to the user in the dialog (optional).
+    /// Public notes, shown to the user in the dialog as the site's description (optional).
     #[serde(default)]
     pub public_notes: String,
+    /// The issuer's Ed25519 key the row was signed with (optional, with the two signatures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_auth_public_key: Option<Ed25519PublicKey>,
+    /// Signature over the public notes (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_notes_signature: Option<Ed25519Signature>,
+    /// Signature over `public_notes_signature ‖ content` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broader_signature: Option<Ed25519Signature>,
 }
 
 /// The result of `encrypt`.
@@ -88,7 +97,7 @@ pub fn unlock(
     let key = protocol::kdf::derive_user_key_with(password, user_id, params)?;
     match expected {
         Some(pk) if key.public_key() != *pk => Err(EnclaveError::new(
-            codes::WRONG_PASSWORD,
+            ErrorCode::WrongPassword,
             "this password does not unlock this idOS profile (its key does not match the profile's public key)",
         )),
         _ => Ok(key),
@@ -121,7 +130,7 @@ impl Vault {
     pub fn user_id(&self) -> Result<&str> {
         self.user_id.as_deref().ok_or_else(|| {
             EnclaveError::new(
-                codes::NOT_CONFIGURED,
+                ErrorCode::NotConfigured,
                 "call configure with the user id first",
             )
         })
@@ -149,7 +158,7 @@ impl Vault {
             && key.public_key() != *pk
         {
             return Err(EnclaveError::new(
-                codes::KEY_MISMATCH,
+                ErrorCode::KeyMismatch,
                 "the key does not match the profile's public key",
             ));
         }
@@ -171,7 +180,10 @@ impl Vault {
     /// The unlocked key, or `locked`.
     pub fn key(&self) -> Result<&EncryptionSecretKey> {
         self.key.as_ref().ok_or_else(|| {
-            EnclaveError::new("locked", "the idOS key is locked; call ensureKey first")
+            EnclaveError::new(
+                ErrorCode::Locked,
+                "the idOS key is locked; call ensureKey first",
+            )
         })
     }
 
@@ -256,6 +268,8 @@ impl Vault {
     }
 
     /// Ids of the credentials whose decrypted JSON satisfies the filter. Content never leaves.
+    /// Every credential is decrypted and every clause evaluated, whatever the answer, so the
+    /// time taken does not depend on field values. Call only after the user approved the filter.
     pub fn filter(
         &self,
         credentials: &[EncryptedCredential],
@@ -266,7 +280,7 @@ impl Vault {
             let plaintext = self.decrypt(c).map_err(|e| with_id(e, c.id))?;
             let value: serde_json::Value = serde_json::from_slice(&plaintext).map_err(|_| {
                 EnclaveError::new(
-                    codes::NOT_JSON,
+                    ErrorCode::NotJson,
                     format!("credential {}: decrypted content is not JSON", c.id),
                 )
             })?;
@@ -279,8 +293,5 @@ impl Vault {
 }
 
 fn with_id(e: EnclaveError, id: Uuid) -> EnclaveError {
-    EnclaveError {
-        code: e.code,
-        message: format!("credential {id}: {}", e.message),
-    }
+    e.context(format!("credential {id}"))
 }

@@ -61,6 +61,9 @@ fn credential_for(plaintext: &[u8], to: &EncryptionPublicKey) -> EncryptedCreden
         content: e.content.into(),
         encryptor_public_key: e.encryptor_public_key,
         public_notes: String::new(),
+        issuer_auth_public_key: None,
+        public_notes_signature: None,
+        broader_signature: None,
     }
 }
 
@@ -84,6 +87,9 @@ fn idos_box_vectors_decrypt_inside_the_wasm_build() {
             content: Bytes::from_base64("content", &v.content).unwrap(),
             encryptor_public_key: EncryptionPublicKey::parse(&v.encryptor_public_key).unwrap(),
             public_notes: String::new(),
+            issuer_auth_public_key: None,
+            public_notes_signature: None,
+            broader_signature: None,
         };
         let plaintext = vault.decrypt(&credential).unwrap();
         assert_eq!(&plaintext[..], v.plaintext.as_bytes());
@@ -106,7 +112,7 @@ fn idos_kdf_vectors_unlock_with_the_real_parameters() {
 fn wrong_password_is_rejected_offline() {
     let right = unlock("correct horse", UID, None, FAST).unwrap();
     let err = unlock("wrong horse", UID, Some(&right.public_key()), FAST).unwrap_err();
-    assert_eq!(err.code, "wrong_password");
+    assert_eq!(err.code.as_str(), "wrong_password");
     assert!(
         !err.message.contains("wrong horse"),
         "the password must not appear in errors"
@@ -149,7 +155,7 @@ fn share_with_a_locked_vault_is_a_typed_error() {
     let err = v
         .share(&original, &EncryptionSecretKey::generate().public_key())
         .unwrap_err();
-    assert_eq!(err.code, "locked");
+    assert_eq!(err.code.as_str(), "locked");
 }
 
 #[wasm_bindgen_test]
@@ -219,23 +225,39 @@ fn parent_origin_is_compared_exactly_and_fails_closed() {
         ("http://127.0.0.1:8001", Some("http://evil.example")),
     ] {
         let err = check_parent_origin(origin, Some(&allowed), ancestor).unwrap_err();
-        assert_eq!(err.code, "origin_not_allowed", "{origin} {ancestor:?}");
+        assert_eq!(
+            err.code.as_str(),
+            "origin_not_allowed",
+            "{origin} {ancestor:?}"
+        );
     }
     let err = check_parent_origin("http://127.0.0.1:8001", None, None).unwrap_err();
-    assert_eq!(err.code, "config_unavailable");
+    assert_eq!(err.code.as_str(), "config_unavailable");
+    // Issue 9 item 7: even if listed, a plain-http host off loopback is refused.
+    let listed = vec!["http://app.example.com".to_owned()];
+    let err = check_parent_origin("http://app.example.com", Some(&listed), None).unwrap_err();
+    assert_eq!(err.code.as_str(), "origin_not_allowed");
+    let listed = vec!["https://app.example.com".to_owned()];
+    assert!(check_parent_origin("https://app.example.com", Some(&listed), None).is_ok());
+}
+
+const ORIGIN: &str = "http://127.0.0.1:8001";
+const OTHER: &str = "http://127.0.0.1:8002";
+
+async fn restore(user_id: &str, now: f64, origin: &str) -> Option<EncryptionSecretKey> {
+    custody::restore(user_id, now, origin).await.unwrap().key()
 }
 
 #[wasm_bindgen_test]
 async fn remembered_key_survives_a_reload_and_is_wrapped_by_a_non_extractable_key() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days7, now)
+    custody::remember(UID, &key, Remember::Days7, now, ORIGIN)
         .await
         .unwrap();
     // A reload keeps nothing in memory: a fresh restore reads IndexedDB only.
-    let restored = custody::restore(UID, now + DAY)
+    let restored = restore(UID, now + DAY, ORIGIN)
         .await
-        .unwrap()
         .expect("remembered key");
     assert_eq!(restored.public_key(), key.public_key());
     let record = custody::raw_record().await.unwrap();
@@ -253,78 +275,101 @@ async fn remembered_key_survives_a_reload_and_is_wrapped_by_a_non_extractable_ke
     );
     // Another user's configure finds nothing, and wipes it.
     assert!(
-        custody::restore("17ae32e9-24d1-4882-a0cf-22853406e65d", now)
+        restore("17ae32e9-24d1-4882-a0cf-22853406e65d", now, ORIGIN)
             .await
-            .unwrap()
             .is_none()
     );
-    assert!(custody::restore(UID, now).await.unwrap().is_none());
+    assert!(restore(UID, now, ORIGIN).await.is_none());
+}
+
+/// Issue 9 item 3: a remembered key serves only the origins the user approved.
+#[wasm_bindgen_test]
+async fn remembered_key_serves_only_the_origins_the_user_approved() {
+    let key = unlock("pw", UID, None, FAST).unwrap();
+    let now = js_sys::Date::now();
+    custody::remember(UID, &key, Remember::Days30, now, ORIGIN)
+        .await
+        .unwrap();
+    match custody::restore(UID, now, OTHER).await.unwrap() {
+        custody::Restored::OtherOrigins {
+            origins,
+            public_key,
+        } => {
+            assert_eq!(origins, [ORIGIN]);
+            assert_eq!(public_key, key.public_key().to_text());
+        }
+        _ => panic!("another origin must not get the key"),
+    }
+    // Allowed by the user: both origins get it; "don't remember" on one keeps the other.
+    let allowed = custody::allow_origin(UID, now, OTHER).await.unwrap().key();
+    assert_eq!(allowed.unwrap().public_key(), key.public_key());
+    assert!(restore(UID, now, ORIGIN).await.is_some());
+    custody::remember(UID, &key, Remember::None, now, ORIGIN)
+        .await
+        .unwrap();
+    assert!(restore(UID, now, ORIGIN).await.is_none());
+    assert!(restore(UID, now, OTHER).await.is_some());
+    custody::forget().await.unwrap();
+    assert!(restore(UID, now, OTHER).await.is_none());
 }
 
 #[wasm_bindgen_test]
 async fn remembered_key_is_gone_after_expiry() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days7, now)
+    custody::remember(UID, &key, Remember::Days7, now, ORIGIN)
         .await
         .unwrap();
-    assert!(
-        custody::restore(UID, now + 8.0 * DAY)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(restore(UID, now + 8.0 * DAY, ORIGIN).await.is_none());
     assert!(
         custody::raw_record().await.unwrap().is_null(),
         "expired record must be wiped"
     );
-    assert!(custody::restore(UID, now).await.unwrap().is_none());
-    custody::remember(UID, &key, Remember::Days30, now)
+    assert!(restore(UID, now, ORIGIN).await.is_none());
+    custody::remember(UID, &key, Remember::Days30, now, ORIGIN)
         .await
         .unwrap();
-    assert!(
-        custody::restore(UID, now + 29.0 * DAY)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        custody::restore(UID, now + 31.0 * DAY)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(restore(UID, now + 29.0 * DAY, ORIGIN).await.is_some());
+    assert!(restore(UID, now + 31.0 * DAY, ORIGIN).await.is_none());
 }
 
 #[wasm_bindgen_test]
 async fn remembered_key_is_gone_after_forget() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days30, now)
+    custody::remember(UID, &key, Remember::Days30, now, ORIGIN)
         .await
         .unwrap();
     custody::forget().await.unwrap();
     assert!(custody::raw_record().await.unwrap().is_null());
-    assert!(custody::restore(UID, now).await.unwrap().is_none());
+    assert!(restore(UID, now, ORIGIN).await.is_none());
 }
 
+/// Issue 9 item 8: a "this session only" record leaves nothing in IndexedDB that opens it: its
+/// wrapping key lives in this tab's sessionStorage, which the browser drops with the session.
 #[wasm_bindgen_test]
-async fn session_key_is_bound_to_this_tab() {
+async fn a_session_key_leaves_nothing_on_disk_that_opens_it() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Session, now)
+    custody::remember(UID, &key, Remember::Session, now, ORIGIN)
         .await
         .unwrap();
-    assert!(custody::restore(UID, now).await.unwrap().is_some());
-    // Another tab (or a new browser session) has no matching sessionStorage token.
-    web_sys::window()
+    assert!(restore(UID, now, ORIGIN).await.is_some());
+    let record = custody::raw_record().await.unwrap();
+    let wrapping = js_sys::Reflect::get(&record, &"wrappingKey".into()).unwrap();
+    assert!(
+        wrapping.is_null(),
+        "a session record must not store the key that unwraps it"
+    );
+    let storage = web_sys::window()
         .unwrap()
         .session_storage()
         .unwrap()
-        .unwrap()
-        .clear()
         .unwrap();
-    assert!(custody::restore(UID, now).await.unwrap().is_none());
+    assert!(storage.get_item(custody::SESSION_ITEM).unwrap().is_some());
+    // The session ends (another tab, a browser restart): the record is useless, and wiped.
+    storage.clear().unwrap();
+    assert!(restore(UID, now, ORIGIN).await.is_none());
     assert!(custody::raw_record().await.unwrap().is_null());
 }
 
@@ -332,18 +377,18 @@ async fn session_key_is_bound_to_this_tab() {
 async fn remember_none_keeps_nothing() {
     let key = unlock("pw", UID, None, FAST).unwrap();
     let now = js_sys::Date::now();
-    custody::remember(UID, &key, Remember::Days7, now)
+    custody::remember(UID, &key, Remember::Days7, now, ORIGIN)
         .await
         .unwrap();
-    custody::remember(UID, &key, Remember::None, now)
+    custody::remember(UID, &key, Remember::None, now, ORIGIN)
         .await
         .unwrap();
-    assert!(custody::restore(UID, now).await.unwrap().is_none());
+    assert!(restore(UID, now, ORIGIN).await.is_none());
 }
 
 #[wasm_bindgen_test]
 fn bad_base64_in_a_request_is_a_typed_error() {
     let err = base64_decode("content", "not base64!").unwrap_err();
     let e: enclave::EnclaveError = err.into();
-    assert_eq!(e.code, "invalid_base64");
+    assert_eq!(e.code.as_str(), "invalid_base64");
 }

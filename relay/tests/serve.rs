@@ -1,5 +1,6 @@
-//! `idos serve` as a process: the node, the app origin and the enclave origin come up, with
-//! their security headers, and stop cleanly on SIGTERM.
+//! `idos serve` as a process: the node, the app origin and the enclave origin (on two sites:
+//! `localhost` and `127.0.0.1`) come up, with their security headers, and stop cleanly on
+//! SIGTERM; insecure or same-site origins are refused.
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -83,14 +84,14 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     let enclave_page = get(enclave, "/").unwrap().to_lowercase();
     assert!(
         enclave_page.contains(&format!(
-            "frame-ancestors http://127.0.0.1:{app} https://dapp.example.com"
+            "frame-ancestors http://localhost:{app} https://dapp.example.com"
         )),
         "{enclave_page}"
     );
     let config = get(enclave, "/config.json").unwrap();
     assert!(
         config.contains(&format!(
-            "[\"http://127.0.0.1:{app}\",\"https://dapp.example.com\"]"
+            "[\"http://localhost:{app}\",\"https://dapp.example.com\"]"
         )),
         "{config}"
     );
@@ -114,4 +115,32 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: the enclave is not built"), "{err}");
+
+    // A plain-http host that is not loopback, or an app on the enclave's host, is refused.
+    for (flag, value, says) in [
+        (
+            "--allow-origin",
+            "http://dapp.example.com".to_owned(),
+            "not a secure origin",
+        ),
+        (
+            "--app-origin",
+            format!("http://127.0.0.1:{app}"),
+            "another host",
+        ),
+    ] {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("idos"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir.path().join("data2"))
+            .arg("--www")
+            .arg(&www)
+            .args(["--app-addr", "127.0.0.1:0", "--enclave-addr", "127.0.0.1:0"])
+            .args(["--rpc-addr", "127.0.0.1:0", flag, &value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
 }

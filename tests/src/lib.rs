@@ -18,9 +18,12 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `www/enclave/dist`, which must have been built by `trunk build`.
+/// `www/enclave/dist`, which must have been built by `trunk build` (or the build named by
+/// `IDOS_ENCLAVE_DIST`, e.g. an older build to show that a new test fails on it).
 pub fn enclave_dist() -> PathBuf {
-    let dist = root().join("www/enclave/dist");
+    let dist = std::env::var_os("IDOS_ENCLAVE_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("www/enclave/dist"));
     assert!(
         dist.join("index.html").is_file() && dist.join("enclave_bg.wasm").is_file(),
         "the enclave is not built: run `trunk build` at the workspace root (scripts/test.sh does) to fill {}",
@@ -170,7 +173,8 @@ pub async fn poll(
     }
 }
 
-/// Clicks the enclave's button inside the iframe and switches to the dialog window it opens.
+/// Clicks the enclave's button inside the iframe (once it accepts clicks: fully visible for a
+/// moment, `data-armed`) and switches to the dialog window it opens.
 pub async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
     let main = c.window().await.unwrap();
     poll(
@@ -184,7 +188,7 @@ pub async fn open_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
     let button = c
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#attention:not([hidden])"))
+        .for_element(Locator::Css("#attention[data-armed]:not([hidden])"))
         .await
         .unwrap();
     button.click().await.unwrap();
@@ -214,3 +218,28 @@ pub async fn back_to(c: &Client, main: &fantoccini::wd::WindowHandle) {
     }
     c.switch_to_window(main.clone()).await.unwrap();
 }
+
+/// The other windows than `main`, polling until there are `n` of them (or 10 s pass).
+pub async fn other_windows(
+    c: &Client,
+    main: &fantoccini::wd::WindowHandle,
+    n: usize,
+) -> Vec<fantoccini::wd::WindowHandle> {
+    let mut others = Vec::new();
+    for _ in 0..100 {
+        others = c
+            .windows()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|w| w != main)
+            .collect();
+        if others.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    others
+}
+
+pub mod kit;

@@ -1,132 +1,26 @@
-//! Browser tests of the enclave: real Chromium (chromedriver + fantoccini), the enclave served by
-//! `relay::web::enclave_router` on one loopback port and host pages on others (distinct ports
-//! are distinct origins). Needs `trunk build` first (scripts/test.sh runs it).
+//! Browser tests of the enclave's flows and delivery: real Chromium (chromedriver + fantoccini),
+//! the enclave served by `relay::web::enclave_router` on one loopback port and host pages on
+//! others (distinct ports are distinct origins). Needs `trunk build` first (scripts/test.sh
+//! runs it). The attacks of a malicious host are in `enclave_attacks.rs`.
 
-use e2e::{Browser, back_to, enclave_dist, host_router, js, open_dialog, poll, serve};
-use fantoccini::{Client, Locator};
+use e2e::kit::*;
+use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, serve};
+use fantoccini::Locator;
 use protocol::kdf::{KdfVersion, derive_user_key};
-use protocol::nacl_box::encrypt;
 use relay::web::{EnclaveWebConfig, enclave_router};
 use serde_json::{Value, json};
-use std::time::Duration;
 
-const UID: &str = "9f51b3b2-4cbe-4c2b-8ea3-0b0c1b2f1a11";
-const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = r#"{"credentialSubject":{"name":"Ada Lovelace","level":"plus"}}"#;
-
-struct Sites {
-    host: String,
-    evil: String,
-    enclave: String,
-}
-
-async fn sites() -> Sites {
-    let host = serve(host_router()).await;
-    let evil = serve(host_router()).await;
-    let cfg = EnclaveWebConfig::new(enclave_dist(), vec![host.clone()]).expect("valid origins");
-    let enclave = serve(enclave_router(cfg)).await;
-    Sites {
-        host,
-        evil,
-        enclave,
-    }
-}
-
-fn credential() -> (Value, String) {
-    let key = derive_user_key(PASSWORD, UID, KdfVersion::default()).unwrap();
-    let e = encrypt(SECRET.as_bytes(), &key.public_key()).unwrap();
-    let cred = json!({
-        "id": "2242fc3b-2d17-4161-b751-8abad15e1ef4",
-        "content": protocol::codec::base64_encode(&e.content),
-        "encryptorPublicKey": e.encryptor_public_key.to_text(),
-        "publicNotes": "{\"type\":\"KYC\",\"level\":\"plus\"}",
-    });
-    (cred, key.public_key().to_text())
-}
-
-async fn open_host(c: &Client, host: &str, enclave: &str) -> Value {
-    c.goto(&format!("{host}/index.html")).await.unwrap();
-    poll(c, "return window.hostReady === true", 10, |v| v == true).await;
-    js(
-        c,
-        "return window.connect(arguments[0], 4000)",
-        vec![json!(format!("{enclave}/"))],
-    )
-    .await
-}
-
-async fn start(c: &Client, method: &str, params: Value) -> i64 {
-    js(
-        c,
-        "return window.start(arguments[0], arguments[1])",
-        vec![json!(method), params],
-    )
-    .await
-    .as_i64()
-    .unwrap()
-}
-
-async fn outcome(c: &Client, id: i64, secs: u64) -> Value {
-    poll(c, &format!("return window.calls[{id}]"), secs, |v| {
-        v["state"] != "pending"
-    })
-    .await
-}
-
-async fn dialog_state(c: &Client, want: &str) -> Value {
-    poll(
-        c,
-        "return document.body && document.body.dataset.state",
-        10,
-        |v| v == want,
-    )
-    .await
-}
-
-async fn unlock_in_dialog(c: &Client, password: &str, remember: &str) {
-    assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
+fn decrypt_for(key: &protocol::nacl_box::EncryptionSecretKey, sealed: &Value) -> Vec<u8> {
+    let content =
+        protocol::codec::base64_decode("content", sealed["content"].as_str().unwrap()).unwrap();
+    let epk = sealed["encryptorPublicKey"]
+        .as_str()
+        .or(sealed["encryptor_public_key"].as_str())
         .unwrap();
-    c.find(Locator::Css(&format!(
-        "input[name=remember][value='{remember}']"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    c.find(Locator::Id("unlock-submit"))
-        .await
+    let epk = protocol::bytes::EncryptionPublicKey::parse(epk).unwrap();
+    protocol::nacl_box::decrypt(&content, &epk, key)
         .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Opens `url` in a new window named `name` from a real click (popup blocking is on);
-/// the window is `window.opened` in the page.
-async fn click_to_open(c: &Client, url: &str, name: &str) {
-    js(
-        c,
-        r#"const b = document.createElement('button');
-           b.id = 'open-window';
-           b.textContent = 'open';
-           b.onclick = () => { window.opened = window.open(arguments[0], arguments[1]); };
-           document.body.appendChild(b);
-           return 1;"#,
-        vec![json!(url), json!(name)],
-    )
-    .await;
-    c.find(Locator::Id("open-window"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .to_vec()
 }
 
 #[tokio::test]
@@ -136,13 +30,7 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let c = &b.client;
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     let (cred, pk) = credential();
-    let id = start(
-        c,
-        "configure",
-        json!({"userId": UID, "expectedPublicKey": pk}),
-    )
-    .await;
-    assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], false);
+    assert_eq!(configure(c, Some(&pk)).await["result"]["unlocked"], false);
 
     // 1. Unlock: a wrong password is refused in the dialog, offline; the right one works.
     let release = start(c, "release", json!({"credential": cred})).await;
@@ -166,24 +54,8 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     // 2. The consent dialog names the requesting site and the credential; "Deny" is a typed error.
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "release").await, "release");
-    assert_eq!(
-        js(
-            c,
-            "return document.getElementById('consent-origin').textContent",
-            vec![]
-        )
-        .await,
-        json!(s.host)
-    );
-    assert_eq!(
-        js(
-            c,
-            "return document.getElementById('consent-id').textContent",
-            vec![]
-        )
-        .await,
-        cred["id"]
-    );
+    assert_eq!(text(c, "consent-origin").await, json!(s.host));
+    assert_eq!(text(c, "credential-id").await, cred["id"]);
     c.find(Locator::Id("deny"))
         .await
         .unwrap()
@@ -192,7 +64,6 @@ async fn release_needs_the_users_approval_in_the_dialog() {
         .unwrap();
     back_to(c, &main).await;
     let denied = outcome(c, release, 10).await;
-    assert_eq!(denied["state"], "error", "{denied}");
     assert_eq!(denied["error"]["code"], "user_denied", "{denied}");
     assert!(!denied.to_string().contains("Lovelace"));
 
@@ -200,12 +71,7 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     let release = start(c, "release", json!({"credential": cred})).await;
     open_dialog(c).await;
     dialog_state(c, "release").await;
-    c.find(Locator::Id("approve"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_armed(c, "approve").await;
     back_to(c, &main).await;
     let approved = outcome(c, release, 10).await;
     assert_eq!(approved["result"]["plaintext"], SECRET, "{approved}");
@@ -221,44 +87,15 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "share").await, "share");
     assert_eq!(
-        js(
-            c,
-            "return document.getElementById('consent-grantee').textContent",
-            vec![]
-        )
-        .await,
-        grantee.public_key().to_text()
+        text(c, "grantee-key").await,
+        json!(grantee.public_key().to_text())
     );
-    assert_eq!(
-        js(
-            c,
-            "return document.getElementById('consent-grantee-label').textContent",
-            vec![]
-        )
-        .await,
-        "Acme Exchange"
-    );
-    c.find(Locator::Id("approve"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    assert_eq!(text(c, "grantee-label").await, "Acme Exchange");
+    click_armed(c, "approve").await;
     back_to(c, &main).await;
     let copy = outcome(c, share, 10).await;
-    assert_eq!(copy["state"], "done", "{copy}");
-    assert!(!copy.to_string().contains("Lovelace"));
-    let content =
-        protocol::codec::base64_decode("content", copy["result"]["content"].as_str().unwrap())
-            .unwrap();
-    let epk = protocol::bytes::EncryptionPublicKey::parse(
-        copy["result"]["encryptorPublicKey"].as_str().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        &protocol::nacl_box::decrypt(&content, &epk, &grantee).unwrap()[..],
-        SECRET.as_bytes()
-    );
+    assert!(!copy.to_string().contains("Lovelace"), "{copy}");
+    assert_eq!(decrypt_for(&grantee, &copy["result"]), SECRET.as_bytes());
 
     // ...and a share the user denies makes no copy.
     let share = start(
@@ -278,83 +115,35 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     back_to(c, &main).await;
     assert_eq!(outcome(c, share, 10).await["error"]["code"], "user_denied");
 
-    // Filter on private fields answers ids only; encrypt makes content the user's key opens.
-    let id = start(
-        c,
-        "filter",
-        json!({"credentials": [cred], "pick": {"credentialSubject.level": ["plus"]}}),
-    )
-    .await;
-    assert_eq!(
-        outcome(c, id, 10).await,
-        json!({"state": "done", "result": {"ids": [cred["id"]]}})
-    );
-    let id = start(
-        c,
-        "filter",
-        json!({"credentials": [cred], "omit": {"credentialSubject.name": ["Ada Lovelace"]}}),
-    )
-    .await;
-    assert_eq!(outcome(c, id, 10).await["result"]["ids"], json!([]));
+    // Encrypt makes content the user's key opens.
     let id = start(c, "encrypt", json!({"plaintext": "note to self"})).await;
     let e = outcome(c, id, 10).await;
-    let user_key = derive_user_key(PASSWORD, UID, KdfVersion::default()).unwrap();
-    let content =
-        protocol::codec::base64_decode("content", e["result"]["content"].as_str().unwrap())
-            .unwrap();
-    let epk = protocol::bytes::EncryptionPublicKey::parse(
-        e["result"]["encryptorPublicKey"].as_str().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        &protocol::nacl_box::decrypt(&content, &epk, &user_key).unwrap()[..],
-        b"note to self"
-    );
+    assert_eq!(decrypt_for(&user_key(), &e["result"]), b"note to self");
+
     // Backup shows the key in the dialog only.
     let id = start(c, "backup", json!({})).await;
     open_dialog(c).await;
     assert_eq!(dialog_state(c, "backup").await, "backup");
+    assert_eq!(text(c, "origin").await, json!(s.host));
     assert_eq!(
-        js(
-            c,
-            "return document.getElementById('backup-key').textContent",
-            vec![]
-        )
-        .await,
-        user_key.to_base64().as_str()
+        text(c, "backup-key").await,
+        json!(user_key().to_base64().as_str())
     );
-    c.find(Locator::Id("backup-done"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_armed(c, "backup-done").await;
     back_to(c, &main).await;
     assert_eq!(
         outcome(c, id, 10).await,
         json!({"state": "done", "result": {}})
     );
 
-    // 5. The key was remembered for 7 days: after a reload the enclave is unlocked without a dialog.
+    // 5. The key was remembered for 7 days: after a reload it is unlocked without a dialog...
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
-    let id = start(
-        c,
-        "configure",
-        json!({"userId": UID, "expectedPublicKey": pk}),
-    )
-    .await;
-    assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], true);
+    assert_eq!(configure(c, Some(&pk)).await["result"]["unlocked"], true);
     // ...and "forget" wipes it.
     let id = start(c, "forget", json!({})).await;
     assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], false);
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
-    let id = start(
-        c,
-        "configure",
-        json!({"userId": UID, "expectedPublicKey": pk}),
-    )
-    .await;
-    assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], false);
+    assert_eq!(configure(c, Some(&pk)).await["result"]["unlocked"], false);
 
     // 6. Methods outside the list are refused with a typed error.
     let id = start(c, "decrypt", json!({"credential": cred})).await;
@@ -362,127 +151,401 @@ async fn release_needs_the_users_approval_in_the_dialog() {
     b.close().await;
 }
 
+/// Issue 9 item 6: `changePassword` returns the rotation but keeps the old key until the host
+/// confirms the committed rotation; `abandonPasswordChange` drops the new key.
 #[tokio::test]
-async fn messages_forged_to_the_dialog_from_another_window_are_ignored() {
+async fn a_password_change_takes_effect_only_when_confirmed() {
     let s = sites().await;
     let b = Browser::start().await;
     let c = &b.client;
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
     let (cred, pk) = credential();
-    let id = start(
-        c,
-        "configure",
-        json!({"userId": UID, "expectedPublicKey": pk}),
-    )
-    .await;
-    outcome(c, id, 10).await;
+    configure(c, Some(&pk)).await;
+
+    // Closing the dialog window instead of answering is `dialog_closed`.
     let view = start(c, "view", json!({"credential": cred})).await;
     let main = open_dialog(c).await;
-    assert_eq!(dialog_state(c, "unlock").await, "unlock");
-
-    // The host page (another window, another origin) reaches the dialog by its name and posts
-    // a forged request with a port of its own.
+    dialog_state(c, "unlock").await;
+    c.close_window().await.unwrap();
     c.switch_to_window(main.clone()).await.unwrap();
-    let reached = js(
+    let closed = outcome(c, view, 10).await;
+    assert_eq!(closed["error"]["code"], "dialog_closed", "{closed}");
+
+    let new_password = "a much better passphrase";
+    let new_key = derive_user_key(new_password, UID, KdfVersion::default()).unwrap();
+    let change = |c| async move {
+        let id = start(c, "changePassword", json!({"originals": [credential().0]})).await;
+        let main = open_dialog(c).await;
+        if dialog_state(c, "changePassword").await != "changePassword" {
+            unlock_in_dialog(c, PASSWORD, "7d").await;
+            back_to(c, &main).await;
+            open_dialog(c).await;
+            dialog_state(c, "changePassword").await;
+        }
+        for (field, value) in [
+            ("current-password", PASSWORD),
+            ("password", new_password),
+            ("password-confirm", new_password),
+        ] {
+            c.find(Locator::Id(field))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        c.find(Locator::Css("input[name=remember][value='7d']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click_armed(c, "unlock-submit").await;
+        back_to(c, &main).await;
+        outcome(c, id, 15).await
+    };
+    let rotation = change(c).await;
+    assert_eq!(rotation["state"], "done", "{rotation}");
+    let r = &rotation["result"];
+    assert_eq!(
+        r["recipient_encryption_public_key"],
+        new_key.public_key().to_text()
+    );
+    assert_eq!(r["encryption_password_store"], "user");
+    assert_eq!(r["originals"][0]["id"], cred["id"]);
+    assert_eq!(decrypt_for(&new_key, &r["originals"][0]), SECRET.as_bytes());
+
+    // Not confirmed: the old key is still the one in use, in memory and in storage.
+    let status = configure(c, Some(&pk)).await;
+    assert_eq!(status["result"]["unlocked"], true, "{status}");
+    assert_eq!(status["result"]["publicKey"], pk);
+    assert_eq!(
+        status["result"]["pendingPublicKey"],
+        new_key.public_key().to_text()
+    );
+    let id = start(c, "encrypt", json!({"plaintext": "x"})).await;
+    assert_eq!(
+        decrypt_for(&user_key(), &outcome(c, id, 10).await["result"]),
+        b"x"
+    );
+    // Abandoned: nothing changes, and there is nothing left to confirm.
+    let id = start(c, "abandonPasswordChange", json!({})).await;
+    assert_eq!(
+        outcome(c, id, 10).await["result"]["pendingPublicKey"],
+        Value::Null
+    );
+    let id = start(
         c,
-        r#"const w = window.open('', 'idos-dialog');
-           if (!w) return 'no window';
-           const ch = new MessageChannel();
-           window.forgedAnswers = [];
-           ch.port1.onmessage = (e) => window.forgedAnswers.push(e.data);
-           w.postMessage({intent: 'release', payload: {origin: 'https://trusted.example', plaintext: 'forged'}}, '*', [ch.port2]);
-           return 'posted';"#,
+        "confirmPasswordChange",
+        json!({"publicKey": new_key.public_key().to_text()}),
+    )
+    .await;
+    assert_eq!(
+        outcome(c, id, 10).await["error"]["code"],
+        "no_pending_change"
+    );
+    // A reload (the host never submitted the rotation) still finds the old key remembered.
+    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
+    assert_eq!(configure(c, Some(&pk)).await["result"]["unlocked"], true);
+
+    // Changed again and confirmed (for the right key only): the new key is used and remembered.
+    let rotation = change(c).await;
+    assert_eq!(rotation["state"], "done", "{rotation}");
+    let id = start(c, "confirmPasswordChange", json!({"publicKey": pk})).await;
+    assert_eq!(
+        outcome(c, id, 10).await["error"]["code"],
+        "no_pending_change"
+    );
+    let id = start(
+        c,
+        "confirmPasswordChange",
+        json!({"publicKey": new_key.public_key().to_text()}),
+    )
+    .await;
+    let confirmed = outcome(c, id, 10).await;
+    assert_eq!(
+        confirmed["result"]["publicKey"],
+        new_key.public_key().to_text(),
+        "{confirmed}"
+    );
+    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
+    let status = configure(c, Some(&new_key.public_key().to_text())).await;
+    assert_eq!(status["result"]["unlocked"], true, "{status}");
+    b.close().await;
+}
+
+/// Issue 9 item 9: each dialog mode shows exactly the controls it needs (the `hidden`
+/// attribute wins over `.row { display: flex }`), and a credential reads as labelled rows.
+#[tokio::test]
+async fn each_dialog_mode_shows_exactly_its_controls() {
+    let s = sites().await;
+    let b = Browser::start().await;
+    let c = &b.client;
+    let remember = [
+        "remember=none",
+        "remember=session",
+        "remember=7d",
+        "remember=30d",
+    ];
+    let with_remember = |fields: &[&str]| {
+        let mut v: Vec<&str> = fields.to_vec();
+        v.extend(remember);
+        json!(v)
+    };
+    let expected = |mode: &str| -> Value {
+        match mode {
+            "create" => {
+                json!({"inputs": with_remember(&["password", "password-confirm"]), "buttons": ["unlock-submit", "unlock-cancel"]})
+            }
+            "unlock" => {
+                json!({"inputs": with_remember(&["password"]), "buttons": ["unlock-submit", "unlock-cancel"]})
+            }
+            "change" => {
+                json!({"inputs": with_remember(&["current-password", "password", "password-confirm"]), "buttons": ["unlock-submit", "unlock-cancel"]})
+            }
+            "allow" => {
+                json!({"inputs": with_remember(&["password"]), "buttons": ["allow-approve", "unlock-submit", "unlock-cancel"]})
+            }
+            "release" | "share" => json!({"inputs": [], "buttons": ["approve", "deny"]}),
+            "view" => json!({"inputs": [], "buttons": ["view-close"]}),
+            "filter" => json!({"inputs": [], "buttons": ["filter-approve", "filter-deny"]}),
+            "backup" => json!({"inputs": [], "buttons": ["backup-done"]}),
+            other => panic!("unknown mode {other}"),
+        }
+    };
+    let mut seen = Vec::new();
+    tour_dialog_modes(c, &s, async |mode: &str| {
+        assert_eq!(
+            visible_controls(c).await,
+            expected(mode),
+            "controls of the {mode} dialog"
+        );
+        let grantee_shown = js(c, "return document.getElementById('grantee').checkVisibility()", vec![]).await;
+        assert_eq!(grantee_shown, mode == "share", "{mode}");
+        if mode == "release" || mode == "view" {
+            // Labelled rows of credentialSubject, nested values indented; raw JSON one click away.
+            let rows = js(
+                c,
+                r#"return [...document.querySelectorAll('#credential-fields .field')]
+                     .map(f => [f.className, f.querySelector('dt').textContent,
+                                f.querySelector('dd') ? f.querySelector('dd').textContent : null]);"#,
+                vec![],
+            )
+            .await;
+            let rows = rows.as_array().unwrap();
+            assert!(rows.contains(&json!(["field d0", "Birth date", "1815-12-10"])), "{rows:?}");
+            assert!(rows.contains(&json!(["field group d0", "Address", null])), "{rows:?}");
+            assert!(rows.contains(&json!(["field d1", "City", "London"])), "{rows:?}");
+            let raw_closed = js(c, "return !document.getElementById('credential-raw').checkVisibility()", vec![]).await;
+            assert_eq!(raw_closed, true);
+            c.find(Locator::Css("#credential-raw-box summary")).await.unwrap().click().await.unwrap();
+            assert_eq!(text(c, "credential-raw").await, SECRET);
+        }
+        seen.push(mode.to_owned());
+    })
+    .await;
+    assert_eq!(seen, MODES);
+    b.close().await;
+}
+
+/// Issue 9 item 7, issue 10 item 7: every enclave response carries its security headers (CORP
+/// included); host origins must be https except loopback; the production wasm has no bench
+/// exports.
+#[tokio::test]
+async fn enclave_pages_send_their_security_headers() {
+    let s = sites().await;
+    let get = |path: &'static str| {
+        let base = s.enclave.clone();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let addr = base.trim_start_matches("http://").to_owned();
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            stream.write_all(req.as_bytes()).await.unwrap();
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out).await.unwrap();
+            String::from_utf8_lossy(&out).to_lowercase()
+        }
+    };
+    let index = get("/").await;
+    assert!(
+        index.contains(&format!("frame-ancestors {} {}\r\n", s.host, s.host2)),
+        "{index}"
+    );
+    assert!(!index.contains("unsafe-inline"));
+    let dialog = get("/dialog.html").await;
+    assert!(dialog.contains("frame-ancestors 'none'"), "{dialog}");
+    for (what, response) in [
+        ("index", &index),
+        ("dialog", &dialog),
+        ("wasm", &get("/enclave_bg.wasm").await),
+        ("js", &get("/enclave.js").await),
+        ("config", &get("/config.json").await),
+    ] {
+        for header in [
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+            "cross-origin-resource-policy: same-origin",
+            "origin-agent-cluster: ?1",
+            "permissions-policy: accelerometer=(), autoplay=()",
+        ] {
+            assert!(response.contains(header), "{what} lacks {header}");
+        }
+        for denied in [
+            "camera=()",
+            "microphone=()",
+            "geolocation=()",
+            "payment=()",
+            "usb=()",
+        ] {
+            assert!(response.contains(denied), "{what} does not deny {denied}");
+        }
+    }
+    let config = get("/config.json").await;
+    assert!(
+        config.contains(&format!(
+            "{{\"allowedparentorigins\":[\"{}\",\"{}\"]}}",
+            s.host, s.host2
+        )),
+        "{config}"
+    );
+    let wasm = get("/enclave_bg.wasm").await;
+    assert!(wasm.contains("application/wasm"));
+    assert!(wasm.contains("cache-control: no-cache"));
+    assert!(index.contains("cache-control: no-store"));
+    // The bench exports stay out of the production build.
+    let glue = std::fs::read_to_string(enclave_dist().join("enclave.js")).unwrap();
+    assert!(!glue.contains("bench_kdf") && !glue.contains("bench_box_open"));
+    // A plain-http host off loopback cannot be configured.
+    assert!(EnclaveWebConfig::new(enclave_dist(), vec!["http://dapp.example.com".into()]).is_err());
+}
+
+/// Issue 9 item 7: in the browser, the enclave frame and the dialog get their own agent
+/// cluster, no powerful feature, and the SDK's sandbox allows neither forms nor modals.
+#[tokio::test]
+async fn the_enclave_runs_isolated_with_no_powerful_features() {
+    let s = sites().await;
+    let b = Browser::start().await;
+    let c = &b.client;
+    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
+    let sandbox = js(
+        c,
+        "return document.getElementById('idos-enclave-iframe').getAttribute('sandbox')",
         vec![],
     )
     .await;
-    assert_eq!(reached, "posted");
-    let dialog = c
-        .windows()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|w| *w != main)
-        .expect("dialog still open");
-    c.switch_to_window(dialog.clone()).await.unwrap();
-    let ignored = poll(c, "return document.body.dataset.ignored || '0'", 5, |v| {
-        v != "0"
-    })
-    .await;
     assert_eq!(
-        ignored, "1",
-        "the forged message reached the dialog and was ignored"
+        sandbox,
+        "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"
     );
-    // A message the dialog posts to itself is not from its opener either.
-    js(c, "window.postMessage({intent: 'backup', payload: {secretKey: 'x'}}, '*', [new MessageChannel().port2]); return 1", vec![]).await;
-    poll(c, "return document.body.dataset.ignored", 5, |v| v == "2").await;
-    assert_eq!(
-        js(c, "return document.body.dataset.state", vec![]).await,
-        "unlock",
-        "the dialog still shows the real request"
-    );
-    assert_eq!(
-        js(
-            c,
-            "return document.getElementById('consent').hidden",
-            vec![]
-        )
-        .await,
-        true
-    );
-
-    // The real request still completes (by keyboard: the password field has focus, Enter
-    // submits, Escape closes the view); the forger got no answer.
-    assert_eq!(
-        js(c, "return document.activeElement.id", vec![]).await,
-        "password"
-    );
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(&format!("{PASSWORD}\u{E007}"))
-        .await
-        .unwrap();
-    back_to(c, &main).await;
-    open_dialog(c).await;
-    assert_eq!(dialog_state(c, "view").await, "view");
-    assert_eq!(
-        js(
-            c,
-            "return document.getElementById('view-content').textContent",
-            vec![]
-        )
-        .await,
-        SECRET
-    );
-    assert_eq!(
-        js(c, "return document.activeElement.id", vec![]).await,
-        "view-close"
-    );
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys("\u{E00C}")
-        .await
-        .unwrap();
-    back_to(c, &main).await;
-    assert_eq!(
-        outcome(c, view, 10).await,
-        json!({"state": "done", "result": {}})
-    );
-    assert_eq!(js(c, "return window.forgedAnswers.length", vec![]).await, 0);
-
-    // A dialog opened by a page of another origin refuses to work at all.
-    click_to_open(c, &format!("{}/dialog.html", s.enclave), "foreign").await;
-    let foreign = loop {
-        let ws = c.windows().await.unwrap();
-        if let Some(w) = ws.into_iter().find(|w| *w != main) {
-            break w;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    c.switch_to_window(foreign).await.unwrap();
-    assert_eq!(dialog_state(c, "refused").await, "refused");
+    let probe = "return [window.originAgentCluster, \
+                 ['camera', 'microphone', 'geolocation', 'payment', 'usb', 'clipboard-read'] \
+                   .filter(f => document.featurePolicy.allowsFeature(f))]";
+    c.enter_frame(0).await.unwrap();
+    assert_eq!(js(c, probe, vec![]).await, json!([true, []]));
+    c.enter_parent_frame().await.unwrap();
+    let (cred, pk) = credential();
+    configure(c, Some(&pk)).await;
+    let view = start(c, "view", json!({"credential": cred})).await;
+    let main = open_dialog(c).await;
+    dialog_state(c, "unlock").await;
+    assert_eq!(js(c, probe, vec![]).await, json!([true, []]));
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    outcome(c, view, 10).await;
     b.close().await;
+}
+
+/// Issue 9 item 7: both pages run only the wasm and glue they were built with: a changed
+/// `enclave.js`, snippet or `enclave_bg.wasm` stops them (SHA-384 pinned by the loader).
+#[tokio::test]
+async fn the_enclave_pages_run_only_the_code_they_pin() {
+    let b = Browser::start().await;
+    let c = &b.client;
+    // A page ran its wasm when the top-level enclave page says so, or the dialog refuses.
+    let ran = async |origin: &str| -> (Value, Value) {
+        c.goto(&format!("{origin}/")).await.unwrap();
+        let index = poll(
+            c,
+            "return document.getElementById('status').textContent",
+            4,
+            |v| v != "",
+        )
+        .await;
+        c.goto(&format!("{origin}/dialog.html")).await.unwrap();
+        let dialog = poll(c, "return document.body.dataset.state", 4, |v| {
+            v == "refused"
+        })
+        .await;
+        (index, dialog)
+    };
+    let runs = (
+        json!("This page only works inside a site that uses idOS."),
+        json!("refused"),
+    );
+    let pristine = serve(enclave_router(
+        EnclaveWebConfig::new(enclave_dist(), vec![]).unwrap(),
+    ))
+    .await;
+    assert_eq!(ran(&pristine).await, runs);
+    let snippet = walk_js(&enclave_dist().join("snippets"));
+    let snippet = snippet.strip_prefix(enclave_dist()).unwrap().to_owned();
+    for changed in [
+        std::path::PathBuf::from("enclave_bg.wasm"),
+        "enclave.js".into(),
+        snippet,
+    ] {
+        let copy = tempfile::TempDir::new().unwrap();
+        copy_dir(&enclave_dist(), copy.path());
+        let file = copy.path().join(&changed);
+        let mut bytes = std::fs::read(&file).unwrap();
+        if changed.extension().is_some_and(|e| e == "wasm") {
+            let n = bytes.len();
+            bytes[n - 1] ^= 1;
+        } else {
+            bytes.extend_from_slice(b"\n// changed\n");
+        }
+        std::fs::write(&file, bytes).unwrap();
+        let tampered = serve(enclave_router(
+            EnclaveWebConfig::new(copy.path(), vec![]).unwrap(),
+        ))
+        .await;
+        let (index, dialog) = ran(&tampered).await;
+        assert_eq!(index, "", "index.html ran a changed {}", changed.display());
+        assert_eq!(
+            dialog,
+            "loading",
+            "dialog.html ran a changed {}",
+            changed.display()
+        );
+    }
+    b.close().await;
+}
+
+fn walk_js(dir: &std::path::Path) -> std::path::PathBuf {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            return walk_js(&path);
+        }
+        if path.extension().is_some_and(|e| e == "js") {
+            return path;
+        }
+    }
+    panic!("no snippet in {}", dir.display());
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
 }
 
 #[tokio::test]
@@ -509,15 +572,6 @@ async fn a_page_on_a_non_allowed_origin_gets_nothing() {
     );
     // The same enclave frames fine on the allowed origin (so the refusal above is the CSP's).
     assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
-    c.enter_frame(0).await.unwrap();
-    let inside = js(
-        c,
-        "return [location.href, !!document.getElementById('attention')]",
-        vec![],
-    )
-    .await;
-    c.enter_parent_frame().await.unwrap();
-    assert_eq!(inside, json!([format!("{}/", s.enclave), true]));
     // Opening the enclave page as a window instead of a frame: it refuses to run top-level,
     // so a connect message gets no answer.
     click_to_open(c, &format!("{}/", s.enclave), "enclave-top").await;
@@ -535,160 +589,5 @@ async fn a_page_on_a_non_allowed_origin_gets_nothing() {
     )
     .await;
     assert_eq!(got, json!([]));
-    b.close().await;
-}
-
-#[tokio::test]
-async fn enclave_pages_send_their_security_headers() {
-    let s = sites().await;
-    let get = |path: &'static str| {
-        let base = s.enclave.clone();
-        async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let addr = base.trim_start_matches("http://").to_owned();
-            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-            let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-            stream.write_all(req.as_bytes()).await.unwrap();
-            let mut out = Vec::new();
-            stream.read_to_end(&mut out).await.unwrap();
-            String::from_utf8_lossy(&out).to_lowercase()
-        }
-    };
-    let index = get("/").await;
-    assert!(
-        index.contains(&format!("frame-ancestors {}\r\n", s.host)),
-        "{index}"
-    );
-    assert!(!index.contains("unsafe-inline"));
-    assert!(index.contains("x-content-type-options: nosniff"));
-    assert!(index.contains("referrer-policy: no-referrer"));
-    let dialog = get("/dialog.html").await;
-    assert!(dialog.contains("frame-ancestors 'none'"), "{dialog}");
-    let config = get("/config.json").await;
-    assert!(
-        config.contains(&format!("{{\"allowedparentorigins\":[\"{}\"]}}", s.host)),
-        "{config}"
-    );
-    let wasm = get("/enclave_bg.wasm").await;
-    assert!(wasm.contains("x-content-type-options: nosniff") && wasm.contains("application/wasm"));
-    assert!(
-        wasm.contains("cache-control: no-cache"),
-        "{}",
-        &wasm[..400.min(wasm.len())]
-    );
-    assert!(index.contains("cache-control: no-store"));
-}
-
-#[tokio::test]
-async fn password_change_re_encrypts_originals_and_closing_the_dialog_is_a_typed_error() {
-    let s = sites().await;
-    let b = Browser::start().await;
-    let c = &b.client;
-    assert_eq!(open_host(c, &s.host, &s.enclave).await, json!({"ok": true}));
-    let (cred, pk) = credential();
-    let id = start(
-        c,
-        "configure",
-        json!({"userId": UID, "expectedPublicKey": pk}),
-    )
-    .await;
-    outcome(c, id, 10).await;
-
-    // Closing the dialog window instead of answering.
-    let view = start(c, "view", json!({"credential": cred})).await;
-    let main = open_dialog(c).await;
-    dialog_state(c, "unlock").await;
-    c.close_window().await.unwrap();
-    c.switch_to_window(main.clone()).await.unwrap();
-    let closed = outcome(c, view, 10).await;
-    assert_eq!(closed["error"]["code"], "dialog_closed", "{closed}");
-
-    // Change the password: unlock, then current + new password in the dialog.
-    let new_password = "a much better passphrase";
-    let change = start(c, "changePassword", json!({"originals": [cred]})).await;
-    open_dialog(c).await;
-    unlock_in_dialog(c, PASSWORD, "none").await;
-    back_to(c, &main).await;
-    open_dialog(c).await;
-    assert_eq!(dialog_state(c, "changePassword").await, "changePassword");
-    c.find(Locator::Id("current-password"))
-        .await
-        .unwrap()
-        .send_keys("wrong")
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(new_password)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password-confirm"))
-        .await
-        .unwrap()
-        .send_keys(new_password)
-        .await
-        .unwrap();
-    c.find(Locator::Id("unlock-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let err = poll(
-        c,
-        "return document.getElementById('unlock-error').textContent",
-        15,
-        |v| v != "",
-    )
-    .await;
-    assert_eq!(err, "Wrong password. Try again.");
-    c.find(Locator::Id("current-password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(new_password)
-        .await
-        .unwrap();
-    c.find(Locator::Id("unlock-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    back_to(c, &main).await;
-    let rotation = outcome(c, change, 15).await;
-    assert_eq!(rotation["state"], "done", "{rotation}");
-    let new_key = derive_user_key(new_password, UID, KdfVersion::default()).unwrap();
-    let r = &rotation["result"];
-    assert_eq!(
-        r["recipient_encryption_public_key"],
-        new_key.public_key().to_text()
-    );
-    assert_eq!(r["encryption_password_store"], "user");
-    let o = &r["originals"][0];
-    assert_eq!(o["id"], cred["id"]);
-    let content =
-        protocol::codec::base64_decode("content", o["content"].as_str().unwrap()).unwrap();
-    let epk =
-        protocol::bytes::EncryptionPublicKey::parse(o["encryptor_public_key"].as_str().unwrap())
-            .unwrap();
-    assert_eq!(
-        &protocol::nacl_box::decrypt(&content, &epk, &new_key).unwrap()[..],
-        SECRET.as_bytes()
-    );
-    // The enclave now holds the new key.
-    let id = start(
-        c,
-        "configure",
-        json!({"userId": UID, "expectedPublicKey": new_key.public_key().to_text()}),
-    )
-    .await;
-    assert_eq!(outcome(c, id, 10).await["result"]["unlocked"], true);
     b.close().await;
 }

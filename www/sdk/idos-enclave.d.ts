@@ -3,8 +3,9 @@
 /** Stable error codes. Codes from the protocol crate (e.g. "decryption_failed", "invalid_base64") also appear. */
 export type EnclaveErrorCode =
   | "origin_not_allowed" | "config_unavailable" | "enclave_unavailable" | "unknown_method" | "bad_request"
-  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "popup_blocked" | "timed_out"
-  | "busy" | "storage_failed" | "key_mismatch" | "not_json" | "internal" | "destroyed"
+  | "not_configured" | "locked" | "wrong_password" | "user_denied" | "dialog_closed" | "dialog_lost" | "popup_blocked"
+  | "timed_out" | "busy" | "storage_failed" | "key_mismatch" | "not_json" | "no_pending_change" | "internal"
+  | "destroyed" | "bad_signature"
   | (string & {});
 
 export class EnclaveError extends Error {
@@ -18,7 +19,7 @@ export const METHODS: readonly MethodName[];
 
 export type MethodName =
   | "configure" | "ensureKey" | "encrypt" | "share" | "view" | "release" | "filter" | "backup"
-  | "changePassword" | "forget";
+  | "changePassword" | "confirmPasswordChange" | "abandonPasswordChange" | "forget";
 
 /** Base64 (standard alphabet, padded) text. */
 export type Base64 = string;
@@ -44,8 +45,16 @@ export interface EncryptedCredential {
   /** nonce(24) ‖ tag(16) ‖ ciphertext. */
   content: Base64;
   encryptorPublicKey: Base64;
-  /** Shown to the user in the dialog. */
+  /** Shown to the user in the dialog, as your description (not verified). */
   publicNotes?: string;
+  /**
+   * The issuer's signatures, as stored with the credential: give all three or none. The enclave
+   * verifies them before the dialog opens and shows the issuer's key fingerprint; a signature
+   * that does not verify rejects with "bad_signature".
+   */
+  issuerAuthPublicKey?: Hex;
+  publicNotesSignature?: Base64;
+  broaderSignature?: Base64;
 }
 
 export interface Status {
@@ -53,6 +62,8 @@ export interface Status {
   unlocked: boolean;
   /** The user's encryption public key, when known. */
   publicKey: Base64 | null;
+  /** The new key of a password change waiting for `confirmPasswordChange`, if any. */
+  pendingPublicKey: Base64 | null;
 }
 
 export interface Encrypted {
@@ -105,12 +116,24 @@ export class Enclave {
   view(params: { credential: EncryptedCredential }): Promise<Record<string, never>>;
   /** Asks the user; resolves with the plaintext only if they approve, else rejects with "user_denied". */
   release(params: { credential: EncryptedCredential }): Promise<{ plaintext: string }>;
-  /** Ids of the credentials whose private fields match. */
+  /**
+   * Ids of the credentials whose private fields match, once the user approved this question in the
+   * dialog (an approval covers the same question from this page until it is closed). At most 8 paths,
+   * 16 values per path, 120 characters per path or value, 500 credentials.
+   */
   filter(params: { credentials: EncryptedCredential[] } & PrivateFieldFilter): Promise<{ ids: Uuid[] }>;
   /** Shows the user their key so they can store it. Returns nothing. */
   backup(): Promise<Record<string, never>>;
-  /** Asks for the current and a new password; re-encrypts every original to the new key. */
+  /**
+   * Asks for the current and a new password; re-encrypts every original to the new key. The old key
+   * stays in use until `confirmPasswordChange` (after the rotation is committed) or
+   * `abandonPasswordChange`.
+   */
   changePassword(params: { originals: EncryptedCredential[] }): Promise<RotateEncryptionKey>;
+  /** The rotation to `publicKey` is committed: the enclave switches to the new key. */
+  confirmPasswordChange(params: { publicKey: Base64 }): Promise<Status>;
+  /** The rotation was not submitted (or failed): the enclave forgets the new key. */
+  abandonPasswordChange(): Promise<Status>;
   /** Wipes the key from memory and from this browser. */
   forget(): Promise<Status>;
   destroy(): void;

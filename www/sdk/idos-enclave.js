@@ -5,8 +5,11 @@
 //   await enclave.configure({ userId, expectedPublicKey });
 //   const copy = await enclave.share({ credential, granteePublicKey });
 
-export const SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-forms allow-modals";
-export const METHODS = ["configure", "ensureKey", "encrypt", "share", "view", "release", "filter", "backup", "changePassword", "forget"];
+// The iframe needs scripts and its own origin's storage, and opens the dialog as an
+// unsandboxed popup; it has no forms and no alert/confirm, so nothing else is allowed.
+export const SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox";
+export const METHODS = ["configure", "ensureKey", "encrypt", "share", "view", "release", "filter", "backup",
+  "changePassword", "confirmPasswordChange", "abandonPasswordChange", "forget"];
 
 /** A typed enclave failure: `code` is stable, `message` is for people. */
 export class EnclaveError extends Error {
@@ -92,6 +95,8 @@ export class Enclave {
       // The user must click inside the enclave (a browser only lets a click open the dialog).
       this.#iframe.style.display = msg.visible ? "block" : "none";
       this.#container.classList.toggle(VISIBLE_CLASS, !!msg.visible);
+      // The enclave accepts a click only on a button fully in view: bring it there.
+      if (msg.visible) this.#iframe.scrollIntoView({ block: "nearest" });
       this.#onAttention?.(!!msg.visible, msg.label ?? "");
       return;
     }
@@ -120,6 +125,8 @@ export class Enclave {
   filter(params) { return this.call("filter", params); }
   backup() { return this.call("backup"); }
   changePassword(params) { return this.call("changePassword", params); }
+  confirmPasswordChange(params) { return this.call("confirmPasswordChange", params); }
+  abandonPasswordChange() { return this.call("abandonPasswordChange"); }
   forget() { return this.call("forget"); }
 
   /** Closes the channel and removes the iframe. */

@@ -1,7 +1,16 @@
-//! Key custody: a remembered key is wrapped (AES-GCM) by a non-extractable WebCrypto key, and
-//! both are kept in the enclave origin's IndexedDB together with an expiry the user chose.
-//! The raw key is never written anywhere; the wrapping key cannot be read out of the browser.
-//! "session" records are also bound to a token in sessionStorage, so they die with the tab.
+//! Key custody at rest: a remembered key is wrapped (AES-256-GCM) and kept in the enclave
+//! origin's IndexedDB with the expiry the user chose and the host origins the user approved.
+//!
+//! - "7 days" / "30 days": the wrapping key is a non-extractable WebCrypto key stored next to
+//!   the wrapped key in IndexedDB (script cannot read it out, but it is on disk in the browser
+//!   profile: see ARCHITECTURE.md, "Key custody").
+//! - "until I close this tab" (session): the wrapping key's bytes live in this tab's
+//!   sessionStorage only; IndexedDB holds the wrapped key and no key that opens it, so once the
+//!   browser drops the tab's session storage nothing left in IndexedDB recovers the key.
+//!
+//! A record serves only the host origins listed in it; another origin learns that a key is
+//! remembered for others and must ask the user (the dialog's "allow this site").
+//! The raw key is never written anywhere.
 
 use js_sys::{Array, Uint8Array};
 use protocol::bytes::EncryptionPublicKey;
@@ -13,7 +22,7 @@ use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
 use super::util::{get, get_string, obj, window};
-use crate::error::{EnclaveError, Result, codes};
+use crate::error::{EnclaveError, ErrorCode, Result};
 
 #[wasm_bindgen(inline_js = r#"
 const DB = 'idos-enclave', STORE = 'custody';
@@ -48,7 +57,9 @@ extern "C" {
 
 /// The IndexedDB key of the one remembered-key record.
 pub const RECORD_KEY: &str = "user-key";
-const SESSION_ITEM: &str = "idos-enclave-session";
+/// The sessionStorage item holding a session record's wrapping key (base64).
+pub const SESSION_ITEM: &str = "idos-enclave-session-key";
+const RECORD_VERSION: f64 = 2.0;
 const DAY_MS: f64 = 86_400_000.0;
 /// A "session" record also expires after this long, even if the tab stays open.
 const SESSION_MAX_MS: f64 = 12.0 * 3_600_000.0;
@@ -78,7 +89,8 @@ impl Remember {
             "7d" => Ok(Remember::Days7),
             "30d" => Ok(Remember::Days30),
             other => Err(EnclaveError::bad_request(format!(
-                "remember must be none, session, 7d or 30d, got {other:?}"
+                "remember must be none, session, 7d or 30d, got {:?}",
+                other.chars().take(20).collect::<String>()
             ))),
         }
     }
@@ -98,13 +110,47 @@ impl Remember {
     }
 }
 
+/// What `restore` found for a user and a host origin.
+pub enum Restored {
+    /// A live key remembered for this origin, and when it expires (ms since the epoch).
+    Key {
+        key: EncryptionSecretKey,
+        expires_at: f64,
+    },
+    /// A live key is remembered for this user, but only for other origins.
+    OtherOrigins {
+        origins: Vec<String>,
+        /// The remembered key's public half (text).
+        public_key: String,
+    },
+    /// Nothing usable (an expired, damaged, other user's or orphaned session record is wiped).
+    Nothing,
+}
+
+impl Restored {
+    /// The key, if one was restored.
+    pub fn key(self) -> Option<EncryptionSecretKey> {
+        match self {
+            Restored::Key { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
 fn storage_err(doing: &str) -> impl Fn(JsValue) -> EnclaveError + '_ {
     move |_| {
         EnclaveError::new(
-            codes::STORAGE_FAILED,
+            ErrorCode::StorageFailed,
             format!("the enclave's browser storage failed while {doing}"),
         )
     }
+}
+
+fn damaged() -> EnclaveError {
+    EnclaveError::new(
+        ErrorCode::StorageFailed,
+        "the remembered key record is damaged",
+    )
 }
 
 async fn await_promise(
@@ -122,12 +168,12 @@ fn subtle() -> Result<web_sys::SubtleCrypto> {
         .subtle())
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
+fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
+    let mut bytes = Zeroizing::new([0u8; N]);
     window()?
         .crypto()
         .map_err(storage_err("opening WebCrypto"))?
-        .get_random_values_with_u8_array(&mut bytes)
+        .get_random_values_with_u8_array(&mut bytes[..])
         .map_err(storage_err("drawing random bytes"))?;
     Ok(bytes)
 }
@@ -136,7 +182,9 @@ fn session_storage() -> Result<web_sys::Storage> {
     window()?
         .session_storage()
         .map_err(storage_err("opening sessionStorage"))?
-        .ok_or_else(|| EnclaveError::new(codes::STORAGE_FAILED, "sessionStorage is not available"))
+        .ok_or_else(|| {
+            EnclaveError::new(ErrorCode::StorageFailed, "sessionStorage is not available")
+        })
 }
 
 /// Binds a wrapped key to its owner: AES-GCM additional data.
@@ -150,39 +198,126 @@ fn gcm(iv: &[u8], aad: &Uint8Array) -> web_sys::AesGcmParams {
     params
 }
 
-/// Remembers `key` for `user_id` until `now_ms + duration`. `Remember::None` wipes any record.
+fn usages() -> Array {
+    Array::of2(&"encrypt".into(), &"decrypt".into())
+}
+
+async fn crypto_key(value: JsValue, doing: &str) -> Result<web_sys::CryptoKey> {
+    let key = JsFuture::from(js_sys::Promise::from(value))
+        .await
+        .map_err(storage_err(doing))?;
+    key.dyn_into().map_err(storage_err(doing))
+}
+
+/// A fresh non-extractable AES-256-GCM key.
+async fn generate_wrapping_key() -> Result<web_sys::CryptoKey> {
+    let p = subtle()?
+        .generate_key_with_object(
+            &web_sys::AesKeyGenParams::new("AES-GCM", 256),
+            false,
+            &usages(),
+        )
+        .map_err(storage_err("creating the wrapping key"))?;
+    crypto_key(p.into(), "creating the wrapping key").await
+}
+
+/// A non-extractable AES-256-GCM key from raw bytes (a session record's wrapping key).
+async fn import_wrapping_key(raw: &[u8]) -> Result<web_sys::CryptoKey> {
+    let p = subtle()?
+        .import_key_with_str("raw", &Uint8Array::from(raw), "AES-GCM", false, &usages())
+        .map_err(storage_err("importing the session wrapping key"))?;
+    crypto_key(p.into(), "importing the session wrapping key").await
+}
+
+/// The session record's wrapping key from this tab's sessionStorage, if any.
+fn session_wrapping_bytes() -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let item = session_storage()?
+        .get_item(SESSION_ITEM)
+        .map_err(storage_err("reading sessionStorage"))?;
+    Ok(item
+        .and_then(|text| protocol::codec::base64_decode("session key", &text).ok())
+        .filter(|b| b.len() == 32)
+        .map(Zeroizing::new))
+}
+
+/// The stored record, if any.
+pub async fn raw_record() -> Result<JsValue> {
+    await_promise(idb_get(RECORD_KEY), "reading the remembered key").await
+}
+
+fn present(record: &JsValue) -> bool {
+    !(record.is_null() || record.is_undefined())
+}
+
+fn record_origins(record: &JsValue) -> Vec<String> {
+    let list = get(record, "origins");
+    if !Array::is_array(&list) {
+        return Vec::new();
+    }
+    Array::from(&list)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
+
+fn origins_js(origins: &[String]) -> JsValue {
+    origins
+        .iter()
+        .map(|o| JsValue::from_str(o))
+        .collect::<Array>()
+        .into()
+}
+
+/// Remembers `key` for `user_id` and host `origin` until `now_ms` plus the chosen duration.
+/// The origins of a live record of the same key are kept. `Remember::None` removes `origin`
+/// from the record (and the record, once no origin is left).
 pub async fn remember(
     user_id: &str,
     key: &EncryptionSecretKey,
     duration: Remember,
     now_ms: f64,
+    origin: &str,
 ) -> Result<()> {
+    let public_key = key.public_key();
+    let existing = raw_record().await?;
+    let same_key = present(&existing)
+        && get_string(&existing, "userId").as_deref() == Some(user_id)
+        && get_string(&existing, "publicKey").as_deref() == Some(public_key.to_text().as_str())
+        && get(&existing, "expiresAt")
+            .as_f64()
+            .is_some_and(|t| now_ms < t);
+    let mut origins: Vec<String> = if same_key {
+        record_origins(&existing)
+    } else {
+        Vec::new()
+    };
+    origins.retain(|o| o != origin);
     if duration == Remember::None {
+        if same_key && !origins.is_empty() {
+            let _ = js_sys::Reflect::set(&existing, &"origins".into(), &origins_js(&origins));
+            await_promise(idb_put(RECORD_KEY, &existing), "saving the remembered key").await?;
+            return Ok(());
+        }
         return forget().await;
     }
-    let subtle = subtle()?;
-    let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
-    let wrapping = JsFuture::from(
-        subtle
-            .generate_key_with_object(
-                &web_sys::AesKeyGenParams::new("AES-GCM", 256),
-                false,
-                &usages,
-            )
-            .map_err(storage_err("creating the wrapping key"))?,
-    )
-    .await
-    .map_err(storage_err("creating the wrapping key"))?;
-    let wrapping: web_sys::CryptoKey = wrapping
-        .dyn_into()
-        .map_err(storage_err("creating the wrapping key"))?;
+    origins.push(origin.to_owned());
+
     let iv = random_bytes::<12>()?;
-    let public_key = key.public_key();
+    let (wrapping, stored_wrapping_key) = if duration == Remember::Session {
+        let raw = random_bytes::<32>()?;
+        session_storage()?
+            .set_item(SESSION_ITEM, &protocol::codec::base64_encode(&raw[..]))
+            .map_err(storage_err("writing sessionStorage"))?;
+        (import_wrapping_key(&raw[..]).await?, JsValue::NULL)
+    } else {
+        let k = generate_wrapping_key().await?;
+        (k.clone(), k.into())
+    };
     let secret = key.to_bytes();
     let wrapped = JsFuture::from(
-        subtle
+        subtle()?
             .encrypt_with_object_and_u8_array(
-                &gcm(&iv, &associated_data(user_id, &public_key)),
+                &gcm(&iv[..], &associated_data(user_id, &public_key)),
                 &wrapping,
                 &secret[..],
             )
@@ -190,83 +325,84 @@ pub async fn remember(
     )
     .await
     .map_err(storage_err("wrapping the key"))?;
-    let session = if duration == Remember::Session {
-        let token = protocol::codec::hex_encode(random_bytes::<16>()?);
-        session_storage()?
-            .set_item(SESSION_ITEM, &token)
-            .map_err(storage_err("writing sessionStorage"))?;
-        JsValue::from_str(&token)
-    } else {
-        JsValue::NULL
-    };
     let record = obj(&[
-        ("version", JsValue::from_f64(1.0)),
+        ("version", JsValue::from_f64(RECORD_VERSION)),
         ("userId", JsValue::from_str(user_id)),
         ("publicKey", JsValue::from_str(&public_key.to_text())),
-        ("wrappingKey", wrapping.into()),
+        ("origins", origins_js(&origins)),
+        ("wrappingKey", stored_wrapping_key),
         ("iv", Uint8Array::from(&iv[..]).into()),
         ("wrapped", Uint8Array::new(&wrapped).into()),
         (
             "expiresAt",
             JsValue::from_f64(now_ms + duration.lifetime_ms()),
         ),
-        ("session", session),
+        ("session", JsValue::from_bool(duration == Remember::Session)),
     ]);
     await_promise(idb_put(RECORD_KEY, &record), "saving the remembered key").await?;
+    if duration != Remember::Session {
+        // A record of another duration replaces the session one: drop its key too.
+        if let Ok(s) = session_storage() {
+            let _ = s.remove_item(SESSION_ITEM);
+        }
+    }
     Ok(())
 }
 
-/// The remembered key of `user_id`, if there is one that has not expired. An expired record,
-/// a record of another user, or a session record from another tab is wiped.
-pub async fn restore(user_id: &str, now_ms: f64) -> Result<Option<EncryptionSecretKey>> {
-    Ok(restore_with_expiry(user_id, now_ms)
-        .await?
-        .map(|(key, _)| key))
-}
-
-/// [`restore`], with the record's expiry time (ms since the epoch).
-pub async fn restore_with_expiry(
-    user_id: &str,
-    now_ms: f64,
-) -> Result<Option<(EncryptionSecretKey, f64)>> {
-    let record = await_promise(idb_get(RECORD_KEY), "reading the remembered key").await?;
-    if record.is_null() || record.is_undefined() {
-        return Ok(None);
+/// The remembered key of `user_id` for host `origin`. An expired record, a record of another
+/// user, a damaged record or a session record whose wrapping key this tab does not hold is
+/// wiped; a live record for other origins is reported, not unwrapped.
+pub async fn restore(user_id: &str, now_ms: f64, origin: &str) -> Result<Restored> {
+    let record = raw_record().await?;
+    if !present(&record) {
+        return Ok(Restored::Nothing);
     }
     let expires_at = get(&record, "expiresAt").as_f64().unwrap_or(0.0);
     let same_user = get_string(&record, "userId").as_deref() == Some(user_id);
-    let session_ok = match get_string(&record, "session") {
-        None => true,
-        Some(token) => {
-            session_storage()?
-                .get_item(SESSION_ITEM)
-                .ok()
-                .flatten()
-                .as_deref()
-                == Some(token.as_str())
-        }
-    };
     let live = now_ms < expires_at; // false for NaN too
-    if !same_user || !session_ok || !live {
+    let version_ok = get(&record, "version").as_f64() == Some(RECORD_VERSION);
+    let session = get(&record, "session").as_bool() == Some(true);
+    let session_key = if session {
+        session_wrapping_bytes()?
+    } else {
+        None
+    };
+    if !same_user || !live || !version_ok || (session && session_key.is_none()) {
         forget().await?;
-        return Ok(None);
+        return Ok(Restored::Nothing);
     }
-    let public_key = get_string(&record, "publicKey")
+    let origins = record_origins(&record);
+    if !origins.iter().any(|o| o == origin) {
+        return Ok(Restored::OtherOrigins {
+            origins,
+            public_key: get_string(&record, "publicKey").unwrap_or_default(),
+        });
+    }
+    match unwrap(&record, user_id, session_key).await {
+        Ok(key) => Ok(Restored::Key { key, expires_at }),
+        Err(e) => {
+            forget().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn unwrap(
+    record: &JsValue,
+    user_id: &str,
+    session_key: Option<Zeroizing<Vec<u8>>>,
+) -> Result<EncryptionSecretKey> {
+    let public_key = get_string(record, "publicKey")
         .and_then(|t| EncryptionPublicKey::parse(&t).ok())
-        .ok_or_else(|| {
-            EnclaveError::new(
-                codes::STORAGE_FAILED,
-                "the remembered key record is damaged",
-            )
-        })?;
-    let wrapping: web_sys::CryptoKey = get(&record, "wrappingKey").dyn_into().map_err(|_| {
-        EnclaveError::new(
-            codes::STORAGE_FAILED,
-            "the remembered key record is damaged",
-        )
-    })?;
-    let iv = Uint8Array::new(&get(&record, "iv")).to_vec();
-    let wrapped = Uint8Array::new(&get(&record, "wrapped")).to_vec();
+        .ok_or_else(damaged)?;
+    let wrapping: web_sys::CryptoKey = match session_key {
+        Some(raw) => import_wrapping_key(&raw).await?,
+        None => get(record, "wrappingKey")
+            .dyn_into()
+            .map_err(|_| damaged())?,
+    };
+    let iv = Uint8Array::new(&get(record, "iv")).to_vec();
+    let wrapped = Uint8Array::new(&get(record, "wrapped")).to_vec();
     let plain = JsFuture::from(
         subtle()?
             .decrypt_with_object_and_u8_array(
@@ -279,36 +415,43 @@ pub async fn restore_with_expiry(
     .await
     .map_err(storage_err("unwrapping the key"))?;
     let buffer = Uint8Array::new(&plain);
-    let mut bytes = Zeroizing::new([0u8; 32]);
     if buffer.length() != 32 {
-        return Err(EnclaveError::new(
-            codes::STORAGE_FAILED,
-            "the remembered key record is damaged",
-        ));
+        return Err(damaged());
     }
+    let mut bytes = Zeroizing::new([0u8; 32]);
     buffer.copy_to(&mut bytes[..]);
     buffer.fill(0, 0, 32);
     let key = EncryptionSecretKey::from_bytes(*bytes);
     if key.public_key() != public_key {
-        forget().await?;
         return Err(EnclaveError::new(
-            codes::KEY_MISMATCH,
+            ErrorCode::KeyMismatch,
             "the remembered key does not match its record",
         ));
     }
-    Ok(Some((key, expires_at)))
+    Ok(key)
 }
 
-/// Wipes the remembered key (and the session token).
+/// Adds `origin` to the live record of `user_id` (the user allowed it in the dialog) and
+/// returns its key. `Restored::Nothing` if the record is gone or expired meanwhile.
+pub async fn allow_origin(user_id: &str, now_ms: f64, origin: &str) -> Result<Restored> {
+    match restore(user_id, now_ms, origin).await? {
+        Restored::OtherOrigins { mut origins, .. } => {
+            let record = raw_record().await?;
+            origins.push(origin.to_owned());
+            let _ = js_sys::Reflect::set(&record, &"origins".into(), &origins_js(&origins));
+            await_promise(idb_put(RECORD_KEY, &record), "saving the remembered key").await?;
+            restore(user_id, now_ms, origin).await
+        }
+        other => Ok(other),
+    }
+}
+
+/// Wipes the remembered key record and this tab's session wrapping key: everything of the
+/// enclave this browser's storage partition holds.
 pub async fn forget() -> Result<()> {
     await_promise(idb_delete(RECORD_KEY), "deleting the remembered key").await?;
     if let Ok(s) = session_storage() {
         let _ = s.remove_item(SESSION_ITEM);
     }
     Ok(())
-}
-
-/// The raw stored record (for tests and diagnostics): never contains the key in clear.
-pub async fn raw_record() -> Result<JsValue> {
-    await_promise(idb_get(RECORD_KEY), "reading the remembered key").await
 }

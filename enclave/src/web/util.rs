@@ -89,7 +89,7 @@ pub fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Re
 /// `{code, message}` as a JS object.
 pub fn error_js(e: &EnclaveError) -> JsValue {
     obj(&[
-        ("code", JsValue::from_str(&e.code)),
+        ("code", JsValue::from_str(e.code.as_str())),
         ("message", JsValue::from_str(&e.message)),
     ])
 }

@@ -1,5 +1,7 @@
 //! `idos serve`: the whole product on one machine: the embedded node and its RPC, the web apps
-//! on the app origin, and the enclave on its own origin (a second port).
+//! on the app origin, and the enclave on its own origin on another *site*: by default the app
+//! is `http://localhost:<port>` and the enclave `http://127.0.0.1:<port>`, so the browser's Site
+//! Isolation runs them in separate processes (two ports of one host would be one site).
 
 use std::path::PathBuf;
 
@@ -8,7 +10,7 @@ use node::run::{NodeConfig, start_embedded};
 
 use super::CliError;
 use crate::web::site::{SiteConfig, site_router};
-use crate::web::{EnclaveWebConfig, enclave_router};
+use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -18,16 +20,24 @@ pub struct ServeArgs {
     /// The web apps (landing page, host SDK) and the built enclave (`enclave/dist`).
     #[arg(long, value_name = "DIR", default_value = "www")]
     pub www: PathBuf,
-    /// Address of the app origin.
+    /// Address the app origin listens on.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     pub app_addr: String,
-    /// Address of the enclave origin (must differ from the app's).
+    /// Address the enclave origin listens on (must differ from the app's).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081")]
     pub enclave_addr: String,
+    /// The app's origin as browsers reach it (default http://localhost:<app port>).
+    #[arg(long, value_name = "ORIGIN")]
+    pub app_origin: Option<String>,
+    /// The enclave's origin as browsers reach it (default http://<enclave address>); it must be
+    /// on another host than the app's.
+    #[arg(long, value_name = "ORIGIN")]
+    pub enclave_origin: Option<String>,
     /// Address of the node's CometBFT-compatible RPC.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:26657")]
     pub rpc_addr: String,
-    /// More origins (dapps) allowed to embed the enclave, e.g. https://dapp.example.com.
+    /// More origins (dapps) allowed to embed the enclave, e.g. https://dapp.example.com
+    /// (https:// only, except on loopback).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origins: Vec<String>,
     /// The node's TOML configuration (see `idos node --help`).
@@ -39,6 +49,20 @@ async fn bind(addr: &str, what: &str) -> Result<tokio::net::TcpListener, CliErro
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {addr} for the {what}: {e}")))
+}
+
+/// Both origins are secure and on different hosts (hence different sites).
+fn check_origins(app: &str, enclave: &str) -> Result<(), CliError> {
+    for (what, origin) in [("--app-origin", app), ("--enclave-origin", enclave)] {
+        validate_secure_origin(origin).map_err(|e| CliError::Usage(format!("{what}: {e}")))?;
+    }
+    if origin_host(app) == origin_host(enclave) {
+        return Err(CliError::Usage(format!(
+            "the enclave ({enclave}) must be on another host than the app ({app}): one host is one site, \
+             and the browser would not keep them in separate processes"
+        )));
+    }
+    Ok(())
 }
 
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
@@ -60,18 +84,18 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         let rpc = bind(&args.rpc_addr, "node RPC").await?;
         let app_listener = bind(&args.app_addr, "web apps").await?;
         let enclave_listener = bind(&args.enclave_addr, "enclave").await?;
-        let app_origin = format!(
-            "http://{}",
-            app_listener
-                .local_addr()
-                .map_err(|e| CliError::Usage(e.to_string()))?
-        );
-        let enclave_origin = format!(
-            "http://{}",
-            enclave_listener
-                .local_addr()
-                .map_err(|e| CliError::Usage(e.to_string()))?
-        );
+        let local = |l: &tokio::net::TcpListener| {
+            l.local_addr().map_err(|e| CliError::Usage(e.to_string()))
+        };
+        let app_origin = match &args.app_origin {
+            Some(o) => o.clone(),
+            None => format!("http://localhost:{}", local(&app_listener)?.port()),
+        };
+        let enclave_origin = match &args.enclave_origin {
+            Some(o) => o.clone(),
+            None => format!("http://{}", local(&enclave_listener)?),
+        };
+        check_origins(&app_origin, &enclave_origin)?;
         let mut parents = vec![app_origin.clone()];
         parents.extend(args.allow_origins.iter().cloned());
         let framers = parents.join(", ");

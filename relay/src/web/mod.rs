@@ -6,11 +6,17 @@
 //! - `config.json`: generated from the same allow-list, so the enclave's own origin check and the
 //!   browser's CSP check always agree, and a framing page cannot choose the list;
 //! - every response: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`,
-//!   `Cross-Origin-Resource-Policy: same-origin`; assets `Cache-Control: no-cache` (pages and
+//!   `Cross-Origin-Resource-Policy: same-origin`, `Origin-Agent-Cluster: ?1` (the enclave gets
+//!   its own agent cluster even beside same-site pages) and a `Permissions-Policy` that denies
+//!   every powerful feature the pages do not use; assets `Cache-Control: no-cache` (pages and
 //!   config `no-store`).
 //!
-//! Trunk injects one inline module script (its wasm loader) into `index.html`; instead of
-//! `'unsafe-inline'` the CSP names the SHA-256 of each inline script found in the served file.
+//! Host origins must be `https://`, or `http://` on a loopback host (development).
+//!
+//! Both pages load the wasm through an inline loader that pins `enclave.js` and
+//! `enclave_bg.wasm` by SHA-384 (written at build time by `scripts/pin-enclave-assets.sh`);
+//! instead of `'unsafe-inline'` the CSP names the SHA-256 of each inline script in the served
+//! file.
 
 pub mod site;
 
@@ -34,24 +40,74 @@ pub struct EnclaveWebConfig {
     pub allowed_parent_origins: Vec<String>,
 }
 
-/// A configured origin that is not a serialized origin.
+/// A configured origin that is not a serialized origin, or not a secure one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0:?} is not an origin: write scheme://host[:port] with no path, e.g. https://app.example.com"
-)]
-pub struct InvalidOrigin(pub String);
+pub enum InvalidOrigin {
+    /// Not `scheme://host[:port]`.
+    #[error(
+        "{0:?} is not an origin: write scheme://host[:port] with no path, e.g. https://app.example.com"
+    )]
+    Malformed(String),
+    /// Plain `http://` on a host that is not loopback.
+    #[error(
+        "{0:?} is not a secure origin: use https:// (plain http:// is accepted only for localhost, 127.0.0.0/8 and [::1])"
+    )]
+    NotSecure(String),
+}
+
+/// The hosts on which plain `http://` is still a secure context: `localhost`, `127.0.0.0/8`, `[::1]`.
+pub fn is_loopback_host(host: &str) -> bool {
+    if host == "localhost" || host == "[::1]" {
+        return true;
+    }
+    let octets: Vec<_> = host.split('.').collect();
+    octets.len() == 4
+        && octets[0] == "127"
+        && octets
+            .iter()
+            .all(|o| !o.is_empty() && o.len() <= 3 && o.parse::<u8>().is_ok())
+}
+
+/// The host of a serialized origin (`[::1]` keeps its brackets).
+pub fn origin_host(origin: &str) -> &str {
+    let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+    if rest.starts_with('[') {
+        rest.split_inclusive(']').next().unwrap_or(rest)
+    } else {
+        rest.split(':').next().unwrap_or(rest)
+    }
+}
+
+/// A serialized origin that may hold or serve the enclave: `https://`, or `http://` on loopback.
+pub fn validate_secure_origin(origin: &str) -> Result<(), InvalidOrigin> {
+    validate_origin(origin)?;
+    if origin.starts_with("https://") || is_loopback_host(origin_host(origin)) {
+        Ok(())
+    } else {
+        Err(InvalidOrigin::NotSecure(origin.to_owned()))
+    }
+}
 
 /// Checks that `origin` is a serialized http(s) origin: lowercase scheme and host, optional
 /// port, nothing else (no path, no trailing slash, no wildcard).
 pub fn validate_origin(origin: &str) -> Result<(), InvalidOrigin> {
-    let bad = || InvalidOrigin(origin.to_owned());
+    let bad = || InvalidOrigin::Malformed(origin.to_owned());
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
         .ok_or_else(bad)?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
-        _ => (rest, None),
+    let (host, port) = if rest.starts_with('[') {
+        // An IPv6 literal: `[…]`, then an optional `:port`.
+        let end = rest.find(']').ok_or_else(bad)? + 1;
+        match &rest[end..] {
+            "" => (&rest[..end], None),
+            tail => (&rest[..end], Some(tail.strip_prefix(':').ok_or_else(bad)?)),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
     };
     let host_ok = !host.is_empty()
         && host.bytes().all(|b| {
@@ -69,13 +125,13 @@ pub fn validate_origin(origin: &str) -> Result<(), InvalidOrigin> {
 }
 
 impl EnclaveWebConfig {
-    /// A config whose every origin is valid.
+    /// A config whose every origin is valid and secure (https, or http on loopback).
     pub fn new(
         dir: impl Into<PathBuf>,
         allowed_parent_origins: Vec<String>,
     ) -> Result<Self, InvalidOrigin> {
         for o in &allowed_parent_origins {
-            validate_origin(o)?;
+            validate_secure_origin(o)?;
         }
         Ok(EnclaveWebConfig {
             dir: dir.into(),
@@ -88,7 +144,7 @@ impl EnclaveWebConfig {
         self.allowed_parent_origins
             .iter()
             .map(String::as_str)
-            .filter(|o| validate_origin(o).is_ok())
+            .filter(|o| validate_secure_origin(o).is_ok())
             .collect()
     }
 }
@@ -134,6 +190,14 @@ pub fn page_csp(html: &str, frame_ancestors: &[&str]) -> String {
         scripts.join(" ")
     )
 }
+
+/// Every powerful feature the enclave pages do not use, denied to them and to anything they embed.
+pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), bluetooth=(), camera=(), \
+    clipboard-read=(), clipboard-write=(), display-capture=(), encrypted-media=(), fullscreen=(), \
+    geolocation=(), gyroscope=(), hid=(), idle-detection=(), local-fonts=(), magnetometer=(), \
+    microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-create=(), \
+    publickey-credentials-get=(), screen-wake-lock=(), serial=(), storage-access=(), usb=(), \
+    web-share=(), window-management=(), xr-spatial-tracking=()";
 
 type Shared = Arc<EnclaveWebConfig>;
 
@@ -202,6 +266,8 @@ pub fn enclave_router(cfg: EnclaveWebConfig) -> Router {
         .layer(fixed("x-content-type-options", "nosniff"))
         .layer(fixed("referrer-policy", "no-referrer"))
         .layer(fixed("cross-origin-resource-policy", "same-origin"))
+        .layer(fixed("origin-agent-cluster", "?1"))
+        .layer(fixed("permissions-policy", PERMISSIONS_POLICY))
         // Asset names carry no hash (dialog.html imports enclave.js by name) and index.html pins
         // them with SRI: revalidate on every load so an upgrade never meets a stale copy.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -224,6 +290,8 @@ mod tests {
             "http://127.0.0.1:8001",
             "https://app.example.com",
             "http://localhost",
+            "http://[::1]",
+            "http://[::1]:8080",
         ] {
             validate_origin(ok).unwrap();
         }
@@ -234,13 +302,46 @@ mod tests {
             "http://127.0.0.1:8001/",
             "https://app.example.com/path",
             "HTTPS://A.COM",
+            "http://127.0.0.1:80/x",
             "https://a.com; script-src *",
             "https://a.com:99999x",
             "ftp://a.com",
             "https://",
+            "http://[::1]x",
+            "http://[::1",
+            "http://a:1:2",
         ] {
             assert!(validate_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_origins_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://app.example.com",
+            "http://localhost:8080",
+            "http://127.0.0.1:8001",
+            "http://127.9.9.9",
+            "http://[::1]:8080",
+        ] {
+            validate_secure_origin(ok).unwrap();
+        }
+        for bad in [
+            "http://app.example.com",
+            "http://localhost.example.com",
+            "http://127.0.0.1.nip.io",
+            "http://10.0.0.1:8080",
+            "http://[::2]",
+        ] {
+            assert_eq!(
+                validate_secure_origin(bad),
+                Err(InvalidOrigin::NotSecure(bad.to_owned())),
+                "{bad}"
+            );
+        }
+        assert!(EnclaveWebConfig::new("dist", vec!["http://dapp.example.com".into()]).is_err());
+        assert_eq!(origin_host("http://[::1]:80"), "[::1]");
+        assert_eq!(origin_host("https://a.example:443"), "a.example");
     }
 
     #[test]
