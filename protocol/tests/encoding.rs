@@ -54,7 +54,8 @@ fn dwg() -> DelegatedWriteGrant {
         grantee_wallet_identifier: Identity::Ed25519(issuer().public_key()),
         issuer_public_key: issuer().public_key(),
         id: id(77),
-        access_grant_timelock: "2026-01-01T00:00:00Z".into(),
+        // Every field its own value, so that the pinned bytes change if two fields swap.
+        access_grant_timelock: "2026-02-01T00:00:00Z".into(),
         not_usable_before: "2026-01-01T00:00:00Z".into(),
         not_usable_after: "2026-01-02T00:00:00Z".into(),
     }
@@ -262,6 +263,119 @@ fn encoding_is_pinned() {
          Signer: 197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61\n\
          Arguments digest: 251a81715055f0c19964a425e949c9e02bbdc67db3df347e57e3c011016bb1bd\n\
          Nonce: 7\nChain ID: idos-test\nVersion: 1\n"
+    );
+}
+
+/// Where [`every_encoding_is_pinned`] keeps the bytes.
+const PINS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/pinned-encodings.json"
+);
+
+/// The wire bytes of every action, every read and every envelope form, as lowercase hex.
+fn current_encodings() -> serde_json::Map<String, serde_json::Value> {
+    let hex = |bytes: &[u8]| serde_json::Value::String(protocol::codec::hex_encode(bytes));
+    let mut pins = serde_json::Map::new();
+    for (tag, action) in every_action().into_iter().enumerate() {
+        let bytes = borsh::to_vec(&action).unwrap();
+        assert_eq!(
+            bytes[0] as usize,
+            tag,
+            "{} is not in wire order",
+            action.name()
+        );
+        pins.insert(format!("action {}", action.name()), hex(&bytes));
+    }
+    for (tag, query) in every_query().into_iter().enumerate() {
+        let bytes = borsh::to_vec(&query).unwrap();
+        assert_eq!(
+            bytes[0] as usize,
+            tag,
+            "{} is not in wire order",
+            query.name()
+        );
+        pins.insert(format!("query {}", query.name()), hex(&bytes));
+    }
+    // The envelopes, signed with fixed keys (Ed25519 and RFC 6979 ECDSA are deterministic).
+    let ed25519 = SigningKey::Ed25519(Ed25519SigningKey::from_seed(&[42; 32]));
+    let evm = SigningKey::from_hex(
+        protocol::identity::SignatureScheme::Eip191,
+        "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    )
+    .unwrap();
+    let share = every_action().remove(13);
+    assert_eq!(share.name(), "share_credential");
+    for (scheme, key) in [("ed25519", &ed25519), ("evm", &evm)] {
+        let tx = Transaction {
+            chain_id: "idos-test".into(),
+            nonce: 7,
+            signer: key.identity(),
+            action: share.clone(),
+        }
+        .sign(key)
+        .unwrap();
+        pins.insert(format!("transaction signed by {scheme}"), hex(&tx.encode()));
+    }
+    let read = Query::GetCredentialShared { id: id(1) };
+    let gateway = Ed25519SigningKey::from_seed(&[43; 32]);
+    for (form, signed) in [
+        (
+            "signed by ed25519",
+            SignedQuery::signed("idos-test", read.clone(), &ed25519, 1_750_000_000),
+        ),
+        (
+            "signed by evm",
+            SignedQuery::signed("idos-test", read.clone(), &evm, 1_750_000_000),
+        ),
+        (
+            "attested by a gateway",
+            SignedQuery::attested(
+                "idos-test",
+                read.clone(),
+                evm.identity(),
+                &gateway,
+                1_750_000_000,
+            ),
+        ),
+        (
+            "anonymous",
+            SignedQuery::anonymous("idos-test", read.clone()),
+        ),
+    ] {
+        pins.insert(format!("read {form}"), hex(&signed.encode()));
+    }
+    pins
+}
+
+/// Every action's and every read's bytes, and the signed envelopes', are pinned in
+/// `tests/vectors/pinned-encodings.json`. Borsh writes enum variants by declaration order and
+/// fields in declaration order, so reordering variants or fields, swapping two fields or changing
+/// a field's type changes these bytes, and with them the meaning of every stored block and every
+/// client's transactions. After an intended change (new variants and fields go at the end), run
+/// `IDOS_UPDATE_PINS=1 cargo test --workspace --test encoding` and review the diff: no existing
+/// line may change.
+#[test]
+fn every_encoding_is_pinned() {
+    let current = current_encodings();
+    if std::env::var_os("IDOS_UPDATE_PINS").is_some() {
+        let text = serde_json::to_string_pretty(&current).unwrap() + "\n";
+        std::fs::write(PINS, text).unwrap();
+    }
+    let pinned: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(PINS).unwrap()).unwrap();
+    let changed: Vec<&String> = pinned
+        .iter()
+        .filter(|(name, bytes)| current.get(*name) != Some(bytes))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(changed.is_empty(), "the encoding of {changed:?} changed");
+    let unpinned: Vec<&String> = current
+        .keys()
+        .filter(|n| !pinned.contains_key(*n))
+        .collect();
+    assert!(
+        unpinned.is_empty(),
+        "{unpinned:?} have no pinned bytes: run with IDOS_UPDATE_PINS=1 and commit the file"
     );
 }
 
