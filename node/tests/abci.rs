@@ -1,12 +1,10 @@
 //! The ABCI 0.38 server over a real TCP socket, spoken to as CometBFT does: length-delimited
 //! protobuf requests (each followed by a Flush), read back as protobuf responses.
 
-use std::time::Duration;
-
 use node::abci::AbciApp;
 use node::app::{App, AppConfig};
 use node::store::Store;
-use prost::Message;
+use node::testkit::abci::{AbciConn, consensus_params, finalize_request, free_addr};
 use protocol::action::AddInserter;
 use protocol::identity::SigningKey;
 use protocol::query::{Query, SignedQuery};
@@ -15,97 +13,14 @@ use protocol::tx::Transaction;
 use tempfile::TempDir;
 use tendermint_proto::google::protobuf::Timestamp;
 use tendermint_proto::v0_38::abci::{
-    self as pb, Request, RequestCheckTx, RequestCommit, RequestEcho, RequestFinalizeBlock,
-    RequestFlush, RequestInfo, RequestInitChain, RequestQuery, request, response,
+    self as pb, RequestCheckTx, RequestCommit, RequestEcho, RequestFinalizeBlock, RequestInfo,
+    RequestInitChain, RequestQuery, request, response,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use uuid::Uuid;
 
 const CHAIN: &str = "idos-abci-test";
 
-struct Conn {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl Conn {
-    async fn connect(addr: &str) -> Conn {
-        for _ in 0..100 {
-            if let Ok(stream) = TcpStream::connect(addr).await {
-                return Conn {
-                    stream,
-                    buffer: Vec::new(),
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("ABCI server did not listen on {addr}");
-    }
-
-    async fn send(&mut self, value: request::Value) {
-        let bytes = Request { value: Some(value) }.encode_length_delimited_to_vec();
-        self.stream.write_all(&bytes).await.unwrap();
-    }
-
-    async fn receive(&mut self) -> response::Value {
-        loop {
-            let mut cursor = self.buffer.as_slice();
-            if let Ok(len) = prost::encoding::decode_varint(&mut cursor) {
-                let header = self.buffer.len() - cursor.len();
-                if cursor.len() >= len as usize {
-                    let message = pb::Response::decode(&cursor[..len as usize]).unwrap();
-                    self.buffer.drain(..header + len as usize);
-                    return message.value.expect("a response value");
-                }
-            }
-            let mut chunk = [0u8; 4096];
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "the ABCI server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    /// One request, then Flush, as CometBFT's socket client does.
-    async fn call(&mut self, value: request::Value) -> response::Value {
-        self.send(value).await;
-        self.send(request::Value::Flush(RequestFlush {})).await;
-        let answer = self.receive().await;
-        assert!(matches!(self.receive().await, response::Value::Flush(_)));
-        answer
-    }
-}
-
-/// CometBFT's default consensus parameters (its genesis always carries them).
-fn consensus_params() -> tendermint_proto::v0_38::types::ConsensusParams {
-    use tendermint_proto::v0_38::types::*;
-    ConsensusParams {
-        block: Some(BlockParams {
-            max_bytes: 22_020_096,
-            max_gas: -1,
-        }),
-        evidence: Some(EvidenceParams {
-            max_age_num_blocks: 100_000,
-            max_age_duration: Some(tendermint_proto::google::protobuf::Duration {
-                seconds: 172_800,
-                nanos: 0,
-            }),
-            max_bytes: 1_048_576,
-        }),
-        validator: Some(ValidatorParams {
-            pub_key_types: vec!["ed25519".into()],
-        }),
-        version: Some(VersionParams { app: 0 }),
-        abci: Some(AbciParams {
-            vote_extensions_enable_height: 0,
-        }),
-    }
-}
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
+type Conn = AbciConn;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cometbft_drives_the_app_over_a_socket_init_check_finalize_commit_query_info() {
@@ -294,20 +209,9 @@ async fn start_app(owner: &SigningKey, initial_height: i64) -> (TempDir, Conn, V
     let addr = free_addr();
     tokio::spawn(AbciApp::new(app).serve(addr.clone()));
     let mut conn = Conn::connect(&addr).await;
-    let init = RequestInitChain {
-        time: time(1_750_000_000),
-        chain_id: CHAIN.into(),
-        consensus_params: Some(consensus_params()),
-        validators: vec![],
-        app_state_bytes: format!(r#"{{"owner":"{}"}}"#, owner.identity().identifier())
-            .into_bytes()
-            .into(),
-        initial_height,
-    };
-    let app_hash = match conn.call(request::Value::InitChain(init)).await {
-        response::Value::InitChain(i) => i.app_hash.to_vec(),
-        other => panic!("{other:?}"),
-    };
+    let app_hash = conn
+        .init_chain(CHAIN, &owner.identity(), initial_height)
+        .await;
     (dir, conn, app_hash)
 }
 
@@ -346,32 +250,7 @@ fn check(tx: &[u8], recheck: bool) -> request::Value {
 }
 
 fn finalize(height: i64, txs: &[Vec<u8>]) -> request::Value {
-    request::Value::FinalizeBlock(RequestFinalizeBlock {
-        txs: txs.iter().map(|t| t.clone().into()).collect(),
-        height,
-        time: time(BLOCK_TIME + height),
-        decided_last_commit: Some(Default::default()),
-        misbehavior: vec![],
-        hash: vec![0xAB; 32].into(),
-        next_validators_hash: vec![0xCD; 32].into(),
-        proposer_address: vec![0xEF; 20].into(),
-    })
-}
-
-/// Sends every request in one burst (no Flush in between), then a Flush, and returns the
-/// answers: as CometBFT's mempool sends CheckTx.
-async fn burst(conn: &mut Conn, requests: Vec<request::Value>) -> Vec<response::Value> {
-    let n = requests.len();
-    for r in requests {
-        conn.send(r).await;
-    }
-    conn.send(request::Value::Flush(RequestFlush {})).await;
-    let mut answers = Vec::with_capacity(n);
-    for _ in 0..n {
-        answers.push(conn.receive().await);
-    }
-    assert!(matches!(conn.receive().await, response::Value::Flush(_)));
-    answers
+    finalize_request(height, BLOCK_TIME + height, txs)
 }
 
 fn check_codes(answers: &[response::Value]) -> Vec<(u32, String)> {
@@ -404,26 +283,26 @@ async fn check_tx_in_one_burst_is_checked_in_arrival_order_and_rechecks_keep_the
     let owner = SigningKey::generate_evm();
     let (_dir, mut conn, _) = start_app(&owner, 1).await;
     let txs: Vec<Vec<u8>> = (1..=64).map(|n| owner_tx(&owner, n)).collect();
-    let answers = burst(&mut conn, txs.iter().map(|t| check(t, false)).collect()).await;
+    let answers = conn
+        .burst(txs.iter().map(|t| check(t, false)).collect())
+        .await;
     for (i, (code, log)) in check_codes(&answers).into_iter().enumerate() {
         assert_eq!(code, 0, "nonce {}: {log}", i + 1);
     }
     // A block takes the first ten; CometBFT rechecks the rest, in order, in one burst.
     finalize_and_commit(&mut conn, 1, &txs[..10]).await;
-    let answers = burst(
-        &mut conn,
-        txs[10..].iter().map(|t| check(t, true)).collect(),
-    )
-    .await;
+    let answers = conn
+        .burst(txs[10..].iter().map(|t| check(t, true)).collect())
+        .await;
     for (i, (code, log)) in check_codes(&answers).into_iter().enumerate() {
         assert_eq!(code, 0, "recheck of nonce {}: {log}", i + 11);
     }
     // And the sequence goes on with a new transaction.
     let next = owner_tx(&owner, 65);
-    let answers = burst(&mut conn, vec![check(&next, false)]).await;
+    let answers = conn.burst(vec![check(&next, false)]).await;
     assert_eq!(check_codes(&answers)[0].0, 0, "{:?}", check_codes(&answers));
     // A replay of a committed nonce is refused on recheck.
-    let answers = burst(&mut conn, vec![check(&txs[0], true)]).await;
+    let answers = conn.burst(vec![check(&txs[0], true)]).await;
     assert_eq!(check_codes(&answers)[0].0, 3);
 }
 
@@ -434,14 +313,12 @@ async fn without_rechecks_the_mempool_sequence_survives_a_commit() {
     let owner = SigningKey::generate_ed25519();
     let (_dir, mut conn, _) = start_app(&owner, 1).await;
     let txs: Vec<Vec<u8>> = (1..=4).map(|n| owner_tx(&owner, n)).collect();
-    let answers = burst(
-        &mut conn,
-        txs[..3].iter().map(|t| check(t, false)).collect(),
-    )
-    .await;
+    let answers = conn
+        .burst(txs[..3].iter().map(|t| check(t, false)).collect())
+        .await;
     assert!(check_codes(&answers).iter().all(|(c, _)| *c == 0));
     finalize_and_commit(&mut conn, 1, &txs[..1]).await;
-    let answers = burst(&mut conn, vec![check(&txs[3], false)]).await;
+    let answers = conn.burst(vec![check(&txs[3], false)]).await;
     assert_eq!(check_codes(&answers)[0].0, 0, "{:?}", check_codes(&answers));
 }
 

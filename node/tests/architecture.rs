@@ -24,7 +24,7 @@ fn the_node_never_decrypts() {
     );
     assert!(files.len() > 5);
     for file in files {
-        if file.ends_with("testkit.rs") {
+        if file.components().any(|c| c.as_os_str() == "testkit") {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();

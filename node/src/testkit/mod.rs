@@ -2,6 +2,8 @@
 //! and a single-node network driven block by block over a real store. Nothing here is used by
 //! the node itself.
 
+pub mod abci;
+
 use std::path::Path;
 use std::sync::Arc;
 
