@@ -2408,3 +2408,51 @@ fn hostile_cursors_get_typed_errors_or_pages_of_the_callers_own_rows() {
         )
         .unwrap();
 }
+
+/// A transaction's result names what it created or touched (the block's event attributes).
+#[test]
+fn actions_report_the_ids_they_touched() {
+    let mut w = world();
+    let id = Uuid::new_v4();
+    let credential = credential_input(
+        &w.issuer.key,
+        &public_notes("urn:vc:fx", "active"),
+        &plaintext("urn:vc:fx"),
+        &w.alice.public_key(),
+    );
+    let effects = w
+        .net
+        .submit(&w.alice.wallet, AddCredential { id, credential })
+        .unwrap();
+    assert_eq!(effects, vec![("credential_id", id.to_string())]);
+    let grantee = SigningKey::generate_evm();
+    let share = share_action(
+        &Ed25519SigningKey::generate(),
+        id,
+        &plaintext("urn:vc:fx"),
+        grantee.identity(),
+        &EncryptionSecretKey::generate().public_key(),
+        0,
+    );
+    let copy = share.id;
+    let effects = w.net.submit(&w.alice.wallet, share).unwrap();
+    let grant = access_grant_id(&grantee.identity().identifier(), &copy, 0);
+    assert_eq!(
+        effects,
+        vec![
+            ("credential_id", copy.to_string()),
+            ("grant_id", grant.to_string())
+        ]
+    );
+    let effects = w
+        .net
+        .submit(
+            &w.issuer.signer(),
+            EditPublicNotesAsIssuer {
+                public_notes_id: "urn:vc:fx".into(),
+                public_notes: public_notes("urn:vc:fx", "revoked"),
+            },
+        )
+        .unwrap();
+    assert_eq!(effects, vec![("public_notes_id", "urn:vc:fx".to_owned())]);
+}

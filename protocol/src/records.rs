@@ -217,3 +217,18 @@ pub struct QueryAnswer {
     pub app_hash: Sha256Digest,
     pub output: QueryOutput,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_holds_its_position_up_to_the_limit() {
+        let position: Vec<u8> = (0..MAX_CURSOR_BYTES as u8).collect();
+        let cursor = Cursor::new(position.clone()).unwrap();
+        assert_eq!(cursor.as_bytes(), &position[..]);
+        assert_eq!(Cursor::new(Vec::new()).unwrap().as_bytes(), &[] as &[u8]);
+        let long = vec![0; MAX_CURSOR_BYTES + 1];
+        assert_eq!(Cursor::new(long).unwrap_err().code(), "too_large");
+    }
+}
