@@ -41,6 +41,16 @@ impl EvmKeys {
         }
     }
 
+    /// How many keys are remembered now.
+    pub fn len(&self) -> usize {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no key is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Checks that `signer` signed `message`, with exactly the verdict of `Identity::verify`.
     pub fn verify(
         &self,
@@ -138,5 +148,73 @@ fn credential_inputs(action: &Action) -> Vec<&CredentialInput> {
         | Action::RotateEncryptionKey(_)
         | Action::RescindSharedCredential(_)
         | Action::EditPublicNotesAsIssuer(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::identity::SigningKey;
+
+    fn evm_keys(n: u8) -> Vec<SigningKey> {
+        (1..=n)
+            .map(|i| SigningKey::evm_from_bytes(&[i; 32]).unwrap())
+            .collect()
+    }
+
+    /// The verdicts are `Identity::verify`'s whatever the cache holds (the determinism tests
+    /// show that); what the cache holds is what these pin: a key learned from each good
+    /// signature, none from a bad one, none when turned off, never more than its limit.
+    #[test]
+    fn the_cache_learns_keys_from_good_signatures_only_up_to_its_limit() {
+        let signers = evm_keys(3);
+        let cache = EvmKeys::with_limit(2);
+        let stranger = SigningKey::evm_from_bytes(&[9; 32]).unwrap();
+        let forged = stranger.sign(b"m");
+        assert!(
+            cache
+                .verify(&signers[0].identity(), "sig", b"m", &forged)
+                .is_err()
+        );
+        assert!(
+            cache.is_empty(),
+            "a signature by someone else teaches nothing"
+        );
+        for (i, signer) in signers.iter().enumerate().take(2) {
+            let sig = signer.sign(b"m");
+            cache.verify(&signer.identity(), "sig", b"m", &sig).unwrap();
+            assert_eq!(cache.len(), i + 1);
+        }
+        // Full: it starts again empty with the newcomer.
+        let sig = signers[2].sign(b"m");
+        cache
+            .verify(&signers[2].identity(), "sig", b"m", &sig)
+            .unwrap();
+        assert_eq!(cache.len(), 1);
+
+        let off = EvmKeys::with_limit(0);
+        let sig = signers[0].sign(b"m");
+        off.verify(&signers[0].identity(), "sig", b"m", &sig)
+            .unwrap();
+        assert!(off.is_empty(), "a cache of size 0 remembers nothing");
+    }
+
+    #[test]
+    fn fail_a_signature_of_the_wrong_length_is_refused_for_its_length_on_both_paths() {
+        let signer = &evm_keys(1)[0];
+        let cache = EvmKeys::default();
+        let sig = signer.sign(b"m");
+        for short in [&sig[..64], &sig[..0]] {
+            let err = cache
+                .verify(&signer.identity(), "sig", b"m", short)
+                .unwrap_err();
+            assert_eq!(err.code(), "invalid_length");
+        }
+        cache.verify(&signer.identity(), "sig", b"m", &sig).unwrap();
+        assert_eq!(cache.len(), 1);
+        let err = cache
+            .verify(&signer.identity(), "sig", b"m", &sig[..64])
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_length", "with the key learned too");
     }
 }
