@@ -513,7 +513,9 @@ impl Chain {
         if seconds < previous.time {
             (seconds, nanos) = (previous.time, 0);
         }
-        let bytes: Vec<&[u8]> = txs.iter().map(|p| p.bytes.as_slice()).collect();
+        // The block record keeps the transactions' bytes: move them there, no copy.
+        let (hashes, bytes): (Vec<Sha256Digest>, Vec<Vec<u8>>) =
+            txs.into_iter().map(|p| (p.hash, p.bytes)).unzip();
         let (outcomes, app_hash) = self.app.finalize_block(height, seconds, &bytes)?;
         let results: Vec<ExecTxResult> = outcomes.iter().map(exec_tx_result).collect();
         let last_block_hash = lock(&self.last_block_hash).clone();
@@ -521,7 +523,7 @@ impl Chain {
             height,
             time_seconds: seconds,
             time_nanos: nanos,
-            txs: txs.iter().map(|p| p.bytes.clone()).collect(),
+            txs: bytes,
             results: results.iter().map(StoredResult::from_exec).collect(),
             app_hash_before: previous.app_hash.clone(),
             app_hash_after: app_hash,
@@ -529,12 +531,12 @@ impl Chain {
         };
         let mut extra = Changes::default();
         extra.put_row(Table::Blocks, height.to_be_bytes().to_vec(), &stored);
-        for (index, pending) in txs.iter().enumerate() {
+        for (index, hash) in hashes.iter().enumerate() {
             let location = TxLocation {
                 height,
                 index: index as u32,
             };
-            extra.put_row(Table::TxIndex, pending.hash.as_bytes().to_vec(), &location);
+            extra.put_row(Table::TxIndex, hash.as_bytes().to_vec(), &location);
         }
         // Submissions go on while the batch is written and fsynced: what waits in the mempool
         // was checked in nonce order after this block's transactions and stays valid.
@@ -542,9 +544,10 @@ impl Chain {
         *lock(&self.last_block_hash) = self.header(&stored).hash().as_bytes().to_vec();
         let waiters = {
             let mut mempool = lock(&self.mempool);
-            txs.iter()
+            hashes
+                .iter()
                 .enumerate()
-                .filter_map(|(i, p)| mempool.waiters.remove(p.hash.as_bytes()).map(|w| (i, w)))
+                .filter_map(|(i, hash)| mempool.waiters.remove(hash.as_bytes()).map(|w| (i, w)))
                 .collect::<Vec<_>>()
         };
         for (index, senders) in waiters {
