@@ -14,7 +14,10 @@
 //!    returning wallets (nine shares each: the first recovered, eight with the learned key)
 //!    and for fresh wallets (one share each: every signature recovered), and its ratio to the
 //!    limit of the same mix. It asserts that no signature is checked twice (FinalizeBlock
-//!    verifies nothing CheckTx verified: `App::verified_in_blocks` does not move).
+//!    verifies nothing CheckTx verified: `App::verified_in_blocks` does not move). The CPU
+//!    time runs until the storage work of the run is done: what it committed is flushed from
+//!    memory to disk (RocksDB's memtables; what earlier writes left there is flushed before
+//!    the count starts) and background compactions finish.
 //! 3. Read latency: `get_credential_shared` in process through `App::query` (gateway
 //!    attestation verified, RocksDB snapshot read) with 1,000,000 credentials in state: the
 //!    shares committed above plus shared copies (and their grants) written straight into the
