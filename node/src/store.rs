@@ -934,6 +934,9 @@ mod tests {
     /// written in.
     #[test]
     fn changes_iterate_in_table_then_key_order() {
+        for (i, table) in Table::ALL.iter().enumerate() {
+            assert_eq!(table.index(), i, "{table:?}");
+        }
         let mut changes = Changes::default();
         let writes = [
             (Table::Nonces, b"b".to_vec()),
