@@ -26,7 +26,7 @@ use crate::state::read::{ReadContext, answer};
 use crate::state::role::require_role;
 use crate::state::verify::{EvmKeys, verify_stateless};
 use crate::state::{BlockContext, next_nonce, set_nonce};
-use crate::store::{Changes, Read, Store, Table, Working, Write};
+use crate::store::{Changes, Read, ReadCache, Store, Table, Working, Write};
 
 /// The ABCI query path reads are served on.
 pub const QUERY_PATH: &str = "/idos";
@@ -129,8 +129,8 @@ pub struct TxOutcome {
 /// A finalized block waiting for `commit`.
 #[derive(Debug)]
 struct PendingBlock {
-    /// Signers of the block's transactions.
-    signers: Vec<Identity>,
+    /// Signers of the block's transactions whose nonce it used, with the last nonce used.
+    signers: HashMap<Identity, u64>,
     height: u64,
     time: i64,
     app_hash: Vec<u8>,
@@ -467,15 +467,17 @@ impl App {
             owner: genesis.owner,
         };
         let mut block = Changes::default();
+        let cache = ReadCache::default();
         let mut outcomes = Vec::with_capacity(txs.len());
-        let mut signers = Vec::new();
+        let mut signers = HashMap::new();
         for bytes in txs {
-            let (outcome, signer) = self.deliver(&ctx, &mut block, bytes.as_ref())?;
+            let (outcome, used) = self.deliver(&ctx, &mut block, &cache, bytes.as_ref())?;
             outcomes.push(outcome);
-            signers.extend(signer);
+            if let Some((signer, nonce)) = used {
+                // A signer's nonces rise through a block: the last one is the largest.
+                signers.insert(signer, nonce);
+            }
         }
-        signers.sort();
-        signers.dedup();
         let app_hash = app_hash(&committed.app_hash, height, time, &block);
         *lock(&self.pending) = Some(PendingBlock {
             signers,
@@ -488,13 +490,16 @@ impl App {
     }
 
     /// One transaction of a block. An `Err` here is a storage failure (the block cannot be
-    /// executed); a refused transaction is an `Ok` outcome holding its error.
+    /// executed); a refused transaction is an `Ok` outcome holding its error. Also returns the
+    /// signer and nonce when the transaction used its nonce up. `cache` holds the committed
+    /// rows the block has read so far.
     fn deliver(
         &self,
         ctx: &BlockContext,
         block: &mut Changes,
+        cache: &ReadCache,
         bytes: &[u8],
-    ) -> NodeResult<(TxOutcome, Option<Identity>)> {
+    ) -> NodeResult<(TxOutcome, Option<(Identity, u64)>)> {
         let hash = tx_hash(bytes);
         let stx = match SignedTransaction::decode(bytes) {
             Ok(stx) => stx,
@@ -531,7 +536,7 @@ impl App {
         // A signer without a role is refused before its nonce is used up, so that such
         // transactions (which a Byzantine proposer may include) leave no trace in state.
         match require_role(
-            &Working::new(&self.store, block),
+            &Working::cached(&self.store, block, cache),
             &ctx.owner,
             &signer,
             &stx.tx.action,
@@ -540,14 +545,14 @@ impl App {
             Err(e) if e.is_fault() => return Err(e),
             Err(e) => return refused(e),
         }
-        let expected = next_nonce(&Working::new(&self.store, block), &signer)?;
+        let expected = next_nonce(&Working::cached(&self.store, block, cache), &signer)?;
         if stx.tx.nonce != expected {
             return refused(NodeError::BadNonce {
                 expected,
                 got: stx.tx.nonce,
             });
         }
-        let mut working = Working::new(&self.store, block);
+        let mut working = Working::cached(&self.store, block, cache);
         let result = execute_verified(&mut working, ctx, &stx);
         let changes = working.into_changes();
         match &result {
@@ -563,7 +568,7 @@ impl App {
                 action,
                 result,
             },
-            Some(signer),
+            Some((signer, stx.tx.nonce)),
         ))
     }
 
@@ -577,15 +582,16 @@ impl App {
     /// forgotten. Should CometBFT re-check its mempool after this commit, the first recheck
     /// starts the nonces again from committed state (see [`CheckKind::Recheck`]).
     pub fn commit(&self, extra: Changes) -> NodeResult<Committed> {
-        let (changes, pending) = self.take_pending(extra)?;
+        let (changes, mut pending) = self.take_pending(extra)?;
         self.store.commit(&changes)?;
-        let signers = pending.signers.clone();
+        let signers = std::mem::take(&mut pending.signers);
         let committed = self.publish(pending);
         let mut mempool = lock(&self.mempool);
         mempool.recheck_pending = true;
-        for signer in signers {
+        for (signer, last) in signers {
+            // The signer's next nonce in committed state is now `last + 1`.
             if let Some(&next) = mempool.next.get(&signer)
-                && next <= next_nonce(&*self.store, &signer)?
+                && next <= last.saturating_add(1)
             {
                 mempool.next.remove(&signer);
             }

@@ -1,8 +1,9 @@
 //! The embedded single-validator chain: a mempool, a block producer in the same process, and
 //! the block store. Its JSON-RPC face is [`crate::rpc`].
 //!
-//! The producer makes a block as soon as there is work and none while idle: transactions
-//! arriving while a block executes form the next block, so batches grow with load. A new
+//! The producer makes a block as soon as there is work and none while idle, but at most one
+//! per `block_linger`: transactions arriving while a block executes, or before the next may
+//! start, form the next block, so batches grow with load. A new
 //! chain commits one empty block at start, as CometBFT does, so that every answer names a
 //! block and an app hash. Each
 //! block's state changes, its transactions and their results, and the new height and app
@@ -45,8 +46,11 @@ pub struct ChainConfig {
     /// At most this many bytes of transactions per block (default 21 MiB, CometBFT's
     /// `block.max_bytes`; at least `max_tx_bytes`).
     pub max_block_bytes: usize,
-    /// How long the producer lets transactions gather once the first one arrives (unless the
-    /// block is full). Bigger blocks amortize the commit's fsync; idle chains make no blocks.
+    /// The shortest time from the start of one block to the start of the next: transactions
+    /// arriving meanwhile gather for the next block (a full block goes at once). On an idle
+    /// chain a transaction's block starts as soon as it arrives; under load blocks come at
+    /// most this often and grow with the load, which spreads each block's fixed costs (the
+    /// commit's fsync, the block record) over more transactions. Idle chains make no blocks.
     pub block_linger: Duration,
 }
 
@@ -58,7 +62,7 @@ impl Default for ChainConfig {
             max_tx_bytes: protocol::tx::MAX_TRANSACTION_BYTES,
             max_block_txs: 5_000,
             max_block_bytes: 22_020_096,
-            block_linger: Duration::from_millis(5),
+            block_linger: Duration::from_millis(20),
         }
     }
 }
@@ -417,24 +421,25 @@ impl Chain {
     }
 
     fn produce_blocks(&self) {
+        // When the last block started (the first, empty one, just before this thread).
+        let mut last_start = Instant::now();
         loop {
             let txs: Vec<Pending> = {
                 let mut mempool = lock(&self.mempool);
                 while mempool.txs.is_empty() && !mempool.stopping {
                     mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
                 }
-                let first_arrival = Instant::now();
+                let not_before = last_start.checked_add(self.config.block_linger);
                 while !mempool.stopping
                     && mempool.txs.len() < self.config.max_block_txs
                     && mempool.bytes < self.config.max_block_bytes
                 {
-                    let Some(left) = self
-                        .config
-                        .block_linger
-                        .checked_sub(first_arrival.elapsed())
-                    else {
+                    let left = not_before.map_or(Duration::MAX, |t| {
+                        t.saturating_duration_since(Instant::now())
+                    });
+                    if left.is_zero() {
                         break;
-                    };
+                    }
                     mempool = self
                         .work
                         .wait_timeout(mempool, left)
@@ -458,6 +463,7 @@ impl Chain {
                 mempool.bytes -= bytes;
                 mempool.txs.drain(..n).collect()
             };
+            last_start = Instant::now();
             if let Err(e) = self.produce_block(txs) {
                 // The block was not committed; nothing of it is durable. Stop producing
                 // rather than diverge from what is stored.
@@ -488,7 +494,9 @@ impl Chain {
         if seconds < previous.time {
             (seconds, nanos) = (previous.time, 0);
         }
-        let bytes: Vec<&[u8]> = txs.iter().map(|p| p.bytes.as_slice()).collect();
+        // The block record keeps the transactions' bytes: move them there, no copy.
+        let (hashes, bytes): (Vec<Sha256Digest>, Vec<Vec<u8>>) =
+            txs.into_iter().map(|p| (p.hash, p.bytes)).unzip();
         let (outcomes, app_hash) = self.app.finalize_block(height, seconds, &bytes)?;
         let results: Vec<ExecTxResult> = outcomes.iter().map(exec_tx_result).collect();
         let last_block_hash = lock(&self.last_block_hash).clone();
@@ -496,7 +504,7 @@ impl Chain {
             height,
             time_seconds: seconds,
             time_nanos: nanos,
-            txs: txs.iter().map(|p| p.bytes.clone()).collect(),
+            txs: bytes,
             results: results.iter().map(StoredResult::from_exec).collect(),
             app_hash_before: previous.app_hash.clone(),
             app_hash_after: app_hash,
@@ -504,12 +512,12 @@ impl Chain {
         };
         let mut extra = Changes::default();
         extra.put_row(Table::Blocks, height.to_be_bytes().to_vec(), &stored);
-        for (index, pending) in txs.iter().enumerate() {
+        for (index, hash) in hashes.iter().enumerate() {
             let location = TxLocation {
                 height,
                 index: index as u32,
             };
-            extra.put_row(Table::TxIndex, pending.hash.as_bytes().to_vec(), &location);
+            extra.put_row(Table::TxIndex, hash.as_bytes().to_vec(), &location);
         }
         // Submissions go on while the batch is written and fsynced: what waits in the mempool
         // was checked in nonce order after this block's transactions and stays valid.
@@ -517,9 +525,10 @@ impl Chain {
         *lock(&self.last_block_hash) = self.header(&stored).hash().as_bytes().to_vec();
         let waiters = {
             let mut mempool = lock(&self.mempool);
-            txs.iter()
+            hashes
+                .iter()
                 .enumerate()
-                .filter_map(|(i, p)| mempool.waiters.remove(p.hash.as_bytes()).map(|w| (i, w)))
+                .filter_map(|(i, hash)| mempool.waiters.remove(hash.as_bytes()).map(|w| (i, w)))
                 .collect::<Vec<_>>()
         };
         for (index, senders) in waiters {

@@ -48,7 +48,8 @@ pub struct NodeConfig {
     /// Largest transaction the mempool takes (embedded chain; default and maximum 1048576,
     /// CometBFT's `mempool.max_tx_bytes`).
     pub max_tx_bytes: Option<usize>,
-    /// Milliseconds the embedded producer lets transactions gather before a block (default 5).
+    /// Shortest milliseconds from one embedded block's start to the next's (default 20):
+    /// transactions gather meanwhile; on an idle chain a transaction's block starts at once.
     pub block_linger_ms: Option<u64>,
     /// EVM public keys remembered to verify returning signers faster (default 100000; 0
     /// turns the cache off). Speed only, never a verdict.
