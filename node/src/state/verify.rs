@@ -184,6 +184,7 @@ mod tests {
             let sig = signer.sign(b"m");
             cache.verify(&signer.identity(), "sig", b"m", &sig).unwrap();
             assert_eq!(cache.len(), i + 1);
+            assert!(!cache.is_empty());
         }
         // Full: it starts again empty with the newcomer.
         let sig = signers[2].sign(b"m");
