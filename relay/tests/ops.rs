@@ -222,6 +222,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 #[tokio::test]
 async fn logs_carry_the_request_id_and_never_a_token_cookie_or_signature() {
+    // Other tests run on other threads without a subscriber; with only this one registered,
+    // `tracing` would cache each callsite's interest from whichever thread hits it first.
+    std::mem::forget(tracing::Dispatch::new(
+        tracing::subscriber::NoSubscriber::default(),
+    ));
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
