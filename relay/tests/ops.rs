@@ -328,6 +328,65 @@ async fn oversize_bodies_are_refused_as_json_whether_declared_or_streamed() {
     assert_eq!(json(r).await["code"], "body_too_large");
 }
 
+#[tokio::test]
+async fn a_body_limit_above_axums_own_is_honoured() {
+    let ops = Ops::new(
+        OpsConfig {
+            body_limit: 4 << 20,
+            ..config()
+        },
+        ready_probe(),
+    )
+    .unwrap();
+    let big = request("POST", "/upload")
+        .body(Body::from(vec![b'a'; 3 << 20]))
+        .unwrap();
+    let r = send(&app(&ops), big, PEER).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(text(r).await, (3 << 20).to_string());
+}
+
+#[tokio::test]
+async fn the_node_watch_keeps_the_height_and_up_gauges_current() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let height = Arc::new(AtomicU64::new(7));
+    let seen = height.clone();
+    let probe: Arc<dyn NodeProbe> = Arc::new(move || {
+        let h = seen.load(Ordering::Relaxed);
+        async move {
+            if h == 0 {
+                Err("down".to_owned())
+            } else {
+                Ok(NodeStatus {
+                    chain_id: "c".into(),
+                    height: h,
+                })
+            }
+        }
+    });
+    let ops = Ops::new(config(), probe).unwrap();
+    let watch = ops.spawn_node_watch(Duration::from_millis(10));
+    let wait_for = |want: &'static str| {
+        let metrics = ops.metrics();
+        async move {
+            for _ in 0..200 {
+                if metrics.encode().contains(want) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{want} not in {}", metrics.encode());
+        }
+    };
+    wait_for("idos_relay_node_height 7").await;
+    wait_for("idos_relay_node_up 1").await;
+    height.store(9, Ordering::Relaxed);
+    wait_for("idos_relay_node_height 9").await;
+    height.store(0, Ordering::Relaxed);
+    wait_for("idos_relay_node_up 0").await;
+    watch.abort();
+}
+
 fn futures_chunks(
     n: usize,
     size: usize,

@@ -3,11 +3,11 @@
 //! graceful shutdown, as tower layers around any router.
 //!
 //! ```ignore
-//! let ops = Ops::new(config, Arc::new(probe))?;          // probe: any NodeProbe
-//! let api = api_router
-//!     .pipe(|r| ops.limit_identities(r))                 // reads CallerIdentity…
-//!     .layer(auth_layer);                                // …which the auth layer sets
-//! let app = ops.wrap(api.merge(ops.router()));           // every other layer
+//! let ops = Ops::new(config, Arc::new(probe))?;       // probe: any NodeProbe
+//! // The per-identity limit reads the CallerIdentity that the authentication layer sets, so
+//! // it goes inside that layer:
+//! let api = ops.limit_identities(api_router).layer(authentication_layer);
+//! let app = ops.wrap(api.merge(ops.router()));        // every other layer, around everything
 //! ops::serve(listener, app, ops::signal(), ops.config().shutdown_grace).await?;
 //! ```
 //!
@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -184,7 +185,9 @@ impl Ops {
                 body_limit,
                 limits::body_too_large_as_json,
             ))
-            .layer(RequestBodyLimitLayer::new(body_limit));
+            .layer(RequestBodyLimitLayer::new(body_limit))
+            // axum's extractors have their own limit (2 MB); they follow ours instead.
+            .layer(DefaultBodyLimit::max(body_limit));
         router.layer(layers)
     }
 
