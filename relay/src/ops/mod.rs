@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Layers of [`Ops::wrap`], outermost first: sensitive request headers marked → request id
-//! (checked or made) → log span → sensitive response headers marked → metrics → panics as JSON 500 → per-address rate limit → timeout → body
-//! limit → the route. Every refusal is JSON `{"code", "message"}` ([`OpsRefusal`]).
+//! (checked or made) → log span → sensitive response headers marked → metrics → panics as
+//! JSON 500 → client address and per-address rate limit → timeout → body limit → the route.
+//! Every refusal is JSON `{"code", "message"}` ([`OpsRefusal`]).
 
 pub mod client_ip;
 pub mod config;
