@@ -9,7 +9,7 @@ async function showStatus() {
     const ready = await (await fetch("/readyz")).json();
     $("status").textContent = ready.status === "ready"
       ? `Chain ${ready.chain_id} at height ${ready.height}.`
-      : `The node is not ready: ${ready.status}.`;
+      : `The node is not ready: ${ready.message ?? ready.status}.`;
   } catch (e) {
     $("status").textContent = `The node cannot be reached: ${e}`;
   }

@@ -72,6 +72,16 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     };
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
     assert!(ready.contains("\"chain_id\":\"idos-local\""), "{ready}");
+    // The operations layers are on the app origin: request ids, liveness, metrics.
+    assert!(ready.to_lowercase().contains("x-request-id: "), "{ready}");
+    assert!(get(app, "/livez").unwrap().starts_with("HTTP/1.1 200"));
+    let metrics = get(app, "/metrics").unwrap();
+    assert!(
+        metrics.contains(
+            r#"idos_relay_http_requests_total{route="/readyz",method="GET",status="200"}"#
+        ),
+        "{metrics}"
+    );
 
     let page = get(app, "/").unwrap().to_lowercase();
     assert!(

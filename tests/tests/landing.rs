@@ -11,8 +11,9 @@ use std::time::Duration;
 use e2e::kit::click_armed;
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::{Client, Locator};
-use node::run::{NodeConfig, start_chain};
+use node::run::{NodeConfig, start_embedded};
 use protocol::kdf::{KdfVersion, derive_user_key};
+use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
 use relay::web::site::{SiteConfig, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 
@@ -89,14 +90,19 @@ async fn click(c: &Client, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_landing_page_walks_through_the_enclave_with_consent() {
     let data = tempfile::TempDir::new().unwrap();
-    let (chain, _) = start_chain(
+    // The node with its RPC, which `/readyz` probes as `idos serve` does.
+    let rpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (node, _rpc) = start_embedded(
         data.path(),
         &NodeConfig {
             sync_writes: Some(false),
             ..Default::default()
         },
+        rpc_listener,
     )
+    .await
     .unwrap();
+    let chain = node.chain.clone();
     // As `idos serve` does: the app on `localhost`, the enclave on `127.0.0.1` (two sites). The
     // enclave must know the app origin before the app knows the enclave's: bind both first.
     let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -115,7 +121,15 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
         },
         Arc::clone(&chain),
     );
-    tokio::spawn(async move { axum::serve(app_listener, site).await.unwrap() });
+    let probe = RpcStatusProbe::new(&format!("http://{}", node.rpc_addr), Duration::from_secs(2));
+    let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
+    let site = ops.wrap(site.merge(ops.router()));
+    tokio::spawn(relay::ops::serve(
+        app_listener,
+        site,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
 
     let b = Browser::start().await;
     let c = &b.client;

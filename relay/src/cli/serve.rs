@@ -9,6 +9,7 @@ use clap::Args;
 use node::run::{NodeConfig, start_embedded};
 
 use super::CliError;
+use crate::ops::{self, Ops, OpsConfig, RpcStatusProbe};
 use crate::web::site::{SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
@@ -111,7 +112,27 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             },
             running.chain.clone(),
         );
-        let app_server = tokio::spawn(async move { axum::serve(app_listener, site).await });
+        // Operations: /livez, /readyz (the node's RPC answers), /metrics, and the layers.
+        let ops_config = OpsConfig::default();
+        let probe = RpcStatusProbe::new(
+            &format!("http://{}", running.rpc_addr),
+            ops_config.readiness_timeout,
+        )
+        .map_err(CliError::Usage)?;
+        let ops = Ops::new(ops_config, std::sync::Arc::new(probe))
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let site = ops.wrap(site.merge(ops.router()));
+        let _node_watch = ops.spawn_node_watch(std::time::Duration::from_secs(5));
+        let (stop_app, app_stopping) = tokio::sync::oneshot::channel::<()>();
+        let stopping = async move {
+            let _ = app_stopping.await;
+        };
+        let mut app_server = tokio::spawn(ops::serve(
+            app_listener,
+            site,
+            stopping,
+            ops.config().shutdown_grace,
+        ));
         let enclave_server =
             tokio::spawn(
                 async move { axum::serve(enclave_listener, enclave_router(enclave)).await },
@@ -144,11 +165,16 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         eprintln!("Press Ctrl-C to stop.");
         let stopped = tokio::select! {
             r = rpc_server => format!("node RPC stopped: {r:?}"),
-            r = app_server => format!("web server stopped: {r:?}"),
+            r = &mut app_server => format!("web server stopped: {r:?}"),
             r = enclave_server => format!("enclave server stopped: {r:?}"),
             reason = running.chain.failed() => format!("the node stopped: {reason}"),
             _ = super::node::shutdown_signal() => String::new(),
         };
+        if stopped.is_empty() {
+            // Requests in flight finish (within the grace period) before the node stops.
+            let _ = stop_app.send(());
+            let _ = app_server.await;
+        }
         running.chain.stop();
         if stopped.is_empty() {
             Ok(())

@@ -1,5 +1,5 @@
-//! The app origin: the web apps under `www/` (landing page, host SDK), health endpoints, and
-//! the security headers every page gets.
+//! The app origin: the web apps under `www/` (landing page, host SDK) and the security headers
+//! every page gets (health endpoints: `crate::ops`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use node::chain::Chain;
@@ -36,35 +36,6 @@ async fn site_config(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
     )
 }
 
-/// `/livez`: the process serves requests.
-async fn livez() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
-/// `/readyz`: the node has a genesis and its block producer has not stopped on a failure.
-async fn readyz(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
-    let app = state.chain.app();
-    let committed = app.committed();
-    if let Some(reason) = state.chain.fault() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": reason })),
-        );
-    }
-    match app.genesis() {
-        Some(genesis) => (
-            StatusCode::OK,
-            Json(
-                serde_json::json!({ "status": "ready", "chain_id": genesis.chain_id, "height": committed.height }),
-            ),
-        ),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "no genesis" })),
-        ),
-    }
-}
-
 /// The app origin's routes.
 pub fn site_router(cfg: SiteConfig, chain: Arc<Chain>) -> Router {
     let csp = format!(
@@ -79,8 +50,6 @@ pub fn site_router(cfg: SiteConfig, chain: Arc<Chain>) -> Router {
         )
     };
     Router::new()
-        .route("/livez", get(livez))
-        .route("/readyz", get(readyz))
         .route("/site-config.json", get(site_config))
         .with_state(Arc::new(SiteState {
             chain,
