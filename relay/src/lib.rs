@@ -1,5 +1,9 @@
-//! The relay: the `idos` command line (and, with later issues, the HTTP API server).
+//! The relay: the `idos` command line and the HTTP API server in front of a node.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cli;
+pub mod config;
+pub mod gateway;
+pub mod node_client;
 pub mod web;

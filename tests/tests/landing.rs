@@ -5,14 +5,15 @@
 //! and receives no plaintext before the approval: the test records every message the page
 //! receives and scans the whole DOM, its storage and those messages.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::kit::click_armed;
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::{Client, Locator};
-use node::run::{NodeConfig, start_chain};
+use node::run::{NodeConfig, start_embedded};
 use protocol::kdf::{KdfVersion, derive_user_key};
+use relay::api::ApiState;
+use relay::node_client::NodeClient;
 use relay::web::site::{SiteConfig, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 
@@ -89,13 +90,25 @@ async fn click(c: &Client, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_landing_page_walks_through_the_enclave_with_consent() {
     let data = tempfile::TempDir::new().unwrap();
-    let (chain, _) = start_chain(
+    // As `idos serve` does: the node and its RPC, which the app origin reaches through.
+    let rpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (running, _rpc_server) = start_embedded(
         data.path(),
         &NodeConfig {
             sync_writes: Some(false),
             ..Default::default()
         },
+        rpc,
     )
+    .await
+    .unwrap();
+    let chain = running.chain.clone();
+    let node = NodeClient::connect(
+        &format!("http://{}", running.rpc_addr),
+        protocol::identity::Ed25519SigningKey::generate(),
+        Duration::from_secs(10),
+    )
+    .await
     .unwrap();
     // As `idos serve` does: the app on `localhost`, the enclave on `127.0.0.1` (two sites). The
     // enclave must know the app origin before the app knows the enclave's: bind both first.
@@ -113,7 +126,8 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
             dir: root().join("www"),
             enclave_origin: enclave.clone(),
         },
-        Arc::clone(&chain),
+        node.clone(),
+        relay::api::app(ApiState::new(node, Duration::from_secs(5))),
     );
     tokio::spawn(async move { axum::serve(app_listener, site).await.unwrap() });
 

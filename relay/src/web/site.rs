@@ -1,5 +1,6 @@
-//! The app origin: the web apps under `www/` (landing page, host SDK), health endpoints, and
-//! the security headers every page gets.
+//! The app origin: the REST API (`/api/v1`, see [`crate::api`]), the web apps under `www/`
+//! (landing page, host SDK), health endpoints, and the security headers every page gets. It
+//! reaches the node only through its [`NodeClient`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use node::chain::Chain;
+
+use crate::node_client::NodeClient;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -24,13 +26,13 @@ pub struct SiteConfig {
 }
 
 struct SiteState {
-    chain: Arc<Chain>,
+    node: NodeClient,
     enclave_origin: String,
 }
 
 /// `/site-config.json`: what the pages need to know about this deployment.
 async fn site_config(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
-    let chain_id = state.chain.app().genesis().map(|g| g.chain_id);
+    let chain_id = state.node.chain_id();
     Json(
         serde_json::json!({ "enclave_url": format!("{}/", state.enclave_origin), "chain_id": chain_id }),
     )
@@ -41,32 +43,25 @@ async fn livez() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `/readyz`: the node has a genesis and its block producer has not stopped on a failure.
+/// `/readyz`: the node answers `status` through its RPC.
 async fn readyz(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
-    let app = state.chain.app();
-    let committed = app.committed();
-    if let Some(reason) = state.chain.fault() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": reason })),
-        );
-    }
-    match app.genesis() {
-        Some(genesis) => (
+    match state.node.status().await {
+        Ok(status) => (
             StatusCode::OK,
             Json(
-                serde_json::json!({ "status": "ready", "chain_id": genesis.chain_id, "height": committed.height }),
+                serde_json::json!({ "status": "ready", "chain_id": status.chain_id, "height": status.height }),
             ),
         ),
-        None => (
+        Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "no genesis" })),
+            Json(serde_json::json!({ "status": e.to_string() })),
         ),
     }
 }
 
-/// The app origin's routes.
-pub fn site_router(cfg: SiteConfig, chain: Arc<Chain>) -> Router {
+/// The app origin's routes: `api` (the REST API's router, [`crate::api::app`]), the health
+/// endpoints and the web apps, over `node`.
+pub fn site_router(cfg: SiteConfig, node: NodeClient, api: Router) -> Router {
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
          frame-src {}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -83,9 +78,10 @@ pub fn site_router(cfg: SiteConfig, chain: Arc<Chain>) -> Router {
         .route("/readyz", get(readyz))
         .route("/site-config.json", get(site_config))
         .with_state(Arc::new(SiteState {
-            chain,
+            node,
             enclave_origin: cfg.enclave_origin.clone(),
         }))
+        .merge(api)
         .fallback_service(ServeDir::new(&cfg.dir).append_index_html_on_directories(true))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -1,0 +1,135 @@
+//! Copies shared with the caller: one with its content (each read recorded in the access log),
+//! those of one user, the sibling with a content hash, and preparing a rescind.
+
+use axum::extract::State;
+use protocol::action::RescindSharedCredential;
+use protocol::bytes::{Ed25519PublicKey, Sha256Digest};
+use protocol::query::Query as Read;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::error::{ApiError, ErrorBody};
+use super::grants::PrepareOptions;
+use super::json::{Json, Path, Query};
+use super::page::{Answer, page_request};
+use super::tx::{PreparedTransaction, prepare_for};
+use super::{ApiState, read};
+
+/// Copies of one user's credentials shared with the caller.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ByUserParams {
+    /// Only copies whose original this issuer key (hex Ed25519) signed.
+    pub issuer: Option<String>,
+    /// The previous page's `next_cursor` (base64), unchanged; absent for the first page.
+    pub cursor: Option<String>,
+    /// The most grants to look at, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A copy shared with the caller, with its content and its original's public notes
+/// (`get_credential_shared`).
+#[utoipa::path(get, path = "/api/v1/shared/{id}", tag = "shared",
+    security(("session" = []), ("session_cookie" = [])),
+    params(("id" = Uuid, Path, description = "The copy's id")),
+    responses(
+        (status = 200, description = "The copy, content as the ciphertext for the caller's key", body = Answer),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no copy with this id is shared with the caller", body = ErrorBody),
+    ))]
+async fn one(
+    caller: Caller,
+    State(s): State<ApiState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Answer>, ApiError> {
+    read(&s, Some(caller.0), Read::GetCredentialShared { id }).await
+}
+
+/// Copies of one user's credentials shared with the caller, by grant height then id
+/// (`get_credentials_shared_by_user`).
+#[utoipa::path(get, path = "/api/v1/shared/by-user/{user_id}", tag = "shared",
+    security(("session" = []), ("session_cookie" = [])),
+    params(("user_id" = Uuid, Path, description = "The owner's profile id"), ByUserParams),
+    responses(
+        (status = 200, description = "A page of copy summaries `{items, next_cursor}`", body = Answer),
+        (status = 400, description = "A bad cursor, limit or issuer key", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    ))]
+async fn by_user(
+    caller: Caller,
+    State(s): State<ApiState>,
+    Path(user_id): Path<Uuid>,
+    Query(p): Query<ByUserParams>,
+) -> Result<Json<Answer>, ApiError> {
+    let issuer = match &p.issuer {
+        Some(text) => Some(Ed25519PublicKey::parse(text)?),
+        None => None,
+    };
+    let page = page_request(p.cursor.as_deref(), p.limit)?;
+    read(
+        &s,
+        Some(caller.0),
+        Read::GetCredentialsSharedByUser {
+            user_id,
+            original_issuer_auth_public_key: issuer,
+            page,
+        },
+    )
+    .await
+}
+
+/// The id of a copy shared with the caller whose grant has this content hash
+/// (`get_sibling_credential_id`).
+#[utoipa::path(get, path = "/api/v1/shared/sibling/{content_hash}", tag = "shared",
+    security(("session" = []), ("session_cookie" = [])),
+    params(("content_hash" = String, Path, description = "Hex SHA-256 of the plaintext")),
+    responses(
+        (status = 200, description = "`data` is the copy's id or null", body = Answer),
+        (status = 400, description = "Not a hex SHA-256", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    ))]
+async fn sibling(
+    caller: Caller,
+    State(s): State<ApiState>,
+    Path(content_hash): Path<String>,
+) -> Result<Json<Answer>, ApiError> {
+    let content_hash = Sha256Digest::parse(&content_hash)?;
+    read(
+        &s,
+        Some(caller.0),
+        Read::GetSiblingCredentialId { content_hash },
+    )
+    .await
+}
+
+/// Prepares `rescind_shared_credential` (the grantee gives the copy up) for the caller to sign;
+/// submit it with `POST /api/v1/tx`.
+#[utoipa::path(post, path = "/api/v1/shared/{id}/rescind", tag = "shared",
+    security(("session" = []), ("session_cookie" = [])),
+    params(("id" = Uuid, Path, description = "The copy's id")),
+    request_body = PrepareOptions,
+    responses(
+        (status = 200, description = "The transaction to sign", body = PreparedTransaction),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    ))]
+async fn rescind(
+    caller: Caller,
+    State(s): State<ApiState>,
+    Path(id): Path<Uuid>,
+    Json(options): Json<PrepareOptions>,
+) -> Result<Json<PreparedTransaction>, ApiError> {
+    let action = RescindSharedCredential { credential_id: id }.into();
+    Ok(Json(prepare_for(&s, caller.0, action, options.nonce).await?))
+}
+
+pub(super) fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(one))
+        .routes(routes!(by_user))
+        .routes(routes!(sibling))
+        .routes(routes!(rescind))
+}
