@@ -248,7 +248,9 @@ impl RelayConfig {
             data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("data")),
             www: s.www.unwrap_or_else(|| PathBuf::from("www")),
             app_addr: s.app_addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
-            enclave_addr: s.enclave_addr.unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
+            enclave_addr: s
+                .enclave_addr
+                .unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
             app_origin: s.app_origin,
             enclave_origin: s.enclave_origin,
             allow_origins: s.allow_origins.unwrap_or_default(),

@@ -103,7 +103,8 @@ fn refusal_code(code: Code, info: &str, log: &str, codespace: &str) -> String {
     let is_code = |s: &str| {
         !s.is_empty()
             && s.len() <= 40
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
     };
     if is_code(info) {
         return info.to_owned();
@@ -316,13 +317,19 @@ mod tests {
         let code = |n: u32, info: &str, log: &str, space: &str| {
             refusal_code(Code::from(n), info, log, space)
         };
-        assert_eq!(code(6, "not_found", "credential x not found", "idos"), "not_found");
+        assert_eq!(
+            code(6, "not_found", "credential x not found", "idos"),
+            "not_found"
+        );
         assert_eq!(
             code(3, "", "bad_nonce: nonce 1 is not the next one", "idos"),
             "bad_nonce"
         );
         // Through real CometBFT, broadcast_tx_sync carries no info and a plain log.
-        assert_eq!(code(8, "", "access grant x is locked until 5", "idos"), "grant_locked");
+        assert_eq!(
+            code(8, "", "access grant x is locked until 5", "idos"),
+            "grant_locked"
+        );
         assert_eq!(code(8, "", "Locked: yes", "other"), "refused");
         assert_eq!(code(99, "", "a log", "idos"), "refused");
         assert_eq!(

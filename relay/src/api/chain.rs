@@ -32,7 +32,7 @@ pub struct ChainInfo {
         (status = 200, description = "Chain id, latest block, node version, gateway key", body = ChainInfo),
         (status = 502, description = "`node_unreachable`", body = ErrorBody),
     ))]
-async fn chain(State(s): State<ApiState>) -> Result<Json<ChainInfo>, ApiError> {
+async fn chain_info(State(s): State<ApiState>) -> Result<Json<ChainInfo>, ApiError> {
     let status = s.node().status().await?;
     Ok(Json(ChainInfo {
         chain_id: status.chain_id,
@@ -46,5 +46,5 @@ async fn chain(State(s): State<ApiState>) -> Result<Json<ChainInfo>, ApiError> {
 }
 
 pub(super) fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(chain))
+    OpenApiRouter::new().routes(routes!(chain_info))
 }

@@ -22,12 +22,17 @@ use super::{ApiState, read};
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn list(
+async fn list_credentials(
     caller: Caller,
     State(s): State<ApiState>,
     Query(p): Query<PageParams>,
 ) -> Result<Json<Answer>, ApiError> {
-    read(&s, Some(caller.0), Read::GetCredentials { page: p.request()? }).await
+    read(
+        &s,
+        Some(caller.0),
+        Read::GetCredentials { page: p.request()? },
+    )
+    .await
 }
 
 /// One of the caller's credentials with its encrypted content (`get_credential_owned`).
@@ -39,7 +44,7 @@ async fn list(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`: no credential of the caller has this id", body = ErrorBody),
     ))]
-async fn one(
+async fn get_credential(
     caller: Caller,
     State(s): State<ApiState>,
     Path(id): Path<Uuid>,
@@ -56,7 +61,7 @@ async fn one(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
-async fn public_notes(
+async fn credential_public_notes(
     caller: Caller,
     State(s): State<ApiState>,
     Path(id): Path<Uuid>,
@@ -80,7 +85,7 @@ async fn public_notes(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
-async fn locked(
+async fn credential_locked(
     caller: Caller,
     State(s): State<ApiState>,
     Path(id): Path<Uuid>,
@@ -90,8 +95,8 @@ async fn locked(
 
 pub(super) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(one))
-        .routes(routes!(public_notes))
-        .routes(routes!(locked))
+        .routes(routes!(list_credentials))
+        .routes(routes!(get_credential))
+        .routes(routes!(credential_public_notes))
+        .routes(routes!(credential_locked))
 }

@@ -34,7 +34,7 @@ pub struct DwgMessageRequest {
         (status = 400, description = "A grant the protocol refuses", body = ErrorBody),
         (status = 422, description = "`unknown_field`, `missing_field` or `invalid_json`", body = ErrorBody),
     ))]
-async fn message(
+async fn dwg_message(
     State(s): State<ApiState>,
     Json(req): Json<DwgMessageRequest>,
 ) -> Result<Json<Answer>, ApiError> {
@@ -51,7 +51,7 @@ async fn message(
         (status = 400, description = "Not a signed `create_credentials_by_dwg` transaction (`wrong_action`), or malformed", body = ErrorBody),
         (status = 409, description = "Refused by the node's CheckTx", body = ErrorBody),
     ))]
-async fn submit(
+async fn submit_dwg(
     State(s): State<ApiState>,
     Query(wait): Query<WaitParams>,
     Json(req): Json<SubmitRequest>,
@@ -72,6 +72,6 @@ async fn submit(
 
 pub(super) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
-        .routes(routes!(message))
-        .routes(routes!(submit))
+        .routes(routes!(dwg_message))
+        .routes(routes!(submit_dwg))
 }

@@ -66,9 +66,18 @@ pub fn status_of(code: &str) -> StatusCode {
         "not_found" | "no_profile" | "tx_not_found" => StatusCode::NOT_FOUND,
         // The request is well formed but conflicts with the state (retrying as is will not
         // help; a fresh nonce, or waiting for a lock, may).
-        "bad_nonce" | "already_exists" | "grant_locked" | "credential_shared"
-        | "credential_is_copy" | "attribute_is_copy" | "connected_wallet" | "wallet_taken"
-        | "proof_reused" | "dwg_not_usable" | "dwg_used" | "wallet_approval_required"
+        "bad_nonce"
+        | "already_exists"
+        | "grant_locked"
+        | "credential_shared"
+        | "credential_is_copy"
+        | "attribute_is_copy"
+        | "connected_wallet"
+        | "wallet_taken"
+        | "proof_reused"
+        | "dwg_not_usable"
+        | "dwg_used"
+        | "wallet_approval_required"
         | "inserter_has_delegates" => StatusCode::CONFLICT,
         "unavailable" | "mempool_full" | "node_busy" => StatusCode::SERVICE_UNAVAILABLE,
         "node_unreachable" | "bad_node_answer" => StatusCode::BAD_GATEWAY,
@@ -208,6 +217,9 @@ mod tests {
         let e: ApiError = protocol::Error::InvalidHex { field: "hash" }.into();
         assert_eq!((e.status.as_u16(), e.code.as_str()), (400, "invalid_hex"));
         let e: ApiError = NodeClientError::Unreachable("refused".into()).into();
-        assert_eq!((e.status.as_u16(), e.code.as_str()), (502, "node_unreachable"));
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (502, "node_unreachable")
+        );
     }
 }

@@ -54,12 +54,17 @@ pub struct PrepareOptions {
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn owned(
+async fn grants_owned(
     caller: Caller,
     State(s): State<ApiState>,
     Query(p): Query<PageParams>,
 ) -> Result<Json<Answer>, ApiError> {
-    read(&s, Some(caller.0), Read::GetAccessGrantsOwned { page: p.request()? }).await
+    read(
+        &s,
+        Some(caller.0),
+        Read::GetAccessGrantsOwned { page: p.request()? },
+    )
+    .await
 }
 
 /// Access grants given to the caller, by height then id (`get_access_grants_granted`).
@@ -71,7 +76,7 @@ async fn owned(
         (status = 400, description = "A bad cursor, limit or user id", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn granted(
+async fn grants_granted(
     caller: Caller,
     State(s): State<ApiState>,
     Query(p): Query<GrantedParams>,
@@ -118,7 +123,7 @@ async fn granted_count(
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn by_credential(
+async fn grants_by_credential(
     caller: Caller,
     State(s): State<ApiState>,
     Path(credential_id): Path<Uuid>,
@@ -145,21 +150,23 @@ async fn by_credential(
         (status = 200, description = "The transaction to sign", body = PreparedTransaction),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn revoke(
+async fn prepare_revoke(
     caller: Caller,
     State(s): State<ApiState>,
     Path(id): Path<Uuid>,
     Json(options): Json<PrepareOptions>,
 ) -> Result<Json<PreparedTransaction>, ApiError> {
     let action = RevokeAccessGrant { id }.into();
-    Ok(Json(prepare_for(&s, caller.0, action, options.nonce).await?))
+    Ok(Json(
+        prepare_for(&s, caller.0, action, options.nonce).await?,
+    ))
 }
 
 pub(super) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
-        .routes(routes!(owned))
-        .routes(routes!(granted))
+        .routes(routes!(grants_owned))
+        .routes(routes!(grants_granted))
         .routes(routes!(granted_count))
-        .routes(routes!(by_credential))
-        .routes(routes!(revoke))
+        .routes(routes!(grants_by_credential))
+        .routes(routes!(prepare_revoke))
 }

@@ -86,7 +86,8 @@ impl Document {
     /// Renders `doc` once.
     pub fn new(doc: &OpenApi) -> Self {
         Document(Arc::new(
-            doc.to_json().expect("an OpenAPI document always serializes"),
+            doc.to_json()
+                .expect("an OpenAPI document always serializes"),
         ))
     }
 }

@@ -55,7 +55,12 @@ async fn attributes(
     State(s): State<ApiState>,
     Query(p): Query<PageParams>,
 ) -> Result<Json<Answer>, ApiError> {
-    read(&s, Some(caller.0), Read::GetAttributes { page: p.request()? }).await
+    read(
+        &s,
+        Some(caller.0),
+        Read::GetAttributes { page: p.request()? },
+    )
+    .await
 }
 
 /// Whether any profile has this wallet (`has_profile`; anyone may ask).

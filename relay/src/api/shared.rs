@@ -41,7 +41,7 @@ pub struct ByUserParams {
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`: no copy with this id is shared with the caller", body = ErrorBody),
     ))]
-async fn one(
+async fn get_shared_credential(
     caller: Caller,
     State(s): State<ApiState>,
     Path(id): Path<Uuid>,
@@ -59,7 +59,7 @@ async fn one(
         (status = 400, description = "A bad cursor, limit or issuer key", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn by_user(
+async fn shared_by_user(
     caller: Caller,
     State(s): State<ApiState>,
     Path(user_id): Path<Uuid>,
@@ -92,7 +92,7 @@ async fn by_user(
         (status = 400, description = "Not a hex SHA-256", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn sibling(
+async fn sibling_credential(
     caller: Caller,
     State(s): State<ApiState>,
     Path(content_hash): Path<String>,
@@ -116,20 +116,22 @@ async fn sibling(
         (status = 200, description = "The transaction to sign", body = PreparedTransaction),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ))]
-async fn rescind(
+async fn prepare_rescind(
     caller: Caller,
     State(s): State<ApiState>,
     Path(id): Path<Uuid>,
     Json(options): Json<PrepareOptions>,
 ) -> Result<Json<PreparedTransaction>, ApiError> {
     let action = RescindSharedCredential { credential_id: id }.into();
-    Ok(Json(prepare_for(&s, caller.0, action, options.nonce).await?))
+    Ok(Json(
+        prepare_for(&s, caller.0, action, options.nonce).await?,
+    ))
 }
 
 pub(super) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
-        .routes(routes!(one))
-        .routes(routes!(by_user))
-        .routes(routes!(sibling))
-        .routes(routes!(rescind))
+        .routes(routes!(get_shared_credential))
+        .routes(routes!(shared_by_user))
+        .routes(routes!(sibling_credential))
+        .routes(routes!(prepare_rescind))
 }

@@ -165,7 +165,10 @@ pub(crate) async fn prepare_for(
 }
 
 /// The signed transaction a submit request carries, checked: shape, chain and signature.
-pub(crate) fn signed_of(state: &ApiState, req: &SubmitRequest) -> Result<SignedTransaction, ApiError> {
+pub(crate) fn signed_of(
+    state: &ApiState,
+    req: &SubmitRequest,
+) -> Result<SignedTransaction, ApiError> {
     let signed = match (&req.unsigned, &req.signature, &req.signed) {
         (Some(unsigned), Some(signature), None) => SignedTransaction {
             tx: Transaction::decode(&hex_field("unsigned", unsigned)?)?,
@@ -226,11 +229,13 @@ pub(crate) async fn submit_signed(
         (status = 400, description = "An action, signer or nonce the protocol refuses", body = ErrorBody),
         (status = 422, description = "`unknown_field`, `missing_field` or `invalid_json`", body = ErrorBody),
     ))]
-async fn prepare(
+async fn prepare_tx(
     State(s): State<ApiState>,
     Json(req): Json<PrepareRequest>,
 ) -> Result<Json<PreparedTransaction>, ApiError> {
-    Ok(Json(prepare_for(&s, req.signer, req.action, req.nonce).await?))
+    Ok(Json(
+        prepare_for(&s, req.signer, req.action, req.nonce).await?,
+    ))
 }
 
 /// Submits a signed transaction (after the node's CheckTx).
@@ -243,7 +248,7 @@ async fn prepare(
         (status = 409, description = "Refused by the node's CheckTx (e.g. `bad_nonce`)", body = ErrorBody),
         (status = 503, description = "`node_busy` or `mempool_full`: retry", body = ErrorBody),
     ))]
-async fn submit(
+async fn submit_tx(
     State(s): State<ApiState>,
     Query(wait): Query<WaitParams>,
     Json(req): Json<SubmitRequest>,
@@ -261,21 +266,22 @@ async fn submit(
         (status = 400, description = "Not a 32-byte hex hash", body = ErrorBody),
         (status = 404, description = "`tx_not_found`: not in a block (yet, or within the wait)", body = ErrorBody),
     ))]
-async fn status(
+async fn tx_status(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
     Query(wait): Query<WaitParams>,
 ) -> Result<Json<TxStatus>, ApiError> {
     let wait = wait.for_commit()?;
     let bytes = hex_field("hash", &hash)?;
-    let raw: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| protocol::Error::InvalidLength {
-            field: "hash",
-            expected: 32,
-            actual: bytes.len(),
-        })?;
+    let raw: [u8; 32] =
+        bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| protocol::Error::InvalidLength {
+                field: "hash",
+                expected: 32,
+                actual: bytes.len(),
+            })?;
     let found = if wait {
         s.node().wait_for_commit(raw, s.commit_wait()).await?
     } else {
@@ -319,8 +325,8 @@ async fn next_nonce(
 
 pub(super) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
-        .routes(routes!(prepare))
-        .routes(routes!(submit))
-        .routes(routes!(status))
+        .routes(routes!(prepare_tx))
+        .routes(routes!(submit_tx))
+        .routes(routes!(tx_status))
         .routes(routes!(next_nonce))
 }

@@ -69,9 +69,8 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             enclave_dist.display()
         )));
     }
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
-        CliError::Usage(format!("cannot create {}: {e}", cfg.data_dir.display()))
-    })?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
     let (gateway, _) = crate::gateway::load_or_create(&cfg.data_dir)?;
     let gateway_public = gateway.public_key();
     let runtime = tokio::runtime::Runtime::new()
@@ -135,7 +134,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
 
         eprintln!("idos serve: ready");
         eprintln!("  web apps     {app_origin}/");
-        eprintln!("  API          {app_origin}/api/v1/  (document: {app_origin}/api/v1/openapi.json)");
+        eprintln!(
+            "  API          {app_origin}/api/v1/  (document: {app_origin}/api/v1/openapi.json)"
+        );
         eprintln!(
             "  enclave      {enclave_origin}/  (may be framed by {})",
             framers
@@ -143,7 +144,11 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         eprintln!(
             "  node RPC     {node_url}/status  (chain {}{})",
             node.chain_id(),
-            if bundled.is_some() { ", bundled" } else { ", external" }
+            if bundled.is_some() {
+                ", bundled"
+            } else {
+                ", external"
+            }
         );
         eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
         eprintln!("  data         {}", cfg.data_dir.display());
