@@ -1,6 +1,7 @@
 //! The relay: the `idos` command line and the HTTP API server in front of a node.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod api;
 pub mod cli;
 pub mod config;

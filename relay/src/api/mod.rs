@@ -10,6 +10,7 @@
 //! One job per file: [`error`] (the one error type), [`json`] (extractors), [`caller`] (who
 //! asks), [`page`] (lists and answers), [`openapi`] (the document), and one file per area.
 
+pub mod access_log;
 pub mod caller;
 pub mod chain;
 pub mod credentials;
@@ -32,6 +33,7 @@ use axum::http::Uri;
 use axum::routing::any;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::access_log::AccessLog;
 use crate::node_client::NodeClient;
 use error::ApiError;
 
@@ -48,14 +50,42 @@ pub struct ApiState {
 struct Inner {
     node: NodeClient,
     commit_wait: Duration,
+    access_log: Option<AccessLog>,
 }
 
 impl ApiState {
-    /// The API over `node`; `commit_wait` bounds `wait=commit`.
+    /// The API over `node`; `commit_wait` bounds `wait=commit`. Without an access log, reads
+    /// of shared copies are refused (`access_log_unavailable`): none goes unrecorded.
     pub fn new(node: NodeClient, commit_wait: Duration) -> Self {
         ApiState {
-            inner: Arc::new(Inner { node, commit_wait }),
+            inner: Arc::new(Inner {
+                node,
+                commit_wait,
+                access_log: None,
+            }),
         }
+    }
+
+    /// The API recording reads of shared copies in `log`.
+    pub fn with_access_log(node: NodeClient, commit_wait: Duration, log: AccessLog) -> Self {
+        ApiState {
+            inner: Arc::new(Inner {
+                node,
+                commit_wait,
+                access_log: Some(log),
+            }),
+        }
+    }
+
+    /// The access log, or the error to answer without one.
+    pub fn access_log(&self) -> Result<&AccessLog, ApiError> {
+        self.inner.access_log.as_ref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "access_log_unavailable",
+                "this relay has no access log, so it serves no shared copies",
+            )
+        })
     }
 
     /// The node client.
@@ -79,6 +109,7 @@ pub fn openapi_router() -> OpenApiRouter<ApiState> {
         .merge(dwg::routes())
         .merge(tx::routes())
         .merge(chain::routes())
+        .merge(access_log::routes())
         .merge(openapi::routes())
 }
 

@@ -1,10 +1,13 @@
-//! Copies shared with the caller: one with its content (each read recorded in the access log),
+//! Copies shared with the caller: one with its content (each read recorded in the access log,
+//! on disk, before the content is returned),
 //! those of one user, the sibling with a content hash, and preparing a rescind.
 
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use protocol::action::RescindSharedCredential;
 use protocol::bytes::{Ed25519PublicKey, Sha256Digest};
 use protocol::query::Query as Read;
+use protocol::records::QueryOutput;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,6 +20,7 @@ use super::json::{Json, Path, Query};
 use super::page::{Answer, page_request};
 use super::tx::{PreparedTransaction, prepare_for};
 use super::{ApiState, read};
+use crate::access_log::AccessRecord;
 
 /// Copies of one user's credentials shared with the caller.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -40,13 +44,59 @@ pub struct ByUserParams {
         (status = 200, description = "The copy, content as the ciphertext for the caller's key", body = Answer),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`: no copy with this id is shared with the caller", body = ErrorBody),
+        (status = 503, description = "`access_log_unavailable`: the read could not be recorded, so nothing is returned", body = ErrorBody),
     ))]
 async fn get_shared_credential(
     caller: Caller,
     State(s): State<ApiState>,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Answer>, ApiError> {
-    read(&s, Some(caller.0), Read::GetCredentialShared { id }).await
+    // Fail closed: without an access log, no shared content leaves this relay.
+    let log = s.access_log()?.clone();
+    let answer = s
+        .node()
+        .query(Some(caller.0), Read::GetCredentialShared { id })
+        .await?;
+    let QueryOutput::Credential(copy) = &answer.output else {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_node_answer",
+            "the node answered get_credential_shared with something else",
+        ));
+    };
+    let record = AccessRecord {
+        reader: caller.0,
+        copy_id: id,
+        original_id: copy.original_id,
+        owner_user_id: copy.user_id,
+        at_ms: now_ms(),
+        request_id: request_id(&headers),
+    };
+    // Recorded on disk before the content is returned.
+    tokio::task::spawn_blocking(move || log.record(&record))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok(Json(Answer::from_node(answer)?))
+}
+
+/// The request's id: the `x-request-id` header (as the request-id middleware sets it; at most
+/// 64 visible ASCII characters), or a fresh one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::new_v4().to_string())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Copies of one user's credentials shared with the caller, by grant height then id
