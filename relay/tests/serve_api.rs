@@ -70,6 +70,7 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<
 struct Serve {
     child: Child,
     port: u16,
+    rpc: u16,
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
 }
@@ -81,14 +82,16 @@ impl Drop for Serve {
     }
 }
 
-fn start() -> Serve {
+/// `idos serve` with the bundled node, or fronting the node at `node_rpc`.
+fn start(node_rpc: Option<&str>) -> Serve {
     let dir = tempfile::TempDir::new().unwrap();
     let www = dir.path().join("www");
     std::fs::create_dir_all(www.join("enclave/dist")).unwrap();
     std::fs::write(www.join("enclave/dist/index.html"), "<!doctype html>").unwrap();
     let data = dir.path().join("data");
     let (app, enclave, rpc) = (free_port(), free_port(), free_port());
-    let child = Command::new(assert_cmd::cargo::cargo_bin("idos"))
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("idos"));
+    command
         .arg("serve")
         .arg("--data-dir")
         .arg(&data)
@@ -96,15 +99,18 @@ fn start() -> Serve {
         .arg(&www)
         .args(["--app-addr", &format!("127.0.0.1:{app}")])
         .args(["--enclave-addr", &format!("127.0.0.1:{enclave}")])
-        .args(["--rpc-addr", &format!("127.0.0.1:{rpc}")])
         .env("IDOS_COMMIT_WAIT_MS", "20000")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    match node_rpc {
+        Some(url) => command.args(["--node-rpc", url]),
+        None => command.args(["--rpc-addr", &format!("127.0.0.1:{rpc}")]),
+    };
+    let child = command.spawn().unwrap();
     let serve = Serve {
         child,
         port: app,
+        rpc,
         _dir: dir,
         data,
     };
@@ -151,7 +157,7 @@ fn act(port: u16, key: &SigningKey, action: impl Into<Action>) -> Value {
 
 #[test]
 fn a_wallet_prepares_signs_and_submits_through_a_running_relay_and_reads_the_result() {
-    let serve = start();
+    let serve = start(None);
     let port = serve.port;
     let (status, chain) = request(port, "GET", "/api/v1/chain", None).unwrap();
     assert_eq!(status, 200, "{chain}");
@@ -249,4 +255,56 @@ fn a_wallet_prepares_signs_and_submits_through_a_running_relay_and_reads_the_res
         (200, &done["height"]),
         "{found}"
     );
+
+    // The bundled node trusts the relay's gateway key (from its data directory) without
+    // configuration: an attested read as the wallet is answered.
+    let gateway_hex = std::fs::read_to_string(serve.data.join("gateway_key")).unwrap();
+    let Ok(SigningKey::Ed25519(gateway)) =
+        SigningKey::from_hex(SignatureScheme::Ed25519, gateway_hex.trim())
+    else {
+        panic!("the gateway key is an Ed25519 seed");
+    };
+    assert_eq!(chain["gateway_key"], gateway.public_key().to_string());
+    let rpc_url = format!("http://127.0.0.1:{}", serve.rpc);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let profile = runtime.block_on(async {
+        let node =
+            relay::node_client::NodeClient::connect(&rpc_url, gateway, Duration::from_secs(10))
+                .await
+                .unwrap();
+        node.query(Some(address), protocol::query::Query::GetUser)
+            .await
+    });
+    assert!(profile.is_ok(), "{profile:?}");
+
+    // A second relay fronts the same node without starting one: same chain, its own gateway key.
+    let front = start(Some(&rpc_url));
+    let (status, seen) = request(front.port, "GET", "/api/v1/chain", None).unwrap();
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["chain_id"], "idos-local");
+    assert!(seen["height"].as_u64().unwrap() >= done["height"].as_u64().unwrap());
+    assert_ne!(seen["gateway_key"], chain["gateway_key"]);
+    assert!(
+        !front.data.join("node").exists(),
+        "no bundled node was started"
+    );
+    let (_, nonce) = request(front.port, "GET", &format!("/api/v1/nonce/{address}"), None).unwrap();
+    assert_eq!(nonce["data"], 2, "{nonce}");
+}
+
+#[test]
+fn fail_an_external_node_with_a_bundled_node_setting_is_a_usage_error() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin("idos"))
+        .args([
+            "serve",
+            "--node-rpc",
+            "http://127.0.0.1:1",
+            "--node-config",
+            "node.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: node_config:"), "{err}");
 }
