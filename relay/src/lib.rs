@@ -3,8 +3,10 @@
 
 pub mod access_log;
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod gateway;
 pub mod node_client;
+pub mod store;
 pub mod web;
