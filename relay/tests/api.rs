@@ -17,8 +17,12 @@ use protocol::action::{
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::Query;
+use relay::access_log::AccessLog;
 use relay::api::{ApiState, MAX_BODY_BYTES, app};
+use relay::auth::signing_text::ed25519_sign_in_text;
+use relay::auth::{Auth, AuthConfig, SessionKey};
 use relay::node_client::{NodeClient, NodeClientError};
+use relay::store::RelayStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -56,15 +60,28 @@ async fn fixture() -> Fixture {
     let node = NodeClient::connect(&rpc_url, gateway, Duration::from_secs(10))
         .await
         .unwrap();
+    let store = RelayStore::open(&dir.path().join("relay-data")).unwrap();
+    let mut auth_config = AuthConfig::new(ORIGIN);
+    auth_config.network = node.chain_id().to_owned();
+    let auth = Auth::new(auth_config, SessionKey::generate(), store.clone()).unwrap();
+    let state = ApiState::new(
+        node.clone(),
+        Duration::from_secs(10),
+        auth,
+        AccessLog::new(store),
+    );
     Fixture {
         _dir: dir,
-        api: app(ApiState::new(node.clone(), Duration::from_secs(10))),
+        api: app(state),
         node,
         owner,
         rpc_url,
         chain: running.chain,
     }
 }
+
+/// The relay's public origin in these tests.
+const ORIGIN: &str = "http://localhost:8080";
 
 /// One request through the router: status and JSON body.
 async fn call(
@@ -73,8 +90,26 @@ async fn call(
     path: &str,
     body: Option<Vec<u8>>,
 ) -> (StatusCode, Value) {
+    call_as(api, None, method, path, body, &[]).await
+}
+
+/// One request with a bearer token and extra headers.
+async fn call_as(
+    api: &Router,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(path);
-    if body.is_some() {
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if body.is_some() && headers.is_empty() {
         request = request.header(header::CONTENT_TYPE, "application/json");
     }
     let request = request
@@ -96,6 +131,30 @@ async fn post(api: &Router, path: &str, body: Value) -> (StatusCode, Value) {
 
 async fn get(api: &Router, path: &str) -> (StatusCode, Value) {
     call(api, "GET", path, None).await
+}
+
+/// Signs `key` in with the Ed25519 challenge; returns the session token.
+async fn sign_in(f: &Fixture, key: &Ed25519SigningKey) -> String {
+    let (status, nonce) = get(&f.api, "/api/v1/auth/nonce").await;
+    assert_eq!(status, StatusCode::OK, "{nonce}");
+    let nonce = nonce["nonce"].as_str().unwrap();
+    let text = ed25519_sign_in_text(ORIGIN, f.node.chain_id(), &key.public_key(), nonce);
+    let (status, session) = post(
+        &f.api,
+        "/api/v1/auth/ed25519",
+        json!({
+            "public_key": key.public_key().to_string(),
+            "nonce": nonce,
+            "signature": hex::encode(key.sign(text.as_bytes()).as_bytes()),
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    session["token"].as_str().unwrap().to_owned()
+}
+
+async fn get_as(f: &Fixture, token: &str, path: &str) -> (StatusCode, Value) {
+    call_as(&f.api, Some(token), "GET", path, None, &[]).await
 }
 
 fn assert_error(got: (StatusCode, Value), status: u16, code: &str) {
@@ -135,13 +194,28 @@ async fn act(api: &Router, key: &SigningKey, action: impl Into<Action>) -> Value
     done
 }
 
-/// A user with a profile, an EVM wallet and one credential, made through the API.
+/// A user with a profile, a wallet and one credential, made through the API.
 struct Owner {
     wallet: SigningKey,
+    user: Uuid,
     credential: Uuid,
+    plaintext: Vec<u8>,
+}
+
+impl Owner {
+    fn ed25519(&self) -> Ed25519SigningKey {
+        match &self.wallet {
+            SigningKey::Ed25519(key) => key.clone(),
+            SigningKey::Evm(_) => panic!("an EVM wallet"),
+        }
+    }
 }
 
 async fn user_with_credential(f: &Fixture) -> Owner {
+    user_with_wallet(f, SigningKey::generate_evm()).await
+}
+
+async fn user_with_wallet(f: &Fixture, wallet: SigningKey) -> Owner {
     let issuer = Ed25519SigningKey::generate();
     let inserter = Uuid::new_v4();
     let issuer_key = SigningKey::Ed25519(issuer.clone());
@@ -158,7 +232,6 @@ async fn user_with_credential(f: &Fixture) -> Owner {
         let done = act(&f.api, &f.owner, action).await;
         assert_eq!(done["status"], "committed", "{done}");
     }
-    let wallet = SigningKey::generate_evm();
     let secret = EncryptionSecretKey::generate();
     let user = Uuid::new_v4();
     let done = act(
@@ -186,10 +259,11 @@ async fn user_with_credential(f: &Fixture) -> Owner {
     assert_eq!(done["status"], "committed", "{done}");
     let credential = Uuid::new_v4();
     let vc = format!("urn:uuid:{credential}");
+    let content = plaintext(&vc);
     let input = credential_input(
         &issuer,
         &public_notes(&vc, "approved"),
-        &plaintext(&vc),
+        &content,
         &secret.public_key(),
     );
     let done = act(
@@ -202,7 +276,12 @@ async fn user_with_credential(f: &Fixture) -> Owner {
     )
     .await;
     assert_eq!(done["status"], "committed", "{done}");
-    Owner { wallet, credential }
+    Owner {
+        wallet,
+        user,
+        credential,
+        plaintext: content,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,12 +427,13 @@ async fn fail_each_bad_request_gets_its_status_and_stable_code() {
         "invalid_evm_address",
     );
     assert_error(get(api, "/api/v1/no/such/route").await, 404, "no_route");
+    // Sessions: none, or a forged token.
+    assert_error(get(api, "/api/v1/me").await, 401, "session_missing");
     assert_error(
-        get(api, "/api/v1/credentials/not-a-uuid").await,
+        call_as(api, Some("forged.token"), "GET", "/api/v1/me", None, &[]).await,
         401,
-        "unauthenticated",
+        "session_invalid",
     );
-    assert_error(get(api, "/api/v1/me").await, 401, "unauthenticated");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -487,6 +567,15 @@ async fn the_openapi_document_is_valid_3_1_and_lists_every_route() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Sign-in's routes are in it too.
+    for path in [
+        "/api/v1/auth/nonce",
+        "/api/v1/auth/siwe",
+        "/api/v1/auth/ed25519",
+        "/api/v1/auth/logout",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
     // Every documented operation is routed (never the `no_route` fallback, never 405) ...
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 20, "{} paths", paths.len());
@@ -513,7 +602,22 @@ async fn the_openapi_document_is_valid_3_1_and_lists_every_route() {
     }
     // ... and the router has no route the document lacks: every API route file registers its
     // routes only through `OpenApiRouter::routes(routes!(…))`, which documents them; the one
-    // plain route is the `no_route` fallback in api/mod.rs.
+    // plain route is the `no_route` fallback in api/mod.rs; sign-in's plain routes are each in
+    // the document.
+    let auth_routes = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/auth/routes.rs"),
+    )
+    .unwrap();
+    let mut plain_auth = 0;
+    for piece in auth_routes.split(".route(\"").skip(1) {
+        let path = piece.split('"').next().unwrap();
+        assert!(
+            paths.contains_key(path),
+            "sign-in route {path} is not documented"
+        );
+        plain_auth += 1;
+    }
+    assert_eq!(plain_auth, 4);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -536,4 +640,163 @@ async fn the_openapi_document_is_valid_3_1_and_lists_every_route() {
             path.display()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_a_session_cannot_read_another_users_data() {
+    let f = fixture().await;
+    let alice = user_with_wallet(&f, SigningKey::generate_ed25519()).await;
+    let bob = user_with_wallet(&f, SigningKey::generate_ed25519()).await;
+    let (alice_token, bob_token) = (
+        sign_in(&f, &alice.ed25519()).await,
+        sign_in(&f, &bob.ed25519()).await,
+    );
+
+    // Each session reads its own profile and credential ...
+    let (status, me) = get_as(&f, &bob_token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["data"]["id"], bob.user.to_string());
+    let (status, own) = get_as(
+        &f,
+        &alice_token,
+        &format!("/api/v1/credentials/{}", alice.credential),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    // ... and never another user's: not by id, not in its lists.
+    for path in [
+        format!("/api/v1/credentials/{}", alice.credential),
+        format!("/api/v1/credentials/{}/public-notes", alice.credential),
+        format!("/api/v1/credentials/{}/locked", alice.credential),
+        format!("/api/v1/shared/{}", alice.credential),
+    ] {
+        assert_error(get_as(&f, &bob_token, &path).await, 404, "not_found");
+    }
+    let (_, listed) = get_as(&f, &bob_token, "/api/v1/credentials").await;
+    let ids: Vec<&str> = listed["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [bob.credential.to_string()], "{listed}");
+    // Reading Alice's data left nothing in her access log.
+    let (_, log) = get_as(&f, &alice_token, "/api/v1/access-log").await;
+    assert_eq!(log["items"], json!([]), "{log}");
+
+    // Bad pages are refused with the protocol's codes, after the session is checked.
+    assert_error(
+        get_as(&f, &bob_token, "/api/v1/wallets?cursor=%25%25%25").await,
+        400,
+        "invalid_base64",
+    );
+    assert_error(
+        get_as(&f, &bob_token, "/api/v1/wallets?limit=0").await,
+        400,
+        "invalid_field",
+    );
+    assert_error(
+        get_as(&f, &bob_token, "/api/v1/wallets?page=2").await,
+        400,
+        "unknown_parameter",
+    );
+    assert_error(
+        get_as(&f, &bob_token, "/api/v1/access-log?cursor=x").await,
+        400,
+        "invalid_cursor",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grantees_read_of_a_shared_copy_is_in_the_owners_access_log() {
+    let f = fixture().await;
+    let alice = user_with_wallet(&f, SigningKey::generate_ed25519()).await;
+    let bob = user_with_wallet(&f, SigningKey::generate_ed25519()).await;
+    let bob_box = EncryptionSecretKey::generate();
+    // Alice shares her credential with Bob through the API (a transaction she signs).
+    let share = node::testkit::share_action(
+        &Ed25519SigningKey::generate(),
+        alice.credential,
+        &alice.plaintext,
+        bob.wallet.identity(),
+        &bob_box.public_key(),
+        0,
+    );
+    let copy = share.id;
+    let done = act(&f.api, &alice.wallet, share).await;
+    assert_eq!(done["status"], "committed", "{done}");
+    let (alice_token, bob_token) = (
+        sign_in(&f, &alice.ed25519()).await,
+        sign_in(&f, &bob.ed25519()).await,
+    );
+
+    // Bob reads the copy twice (the second with a request id), and lists his grants.
+    let (status, read) = get_as(&f, &bob_token, &format!("/api/v1/shared/{copy}")).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["data"]["id"], copy.to_string());
+    let (status, _) = call_as(
+        &f.api,
+        Some(&bob_token),
+        "GET",
+        &format!("/api/v1/shared/{copy}"),
+        None,
+        &[("x-request-id", "req-42")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, grants) = get_as(&f, &bob_token, "/api/v1/grants/granted").await;
+    assert_eq!(
+        grants["data"]["items"][0]["data_id"],
+        copy.to_string(),
+        "{grants}"
+    );
+
+    // Alice sees both reads, newest first, a page at a time; Bob's own log is empty.
+    let (status, page) = get_as(&f, &alice_token, "/api/v1/access-log?limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let newest = &page["items"][0];
+    assert_eq!(
+        newest["reader"],
+        bob.wallet.identity().identifier(),
+        "{page}"
+    );
+    assert_eq!(newest["copy_id"], copy.to_string());
+    assert_eq!(newest["original_id"], alice.credential.to_string());
+    assert_eq!(newest["owner_user_id"], alice.user.to_string());
+    assert_eq!(newest["request_id"], "req-42");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, older) = get_as(
+        &f,
+        &alice_token,
+        &format!("/api/v1/access-log?limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(older["items"].as_array().unwrap().len(), 1, "{older}");
+    assert_eq!(older["items"][0]["copy_id"], copy.to_string());
+    assert_eq!(older["next_cursor"], Value::Null, "{older}");
+    let (_, bobs) = get_as(&f, &bob_token, "/api/v1/access-log").await;
+    assert_eq!(bobs["items"], json!([]), "{bobs}");
+
+    // Alice prepares a revoke of the grant for her own wallet to sign.
+    let grant = grants["data"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, prepared) = call_as(
+        &f.api,
+        Some(&alice_token),
+        "POST",
+        &format!("/api/v1/grants/{grant}/revoke"),
+        Some(b"{}".to_vec()),
+        &[("content-type", "application/json")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{prepared}");
+    assert_eq!(prepared["signer"], alice.wallet.identity().identifier());
+    assert!(
+        prepared["signing_text"]
+            .as_str()
+            .unwrap()
+            .contains("revoke_access_grant")
+    );
 }

@@ -87,6 +87,21 @@ async fn click(c: &Client, id: &str) {
         .unwrap();
 }
 
+/// The API as `idos serve` builds it: sign-in and the access log over the relay store.
+fn api_state(data: &std::path::Path, app_origin: &str, node: NodeClient) -> ApiState {
+    let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
+    let mut config = relay::auth::AuthConfig::new(app_origin);
+    config.network = node.chain_id().to_owned();
+    let auth =
+        relay::auth::Auth::new(config, relay::auth::SessionKey::generate(), store.clone()).unwrap();
+    ApiState::new(
+        node,
+        Duration::from_secs(5),
+        auth,
+        relay::access_log::AccessLog::new(store),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_landing_page_walks_through_the_enclave_with_consent() {
     let data = tempfile::TempDir::new().unwrap();
@@ -127,7 +142,7 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
             enclave_origin: enclave.clone(),
         },
         node.clone(),
-        relay::api::app(ApiState::new(node, Duration::from_secs(5))),
+        relay::api::app(api_state(data.path(), &app, node)),
     );
     tokio::spawn(async move { axum::serve(app_listener, site).await.unwrap() });
 

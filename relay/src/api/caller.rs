@@ -3,26 +3,29 @@
 //! take an identity from the request body, path or query.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use protocol::identity::Identity;
 
+use super::ApiState;
 use super::error::ApiError;
+use crate::auth::AuthError;
 
-/// The signed-in caller of a request.
+/// The signed-in caller of a request: its session (bearer token or cookie; a cookie write
+/// needs an allowed `Origin`), as [`crate::auth::Session`] checks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller(pub Identity);
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::new(e.status(), e.code(), e.to_string())
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        // Sessions come with sign-in (relay::auth); until a request carries one, no route that
-        // needs a caller answers.
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "sign in first (POST /api/v1/auth/siwe or /api/v1/auth/ed25519) and send the session",
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let session = state.auth().authenticate(&parts.method, &parts.headers)?;
+        Ok(Caller(session.identity))
     }
 }

@@ -20,7 +20,7 @@ use super::{ApiState, read};
     responses(
         (status = 200, description = "A page of credential summaries `{items, next_cursor}`", body = Answer),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn list_credentials(
     caller: Caller,
@@ -41,7 +41,7 @@ async fn list_credentials(
     params(("id" = Uuid, Path, description = "The credential's id")),
     responses(
         (status = 200, description = "The credential, content as the ciphertext stored", body = Answer),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
         (status = 404, description = "`not_found`: no credential of the caller has this id", body = ErrorBody),
     ))]
 async fn get_credential(
@@ -58,7 +58,7 @@ async fn get_credential(
     params(("id" = Uuid, Path, description = "The credential's id")),
     responses(
         (status = 200, description = "`data` is the public notes text", body = Answer),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
 async fn credential_public_notes(
@@ -82,7 +82,7 @@ async fn credential_public_notes(
     params(("id" = Uuid, Path, description = "The credential's id")),
     responses(
         (status = 200, description = "`data` is true or false", body = Answer),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
 async fn credential_locked(

@@ -52,7 +52,7 @@ pub struct PrepareOptions {
     responses(
         (status = 200, description = "A page of grants `{items, next_cursor}`", body = Answer),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn grants_owned(
     caller: Caller,
@@ -74,7 +74,7 @@ async fn grants_owned(
     responses(
         (status = 200, description = "A page of grants `{items, next_cursor}`", body = Answer),
         (status = 400, description = "A bad cursor, limit or user id", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn grants_granted(
     caller: Caller,
@@ -99,7 +99,7 @@ async fn grants_granted(
     params(CountParams),
     responses(
         (status = 200, description = "`data` is the count", body = Answer),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn granted_count(
     caller: Caller,
@@ -121,7 +121,7 @@ async fn granted_count(
     responses(
         (status = 200, description = "A page of grants `{items, next_cursor}`", body = Answer),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn grants_by_credential(
     caller: Caller,
@@ -148,7 +148,7 @@ async fn grants_by_credential(
     request_body = PrepareOptions,
     responses(
         (status = 200, description = "The transaction to sign", body = PreparedTransaction),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn prepare_revoke(
     caller: Caller,

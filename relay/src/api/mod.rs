@@ -28,12 +28,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::Uri;
 use axum::routing::any;
 use utoipa_axum::router::OpenApiRouter;
 
+use utoipa::OpenApi as _;
+
 use crate::access_log::AccessLog;
+use crate::auth::Auth;
+use crate::auth::routes::AuthApi;
 use crate::node_client::NodeClient;
 use error::ApiError;
 
@@ -50,42 +54,22 @@ pub struct ApiState {
 struct Inner {
     node: NodeClient,
     commit_wait: Duration,
-    access_log: Option<AccessLog>,
+    auth: Auth,
+    access_log: AccessLog,
 }
 
 impl ApiState {
-    /// The API over `node`; `commit_wait` bounds `wait=commit`. Without an access log, reads
-    /// of shared copies are refused (`access_log_unavailable`): none goes unrecorded.
-    pub fn new(node: NodeClient, commit_wait: Duration) -> Self {
+    /// The API over `node`, with sign-in `auth` (its sessions are the callers), recording reads
+    /// of shared copies in `access_log`; `commit_wait` bounds `wait=commit`.
+    pub fn new(node: NodeClient, commit_wait: Duration, auth: Auth, access_log: AccessLog) -> Self {
         ApiState {
             inner: Arc::new(Inner {
                 node,
                 commit_wait,
-                access_log: None,
+                auth,
+                access_log,
             }),
         }
-    }
-
-    /// The API recording reads of shared copies in `log`.
-    pub fn with_access_log(node: NodeClient, commit_wait: Duration, log: AccessLog) -> Self {
-        ApiState {
-            inner: Arc::new(Inner {
-                node,
-                commit_wait,
-                access_log: Some(log),
-            }),
-        }
-    }
-
-    /// The access log, or the error to answer without one.
-    pub fn access_log(&self) -> Result<&AccessLog, ApiError> {
-        self.inner.access_log.as_ref().ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "access_log_unavailable",
-                "this relay has no access log, so it serves no shared copies",
-            )
-        })
     }
 
     /// The node client.
@@ -96,6 +80,22 @@ impl ApiState {
     /// The longest a `wait=commit` request waits.
     pub fn commit_wait(&self) -> Duration {
         self.inner.commit_wait
+    }
+
+    /// Sign-in and sessions.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The access log.
+    pub fn access_log(&self) -> &AccessLog {
+        &self.inner.access_log
+    }
+}
+
+impl FromRef<ApiState> for Auth {
+    fn from_ref(state: &ApiState) -> Auth {
+        state.inner.auth.clone()
     }
 }
 
@@ -116,8 +116,11 @@ pub fn openapi_router() -> OpenApiRouter<ApiState> {
 /// The API's routes (all under `/api/v1`), for `state`. Unknown `/api/v1/...` paths get a
 /// JSON `no_route` error.
 pub fn app(state: ApiState) -> Router {
-    let (router, doc) = openapi_router().split_for_parts();
+    let (router, mut doc) = openapi_router().split_for_parts();
+    // Sign-in's routes, documented by their own `AuthApi`.
+    doc.merge(AuthApi::openapi());
     router
+        .merge(state.auth().router())
         .route("/api/v1/{*rest}", any(no_route))
         .layer(axum::Extension(openapi::Document::new(&doc)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -17,7 +17,7 @@ use super::{ApiState, read};
     security(("session" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The profile: id, encryption public key, password store, inserter", body = Answer),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
         (status = 404, description = "`no_profile`: no profile has the caller's wallet", body = ErrorBody),
     ))]
 async fn me(caller: Caller, State(s): State<ApiState>) -> Result<Json<Answer>, ApiError> {
@@ -31,7 +31,7 @@ async fn me(caller: Caller, State(s): State<ApiState>) -> Result<Json<Answer>, A
     responses(
         (status = 200, description = "A page of wallets `{items, next_cursor}`", body = Answer),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn wallets(
     caller: Caller,
@@ -48,7 +48,7 @@ async fn wallets(
     responses(
         (status = 200, description = "A page of attributes `{items, next_cursor}`", body = Answer),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "No valid session: `session_missing`, `session_invalid`, `session_expired`, `session_revoked`", body = ErrorBody),
     ))]
 async fn attributes(
     caller: Caller,

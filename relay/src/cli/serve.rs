@@ -15,9 +15,12 @@ use clap::Args;
 use node::run::{NodeConfig, start_embedded};
 
 use super::CliError;
+use crate::access_log::AccessLog;
 use crate::api::{ApiState, app};
+use crate::auth::{Auth, AuthConfig, SessionKey};
 use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
 use crate::node_client::NodeClient;
+use crate::store::RelayStore;
 use crate::web::site::{SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
@@ -117,7 +120,23 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         let node = NodeClient::connect(&node_url, gateway, NODE_RPC_TIMEOUT)
             .await
             .map_err(|e| CliError::Usage(format!("node at {node_url}: {e}")))?;
-        let api = app(ApiState::new(node.clone(), cfg.commit_wait));
+        // Sign-in and the access log share the relay's own store (`<data dir>/relay`).
+        let store = RelayStore::open(&cfg.data_dir).map_err(|e| CliError::Usage(e.to_string()))?;
+        let session_key =
+            SessionKey::load(&cfg.data_dir).map_err(|e| CliError::Usage(e.to_string()))?;
+        let mut auth_config = AuthConfig::new(app_origin.clone());
+        auth_config.dapp_origins = cfg.allow_origins.clone();
+        auth_config.network = node.chain_id().to_owned();
+        let auth = Auth::new(auth_config, session_key, store.clone())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let _pruner = auth.spawn_pruner(Duration::from_secs(60));
+        let access_log = AccessLog::new(store);
+        let api = app(ApiState::new(
+            node.clone(),
+            cfg.commit_wait,
+            auth,
+            access_log,
+        ));
         let site = site_router(
             SiteConfig {
                 dir: cfg.www.clone(),
