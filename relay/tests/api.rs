@@ -326,6 +326,14 @@ async fn fail_each_bad_request_gets_its_status_and_stable_code() {
         .unwrap();
     let response = api.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A body within the limit (above axum's 2 MiB default) is read; one byte over is not.
+    let padded = format!("{{\"signed\":\"zz\"{}}}", " ".repeat(MAX_BODY_BYTES - 16));
+    assert!(padded.len() <= MAX_BODY_BYTES && padded.len() > 2 * 1024 * 1024);
+    assert_error(
+        call(api, "POST", "/api/v1/tx", Some(padded.into_bytes())).await,
+        400,
+        "invalid_hex",
+    );
     let huge = format!("{{\"signed\":\"{}\"}}", "00".repeat(MAX_BODY_BYTES / 2 + 1));
     assert_error(
         call(api, "POST", "/api/v1/tx", Some(huge.into_bytes())).await,
