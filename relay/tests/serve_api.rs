@@ -1,7 +1,8 @@
 //! The REST API of a real `idos serve` process on loopback, over plain HTTP/1.1: the network
 //! owner (the development key `idos serve` creates), an issuer and a user with a test EVM key
 //! each prepare their transactions through the API, sign them here (the relay never sees a key),
-//! submit them, wait for their blocks and read the results back through the API.
+//! submit them, wait for their blocks and read the results back through the API; the wallet then
+//! signs in with EIP-4361 and reads its own data through its session.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -28,12 +29,39 @@ fn free_port() -> u16 {
 
 /// One HTTP/1.1 request: status and JSON body (`None` if the server is not up).
 fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+    send(port, "", method, path, body)
+}
+
+/// One request with a bearer token.
+fn request_as(
+    port: u16,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    send(
+        port,
+        &format!("Authorization: Bearer {token}\r\n"),
+        method,
+        path,
+        body,
+    )
+}
+
+fn send(
+    port: u16,
+    headers: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{headers}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
@@ -255,6 +283,34 @@ fn a_wallet_prepares_signs_and_submits_through_a_running_relay_and_reads_the_res
         (200, &done["height"]),
         "{found}"
     );
+
+    // The wallet signs in with EIP-4361 and reads its own attribute back through its session.
+    let (_, nonce) = request(port, "GET", "/api/v1/auth/nonce", None).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let message = format!(
+        "localhost:{port} wants you to sign in with your Ethereum account:\n{}\n\nSign in to idOS.\n\nURI: http://localhost:{port}\nVersion: 1\nChain ID: 1\nNonce: {}\nIssued At: {}",
+        address.display_name(),
+        nonce["nonce"].as_str().unwrap(),
+        protocol::time::format_rfc3339(now).unwrap()
+    );
+    let signature = format!("0x{}", hex::encode(wallet.sign(message.as_bytes())));
+    let (status, session) = request(
+        port,
+        "POST",
+        "/api/v1/auth/siwe",
+        Some(&json!({"message": message, "signature": signature})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().unwrap();
+    let (status, attributes) = request_as(port, token, "GET", "/api/v1/attributes", None).unwrap();
+    assert_eq!(status, 200, "{attributes}");
+    assert_eq!(attributes["data"]["items"][0]["attribute_key"], "residence");
+    assert_eq!(attributes["data"]["items"][0]["value"], "CH");
+    assert_eq!(attributes["data"]["items"][0]["user_id"], user.to_string());
 
     // The bundled node trusts the relay's gateway key (from its data directory) without
     // configuration: an attested read as the wallet is answered.
