@@ -121,40 +121,40 @@ macro_rules! settings {
 }
 
 settings! {
-    /// Where the relay (and the bundled node, under `node/`) keep their data [default: data].
+    /// Where the relay (and the bundled node, under `node/`) keep their data (default data).
     #[arg(long, value_name = "DIR")]
     data_dir: PathBuf,
-    /// The web apps (landing page, host SDK) and the built enclave (`enclave/dist`) [default: www].
+    /// The web apps (landing page, host SDK) and the built enclave (`enclave/dist`) (default www).
     #[arg(long, value_name = "DIR")]
     www: PathBuf,
-    /// Address the app origin (web apps and `/api/v1`) listens on [default: 127.0.0.1:8080].
+    /// Address the app origin (web apps and `/api/v1`) listens on (default 127.0.0.1:8080).
     #[arg(long, value_name = "HOST:PORT")]
     app_addr: String,
-    /// Address the enclave origin listens on; must differ from the app's [default: 127.0.0.1:8081].
+    /// Address the enclave origin listens on; must differ from the app's (default 127.0.0.1:8081).
     #[arg(long, value_name = "HOST:PORT")]
     enclave_addr: String,
-    /// The app's origin as browsers reach it [default: http://localhost:<app port>].
+    /// The app's origin as browsers reach it (default `http://localhost:<app port>`).
     #[arg(long, value_name = "ORIGIN")]
     app_origin: String,
     /// The enclave's origin as browsers reach it, on another host than the app's
-    /// [default: http://<enclave address>].
+    /// (default `http://<enclave address>`).
     #[arg(long, value_name = "ORIGIN")]
     enclave_origin: String,
-    /// More origins (dapps) allowed to embed the enclave, e.g. https://dapp.example.com (https://
-    /// only, except on loopback); the flag once per origin, the variable comma-separated.
+    /// More origins (dapps) allowed to embed the enclave, e.g. `https://dapp.example.com`
+    /// (`https://` only, except on loopback); the flag once per origin, the variable comma-separated.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
-    /// A node's CometBFT RPC URL (e.g. http://validator:26657). When set, no node is started: the
+    /// A node's CometBFT RPC URL (e.g. `http://validator:26657`). When set, no node is started: the
     /// relay fronts that node, which must list the relay's gateway key in its `trusted_gateways`.
     #[arg(long, value_name = "URL")]
     node_rpc: String,
-    /// Address the bundled node's RPC listens on (without `node_rpc`) [default: 127.0.0.1:26657].
+    /// Address the bundled node's RPC listens on (without `node_rpc`) (default 127.0.0.1:26657).
     #[arg(long, value_name = "HOST:PORT")]
     rpc_addr: String,
     /// The bundled node's TOML configuration (see `idos node --help`; without `node_rpc`).
     #[arg(long, value_name = "FILE")]
     node_config: PathBuf,
-    /// The longest `wait=commit` waits for a transaction's block, in milliseconds [default: 10000].
+    /// The longest `wait=commit` waits for a transaction's block, in milliseconds (default 10000).
     #[arg(long, value_name = "MS")]
     commit_wait_ms: u64,
 }

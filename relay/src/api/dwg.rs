@@ -56,7 +56,7 @@ async fn submit_dwg(
     Query(wait): Query<WaitParams>,
     Json(req): Json<SubmitRequest>,
 ) -> Result<Json<TxStatus>, ApiError> {
-    let wait = wait.wait.as_deref() == Some("commit");
+    let wait = wait.for_commit()?;
     let signed = signed_of(&s, &req)?;
     if !matches!(signed.tx.action, Action::CreateCredentialsByDwg(_)) {
         return Err(ApiError::bad_request(

@@ -75,7 +75,7 @@ pub struct WaitParams {
 }
 
 impl WaitParams {
-    fn for_commit(&self) -> Result<bool, ApiError> {
+    pub(crate) fn for_commit(&self) -> Result<bool, ApiError> {
         match self.wait.as_deref() {
             None => Ok(false),
             Some("commit") => Ok(true),
