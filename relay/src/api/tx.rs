@@ -52,7 +52,7 @@ pub struct PreparedTransaction {
 
 /// A signed transaction: the unsigned encoding from prepare with the signature over its text,
 /// or the whole signed encoding.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// `unsigned` from `POST /api/v1/tx/prepare` (hex).
@@ -62,6 +62,18 @@ pub struct SubmitRequest {
     pub signature: Option<String>,
     /// Instead of the two above: the signed transaction's canonical encoding (hex).
     pub signed: Option<String>,
+}
+
+impl std::fmt::Debug for SubmitRequest {
+    /// Never shows a signature (nor the signed encoding, which holds one).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("SubmitRequest")
+            .field("unsigned", &self.unsigned)
+            .field("signature", &shown(&self.signature))
+            .field("signed", &shown(&self.signed))
+            .finish()
+    }
 }
 
 /// Whether to wait for the transaction's block.
