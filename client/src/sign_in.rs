@@ -50,7 +50,8 @@ pub fn siwe_message(
     let domain = origin.strip_prefix("https://").unwrap_or(origin);
     let issued = protocol::time::format_rfc3339(issued_at)
         .ok_or_else(|| ClientError::InvalidArgument("issued_at out of range".into()))?;
-    let statement = statement.map(|s| format!("{s}\n\n")).unwrap_or_default();
+    // With no statement, EIP-4361 has two blank lines between the address and the URI.
+    let statement = statement.map_or_else(|| "\n".to_owned(), |s| format!("{s}\n\n"));
     let text = format!(
         "{domain} wants you to sign in with your Ethereum account:\n{}\n\n{statement}URI: {origin}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
         address.to_checksum()
