@@ -953,3 +953,75 @@ async fn secrets_are_not_in_debug_output() {
     let _unused: Arc<RelayStore> = relay.auth.store().clone();
     let _ = &relay.dir;
 }
+
+#[tokio::test]
+async fn fail_ed25519_sign_in_from_a_foreign_page() {
+    let relay = relay();
+    let key = Ed25519SigningKey::from_seed(&[9; 32]);
+    let public = key.public_key();
+    let nonce = relay.nonce().await;
+    let text = ed25519_sign_in_text(RELAY, "idos-test", &public, &nonce);
+    let body = json!({
+        "public_key": public.to_text(),
+        "nonce": nonce,
+        "signature": hex::encode(key.sign(text.as_bytes()).as_bytes()),
+    });
+    let result = relay
+        .post(
+            "/api/v1/auth/ed25519",
+            body.clone(),
+            Some("https://evil.example.com"),
+        )
+        .await;
+    assert_refused(&result, StatusCode::FORBIDDEN, "origin_not_allowed");
+    // From an allowed page it works (with a fresh nonce: the refused attempt used it up).
+    let nonce = relay.nonce().await;
+    let text = ed25519_sign_in_text(RELAY, "idos-test", &public, &nonce);
+    let body = json!({
+        "public_key": public.to_text(),
+        "nonce": nonce,
+        "signature": hex::encode(key.sign(text.as_bytes()).as_bytes()),
+    });
+    let result = relay.post("/api/v1/auth/ed25519", body, Some(DAPP)).await;
+    assert_eq!(result.0, StatusCode::OK, "{}", result.1);
+}
+
+#[test]
+fn the_openapi_description_lists_the_four_routes_and_spells_out_the_ed25519_text() {
+    use utoipa::OpenApi as _;
+    let doc = relay::auth::routes::AuthApi::openapi();
+    let json = serde_json::to_value(&doc).unwrap();
+    let paths: Vec<_> = json["paths"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/auth/ed25519",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/nonce",
+            "/api/v1/auth/siwe"
+        ]
+    );
+    let ed25519 = json["paths"]["/api/v1/auth/ed25519"]["post"].to_string();
+    for line in [
+        "idOS relay sign-in",
+        "origin: ",
+        "network: ",
+        "purpose: session",
+        "public key: ",
+        "nonce: ",
+    ] {
+        assert!(ed25519.contains(line), "{line:?} missing from {ed25519}");
+    }
+    for schema in [
+        "SiweRequest",
+        "Ed25519Request",
+        "SignInResponse",
+        "NonceResponse",
+        "ErrorBody",
+    ] {
+        assert!(
+            json["components"]["schemas"][schema].is_object(),
+            "{schema}"
+        );
+    }
+}
