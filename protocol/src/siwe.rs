@@ -953,6 +953,40 @@ mod tests {
     }
 
     #[test]
+    fn a_message_of_exactly_the_limit_parses() {
+        let base = full();
+        let pad = MAX_MESSAGE_BYTES - base.len();
+        let text = base.replacen(
+            "Sign in to idOS.",
+            &format!("Sign in to idOS.{}", "x".repeat(pad)),
+            1,
+        );
+        assert_eq!(text.len(), MAX_MESSAGE_BYTES);
+        SiweMessage::parse(&text).unwrap();
+        let text = base.replacen(
+            "Sign in to idOS.",
+            &format!("Sign in to idOS.{}", "x".repeat(pad + 1)),
+            1,
+        );
+        assert_eq!(code_of(&text), "siwe_too_large");
+    }
+
+    fn reason(text: &str) -> String {
+        match SiweMessage::parse(text) {
+            Err(SiweError::Malformed { reason, .. }) => reason,
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fail_bytes_outside_the_grammar_are_named() {
+        assert!(reason(&full().replace('\n', "\r\n")).contains("carriage return"));
+        assert!(reason(&full().replace("idOS.", "idOS.\t")).contains("control character 0x09"));
+        assert!(reason(&full().replace("idOS.", "idOS.\u{7f}")).contains("control character 0x7f"));
+        assert!(reason(&full().replace("idOS.", "idÖS.")).contains("non-ASCII"));
+    }
+
+    #[test]
     fn fail_crlf_control_and_non_ascii_bytes() {
         assert_eq!(malformed_line(&full().replace('\n', "\r\n")), 1);
         assert_eq!(malformed_line(&full().replace("idOS.", "idOS.\t")), 4);

@@ -1025,3 +1025,27 @@ fn the_openapi_description_lists_the_four_routes_and_spells_out_the_ed25519_text
         );
     }
 }
+
+#[tokio::test]
+async fn using_a_nonce_and_logging_out_are_synced_to_disk_issuing_a_nonce_is_not() {
+    let relay = relay();
+    let store = relay.auth.store().clone();
+    let wallet = wallet();
+    let nonce = relay.nonce().await;
+    assert_eq!(store.synced_writes(), 0);
+    let message = Siwe::new(&wallet, &nonce).text();
+    let (status, body, _) = relay.siwe(&message, &sign(&wallet, &message), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(store.synced_writes(), 1);
+    let token = body["token"].as_str().unwrap();
+    let (status, _, _) = relay
+        .call(
+            Request::post("/api/v1/auth/logout")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(store.synced_writes(), 2);
+}
