@@ -1306,7 +1306,30 @@ mod tests {
             1,
         );
         assert_eq!(check_code(&text, |_| {}), "siwe_domain");
+        // The scheme form means exactly its scheme, on loopback too.
+        let text = full()
+            .replacen(
+                "https://relay.example.com wants",
+                "https://localhost:8080 wants",
+                1,
+            )
+            .replacen(
+                "URI: https://relay.example.com/login",
+                "URI: http://localhost:8080/",
+                1,
+            );
+        assert_eq!(check_code(&text, |_| {}), "siwe_domain");
         // A bare non-loopback domain stands for https only.
+        let http_only = vec!["http://relay.example.com".to_owned()];
+        let text = minimal().replacen("URI: https://", "URI: http://", 1);
+        assert_eq!(
+            SiweMessage::parse(&text)
+                .unwrap()
+                .check(&policy(&http_only))
+                .unwrap_err()
+                .code(),
+            "siwe_domain"
+        );
         let text = minimal()
             .replacen("relay.example.com wants", "localhost:8080 wants", 1)
             .replacen(
