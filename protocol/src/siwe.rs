@@ -1445,6 +1445,21 @@ mod tests {
         p.now = at("2026-12-01T11:59:30.124Z"); // 29.999 s ahead: within the skew
         SiweMessage::parse(&minimal()).unwrap().check(&p).unwrap();
 
+        // Exactly at the skew's edge is still fine, for Not Before and Issued At alike.
+        let mut p = policy(&origins);
+        p.now = at("2026-12-01T12:04:30Z");
+        SiweMessage::parse(&later).unwrap().check(&p).unwrap();
+        p.now = at("2026-12-01T11:59:30.123Z");
+        SiweMessage::parse(&minimal()).unwrap().check(&p).unwrap();
+        p.now = at("2026-12-01T11:59:30.122Z");
+        assert_eq!(
+            SiweMessage::parse(&minimal())
+                .unwrap()
+                .check(&p)
+                .unwrap_err()
+                .code(),
+            "siwe_issued_in_future"
+        );
         assert_eq!(
             check_code(&minimal(), |p| p.now = at("2026-12-01T12:10:00.124Z")),
             "siwe_too_old"
