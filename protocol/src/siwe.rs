@@ -1200,7 +1200,81 @@ mod tests {
     }
 
     #[test]
+    fn loopback_hosts_in_the_bare_form_stand_for_http_too() {
+        let origins: Vec<String> = [
+            "http://localhost:8080",
+            "http://[::1]:8080",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.2:8080",
+            "http://128.0.0.1:8080",
+            "http://example.com:8080",
+        ]
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+        let bare = |domain: &str| {
+            minimal()
+                .replacen("relay.example.com wants", &format!("{domain} wants"), 1)
+                .replacen(
+                    "URI: https://relay.example.com",
+                    &format!("URI: http://{domain}/"),
+                    1,
+                )
+        };
+        for domain in [
+            "localhost:8080",
+            "[::1]:8080",
+            "127.0.0.1:8080",
+            "127.0.0.2:8080",
+        ] {
+            let m = SiweMessage::parse(&bare(domain)).unwrap();
+            m.check(&policy(&origins))
+                .unwrap_or_else(|e| panic!("{domain}: {e}"));
+        }
+        for domain in ["128.0.0.1:8080", "example.com:8080", "[::2]:8080"] {
+            let m = SiweMessage::parse(&bare(domain)).unwrap();
+            assert_eq!(
+                m.check(&policy(&origins)).unwrap_err().code(),
+                "siwe_domain",
+                "{domain}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_times_and_origins_involved() {
+        let origins = origins();
+        let mut p = policy(&origins);
+        p.now = at("2026-12-01T12:30:00Z");
+        let err = SiweMessage::parse(&full()).unwrap().check(&p).unwrap_err();
+        assert!(err.to_string().contains("2026-12-01T12:10:00Z"), "{err}");
+        p.now = at("2026-12-01T11:00:00Z");
+        let later = minimal();
+        let err = SiweMessage::parse(&later).unwrap().check(&p).unwrap_err();
+        assert!(
+            err.to_string().contains("2026-12-01T12:00:00.123Z"),
+            "{err}"
+        );
+        let text = full().replacen(
+            "https://relay.example.com wants",
+            "https://evil.example.com wants",
+            1,
+        );
+        let err = SiweMessage::parse(&text)
+            .unwrap()
+            .check(&policy(&origins))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("https://evil.example.com"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn fail_trailing_newline_or_junk() {
+        assert!(reason(&format!("{}\n", minimal())).contains("must not end with a newline"));
+        assert!(reason(&format!("{}\n\n", minimal())).contains("unexpected"));
+        assert!(reason(&format!("{}\nx", minimal())).contains("unexpected \"x\""));
         assert_eq!(malformed_line(&format!("{}\n", full())), 17);
         assert_eq!(malformed_line(&format!("{}\n", minimal())), 10);
         assert_eq!(malformed_line(&format!("{}\n\n", minimal())), 10);
