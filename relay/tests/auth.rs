@@ -1130,3 +1130,56 @@ async fn pruning_drops_revocations_of_sessions_that_expired_and_keeps_the_others
         (StatusCode::UNAUTHORIZED, Some("session_revoked"))
     );
 }
+
+/// Collects what the relay logs on this thread.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn sign_in_and_logout_log_who_and_which_session_but_never_a_token_or_signature() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let relay = relay();
+    let wallet = wallet();
+    let message = Siwe::new(&wallet, &relay.nonce().await).text();
+    let signature = sign(&wallet, &message);
+    let (status, body, _) = relay.siwe(&message, &signature, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = body["token"].as_str().unwrap().to_owned();
+    let (status, _, _) = relay
+        .call(
+            Request::post("/api/v1/auth/logout")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("signed in") && text.contains("logged out"),
+        "{text}"
+    );
+    assert!(text.contains(&wallet.identity().identifier()), "{text}");
+    let (payload, tag) = token[3..].split_once('.').unwrap();
+    for secret in [&token[..], payload, tag, &signature[2..], &hex::encode(KEY)] {
+        assert!(!text.contains(secret), "{secret} logged: {text}");
+    }
+}
