@@ -1147,6 +1147,25 @@ mod tests {
     }
 
     #[test]
+    fn refusals_quote_the_offending_text_clipped() {
+        let text = full().replacen("Version: 1", "Version: 2", 1);
+        assert!(reason(&text).contains("found \"2\""), "{}", reason(&text));
+        let text = full().replacen("Version: 1", "Versio: 1", 1);
+        assert!(
+            reason(&text).contains("found \"Versio: 1\""),
+            "{}",
+            reason(&text)
+        );
+        let long = "x".repeat(1000);
+        let text = full().replacen("Version: 1", &format!("Version: {long}"), 1);
+        let r = reason(&text);
+        assert!(
+            r.contains(&"x".repeat(80)) && !r.contains(&"x".repeat(81)),
+            "{r}"
+        );
+    }
+
+    #[test]
     fn fail_timestamps() {
         for bad in [
             "2026-12-01",
