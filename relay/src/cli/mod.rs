@@ -35,7 +35,7 @@ pub enum Command {
     /// Run the storage node (embedded chain with a CometBFT-compatible RPC, or ABCI for CometBFT).
     Node(node::NodeArgs),
     /// Run the product: the embedded node, the web apps and the enclave (two origins).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
 }
 
 /// Parses the process arguments, runs the command and maps failure to an exit status.
@@ -99,7 +99,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Node(args) => node::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
     }
 }
 
