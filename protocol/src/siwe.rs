@@ -573,13 +573,11 @@ fn header_origin(number: usize, header: &str) -> Result<(Option<String>, String)
 }
 
 fn checksummed_address(number: usize, text: &str) -> Result<EvmAddress, SiweError> {
-    let digits = text
-        .strip_prefix("0x")
-        .filter(|d| d.len() == 40 && d.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| malformed(number, "the address must be 0x followed by 40 hex digits"))?;
+    let bad = || malformed(number, "the address must be 0x followed by 40 hex digits");
+    let digits = text.strip_prefix("0x").ok_or_else(bad)?;
     let mut bytes = [0u8; 20];
-    hex::decode_to_slice(digits, &mut bytes)
-        .map_err(|_| malformed(number, "the address must be 0x followed by 40 hex digits"))?;
+    // Refuses any length but 40 and any non-hex digit.
+    hex::decode_to_slice(digits, &mut bytes).map_err(|_| bad())?;
     let address = EvmAddress(bytes);
     let checksummed = address.to_checksum();
     if checksummed != text {
@@ -1135,6 +1133,8 @@ mod tests {
             ("Chain ID: 1", "Chain ID: ", 8),
             ("Chain ID: 1", "Chain ID: -1", 8),
             ("Chain ID: 1", "Chain ID: 0x1", 8),
+            ("Chain ID: 1", "Chain ID: +1", 8),
+            ("Chain ID: 1", "Chain ID:  1", 8),
             ("Chain ID: 1", "Chain ID: 99999999999999999999999", 8),
             ("Chain ID: 1", "Chain ID:1", 8),
             ("Nonce: abcdefgh12345678", "Nonce: abcdefg", 9),
@@ -1144,6 +1144,20 @@ mod tests {
             let text = full().replacen(from, to, 1);
             assert_eq!(malformed_line(&text), line, "{to:?}");
         }
+    }
+
+    #[test]
+    fn chain_ids_follow_the_grammar_and_fit_64_bits() {
+        let with = |id: &str| full().replacen("Chain ID: 1\n", &format!("Chain ID: {id}\n"), 1);
+        assert_eq!(SiweMessage::parse(&with("01")).unwrap().chain_id, 1);
+        assert_eq!(
+            SiweMessage::parse(&with("18446744073709551615"))
+                .unwrap()
+                .chain_id,
+            u64::MAX
+        );
+        assert!(reason(&with("18446744073709551616")).contains("too large"));
+        assert!(reason(&with("+1")).contains("decimal"));
     }
 
     #[test]
