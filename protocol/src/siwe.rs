@@ -573,13 +573,11 @@ fn header_origin(number: usize, header: &str) -> Result<(Option<String>, String)
 }
 
 fn checksummed_address(number: usize, text: &str) -> Result<EvmAddress, SiweError> {
-    let digits = text
-        .strip_prefix("0x")
-        .filter(|d| d.len() == 40 && d.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| malformed(number, "the address must be 0x followed by 40 hex digits"))?;
+    let bad = || malformed(number, "the address must be 0x followed by 40 hex digits");
+    let digits = text.strip_prefix("0x").ok_or_else(bad)?;
     let mut bytes = [0u8; 20];
-    hex::decode_to_slice(digits, &mut bytes)
-        .map_err(|_| malformed(number, "the address must be 0x followed by 40 hex digits"))?;
+    // Refuses any length but 40 and any non-hex digit.
+    hex::decode_to_slice(digits, &mut bytes).map_err(|_| bad())?;
     let address = EvmAddress(bytes);
     let checksummed = address.to_checksum();
     if checksummed != text {
@@ -953,6 +951,40 @@ mod tests {
     }
 
     #[test]
+    fn a_message_of_exactly_the_limit_parses() {
+        let base = full();
+        let pad = MAX_MESSAGE_BYTES - base.len();
+        let text = base.replacen(
+            "Sign in to idOS.",
+            &format!("Sign in to idOS.{}", "x".repeat(pad)),
+            1,
+        );
+        assert_eq!(text.len(), MAX_MESSAGE_BYTES);
+        SiweMessage::parse(&text).unwrap();
+        let text = base.replacen(
+            "Sign in to idOS.",
+            &format!("Sign in to idOS.{}", "x".repeat(pad + 1)),
+            1,
+        );
+        assert_eq!(code_of(&text), "siwe_too_large");
+    }
+
+    fn reason(text: &str) -> String {
+        match SiweMessage::parse(text) {
+            Err(SiweError::Malformed { reason, .. }) => reason,
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fail_bytes_outside_the_grammar_are_named() {
+        assert!(reason(&full().replace('\n', "\r\n")).contains("carriage return"));
+        assert!(reason(&full().replace("idOS.", "idOS.\t")).contains("control character 0x09"));
+        assert!(reason(&full().replace("idOS.", "idOS.\u{7f}")).contains("control character 0x7f"));
+        assert!(reason(&full().replace("idOS.", "idÖS.")).contains("non-ASCII"));
+    }
+
+    #[test]
     fn fail_crlf_control_and_non_ascii_bytes() {
         assert_eq!(malformed_line(&full().replace('\n', "\r\n")), 1);
         assert_eq!(malformed_line(&full().replace("idOS.", "idOS.\t")), 4);
@@ -1101,6 +1133,8 @@ mod tests {
             ("Chain ID: 1", "Chain ID: ", 8),
             ("Chain ID: 1", "Chain ID: -1", 8),
             ("Chain ID: 1", "Chain ID: 0x1", 8),
+            ("Chain ID: 1", "Chain ID: +1", 8),
+            ("Chain ID: 1", "Chain ID:  1", 8),
             ("Chain ID: 1", "Chain ID: 99999999999999999999999", 8),
             ("Chain ID: 1", "Chain ID:1", 8),
             ("Nonce: abcdefgh12345678", "Nonce: abcdefg", 9),
@@ -1110,6 +1144,39 @@ mod tests {
             let text = full().replacen(from, to, 1);
             assert_eq!(malformed_line(&text), line, "{to:?}");
         }
+    }
+
+    #[test]
+    fn chain_ids_follow_the_grammar_and_fit_64_bits() {
+        let with = |id: &str| full().replacen("Chain ID: 1\n", &format!("Chain ID: {id}\n"), 1);
+        assert_eq!(SiweMessage::parse(&with("01")).unwrap().chain_id, 1);
+        assert_eq!(
+            SiweMessage::parse(&with("18446744073709551615"))
+                .unwrap()
+                .chain_id,
+            u64::MAX
+        );
+        assert!(reason(&with("18446744073709551616")).contains("too large"));
+        assert!(reason(&with("+1")).contains("decimal"));
+    }
+
+    #[test]
+    fn refusals_quote_the_offending_text_clipped() {
+        let text = full().replacen("Version: 1", "Version: 2", 1);
+        assert!(reason(&text).contains("found \"2\""), "{}", reason(&text));
+        let text = full().replacen("Version: 1", "Versio: 1", 1);
+        assert!(
+            reason(&text).contains("found \"Versio: 1\""),
+            "{}",
+            reason(&text)
+        );
+        let long = "x".repeat(1000);
+        let text = full().replacen("Version: 1", &format!("Version: {long}"), 1);
+        let r = reason(&text);
+        assert!(
+            r.contains(&"x".repeat(80)) && !r.contains(&"x".repeat(81)),
+            "{r}"
+        );
     }
 
     #[test]
@@ -1166,7 +1233,81 @@ mod tests {
     }
 
     #[test]
+    fn loopback_hosts_in_the_bare_form_stand_for_http_too() {
+        let origins: Vec<String> = [
+            "http://localhost:8080",
+            "http://[::1]:8080",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.2:8080",
+            "http://128.0.0.1:8080",
+            "http://example.com:8080",
+        ]
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+        let bare = |domain: &str| {
+            minimal()
+                .replacen("relay.example.com wants", &format!("{domain} wants"), 1)
+                .replacen(
+                    "URI: https://relay.example.com",
+                    &format!("URI: http://{domain}/"),
+                    1,
+                )
+        };
+        for domain in [
+            "localhost:8080",
+            "[::1]:8080",
+            "127.0.0.1:8080",
+            "127.0.0.2:8080",
+        ] {
+            let m = SiweMessage::parse(&bare(domain)).unwrap();
+            m.check(&policy(&origins))
+                .unwrap_or_else(|e| panic!("{domain}: {e}"));
+        }
+        for domain in ["128.0.0.1:8080", "example.com:8080", "[::2]:8080"] {
+            let m = SiweMessage::parse(&bare(domain)).unwrap();
+            assert_eq!(
+                m.check(&policy(&origins)).unwrap_err().code(),
+                "siwe_domain",
+                "{domain}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_times_and_origins_involved() {
+        let origins = origins();
+        let mut p = policy(&origins);
+        p.now = at("2026-12-01T12:30:00Z");
+        let err = SiweMessage::parse(&full()).unwrap().check(&p).unwrap_err();
+        assert!(err.to_string().contains("2026-12-01T12:10:00Z"), "{err}");
+        p.now = at("2026-12-01T11:00:00Z");
+        let later = minimal();
+        let err = SiweMessage::parse(&later).unwrap().check(&p).unwrap_err();
+        assert!(
+            err.to_string().contains("2026-12-01T12:00:00.123Z"),
+            "{err}"
+        );
+        let text = full().replacen(
+            "https://relay.example.com wants",
+            "https://evil.example.com wants",
+            1,
+        );
+        let err = SiweMessage::parse(&text)
+            .unwrap()
+            .check(&policy(&origins))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("https://evil.example.com"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn fail_trailing_newline_or_junk() {
+        assert!(reason(&format!("{}\n", minimal())).contains("must not end with a newline"));
+        assert!(reason(&format!("{}\n\n", minimal())).contains("unexpected"));
+        assert!(reason(&format!("{}\nx", minimal())).contains("unexpected \"x\""));
         assert_eq!(malformed_line(&format!("{}\n", full())), 17);
         assert_eq!(malformed_line(&format!("{}\n", minimal())), 10);
         assert_eq!(malformed_line(&format!("{}\n\n", minimal())), 10);
@@ -1272,7 +1413,30 @@ mod tests {
             1,
         );
         assert_eq!(check_code(&text, |_| {}), "siwe_domain");
+        // The scheme form means exactly its scheme, on loopback too.
+        let text = full()
+            .replacen(
+                "https://relay.example.com wants",
+                "https://localhost:8080 wants",
+                1,
+            )
+            .replacen(
+                "URI: https://relay.example.com/login",
+                "URI: http://localhost:8080/",
+                1,
+            );
+        assert_eq!(check_code(&text, |_| {}), "siwe_domain");
         // A bare non-loopback domain stands for https only.
+        let http_only = vec!["http://relay.example.com".to_owned()];
+        let text = minimal().replacen("URI: https://", "URI: http://", 1);
+        assert_eq!(
+            SiweMessage::parse(&text)
+                .unwrap()
+                .check(&policy(&http_only))
+                .unwrap_err()
+                .code(),
+            "siwe_domain"
+        );
         let text = minimal()
             .replacen("relay.example.com wants", "localhost:8080 wants", 1)
             .replacen(
@@ -1388,6 +1552,21 @@ mod tests {
         p.now = at("2026-12-01T11:59:30.124Z"); // 29.999 s ahead: within the skew
         SiweMessage::parse(&minimal()).unwrap().check(&p).unwrap();
 
+        // Exactly at the skew's edge is still fine, for Not Before and Issued At alike.
+        let mut p = policy(&origins);
+        p.now = at("2026-12-01T12:04:30Z");
+        SiweMessage::parse(&later).unwrap().check(&p).unwrap();
+        p.now = at("2026-12-01T11:59:30.123Z");
+        SiweMessage::parse(&minimal()).unwrap().check(&p).unwrap();
+        p.now = at("2026-12-01T11:59:30.122Z");
+        assert_eq!(
+            SiweMessage::parse(&minimal())
+                .unwrap()
+                .check(&p)
+                .unwrap_err()
+                .code(),
+            "siwe_issued_in_future"
+        );
         assert_eq!(
             check_code(&minimal(), |p| p.now = at("2026-12-01T12:10:00.124Z")),
             "siwe_too_old"

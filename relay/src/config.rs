@@ -68,6 +68,19 @@ impl EnvValue for u64 {
     }
 }
 
+impl EnvValue for Vec<u64> {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| format!("{s:?} is not a non-negative integer"))
+            })
+            .collect()
+    }
+}
+
 impl EnvValue for Vec<String> {
     fn parse_env(text: &str) -> Result<Self, String> {
         Ok(text
@@ -140,8 +153,9 @@ settings! {
     /// (default `http://<enclave address>`).
     #[arg(long, value_name = "ORIGIN")]
     enclave_origin: String,
-    /// More origins (dapps) allowed to embed the enclave, e.g. `https://dapp.example.com`
-    /// (`https://` only, except on loopback); the flag once per origin, the variable comma-separated.
+    /// More origins (dapps) allowed to embed the enclave and to sign users in, e.g.
+    /// `https://dapp.example.com` (`https://` only, except on loopback); the flag once per
+    /// origin, the variable comma-separated.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
     /// A node's CometBFT RPC URL (e.g. `http://validator:26657`). When set, no node is started: the
@@ -157,6 +171,13 @@ settings! {
     /// The longest `wait=commit` waits for a transaction's block, in milliseconds (default 10000).
     #[arg(long, value_name = "MS")]
     commit_wait_ms: u64,
+    /// How long a sign-in session lasts, in seconds (default 3600).
+    #[arg(long, value_name = "SECONDS")]
+    session_ttl_secs: u64,
+    /// The EIP-155 chain ids an EIP-4361 sign-in may name (default 1); the flag once per id, the
+    /// variable comma-separated.
+    #[arg(long = "siwe-chain-id", value_name = "ID")]
+    siwe_chain_ids: Vec<u64>,
 }
 
 /// Where the relay's node is.
@@ -183,6 +204,10 @@ pub struct RelayConfig {
     pub allow_origins: Vec<String>,
     pub node: NodeTarget,
     pub commit_wait: Duration,
+    /// How long a sign-in session lasts.
+    pub session_ttl: Duration,
+    /// The EIP-155 chain ids sign-in accepts.
+    pub siwe_chain_ids: Vec<u64>,
 }
 
 /// The longest `commit_wait_ms` accepted (a request holds a connection that long).
@@ -256,6 +281,8 @@ impl RelayConfig {
             allow_origins: s.allow_origins.unwrap_or_default(),
             node,
             commit_wait: Duration::from_millis(commit_wait_ms),
+            session_ttl: Duration::from_secs(s.session_ttl_secs.unwrap_or(3600)),
+            siwe_chain_ids: s.siwe_chain_ids.unwrap_or_else(|| vec![1]),
         })
     }
 }
@@ -292,6 +319,7 @@ mod tests {
             ("IDOS_APP_ADDR", "127.0.0.1:2001"),
             ("IDOS_ENCLAVE_ADDR", "127.0.0.1:2002"),
             ("IDOS_ALLOW_ORIGINS", "https://b.example, https://c.example"),
+            ("IDOS_SIWE_CHAIN_IDS", "1, 10"),
         ]);
         let c = RelayConfig::resolve(flags, vars, Some(toml.path())).unwrap();
         assert_eq!(c.app_addr, "127.0.0.1:3001", "flag over env and file");
@@ -300,6 +328,8 @@ mod tests {
         assert_eq!(c.commit_wait, Duration::from_millis(3));
         assert_eq!(c.allow_origins, ["https://b.example", "https://c.example"]);
         assert_eq!(c.data_dir, PathBuf::from("data"), "default");
+        assert_eq!(c.siwe_chain_ids, [1, 10]);
+        assert_eq!(c.session_ttl, Duration::from_secs(3600));
         assert_eq!(
             c.node,
             NodeTarget::Bundled {

@@ -11,6 +11,7 @@
 //! README's "Sign-in" section for what that means behind a load balancer.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteOptions};
@@ -66,6 +67,10 @@ pub struct RelayStore {
     path: PathBuf,
     /// Serializes read-modify-write of one row ([`RelayStore::update`]) within this process.
     update_lock: Mutex<()>,
+    /// The options the database was opened with (they hold its statistics, when enabled).
+    options: Options,
+    /// Writes made with [`Durability::Synced`] so far.
+    synced_writes: AtomicU64,
 }
 
 impl std::fmt::Debug for RelayStore {
@@ -97,6 +102,16 @@ impl RelayStore {
 
     /// Opens (creating if needed) the store at exactly `path`.
     pub fn open_at(path: &Path) -> Result<Arc<RelayStore>, StoreError> {
+        RelayStore::open_with(path, false)
+    }
+
+    /// Like [`RelayStore::open_at`], with RocksDB's statistics collected (see
+    /// [`RelayStore::ticker`]). For tests and diagnostics.
+    pub fn open_with_statistics(path: &Path) -> Result<Arc<RelayStore>, StoreError> {
+        RelayStore::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, statistics: bool) -> Result<Arc<RelayStore>, StoreError> {
         let error = |detail: String| StoreError {
             path: path.display().to_string(),
             detail,
@@ -105,6 +120,9 @@ impl RelayStore {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
+        if statistics {
+            options.enable_statistics();
+        }
         let families = RelayTable::ALL
             .iter()
             .map(|t| ColumnFamilyDescriptor::new(t.name(), Options::default()));
@@ -114,7 +132,24 @@ impl RelayStore {
             db,
             path: path.to_owned(),
             update_lock: Mutex::new(()),
+            options,
+            synced_writes: AtomicU64::new(0),
         }))
+    }
+
+    /// A RocksDB statistics ticker by name (e.g. `rocksdb.wal.synced`), when the store was
+    /// opened with [`RelayStore::open_with_statistics`].
+    pub fn ticker(&self, name: &str) -> Option<u64> {
+        let dump = self.options.get_statistics()?;
+        dump.lines().find_map(|line| {
+            let rest = line.strip_prefix(name)?.strip_prefix(" COUNT : ")?;
+            rest.trim().parse().ok()
+        })
+    }
+
+    /// How many [`Durability::Synced`] writes this store has made since it was opened.
+    pub fn synced_writes(&self) -> u64 {
+        self.synced_writes.load(Ordering::Relaxed)
     }
 
     /// Where the store lives.
@@ -151,7 +186,15 @@ impl RelayStore {
     ) -> Result<(), StoreError> {
         self.db
             .put_cf_opt(self.cf(table), key, value, &Self::write_options(durability))
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        self.count_synced(durability);
+        Ok(())
+    }
+
+    fn count_synced(&self, durability: Durability) {
+        if durability == Durability::Synced {
+            self.synced_writes.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Reads one row.
@@ -170,7 +213,9 @@ impl RelayStore {
     ) -> Result<(), StoreError> {
         self.db
             .delete_cf_opt(self.cf(table), key, &Self::write_options(durability))
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        self.count_synced(durability);
+        Ok(())
     }
 
     /// Reads a row and, under a lock no other update of this store passes, writes what
@@ -272,6 +317,35 @@ mod tests {
         let _store = RelayStore::open(dir.path()).unwrap();
         let err = RelayStore::open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("relay"), "{err}");
+    }
+
+    #[test]
+    fn synced_writes_reach_the_disk_before_they_return_logged_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open_with_statistics(&dir.path().join("relay")).unwrap();
+        let synced = || store.ticker("rocksdb.wal.synced").unwrap();
+        let start = synced();
+        store
+            .put(RelayTable::Nonces, b"a", b"1", Durability::Logged)
+            .unwrap();
+        store
+            .delete(RelayTable::Nonces, b"a", Durability::Logged)
+            .unwrap();
+        assert_eq!(synced(), start);
+        assert_eq!(store.synced_writes(), 0);
+        store
+            .put(RelayTable::RevokedSessions, b"s", b"1", Durability::Synced)
+            .unwrap();
+        assert_eq!(synced(), start + 1);
+        store
+            .update(RelayTable::Nonces, b"n", |_| Some(b"2".to_vec()))
+            .unwrap();
+        assert_eq!(synced(), start + 2);
+        store
+            .delete(RelayTable::Nonces, b"n", Durability::Synced)
+            .unwrap();
+        assert_eq!(synced(), start + 3);
+        assert_eq!(store.synced_writes(), 3);
     }
 
     #[test]

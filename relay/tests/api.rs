@@ -808,3 +808,55 @@ async fn a_grantees_read_of_a_shared_copy_is_in_the_owners_access_log() {
             .contains("revoke_access_grant")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_through_the_nodes_cursors() {
+    let f = fixture().await;
+    let alice = user_with_wallet(&f, SigningKey::generate_ed25519()).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = Uuid::new_v4();
+        let done = act(
+            &f.api,
+            &alice.wallet,
+            protocol::action::AddAttribute {
+                id,
+                attribute_key: format!("key-{n}"),
+                value: format!("value-{n}"),
+            },
+        )
+        .await;
+        assert_eq!(done["status"], "committed", "{done}");
+        ids.push(id.to_string());
+    }
+    ids.sort();
+    let token = sign_in(&f, &alice.ed25519()).await;
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/attributes?limit=1".to_owned();
+    loop {
+        let (status, page) = get_as(&f, &token, &path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page["height"].as_u64().unwrap() > 0, "{page}");
+        assert_eq!(page["app_hash"].as_str().unwrap().len(), 64, "{page}");
+        let items = page["data"]["items"].as_array().unwrap();
+        assert!(items.len() <= 1, "{page}");
+        seen.extend(items.iter().map(|a| a["id"].as_str().unwrap().to_owned()));
+        match page["data"]["next_cursor"].as_str() {
+            Some(cursor) => {
+                let cursor: String = cursor
+                    .bytes()
+                    .map(|b| match b {
+                        b'+' => "%2B".to_owned(),
+                        b'/' => "%2F".to_owned(),
+                        b'=' => "%3D".to_owned(),
+                        b => (b as char).to_string(),
+                    })
+                    .collect();
+                path = format!("/api/v1/attributes?limit=1&cursor={cursor}");
+            }
+            None => break,
+        }
+        assert!(seen.len() <= 3, "the pages do not end: {seen:?}");
+    }
+    assert_eq!(seen, ids, "every attribute once, in id order");
+}

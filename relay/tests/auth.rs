@@ -953,3 +953,180 @@ async fn secrets_are_not_in_debug_output() {
     let _unused: Arc<RelayStore> = relay.auth.store().clone();
     let _ = &relay.dir;
 }
+
+#[tokio::test]
+async fn fail_ed25519_sign_in_from_a_foreign_page() {
+    let relay = relay();
+    let key = Ed25519SigningKey::from_seed(&[9; 32]);
+    let public = key.public_key();
+    let nonce = relay.nonce().await;
+    let text = ed25519_sign_in_text(RELAY, "idos-test", &public, &nonce);
+    let body = json!({
+        "public_key": public.to_text(),
+        "nonce": nonce,
+        "signature": hex::encode(key.sign(text.as_bytes()).as_bytes()),
+    });
+    let result = relay
+        .post(
+            "/api/v1/auth/ed25519",
+            body.clone(),
+            Some("https://evil.example.com"),
+        )
+        .await;
+    assert_refused(&result, StatusCode::FORBIDDEN, "origin_not_allowed");
+    // From an allowed page it works (with a fresh nonce: the refused attempt used it up).
+    let nonce = relay.nonce().await;
+    let text = ed25519_sign_in_text(RELAY, "idos-test", &public, &nonce);
+    let body = json!({
+        "public_key": public.to_text(),
+        "nonce": nonce,
+        "signature": hex::encode(key.sign(text.as_bytes()).as_bytes()),
+    });
+    let result = relay.post("/api/v1/auth/ed25519", body, Some(DAPP)).await;
+    assert_eq!(result.0, StatusCode::OK, "{}", result.1);
+}
+
+#[test]
+fn the_openapi_description_lists_the_four_routes_and_spells_out_the_ed25519_text() {
+    use utoipa::OpenApi as _;
+    let doc = relay::auth::routes::AuthApi::openapi();
+    let json = serde_json::to_value(&doc).unwrap();
+    let paths: Vec<_> = json["paths"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/auth/ed25519",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/nonce",
+            "/api/v1/auth/siwe"
+        ]
+    );
+    let ed25519 = json["paths"]["/api/v1/auth/ed25519"]["post"].to_string();
+    for line in [
+        "idOS relay sign-in",
+        "origin: ",
+        "network: ",
+        "purpose: session",
+        "public key: ",
+        "nonce: ",
+    ] {
+        assert!(ed25519.contains(line), "{line:?} missing from {ed25519}");
+    }
+    for schema in [
+        "SiweRequest",
+        "Ed25519Request",
+        "SignInResponse",
+        "NonceResponse",
+        "ErrorBody",
+    ] {
+        assert!(
+            json["components"]["schemas"][schema].is_object(),
+            "{schema}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn using_a_nonce_and_logging_out_are_synced_to_disk_issuing_a_nonce_is_not() {
+    let relay = relay();
+    let store = relay.auth.store().clone();
+    let wallet = wallet();
+    let nonce = relay.nonce().await;
+    assert_eq!(store.synced_writes(), 0);
+    let message = Siwe::new(&wallet, &nonce).text();
+    let (status, body, _) = relay.siwe(&message, &sign(&wallet, &message), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(store.synced_writes(), 1);
+    let token = body["token"].as_str().unwrap();
+    let (status, _, _) = relay
+        .call(
+            Request::post("/api/v1/auth/logout")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(store.synced_writes(), 2);
+}
+
+#[tokio::test]
+async fn hostile_sign_in_bodies_get_4xx_with_a_code_never_a_session_or_a_fault() {
+    let relay = relay();
+    let wallet = wallet();
+    let message = Siwe::new(&wallet, &relay.nonce().await).text();
+    let signature = sign(&wallet, &message);
+    // A small deterministic generator: no test depends on luck.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let bytes = message.as_bytes();
+    for round in 0..300 {
+        let mut changed = bytes.to_vec();
+        let i = (next() as usize) % changed.len();
+        match round % 3 {
+            0 => changed[i] = (next() % 256) as u8,
+            1 => changed.truncate(i),
+            _ => changed.insert(i, b"\n\r\0 :-x"[(next() % 7) as usize]),
+        }
+        let text = String::from_utf8_lossy(&changed).into_owned();
+        if text == message {
+            continue;
+        }
+        let (status, body, _) = relay.siwe(&text, &signature, None).await;
+        assert!(status.is_client_error(), "{status} {body} for {text:?}");
+        assert!(body["code"].is_string(), "{body}");
+    }
+    for body in [
+        json!([]),
+        json!(null),
+        json!({"message": 1, "signature": "0x"}),
+        json!({"message": "x".repeat(100_000), "signature": "0x"}),
+        json!({"message": message, "signature": ["0x"]}),
+        json!({"message": message, "signature": "0x".repeat(10_000)}),
+    ] {
+        let (status, body, _) = relay.post("/api/v1/auth/siwe", body, None).await;
+        assert!(status.is_client_error(), "{status} {body}");
+        assert!(body["code"].is_string(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn pruning_drops_revocations_of_sessions_that_expired_and_keeps_the_others() {
+    use relay::store::{Durability, RelayTable, expiring_value};
+    let relay = relay();
+    let (token, _) = relay.sign_in(&wallet()).await;
+    let (status, _, _) = relay
+        .call(
+            Request::post("/api/v1/auth/logout")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let store = relay.auth.store();
+    store
+        .put(
+            RelayTable::RevokedSessions,
+            &[9; 16],
+            &expiring_value(1, &[]),
+            Durability::Logged,
+        )
+        .unwrap();
+    assert_eq!(store.count(RelayTable::RevokedSessions).unwrap(), 2);
+    // The used nonce of the sign-in has not expired either.
+    assert_eq!(relay.auth.prune_expired().unwrap(), 1);
+    assert_eq!(store.count(RelayTable::RevokedSessions).unwrap(), 1);
+    let (status, body) = relay
+        .get_with("/whoami", Some(&format!("Bearer {token}")), None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("session_revoked"))
+    );
+}

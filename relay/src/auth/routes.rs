@@ -248,14 +248,26 @@ pub async fn siwe(
         (status = 200, description = "Signed in; the session cookie is set too", body = SignInResponse),
         (status = 400, description = "Malformed key or signature (invalid_field), malformed JSON", body = ErrorBody),
         (status = 401, description = "The signature does not verify (bad_signature), or the nonce is unknown, used or expired", body = ErrorBody),
+        (status = 403, description = "Sent by a browser page whose Origin is not allowed (origin_not_allowed)", body = ErrorBody),
         (status = 422, description = "Missing or unknown fields (invalid_body)", body = ErrorBody),
     )
 )]
 pub async fn ed25519(
     State(auth): State<Auth>,
+    headers: HeaderMap,
     AuthJson(request): AuthJson<Ed25519Request>,
 ) -> Result<Response, AuthError> {
     auth.consume_nonce(&request.nonce).await?;
+    // Servers send no Origin. A browser page that does must be an allowed one, or a foreign
+    // page could sign the browser in as the page's own key (login CSRF).
+    if let Some(origin) = request_origin(&headers)
+        && !auth.config().is_allowed_origin(&origin)
+    {
+        return Err(AuthError::OriginNotAllowed(format!(
+            "{:?}",
+            origin.chars().take(100).collect::<String>()
+        )));
+    }
     let key =
         Ed25519PublicKey::parse(&request.public_key).map_err(|_| AuthError::InvalidField {
             field: "public_key",

@@ -39,7 +39,7 @@ pub enum Command {
     /// Run the storage node (embedded chain with a CometBFT-compatible RPC, or ABCI for CometBFT).
     Node(node::NodeArgs),
     /// Run the product: the embedded node, the web apps and the enclave (two origins).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// An issuer's work through a relay: profiles, credentials, delegated write grants,
     /// revocation.
     #[command(subcommand)]
@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Node(args) => node::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Issuer(cmd) => issuer::run(cmd),
         Command::Consumer(cmd) => consumer::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),

@@ -127,6 +127,8 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         let mut auth_config = AuthConfig::new(app_origin.clone());
         auth_config.dapp_origins = cfg.allow_origins.clone();
         auth_config.network = node.chain_id().to_owned();
+        auth_config.session_ttl = cfg.session_ttl;
+        auth_config.chain_ids = cfg.siwe_chain_ids.clone();
         let auth = Auth::new(auth_config, session_key, store.clone())
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let _pruner = auth.spawn_pruner(Duration::from_secs(60));
