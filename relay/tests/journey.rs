@@ -513,6 +513,162 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
     }
 }
 
+/// The issuer's other commands: a credential, its copy for a consumer and the access grant in one
+/// transaction through a delegated write grant the user's wallet signed; the consumer decrypts
+/// it; the issuer revokes it (a public-notes edit) and the consumer's fetch then refuses with
+/// `credential_revoked`, printing nothing.
+#[test]
+fn an_issuer_writes_through_a_delegated_write_grant_and_revokes() {
+    let serve = Serve::start();
+    let rt = runtime();
+    let relay = serve.client();
+    let chain_id = rt.block_on(relay.chain()).unwrap().chain_id;
+    let keys = tempfile::TempDir::new().unwrap();
+    let owner_key = serve.data.join("node/owner_key");
+    let inserter = ok_json(&serve.cli(
+        &["admin", "add-inserter", "--name", "Issuer", "--json"],
+        &[("IDOS_KEY_FILE", &owner_key)],
+    ));
+    let issuer = Ed25519SigningKey::generate();
+    let issuer_file = write_secret(
+        keys.path(),
+        "issuer",
+        &SigningKey::Ed25519(issuer.clone()).to_hex(),
+    );
+    ok_json(&serve.cli(
+        &[
+            "admin",
+            "add-delegate",
+            "--inserter-id",
+            inserter["inserter_id"].as_str().unwrap(),
+            "--address",
+            &issuer.public_key().to_text(),
+            "--json",
+        ],
+        &[("IDOS_KEY_FILE", &owner_key)],
+    ));
+    let issuer_env = [("IDOS_KEY_FILE", issuer_file.as_path())];
+    let wallet = SigningKey::generate_evm();
+    let user_box = EncryptionSecretKey::generate();
+    let user_id = Uuid::new_v4();
+    let proof = node::testkit::wallet_proof(&wallet, &user_id, &chain_id, Uuid::new_v4());
+    let proof_file = keys.path().join("proof.json");
+    std::fs::write(&proof_file, serde_json::to_vec(&proof).unwrap()).unwrap();
+    ok_json(&serve.cli(
+        &[
+            "issuer",
+            "create-profile",
+            "--user-id",
+            &user_id.to_string(),
+            "--encryption-public-key",
+            &user_box.public_key().to_string(),
+            "--wallet-proof",
+            proof_file.to_str().unwrap(),
+            "--json",
+        ],
+        &issuer_env,
+    ));
+
+    // The issuer renders the grant; the user's wallet signs its text.
+    let consumer = SigningKey::Ed25519(Ed25519SigningKey::generate());
+    let consumer_box = EncryptionSecretKey::generate();
+    let time = |t: i64| protocol::time::format_rfc3339(t).unwrap();
+    let grant_file = keys.path().join("grant.json");
+    let rendered = ok_json(&serve.cli(
+        &[
+            "issuer",
+            "dwg-message",
+            "--owner",
+            &wallet.identity().identifier(),
+            "--grantee",
+            &consumer.identity().identifier(),
+            "--timelock",
+            &time(now() + 3600),
+            "--not-before",
+            &time(now() - 60),
+            "--not-after",
+            &time(now() + 3600),
+            "--grant-out",
+            grant_file.to_str().unwrap(),
+            "--json",
+        ],
+        &issuer_env,
+    ));
+    let message = rendered["message"].as_str().unwrap();
+    assert_eq!(
+        rt.block_on(relay.dwg_message(&serde_json::from_value(rendered["grant"].clone()).unwrap()))
+            .unwrap(),
+        message
+    );
+    let signature_file = write_secret(
+        keys.path(),
+        "grant.sig",
+        &idos_client::sign_in::sign_hex(&wallet, message),
+    );
+    let plaintext = b"{\"over_18\":true}";
+    let credential_file = keys.path().join("credential.json");
+    std::fs::write(&credential_file, plaintext).unwrap();
+    let written = ok_json(&serve.cli(
+        &[
+            "issuer",
+            "issue-by-dwg",
+            "--grant",
+            grant_file.to_str().unwrap(),
+            "--grant-signature",
+            signature_file.to_str().unwrap(),
+            "--recipient",
+            &user_box.public_key().to_string(),
+            "--grantee-encryption-key",
+            &consumer_box.public_key().to_string(),
+            "--file",
+            credential_file.to_str().unwrap(),
+            "--json",
+        ],
+        &issuer_env,
+    ));
+    let copy_id = written["copy_id"].as_str().unwrap().to_owned();
+    let credential_id = written["credential_id"].as_str().unwrap().to_owned();
+
+    // The consumer decrypts the copy, exactly.
+    let consumer_file = write_secret(keys.path(), "consumer", &consumer.to_hex());
+    let consumer_box_file = write_secret(keys.path(), "consumer.box", &consumer_box.to_base64());
+    let consumer_env = [
+        ("IDOS_KEY_FILE", consumer_file.as_path()),
+        ("IDOS_ENCRYPTION_KEY_FILE", consumer_box_file.as_path()),
+    ];
+    let fetch = || {
+        serve.cli(
+            &[
+                "consumer",
+                "fetch",
+                &copy_id,
+                "--decrypt",
+                "--issuer",
+                &issuer.public_key().to_text(),
+            ],
+            &consumer_env,
+        )
+    };
+    let fetched = fetch();
+    assert!(fetched.status.success(), "{fetched:?}");
+    assert_eq!(fetched.stdout, plaintext);
+
+    // The issuer revokes it; the consumer's fetch refuses, printing nothing.
+    ok_json(&serve.cli(
+        &[
+            "issuer",
+            "revoke",
+            "--credential-id",
+            &credential_id,
+            "--json",
+        ],
+        &issuer_env,
+    ));
+    let refused = fetch();
+    fails_with(&refused, "credential_revoked");
+    assert!(refused.stdout.is_empty());
+}
+
 /// The negative cases against the real process: each a 4xx with its stable code.
 #[test]
 fn fail_foreign_sessions_forged_tokens_and_foreign_origin_cookie_writes_are_refused() {
