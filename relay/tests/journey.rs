@@ -379,6 +379,60 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
         .unwrap();
     assert!(shared.is_committed(), "{shared:?}");
 
+    // Nobody else reads the user's data: another user's session (a profile of its own) gets
+    // `not_found` for the original and the copy.
+    let other = SigningKey::generate_evm();
+    let other_id = Uuid::new_v4();
+    let other_proof = node::testkit::wallet_proof(&other, &other_id, &chain_id, Uuid::new_v4());
+    let other_proof_file = keys.path().join("other-proof.json");
+    std::fs::write(&other_proof_file, serde_json::to_vec(&other_proof).unwrap()).unwrap();
+    ok_json(&serve.cli(
+        &[
+            "issuer",
+            "create-profile",
+            "--user-id",
+            &other_id.to_string(),
+            "--encryption-public-key",
+            &EncryptionSecretKey::generate().public_key().to_string(),
+            "--wallet-proof",
+            other_proof_file.to_str().unwrap(),
+            "--json",
+        ],
+        &[("IDOS_KEY_FILE", &issuer_file)],
+    ));
+    let stranger = rt
+        .block_on(relay.sign_in_siwe(&other, &SiweOptions::default()))
+        .unwrap();
+    let consumer_session = rt
+        .block_on(relay.sign_in_ed25519(&SigningKey::Ed25519(consumer.clone()), None))
+        .unwrap();
+    for err in [
+        rt.block_on(stranger.credential(original_id)).unwrap_err(),
+        rt.block_on(stranger.shared_credential(copy_id))
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(404), "not_found"),
+            "{err}"
+        );
+    }
+    // The consumer has no profile: its session reads no owner's credential either.
+    let err = rt
+        .block_on(consumer_session.credential(original_id))
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(404), "no_profile"),
+        "{err}"
+    );
+    // Its access log is its own, and empty.
+    let theirs = rt
+        .block_on(stranger.access_log(&PageQuery::first()))
+        .unwrap();
+    assert!(theirs.items.is_empty(), "{theirs:?}");
+    rt.block_on(consumer_session.logout()).unwrap();
+
     // The consumer CLI lists the grant and decrypts exactly the issued plaintext.
     let consumer_file = write_secret(
         keys.path(),
