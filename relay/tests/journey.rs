@@ -707,6 +707,54 @@ fn an_issuer_writes_through_a_delegated_write_grant_and_revokes() {
     assert!(fetched.status.success(), "{fetched:?}");
     assert_eq!(fetched.stdout, plaintext);
 
+    // Every other read of the client library decodes the real relay's answer.
+    let original_id: Uuid = written["original_id"].as_str().unwrap().parse().unwrap();
+    let copy_uuid: Uuid = copy_id.parse().unwrap();
+    let hash = protocol::credential::content_hash(plaintext);
+    let me = rt
+        .block_on(relay.sign_in_siwe(&wallet, &SiweOptions::default()))
+        .unwrap();
+    let first = PageQuery::first();
+    rt.block_on(async {
+        let wallets = me.wallets(&first).await.unwrap().data.items;
+        assert_eq!(wallets[0].address, wallet.identity());
+        assert!(me.attributes(&first).await.unwrap().data.items.is_empty());
+        assert!(me.has_profile(&wallet.identity()).await.unwrap().data);
+        let mine = me.credentials(&first).await.unwrap().data.items;
+        assert!(mine.iter().any(|c| c.id == original_id), "{mine:?}");
+        let notes = me.credential_public_notes(original_id).await.unwrap().data;
+        assert!(notes.contains(&credential_id), "{notes}");
+        me.credential_locked(original_id).await.unwrap();
+        let owned = me.grants_owned(&first.clone().limit(10)).await.unwrap();
+        assert_eq!(owned.data.items[0].data_id, copy_uuid);
+        let tx = me
+            .tx_status(written["tx_hash"].as_str().unwrap(), false)
+            .await
+            .unwrap();
+        assert!(tx.is_committed(), "{tx:?}");
+        assert!(me.next_nonce(&wallet.identity()).await.unwrap() >= 1);
+        me.logout().await.unwrap();
+
+        let them = relay.sign_in_ed25519(&consumer, None).await.unwrap();
+        assert_eq!(
+            them.grants_granted_count(Some(user_id)).await.unwrap().data,
+            1
+        );
+        let granted = them.grants_granted(Some(user_id), &first).await.unwrap();
+        assert_eq!(granted.data.items[0].content_hash, hash);
+        let issuer_key = issuer.public_key();
+        let copies = them
+            .shared_by_user(user_id, Some(&issuer_key), &first)
+            .await
+            .unwrap();
+        assert_eq!(copies.data.items[0].id, copy_uuid);
+        assert_eq!(
+            them.sibling_credential(&hash).await.unwrap().data,
+            Some(copy_uuid)
+        );
+        them.logout().await.unwrap();
+    });
+
     // The issuer revokes it; the consumer's fetch refuses, printing nothing.
     ok_json(&serve.cli(
         &[
@@ -721,6 +769,13 @@ fn an_issuer_writes_through_a_delegated_write_grant_and_revokes() {
     let refused = fetch();
     fails_with(&refused, "credential_revoked");
     assert!(refused.stdout.is_empty());
+
+    // The consumer gives the copy up; its grant is gone.
+    let rescinded =
+        ok_json(&serve.cli(&["consumer", "rescind", &copy_id, "--json"], &consumer_env));
+    assert_eq!(rescinded["copy_id"], copy_id.as_str());
+    let grants = ok_json(&serve.cli(&["consumer", "grants", "--json"], &consumer_env));
+    assert_eq!(grants["grants"], serde_json::json!([]));
 }
 
 /// The negative cases against the real process: each a 4xx with its stable code.
