@@ -22,11 +22,14 @@ WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Ca
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc >= 1.96.1
 BINARYEN_VERSION=132           # Debian's wasm-opt 108 silently corrupts wasm-bindgen output
 TWEETNACL_VERSION=1.0.3        # the version idOS's clients use
+OPENAPI_VALIDATOR_VERSION=0.9.0  # validates the relay's OpenAPI 3.1 document
 
 # 1. System packages: RocksDB (linked, not compiled: 14 s instead of 15 min), libclang for
 #    its bindings, openssl (the enclave build pins its assets by SHA-384), Chromium +
 #    ChromeDriver for browser tests.
 packages=(librocksdb-dev libclang-dev pkg-config openssl)
+# python3-venv: openapi-spec-validator (step 4) goes into a virtual environment.
+command -v openapi-spec-validator >/dev/null 2>&1 || packages+=(python3-venv)
 [ "$browser" = 1 ] && packages+=(chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -72,4 +75,13 @@ if [ ${#npm_packages[@]} -gt 0 ]; then
   fi
   say "installing ${npm_packages[*]} into $tools"
   npm install --prefix "$tools" --no-audit --no-fund --silent "${npm_packages[@]}" >/dev/null
+fi
+
+# 4. From PyPI, kept out of the system paths: openapi-spec-validator, which relay/tests/api.rs
+#    runs over the relay's OpenAPI document.
+if ! command -v openapi-spec-validator >/dev/null 2>&1 \
+    && [ ! -x "$tools/venv/bin/openapi-spec-validator" ]; then
+  say "installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION into $tools/venv"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
 fi

@@ -102,6 +102,40 @@ impl Transaction {
         self.action.validate()
     }
 
+    /// The unsigned transaction's canonical bytes: version byte, then Borsh. What a client that
+    /// cannot encode Borsh gets from the relay, and hands back with its signature.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![TX_VERSION];
+        borsh::to_writer(&mut out, self).expect("borsh encoding into a Vec cannot fail");
+        out
+    }
+
+    /// Decodes and validates an unsigned transaction's bytes ([`Transaction::encode`]). Never
+    /// panics.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_TRANSACTION_BYTES {
+            return Err(Error::TooLarge {
+                what: "transaction",
+                actual: bytes.len(),
+                limit: MAX_TRANSACTION_BYTES,
+            });
+        }
+        let (&version, body) = bytes
+            .split_first()
+            .ok_or_else(|| Error::malformed("transaction", "empty input"))?;
+        if version != TX_VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: "transaction",
+                version,
+                supported: TX_VERSION,
+            });
+        }
+        let tx: Transaction =
+            borsh::from_slice(body).map_err(|e| Error::malformed("transaction", e))?;
+        tx.validate()?;
+        Ok(tx)
+    }
+
     /// Signs with `key`, which must be the transaction's signer.
     pub fn sign(self, key: &SigningKey) -> Result<SignedTransaction> {
         if key.identity() != self.signer {
@@ -191,4 +225,46 @@ pub fn tx_hash(bytes: &[u8]) -> Sha256Digest {
 /// Upper-case hex of a tx hash, as CometBFT prints it.
 pub fn tx_hash_hex(hash: &Sha256Digest) -> String {
     codec::hex_encode(hash.as_bytes()).to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::RevokeAccessGrant;
+    use crate::identity::Ed25519SigningKey;
+
+    fn unsigned() -> Transaction {
+        let key = SigningKey::Ed25519(Ed25519SigningKey::generate());
+        Transaction {
+            chain_id: "idos-test".into(),
+            nonce: 3,
+            signer: key.identity(),
+            action: RevokeAccessGrant {
+                id: uuid::Uuid::nil(),
+            }
+            .into(),
+        }
+    }
+
+    #[test]
+    fn an_unsigned_transaction_decodes_to_itself() {
+        let tx = unsigned();
+        assert_eq!(Transaction::decode(&tx.encode()).unwrap(), tx);
+    }
+
+    #[test]
+    fn fail_unsigned_transactions_that_are_empty_truncated_long_or_of_another_version() {
+        let bytes = unsigned().encode();
+        let code = |b: &[u8]| Transaction::decode(b).unwrap_err().code();
+        assert_eq!(code(&[]), "malformed");
+        assert_eq!(code(&bytes[..bytes.len() - 1]), "malformed");
+        assert_eq!(code(&[bytes.as_slice(), &[0]].concat()), "malformed");
+        let mut other = bytes.clone();
+        other[0] = 2;
+        assert_eq!(code(&other), "unsupported_version");
+        assert_eq!(code(&vec![1; MAX_TRANSACTION_BYTES + 1]), "too_large");
+        let mut zero_nonce = unsigned();
+        zero_nonce.nonce = 0;
+        assert_eq!(code(&zero_nonce.encode()), "invalid_field");
+    }
 }

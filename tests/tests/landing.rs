@@ -13,6 +13,8 @@ use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::{Client, Locator};
 use node::run::{NodeConfig, start_embedded};
 use protocol::kdf::{KdfVersion, derive_user_key};
+use relay::api::ApiState;
+use relay::node_client::NodeClient;
 use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
 use relay::web::site::{SiteConfig, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
@@ -87,22 +89,44 @@ async fn click(c: &Client, id: &str) {
         .unwrap();
 }
 
+/// The API as `idos serve` builds it: sign-in and the access log over the relay store.
+fn api_state(data: &std::path::Path, app_origin: &str, node: NodeClient) -> ApiState {
+    let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
+    let mut config = relay::auth::AuthConfig::new(app_origin);
+    config.network = node.chain_id().to_owned();
+    let auth =
+        relay::auth::Auth::new(config, relay::auth::SessionKey::generate(), store.clone()).unwrap();
+    ApiState::new(
+        node,
+        Duration::from_secs(5),
+        auth,
+        relay::access_log::AccessLog::new(store),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_landing_page_walks_through_the_enclave_with_consent() {
     let data = tempfile::TempDir::new().unwrap();
-    // The node with its RPC, which `/readyz` probes as `idos serve` does.
-    let rpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (node, _rpc) = start_embedded(
+    // As `idos serve` does: the node and its RPC, which the app origin reaches through.
+    let rpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (running, _rpc_server) = start_embedded(
         data.path(),
         &NodeConfig {
             sync_writes: Some(false),
             ..Default::default()
         },
-        rpc_listener,
+        rpc,
     )
     .await
     .unwrap();
-    let chain = node.chain.clone();
+    let chain = running.chain.clone();
+    let node = NodeClient::connect(
+        &format!("http://{}", running.rpc_addr),
+        protocol::identity::Ed25519SigningKey::generate(),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     // As `idos serve` does: the app on `localhost`, the enclave on `127.0.0.1` (two sites). The
     // enclave must know the app origin before the app knows the enclave's: bind both first.
     let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -119,9 +143,10 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
             dir: root().join("www"),
             enclave_origin: enclave.clone(),
         },
-        Arc::clone(&chain),
+        node.clone(),
+        relay::api::app(api_state(data.path(), &app, node)),
     );
-    let probe = RpcStatusProbe::new(&format!("http://{}", node.rpc_addr), Duration::from_secs(2));
+    let probe = RpcStatusProbe::new(&format!("http://{}", running.rpc_addr), Duration::from_secs(2));
     let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
     let site = ops.wrap(site.merge(ops.router()));
     tokio::spawn(relay::ops::serve(

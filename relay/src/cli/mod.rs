@@ -4,10 +4,14 @@
 //! stable. Every failure prints one line, `error: <what is wrong>`, to standard error and
 //! exits with status 1 (2 for usage errors reported by the argument parser).
 
+mod admin;
+mod consumer;
 mod crypto;
+mod issuer;
 mod keys;
 mod node;
 mod output;
+mod remote;
 mod serve;
 
 use std::process::ExitCode;
@@ -35,7 +39,17 @@ pub enum Command {
     /// Run the storage node (embedded chain with a CometBFT-compatible RPC, or ABCI for CometBFT).
     Node(node::NodeArgs),
     /// Run the product: the embedded node, the web apps and the enclave (two origins).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
+    /// An issuer's work through a relay: profiles, credentials, delegated write grants,
+    /// revocation.
+    #[command(subcommand)]
+    Issuer(issuer::IssuerCommand),
+    /// A consumer's (grantee's) work through a relay: grants, reading and decrypting copies.
+    #[command(subcommand)]
+    Consumer(consumer::ConsumerCommand),
+    /// The network owner's work through a relay: inserters and their delegates.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// Parses the process arguments, runs the command and maps failure to an exit status.
@@ -44,10 +58,22 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    // The commands that talk to a relay name the stable code first: `error: <code>: ...`.
+    let remote = matches!(
+        cli.command,
+        Command::Issuer(_) | Command::Consumer(_) | Command::Admin(_)
+    );
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            // One line, whatever the message holds.
+            let message = err.to_string().replace(['\n', '\r'], " ");
+            let code = err.code();
+            if remote && !message.starts_with(code) {
+                eprintln!("error: {code}: {message}");
+            } else {
+                eprintln!("error: {message}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -99,7 +125,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Node(args) => node::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
+        Command::Issuer(cmd) => issuer::run(cmd),
+        Command::Consumer(cmd) => consumer::run(cmd),
+        Command::Admin(cmd) => admin::run(cmd),
     }
 }
 

@@ -19,6 +19,10 @@ pub enum CliError {
     /// The node refused or failed.
     #[error("{0}")]
     Node(#[from] node::error::NodeError),
+    /// A relay refused, could not be reached, or a fetched credential failed its checks (the
+    /// message starts with the code).
+    #[error("{0}")]
+    Client(#[from] idos_client::ClientError),
     /// Anything else a person must fix.
     #[error("{0}")]
     Usage(String),
@@ -26,11 +30,12 @@ pub enum CliError {
 
 impl CliError {
     /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             CliError::Protocol(e) => e.code(),
             CliError::Io { .. } => "io",
             CliError::Node(e) => e.code(),
+            CliError::Client(e) => e.code(),
             CliError::Usage(_) => "usage",
         }
     }

@@ -2,49 +2,41 @@
 //! on the app origin, and the enclave on its own origin on another *site*: by default the app
 //! is `http://localhost:<port>` and the enclave `http://127.0.0.1:<port>`, so the browser's Site
 //! Isolation runs them in separate processes (two ports of one host would be one site).
+//!
+//! The app origin also serves the REST API (`/api/v1`), which reaches the node only through its
+//! CometBFT RPC: the bundled node's, or with `--node-rpc <url>` an external node's (then no
+//! node is started here, and that node must list this relay's gateway key, printed at start, in
+//! its `trusted_gateways`). The bundled node trusts the gateway key without configuration.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use node::run::{NodeConfig, start_embedded};
 
 use super::CliError;
+use crate::access_log::AccessLog;
+use crate::api::{ApiState, app};
+use crate::auth::{Auth, AuthConfig, SessionKey};
+use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
+use crate::node_client::NodeClient;
 use crate::ops::{self, Ops, OpsConfig, RpcStatusProbe};
+use crate::store::RelayStore;
 use crate::web::site::{SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where the node keeps its data.
-    #[arg(long, value_name = "DIR", default_value = "data")]
-    pub data_dir: PathBuf,
-    /// The web apps (landing page, host SDK) and the built enclave (`enclave/dist`).
-    #[arg(long, value_name = "DIR", default_value = "www")]
-    pub www: PathBuf,
-    /// Address the app origin listens on.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
-    pub app_addr: String,
-    /// Address the enclave origin listens on (must differ from the app's).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081")]
-    pub enclave_addr: String,
-    /// The app's origin as browsers reach it (default http://localhost:<app port>).
-    #[arg(long, value_name = "ORIGIN")]
-    pub app_origin: Option<String>,
-    /// The enclave's origin as browsers reach it (default http://<enclave address>); it must be
-    /// on another host than the app's.
-    #[arg(long, value_name = "ORIGIN")]
-    pub enclave_origin: Option<String>,
-    /// Address of the node's CometBFT-compatible RPC.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:26657")]
-    pub rpc_addr: String,
-    /// More origins (dapps) allowed to embed the enclave, e.g. https://dapp.example.com
-    /// (https:// only, except on loopback).
-    #[arg(long = "allow-origin", value_name = "ORIGIN")]
-    pub allow_origins: Vec<String>,
-    /// The node's TOML configuration (see `idos node --help`).
-    #[arg(long, value_name = "FILE")]
-    pub node_config: Option<PathBuf>,
+    /// A TOML file of the settings below (keys as the flags, with `_` for `-`; unknown keys are
+    /// refused). Flags beat `IDOS_*` environment variables, which beat the file.
+    #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
 }
+
+/// How long one RPC call to the node may take.
+const NODE_RPC_TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn bind(addr: &str, what: &str) -> Result<tokio::net::TcpListener, CliError> {
     tokio::net::TcpListener::bind(addr)
@@ -68,56 +60,97 @@ fn check_origins(app: &str, enclave: &str) -> Result<(), CliError> {
 
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
     super::init_logging();
-    let enclave_dist = args.www.join("enclave/dist");
+    let cfg = RelayConfig::resolve(
+        args.settings,
+        |var| std::env::var(var).ok(),
+        args.config.as_deref(),
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let enclave_dist = cfg.www.join("enclave/dist");
     if !enclave_dist.join("index.html").exists() {
         return Err(CliError::Usage(format!(
             "the enclave is not built ({} is missing); run `trunk build` from the repository root, or start with ./idos serve",
             enclave_dist.display()
         )));
     }
-    let node_config = match &args.node_config {
-        Some(path) => NodeConfig::load(path)?,
-        None => NodeConfig::default(),
-    };
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
+    let (gateway, _) = crate::gateway::load_or_create(&cfg.data_dir)?;
+    let gateway_public = gateway.public_key();
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
-        let rpc = bind(&args.rpc_addr, "node RPC").await?;
-        let app_listener = bind(&args.app_addr, "web apps").await?;
-        let enclave_listener = bind(&args.enclave_addr, "enclave").await?;
+        let app_listener = bind(&cfg.app_addr, "web apps").await?;
+        let enclave_listener = bind(&cfg.enclave_addr, "enclave").await?;
         let local = |l: &tokio::net::TcpListener| {
             l.local_addr().map_err(|e| CliError::Usage(e.to_string()))
         };
-        let app_origin = match &args.app_origin {
+        let app_origin = match &cfg.app_origin {
             Some(o) => o.clone(),
             None => format!("http://localhost:{}", local(&app_listener)?.port()),
         };
-        let enclave_origin = match &args.enclave_origin {
+        let enclave_origin = match &cfg.enclave_origin {
             Some(o) => o.clone(),
             None => format!("http://{}", local(&enclave_listener)?),
         };
         check_origins(&app_origin, &enclave_origin)?;
         let mut parents = vec![app_origin.clone()];
-        parents.extend(args.allow_origins.iter().cloned());
+        parents.extend(cfg.allow_origins.iter().cloned());
         let framers = parents.join(", ");
         let enclave = EnclaveWebConfig::new(enclave_dist, parents)
             .map_err(|e| CliError::Usage(e.to_string()))?;
 
-        let (running, rpc_server) =
-            start_embedded(&args.data_dir.join("node"), &node_config, rpc).await?;
+        // The node: the bundled one (trusting this relay's gateway key), or an external one.
+        let (bundled, node_url) = match &cfg.node {
+            NodeTarget::Bundled { rpc_addr, config } => {
+                let mut node_config = match config {
+                    Some(path) => NodeConfig::load(path)?,
+                    None => NodeConfig::default(),
+                };
+                if !node_config.trusted_gateways.contains(&gateway_public) {
+                    node_config.trusted_gateways.push(gateway_public);
+                }
+                let rpc = bind(rpc_addr, "node RPC").await?;
+                let (running, rpc_server) =
+                    start_embedded(&cfg.data_dir.join("node"), &node_config, rpc).await?;
+                let url = format!("http://{}", running.rpc_addr);
+                (Some((running, rpc_server)), url)
+            }
+            NodeTarget::External { url } => (None, url.clone()),
+        };
+        let node = NodeClient::connect(&node_url, gateway, NODE_RPC_TIMEOUT)
+            .await
+            .map_err(|e| CliError::Usage(format!("node at {node_url}: {e}")))?;
+        // Sign-in and the access log share the relay's own store (`<data dir>/relay`).
+        let store = RelayStore::open(&cfg.data_dir).map_err(|e| CliError::Usage(e.to_string()))?;
+        let session_key =
+            SessionKey::load(&cfg.data_dir).map_err(|e| CliError::Usage(e.to_string()))?;
+        let mut auth_config = AuthConfig::new(app_origin.clone());
+        auth_config.dapp_origins = cfg.allow_origins.clone();
+        auth_config.network = node.chain_id().to_owned();
+        auth_config.session_ttl = cfg.session_ttl;
+        auth_config.chain_ids = cfg.siwe_chain_ids.clone();
+        let auth = Auth::new(auth_config, session_key, store.clone())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let _pruner = auth.spawn_pruner(Duration::from_secs(60));
+        let access_log = AccessLog::new(store);
+        let api = app(ApiState::new(
+            node.clone(),
+            cfg.commit_wait,
+            auth,
+            access_log,
+        ));
         let site = site_router(
             SiteConfig {
-                dir: args.www.clone(),
+                dir: cfg.www.clone(),
                 enclave_origin: enclave_origin.clone(),
             },
-            running.chain.clone(),
+            node.clone(),
+            api,
         );
         // Operations: /livez, /readyz (the node's RPC answers), /metrics, and the layers.
         let ops_config = OpsConfig::default();
-        let probe = RpcStatusProbe::new(
-            &format!("http://{}", running.rpc_addr),
-            ops_config.readiness_timeout,
-        )
+        let probe = RpcStatusProbe::new(&node_url, ops_config.readiness_timeout)
         .map_err(CliError::Usage)?;
         let ops = Ops::new(ops_config, std::sync::Arc::new(probe))
             .map_err(|e| CliError::Usage(e.to_string()))?;
@@ -138,36 +171,56 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
                 async move { axum::serve(enclave_listener, enclave_router(enclave)).await },
             );
 
-        let genesis = running
-            .chain
-            .app()
-            .genesis()
-            .expect("the embedded chain starts with a genesis");
         eprintln!("idos serve: ready");
         eprintln!("  web apps     {app_origin}/");
+        eprintln!(
+            "  API          {app_origin}/api/v1/  (document: {app_origin}/api/v1/openapi.json)"
+        );
         eprintln!(
             "  enclave      {enclave_origin}/  (may be framed by {})",
             framers
         );
         eprintln!(
-            "  node RPC     http://{}/status  (chain {}, height {})",
-            running.rpc_addr,
-            genesis.chain_id,
-            running.chain.app().committed().height
+            "  node RPC     {node_url}/status  (chain {}{})",
+            node.chain_id(),
+            if bundled.is_some() {
+                ", bundled"
+            } else {
+                ", external"
+            }
         );
-        eprintln!("  data         {}", args.data_dir.display());
-        if let Some(path) = &running.created_owner_key {
-            eprintln!(
-                "  created a development network-owner key in {} (keep it secret)",
-                path.display()
-            );
-        }
+        eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
+        eprintln!("  data         {}", cfg.data_dir.display());
+        let (chain, rpc_server) = match bundled {
+            Some((running, rpc_server)) => {
+                if let Some(path) = &running.created_owner_key {
+                    eprintln!(
+                        "  created a development network-owner key in {} (keep it secret)",
+                        path.display()
+                    );
+                }
+                (Some(running.chain), Some(rpc_server))
+            }
+            None => (None, None),
+        };
         eprintln!("Press Ctrl-C to stop.");
+        let chain_failed = async {
+            match &chain {
+                Some(chain) => chain.failed().await,
+                None => std::future::pending().await,
+            }
+        };
+        let rpc_stopped = async {
+            match rpc_server {
+                Some(server) => server.await,
+                None => std::future::pending().await,
+            }
+        };
         let stopped = tokio::select! {
-            r = rpc_server => format!("node RPC stopped: {r:?}"),
+            r = rpc_stopped => format!("node RPC stopped: {r:?}"),
             r = &mut app_server => format!("web server stopped: {r:?}"),
             r = enclave_server => format!("enclave server stopped: {r:?}"),
-            reason = running.chain.failed() => format!("the node stopped: {reason}"),
+            reason = chain_failed => format!("the node stopped: {reason}"),
             _ = super::node::shutdown_signal() => String::new(),
         };
         if stopped.is_empty() {
@@ -175,7 +228,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             let _ = stop_app.send(());
             let _ = app_server.await;
         }
-        running.chain.stop();
+        if let Some(chain) = &chain {
+            chain.stop();
+        }
         if stopped.is_empty() {
             Ok(())
         } else {

@@ -1,0 +1,421 @@
+//! The relay's configuration (`idos serve`): command-line flags, `IDOS_*` environment variables
+//! and a TOML file (`--config`), in that order of precedence, over the defaults.
+//!
+//! Every setting has one name: `snake_case` in the TOML file, `--kebab-case` as a flag (except
+//! `allow_origins`, given once per origin as `--allow-origin`), and `IDOS_UPPER_CASE` in the
+//! environment (lists comma-separated). Unknown TOML keys and unparsable values are refused with
+//! the file's or variable's name, never ignored. README.md's "Configuration" table lists them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The environment variable that names the configuration file (besides `--config`).
+pub const CONFIG_ENV: &str = "IDOS_CONFIG";
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML, has an unknown key or a value of the wrong type.
+    #[error("configuration file {path}: {detail}")]
+    File { path: PathBuf, detail: String },
+    /// An `IDOS_*` variable holds a value its setting cannot take.
+    #[error("environment variable {var}={value:?}: {detail}")]
+    Env {
+        var: String,
+        value: String,
+        detail: String,
+    },
+    /// A setting's value is not acceptable.
+    #[error("{setting}: {detail}")]
+    Invalid {
+        setting: &'static str,
+        detail: String,
+    },
+}
+
+/// A value an `IDOS_*` variable can hold.
+trait EnvValue: Sized {
+    fn parse_env(text: &str) -> Result<Self, String>;
+}
+
+impl EnvValue for String {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        Ok(text.to_owned())
+    }
+}
+
+impl EnvValue for PathBuf {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        Ok(PathBuf::from(text))
+    }
+}
+
+impl EnvValue for u64 {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        text.trim()
+            .parse()
+            .map_err(|_| "not a non-negative integer".to_owned())
+    }
+}
+
+impl EnvValue for Vec<u64> {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| format!("{s:?} is not a non-negative integer"))
+            })
+            .collect()
+    }
+}
+
+impl EnvValue for Vec<String> {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        Ok(text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+/// The environment variable of a setting: `IDOS_` and its name in upper case.
+pub fn env_var(setting: &str) -> String {
+    format!("IDOS_{}", setting.to_ascii_uppercase())
+}
+
+macro_rules! settings {
+    ($( $(#[$attr:meta])* $field:ident : $ty:ty ),* $(,)?) => {
+        /// One layer of settings (flags, environment or file): each one set or not.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, clap::Args)]
+        #[serde(deny_unknown_fields)]
+        pub struct Settings {
+            $( $(#[$attr])* pub $field: Option<$ty>, )*
+        }
+
+        impl Settings {
+            /// Every setting's name (its TOML key), in the order of the README's table.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// The settings given by `IDOS_*` variables, read through `lookup`.
+            pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+                Ok(Settings {
+                    $( $field: {
+                        let var = env_var(stringify!($field));
+                        match lookup(&var) {
+                            None => None,
+                            Some(value) => Some(<$ty as EnvValue>::parse_env(&value).map_err(|detail| {
+                                ConfigError::Env { var: var.clone(), value: value.clone(), detail }
+                            })?),
+                        }
+                    }, )*
+                })
+            }
+
+            /// These settings, falling back to `lower`'s where these have none.
+            pub fn or(self, lower: Settings) -> Settings {
+                Settings { $( $field: self.$field.or(lower.$field), )* }
+            }
+        }
+    };
+}
+
+settings! {
+    /// Where the relay (and the bundled node, under `node/`) keep their data (default data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: PathBuf,
+    /// The web apps (landing page, host SDK) and the built enclave (`enclave/dist`) (default www).
+    #[arg(long, value_name = "DIR")]
+    www: PathBuf,
+    /// Address the app origin (web apps and `/api/v1`) listens on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "HOST:PORT")]
+    app_addr: String,
+    /// Address the enclave origin listens on; must differ from the app's (default 127.0.0.1:8081).
+    #[arg(long, value_name = "HOST:PORT")]
+    enclave_addr: String,
+    /// The app's origin as browsers reach it (default `http://localhost:<app port>`).
+    #[arg(long, value_name = "ORIGIN")]
+    app_origin: String,
+    /// The enclave's origin as browsers reach it, on another host than the app's
+    /// (default `http://<enclave address>`).
+    #[arg(long, value_name = "ORIGIN")]
+    enclave_origin: String,
+    /// More origins (dapps) allowed to embed the enclave and to sign users in, e.g.
+    /// `https://dapp.example.com` (`https://` only, except on loopback); the flag once per
+    /// origin, the variable comma-separated.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A node's CometBFT RPC URL (e.g. `http://validator:26657`). When set, no node is started: the
+    /// relay fronts that node, which must list the relay's gateway key in its `trusted_gateways`.
+    #[arg(long, value_name = "URL")]
+    node_rpc: String,
+    /// Address the bundled node's RPC listens on (without `node_rpc`) (default 127.0.0.1:26657).
+    #[arg(long, value_name = "HOST:PORT")]
+    rpc_addr: String,
+    /// The bundled node's TOML configuration (see `idos node --help`; without `node_rpc`).
+    #[arg(long, value_name = "FILE")]
+    node_config: PathBuf,
+    /// The longest `wait=commit` waits for a transaction's block, in milliseconds (default 10000).
+    #[arg(long, value_name = "MS")]
+    commit_wait_ms: u64,
+    /// How long a sign-in session lasts, in seconds (default 3600).
+    #[arg(long, value_name = "SECONDS")]
+    session_ttl_secs: u64,
+    /// The EIP-155 chain ids an EIP-4361 sign-in may name (default 1); the flag once per id, the
+    /// variable comma-separated.
+    #[arg(long = "siwe-chain-id", value_name = "ID")]
+    siwe_chain_ids: Vec<u64>,
+}
+
+/// Where the relay's node is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeTarget {
+    /// Start the bundled node, its RPC on `rpc_addr`, configured by `config` (a node TOML file).
+    Bundled {
+        rpc_addr: String,
+        config: Option<PathBuf>,
+    },
+    /// Front the node at this CometBFT RPC URL; start none.
+    External { url: String },
+}
+
+/// The resolved configuration of `idos serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    pub data_dir: PathBuf,
+    pub www: PathBuf,
+    pub app_addr: String,
+    pub enclave_addr: String,
+    pub app_origin: Option<String>,
+    pub enclave_origin: Option<String>,
+    pub allow_origins: Vec<String>,
+    pub node: NodeTarget,
+    pub commit_wait: Duration,
+    /// How long a sign-in session lasts.
+    pub session_ttl: Duration,
+    /// The EIP-155 chain ids sign-in accepts.
+    pub siwe_chain_ids: Vec<u64>,
+}
+
+/// The longest `commit_wait_ms` accepted (a request holds a connection that long).
+pub const MAX_COMMIT_WAIT_MS: u64 = 60_000;
+
+impl Settings {
+    /// Reads a TOML file of settings; unknown keys are refused.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            detail: e.message().to_owned(),
+        })
+    }
+}
+
+impl RelayConfig {
+    /// Flags over environment over file over defaults. `file` is `--config` (or `IDOS_CONFIG`).
+    pub fn resolve(
+        flags: Settings,
+        env: impl Fn(&str) -> Option<String>,
+        file: Option<&Path>,
+    ) -> Result<RelayConfig, ConfigError> {
+        let file = match file {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        let s = flags.or(Settings::from_env(env)?).or(file);
+        let node = match s.node_rpc {
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ConfigError::Invalid {
+                        setting: "node_rpc",
+                        detail: format!("{url:?} is not an http:// or https:// URL"),
+                    });
+                }
+                if s.node_config.is_some() {
+                    return Err(ConfigError::Invalid {
+                        setting: "node_config",
+                        detail: "configures the bundled node, which does not run with node_rpc; \
+                                 configure the external node itself"
+                            .to_owned(),
+                    });
+                }
+                NodeTarget::External { url }
+            }
+            None => NodeTarget::Bundled {
+                rpc_addr: s.rpc_addr.unwrap_or_else(|| "127.0.0.1:26657".to_owned()),
+                config: s.node_config,
+            },
+        };
+        let commit_wait_ms = s.commit_wait_ms.unwrap_or(10_000);
+        if commit_wait_ms > MAX_COMMIT_WAIT_MS {
+            return Err(ConfigError::Invalid {
+                setting: "commit_wait_ms",
+                detail: format!("at most {MAX_COMMIT_WAIT_MS}"),
+            });
+        }
+        Ok(RelayConfig {
+            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("data")),
+            www: s.www.unwrap_or_else(|| PathBuf::from("www")),
+            app_addr: s.app_addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            enclave_addr: s
+                .enclave_addr
+                .unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
+            app_origin: s.app_origin,
+            enclave_origin: s.enclave_origin,
+            allow_origins: s.allow_origins.unwrap_or_default(),
+            node,
+            commit_wait: Duration::from_millis(commit_wait_ms),
+            session_ttl: Duration::from_secs(s.session_ttl_secs.unwrap_or(3600)),
+            siwe_chain_ids: s.siwe_chain_ids.unwrap_or_else(|| vec![1]),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file_beat_defaults() {
+        let toml = file(
+            "app_addr = \"127.0.0.1:1001\"\nenclave_addr = \"127.0.0.1:1002\"\n\
+             www = \"from-file\"\ncommit_wait_ms = 3\nallow_origins = [\"https://a.example\"]\n",
+        );
+        let flags = Settings {
+            app_addr: Some("127.0.0.1:3001".into()),
+            ..Settings::default()
+        };
+        let vars = env(&[
+            ("IDOS_APP_ADDR", "127.0.0.1:2001"),
+            ("IDOS_ENCLAVE_ADDR", "127.0.0.1:2002"),
+            ("IDOS_ALLOW_ORIGINS", "https://b.example, https://c.example"),
+            ("IDOS_SIWE_CHAIN_IDS", "1, 10"),
+        ]);
+        let c = RelayConfig::resolve(flags, vars, Some(toml.path())).unwrap();
+        assert_eq!(c.app_addr, "127.0.0.1:3001", "flag over env and file");
+        assert_eq!(c.enclave_addr, "127.0.0.1:2002", "env over file");
+        assert_eq!(c.www, PathBuf::from("from-file"), "file over default");
+        assert_eq!(c.commit_wait, Duration::from_millis(3));
+        assert_eq!(c.allow_origins, ["https://b.example", "https://c.example"]);
+        assert_eq!(c.data_dir, PathBuf::from("data"), "default");
+        assert_eq!(c.siwe_chain_ids, [1, 10]);
+        assert_eq!(c.session_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            c.node,
+            NodeTarget::Bundled {
+                rpc_addr: "127.0.0.1:26657".into(),
+                config: None
+            }
+        );
+    }
+
+    #[test]
+    fn an_external_node_replaces_the_bundled_one() {
+        let c = RelayConfig::resolve(
+            Settings::default(),
+            env(&[("IDOS_NODE_RPC", "http://10.0.0.5:26657")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            c.node,
+            NodeTarget::External {
+                url: "http://10.0.0.5:26657".into()
+            }
+        );
+    }
+
+    #[test]
+    fn fail_unknown_file_keys_are_refused_with_the_key_and_file() {
+        let toml = file("app_adr = \"127.0.0.1:1\"\n");
+        let err = RelayConfig::resolve(Settings::default(), env(&[]), Some(toml.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `app_adr`"), "{err}");
+        assert!(err.contains(&toml.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn fail_bad_values_name_their_source() {
+        let err = RelayConfig::resolve(
+            Settings::default(),
+            env(&[("IDOS_COMMIT_WAIT_MS", "soon")]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("IDOS_COMMIT_WAIT_MS"), "{err}");
+        let toml = file("commit_wait_ms = \"soon\"\n");
+        let err = RelayConfig::resolve(Settings::default(), env(&[]), Some(toml.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid type"), "{err}");
+        for (var, value) in [
+            ("IDOS_NODE_RPC", "tcp://node:26657"),
+            ("IDOS_COMMIT_WAIT_MS", "600000"),
+        ] {
+            let err = RelayConfig::resolve(Settings::default(), env(&[(var, value)]), None);
+            assert!(
+                matches!(err, Err(ConfigError::Invalid { .. })),
+                "{var}: {err:?}"
+            );
+        }
+        let err = RelayConfig::resolve(
+            Settings {
+                node_config: Some("node.toml".into()),
+                ..Settings::default()
+            },
+            env(&[("IDOS_NODE_RPC", "http://node:26657")]),
+            None,
+        );
+        assert!(matches!(
+            err,
+            Err(ConfigError::Invalid {
+                setting: "node_config",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn every_setting_is_in_the_readme_table() {
+        let readme = include_str!("../../README.md");
+        for name in Settings::NAMES {
+            let row = format!("| `{name}` | `--");
+            assert!(
+                readme.contains(&row) && readme.contains(&format!("`{}`", env_var(name))),
+                "README.md's configuration table lacks {name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The REST API of a real `idos serve` process on loopback, over plain HTTP/1.1: the network
+//! owner (the development key `idos serve` creates), an issuer and a user with a test EVM key
+//! each prepare their transactions through the API, sign them here (the relay never sees a key),
+//! submit them, wait for their blocks and read the results back through the API; the wallet then
+//! signs in with EIP-4361 and reads its own data through its session.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use node::testkit::wallet_proof;
+use protocol::action::{
+    Action, AddAttribute, AddDelegate, AddInserter, AddUserAsInserter, PasswordStore,
+    UpsertWalletAsInserter,
+};
+use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
+use protocol::nacl_box::EncryptionSecretKey;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 request: status and JSON body (`None` if the server is not up).
+fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+    send(port, "", method, path, body)
+}
+
+/// One request with a bearer token.
+fn request_as(
+    port: u16,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    send(
+        port,
+        &format!("Authorization: Bearer {token}\r\n"),
+        method,
+        path,
+        body,
+    )
+}
+
+fn send(
+    port: u16,
+    headers: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{headers}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let content = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            rest = &tail[n + 2..];
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    Some((
+        status,
+        serde_json::from_str(&content).unwrap_or(Value::String(content)),
+    ))
+}
+
+struct Serve {
+    child: Child,
+    port: u16,
+    rpc: u16,
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `idos serve` with the bundled node, or fronting the node at `node_rpc`.
+fn start(node_rpc: Option<&str>) -> Serve {
+    let dir = tempfile::TempDir::new().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(www.join("enclave/dist")).unwrap();
+    std::fs::write(www.join("enclave/dist/index.html"), "<!doctype html>").unwrap();
+    let data = dir.path().join("data");
+    let (app, enclave, rpc) = (free_port(), free_port(), free_port());
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("idos"));
+    command
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--www")
+        .arg(&www)
+        .args(["--app-addr", &format!("127.0.0.1:{app}")])
+        .args(["--enclave-addr", &format!("127.0.0.1:{enclave}")])
+        .env("IDOS_COMMIT_WAIT_MS", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    match node_rpc {
+        Some(url) => command.args(["--node-rpc", url]),
+        None => command.args(["--rpc-addr", &format!("127.0.0.1:{rpc}")]),
+    };
+    let child = command.spawn().unwrap();
+    let serve = Serve {
+        child,
+        port: app,
+        rpc,
+        _dir: dir,
+        data,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while request(app, "GET", "/readyz", None).is_none_or(|(s, _)| s != 200) {
+        assert!(Instant::now() < deadline, "idos serve did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    serve
+}
+
+/// Prepares `action` for `key` through the API, signs the text, submits it and waits for its
+/// block; returns the final status.
+fn act(port: u16, key: &SigningKey, action: impl Into<Action>) -> Value {
+    let action: Action = action.into();
+    let (status, prepared) = request(
+        port,
+        "POST",
+        "/api/v1/tx/prepare",
+        Some(&json!({"action": action, "signer": key.identity()})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{prepared}");
+    let text = prepared["signing_text"].as_str().unwrap();
+    assert!(text.starts_with("idOS transaction\n"), "{text}");
+    let signature = format!("0x{}", hex::encode(key.sign(text.as_bytes())));
+    let (status, submitted) = request(
+        port,
+        "POST",
+        "/api/v1/tx",
+        Some(&json!({"unsigned": prepared["unsigned"], "signature": signature})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{submitted}");
+    let hash = submitted["hash"].as_str().unwrap().to_owned();
+    let (status, done) =
+        request(port, "GET", &format!("/api/v1/tx/{hash}?wait=commit"), None).unwrap();
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["hash"], hash.as_str());
+    assert_eq!(done["status"], "committed", "{done}");
+    assert!(done["height"].as_u64().unwrap() > 0, "{done}");
+    done
+}
+
+#[test]
+fn a_wallet_prepares_signs_and_submits_through_a_running_relay_and_reads_the_result() {
+    let serve = start(None);
+    let port = serve.port;
+    let (status, chain) = request(port, "GET", "/api/v1/chain", None).unwrap();
+    assert_eq!(status, 200, "{chain}");
+    let chain_id = chain["chain_id"].as_str().unwrap().to_owned();
+    assert_eq!(chain_id, "idos-local");
+
+    // The network owner: the development key `idos serve` created.
+    let owner_hex = std::fs::read_to_string(serve.data.join("node/owner_key")).unwrap();
+    let owner = SigningKey::from_hex(SignatureScheme::Ed25519, owner_hex.trim()).unwrap();
+    let issuer = Ed25519SigningKey::generate();
+    let issuer_key = SigningKey::Ed25519(issuer.clone());
+    let inserter = Uuid::new_v4();
+    act(
+        port,
+        &owner,
+        AddInserter {
+            id: inserter,
+            name: "issuer".into(),
+        },
+    );
+    act(
+        port,
+        &owner,
+        AddDelegate {
+            address: Identity::Ed25519(issuer.public_key()),
+            inserter_id: inserter,
+        },
+    );
+
+    // The issuer makes a profile for a test EVM wallet.
+    let wallet = SigningKey::generate_evm();
+    let address = wallet.identity();
+    let (_, before) = request(
+        port,
+        "GET",
+        &format!("/api/v1/profiles/{address}/exists"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(before["data"], false, "{before}");
+    let user = Uuid::new_v4();
+    act(
+        port,
+        &issuer_key,
+        AddUserAsInserter {
+            id: user,
+            recipient_encryption_public_key: EncryptionSecretKey::generate().public_key(),
+            encryption_password_store: PasswordStore::User,
+        },
+    );
+    act(
+        port,
+        &issuer_key,
+        UpsertWalletAsInserter {
+            user_id: user,
+            wallet: wallet_proof(&wallet, &user, &chain_id, Uuid::new_v4()),
+            approval: None,
+        },
+    );
+
+    // The EVM wallet signs its own transaction (EIP-191 personal_sign over the signing text).
+    let (_, nonce) = request(port, "GET", &format!("/api/v1/nonce/{address}"), None).unwrap();
+    assert_eq!(nonce["data"], 1, "{nonce}");
+    let done = act(
+        port,
+        &wallet,
+        AddAttribute {
+            id: Uuid::new_v4(),
+            attribute_key: "residence".into(),
+            value: "CH".into(),
+        },
+    );
+
+    // Read back through the API: the profile exists, the wallet's nonce moved on, and the
+    // transaction is found by hash in its block.
+    let (_, after) = request(
+        port,
+        "GET",
+        &format!("/api/v1/profiles/{address}/exists"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(after["data"], true, "{after}");
+    let (_, nonce) = request(port, "GET", &format!("/api/v1/nonce/{address}"), None).unwrap();
+    assert_eq!(nonce["data"], 2, "{nonce}");
+    let (status, found) = request(
+        port,
+        "GET",
+        &format!("/api/v1/tx/{}", done["hash"].as_str().unwrap()),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (status, &found["height"]),
+        (200, &done["height"]),
+        "{found}"
+    );
+
+    // The wallet signs in with EIP-4361 and reads its own attribute back through its session.
+    let (_, nonce) = request(port, "GET", "/api/v1/auth/nonce", None).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let message = format!(
+        "localhost:{port} wants you to sign in with your Ethereum account:\n{}\n\nSign in to idOS.\n\nURI: http://localhost:{port}\nVersion: 1\nChain ID: 1\nNonce: {}\nIssued At: {}",
+        address.display_name(),
+        nonce["nonce"].as_str().unwrap(),
+        protocol::time::format_rfc3339(now).unwrap()
+    );
+    let signature = format!("0x{}", hex::encode(wallet.sign(message.as_bytes())));
+    let (status, session) = request(
+        port,
+        "POST",
+        "/api/v1/auth/siwe",
+        Some(&json!({"message": message, "signature": signature})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().unwrap();
+    let (status, attributes) = request_as(port, token, "GET", "/api/v1/attributes", None).unwrap();
+    assert_eq!(status, 200, "{attributes}");
+    assert_eq!(attributes["data"]["items"][0]["attribute_key"], "residence");
+    assert_eq!(attributes["data"]["items"][0]["value"], "CH");
+    assert_eq!(attributes["data"]["items"][0]["user_id"], user.to_string());
+
+    // The bundled node trusts the relay's gateway key (from its data directory) without
+    // configuration: an attested read as the wallet is answered.
+    let gateway_hex = std::fs::read_to_string(serve.data.join("gateway_key")).unwrap();
+    let Ok(SigningKey::Ed25519(gateway)) =
+        SigningKey::from_hex(SignatureScheme::Ed25519, gateway_hex.trim())
+    else {
+        panic!("the gateway key is an Ed25519 seed");
+    };
+    assert_eq!(chain["gateway_key"], gateway.public_key().to_string());
+    let rpc_url = format!("http://127.0.0.1:{}", serve.rpc);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let profile = runtime.block_on(async {
+        let node =
+            relay::node_client::NodeClient::connect(&rpc_url, gateway, Duration::from_secs(10))
+                .await
+                .unwrap();
+        node.query(Some(address), protocol::query::Query::GetUser)
+            .await
+    });
+    assert!(profile.is_ok(), "{profile:?}");
+
+    // A second relay fronts the same node without starting one: same chain, its own gateway key.
+    let front = start(Some(&rpc_url));
+    let (status, seen) = request(front.port, "GET", "/api/v1/chain", None).unwrap();
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["chain_id"], "idos-local");
+    assert!(seen["height"].as_u64().unwrap() >= done["height"].as_u64().unwrap());
+    assert_ne!(seen["gateway_key"], chain["gateway_key"]);
+    assert!(
+        !front.data.join("node").exists(),
+        "no bundled node was started"
+    );
+    let (_, nonce) = request(front.port, "GET", &format!("/api/v1/nonce/{address}"), None).unwrap();
+    assert_eq!(nonce["data"], 2, "{nonce}");
+}
+
+#[test]
+fn fail_an_external_node_with_a_bundled_node_setting_is_a_usage_error() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin("idos"))
+        .args([
+            "serve",
+            "--node-rpc",
+            "http://127.0.0.1:1",
+            "--node-config",
+            "node.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: node_config:"), "{err}");
+}
