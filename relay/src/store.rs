@@ -191,6 +191,24 @@ impl RelayStore {
         Ok(())
     }
 
+    /// Writes `rows` of `table` in one atomic batch: all of them or none.
+    pub fn put_all(
+        &self,
+        table: RelayTable,
+        rows: &[(Vec<u8>, Vec<u8>)],
+        durability: Durability,
+    ) -> Result<(), StoreError> {
+        let mut batch = rocksdb::WriteBatch::default();
+        for (key, value) in rows {
+            batch.put_cf(self.cf(table), key, value);
+        }
+        self.db
+            .write_opt(batch, &Self::write_options(durability))
+            .map_err(|e| self.error(e))?;
+        self.count_synced(durability);
+        Ok(())
+    }
+
     fn count_synced(&self, durability: Durability) {
         if durability == Durability::Synced {
             self.synced_writes.fetch_add(1, Ordering::Relaxed);

@@ -146,7 +146,10 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
         node.clone(),
         relay::api::app(api_state(data.path(), &app, node)),
     );
-    let probe = RpcStatusProbe::new(&format!("http://{}", running.rpc_addr), Duration::from_secs(2));
+    let probe = RpcStatusProbe::new(
+        &format!("http://{}", running.rpc_addr),
+        Duration::from_secs(2),
+    );
     let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
     let site = ops.wrap(site.merge(ops.router()));
     tokio::spawn(relay::ops::serve(

@@ -73,11 +73,7 @@ async fn get_shared_credential(
         request_id: request_id(&headers),
     };
     // Recorded on disk before the content is returned.
-    tokio::task::spawn_blocking(move || log.record(&record))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
+    log.record(record).await?;
     Ok(Json(Answer::from_node(answer)?))
 }
 

@@ -151,7 +151,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         // Operations: /livez, /readyz (the node's RPC answers), /metrics, and the layers.
         let ops_config = OpsConfig::default();
         let probe = RpcStatusProbe::new(&node_url, ops_config.readiness_timeout)
-        .map_err(CliError::Usage)?;
+            .map_err(CliError::Usage)?;
         let ops = Ops::new(ops_config, std::sync::Arc::new(probe))
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let site = ops.wrap(site.merge(ops.router()));

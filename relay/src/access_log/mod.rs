@@ -11,9 +11,17 @@
 //!
 //! A page reads its rows by sequence, key by key from the newest (`limit` point reads, no
 //! scan), so listing costs in proportion to the page. The cursor is the sequence to continue
-//! below. A crash between taking a sequence number and writing its row leaves a gap that
-//! listing skips; the content of such a read was never returned (the row is written, synced,
-//! before the answer).
+//! below.
+//!
+//! Records are written by one writer thread ([`writer`]) in group commits: it takes every
+//! record waiting, gives each the next sequence of its owner, and writes the rows and the
+//! owners' counters in one atomic, fsynced batch; then each read waiting for its record gets
+//! its answer. So a read's content is returned only after its row is on disk, and concurrent
+//! reads share one fsync instead of queueing for one each. (An earlier version took each
+//! sequence with its own synced counter update under a lock, then wrote the row with another
+//! fsync: two fsyncs per read, one at a time, about 2,000 reads a second at most here.)
+
+mod writer;
 
 use std::sync::Arc;
 
@@ -23,15 +31,12 @@ use uuid::Uuid;
 
 use crate::store::{Durability, RelayStore, RelayTable};
 
-/// What the access log needs from a store: point reads, synced writes and a synced counter.
+/// What the access log needs from a store: point reads and atomic, synced batches.
 pub trait LogRows: Send + Sync + std::fmt::Debug {
     /// The row at `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
-    /// Writes a row, on disk before it returns.
-    fn put_synced(&self, key: &[u8], value: &[u8]) -> Result<(), String>;
-    /// Adds one to the counter at `key` (on disk before it returns) and returns its value
-    /// before (0 for none). Two calls never return the same value.
-    fn next_sequence(&self, key: &[u8]) -> Result<u64, String>;
+    /// Writes every row or none, on disk before it returns.
+    fn put_all_synced(&self, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String>;
 }
 
 /// One read of a shared copy through this relay.
@@ -60,10 +65,11 @@ pub struct AccessPage {
     pub next_cursor: Option<String>,
 }
 
-/// The access log over a store.
+/// The access log over a store. Clones share one writer; make one per store.
 #[derive(Debug, Clone)]
 pub struct AccessLog {
     rows: Arc<dyn LogRows>,
+    writer: Arc<writer::Writer>,
 }
 
 /// Most rows of one page.
@@ -98,22 +104,19 @@ pub enum AccessLogError {
 }
 
 impl AccessLog {
-    /// The access log in `rows`.
+    /// The access log in `rows`, with its writer thread (which ends with the last clone).
     pub fn new(rows: Arc<dyn LogRows>) -> Self {
-        AccessLog { rows }
+        let writer = Arc::new(writer::Writer::start(rows.clone()));
+        AccessLog { rows, writer }
     }
 
-    /// Records a read, durably, before the caller may return the copy's content.
-    pub fn record(&self, record: &AccessRecord) -> Result<(), AccessLogError> {
-        let sequence = self
-            .rows
-            .next_sequence(&counter_key(&record.owner_user_id))
-            .map_err(AccessLogError::Store)?;
-        let value =
-            serde_json::to_vec(record).map_err(|e| AccessLogError::Corrupt(e.to_string()))?;
-        self.rows
-            .put_synced(&row_key(&record.owner_user_id, sequence), &value)
-            .map_err(AccessLogError::Store)
+    /// Records a read: returns once its row is on disk, so the caller may then return the
+    /// copy's content (and must not before).
+    pub async fn record(&self, record: AccessRecord) -> Result<(), AccessLogError> {
+        self.writer
+            .record(record)?
+            .await
+            .map_err(|_| writer::stopped())?
     }
 
     /// A page of reads of `owner`'s data, newest first: at most `limit` rows below `cursor`.
@@ -128,19 +131,7 @@ impl AccessLog {
             Some(text) => text
                 .parse::<u64>()
                 .map_err(|_| AccessLogError::BadCursor(text.chars().take(40).collect()))?,
-            None => match self
-                .rows
-                .get(&counter_key(owner))
-                .map_err(AccessLogError::Store)?
-            {
-                Some(bytes) => u64::from_be_bytes(
-                    bytes
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| AccessLogError::Corrupt("counter is not 8 bytes".into()))?,
-                ),
-                None => 0,
-            },
+            None => stored_count(&*self.rows, owner)?,
         };
         // `limit` point reads, whatever gaps there are: a page may hold fewer rows.
         let mut items = Vec::new();
@@ -166,27 +157,29 @@ impl AccessLog {
     }
 }
 
+/// How many reads of `owner`'s data were recorded (the next sequence).
+fn stored_count(rows: &dyn LogRows, owner: &Uuid) -> Result<u64, AccessLogError> {
+    match rows
+        .get(&counter_key(owner))
+        .map_err(AccessLogError::Store)?
+    {
+        Some(bytes) => {
+            Ok(u64::from_be_bytes(bytes.as_slice().try_into().map_err(
+                |_| AccessLogError::Corrupt("counter is not 8 bytes".into()),
+            )?))
+        }
+        None => Ok(0),
+    }
+}
+
 impl LogRows for RelayStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
         RelayStore::get(self, RelayTable::AccessLog, key).map_err(|e| e.to_string())
     }
 
-    fn put_synced(&self, key: &[u8], value: &[u8]) -> Result<(), String> {
-        self.put(RelayTable::AccessLog, key, value, Durability::Synced)
+    fn put_all_synced(&self, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+        self.put_all(RelayTable::AccessLog, rows, Durability::Synced)
             .map_err(|e| e.to_string())
-    }
-
-    fn next_sequence(&self, key: &[u8]) -> Result<u64, String> {
-        let mut before = 0;
-        self.update(RelayTable::AccessLog, key, |old| {
-            before = old
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some(before.saturating_add(1).to_be_bytes().to_vec())
-        })
-        .map_err(|e| e.to_string())?;
-        Ok(before)
     }
 }
 
@@ -205,17 +198,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn reads_are_listed_to_their_owner_newest_first_page_by_page_and_survive_a_reopen() {
+    #[tokio::test]
+    async fn reads_are_listed_to_their_owner_newest_first_page_by_page_and_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let written: Vec<AccessRecord> = (1..=5).map(|t| record(alice, t)).collect();
         {
             let log = AccessLog::new(RelayStore::open(dir.path()).unwrap());
             for r in &written {
-                log.record(r).unwrap();
+                log.record(r.clone()).await.unwrap();
             }
-            log.record(&record(bob, 99)).unwrap();
+            log.record(record(bob, 99)).await.unwrap();
         }
         let log = AccessLog::new(RelayStore::open(dir.path()).unwrap());
         let first = log.list(&alice, None, 2).unwrap();
@@ -234,6 +227,92 @@ mod tests {
                 .items
                 .is_empty()
         );
+    }
+
+    /// The relay store, with its first batch held until the test releases it; records each
+    /// batch's size.
+    #[derive(Debug)]
+    struct HeldFirstBatch {
+        store: Arc<RelayStore>,
+        gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+        writing: std::sync::atomic::AtomicBool,
+        batches: std::sync::Mutex<Vec<usize>>,
+    }
+
+    impl LogRows for HeldFirstBatch {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+            LogRows::get(&*self.store, key)
+        }
+
+        fn put_all_synced(&self, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+            self.writing
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(gate) = self.gate.lock().unwrap().take() {
+                gate.recv().unwrap();
+            }
+            self.batches.lock().unwrap().push(rows.len());
+            self.store.put_all_synced(rows)
+        }
+    }
+
+    #[tokio::test]
+    async fn records_that_wait_during_a_write_share_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (release, gate) = std::sync::mpsc::channel();
+        let rows = Arc::new(HeldFirstBatch {
+            store: RelayStore::open(dir.path()).unwrap(),
+            gate: std::sync::Mutex::new(Some(gate)),
+            writing: std::sync::atomic::AtomicBool::new(false),
+            batches: std::sync::Mutex::new(Vec::new()),
+        });
+        let log = AccessLog::new(rows.clone());
+        let owner = Uuid::new_v4();
+        let first = log.writer.record(record(owner, 0)).unwrap();
+        while !rows.writing.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // Queued while the first batch is being written.
+        let waiting: Vec<_> = (1..=10)
+            .map(|t| log.writer.record(record(owner, t)).unwrap())
+            .collect();
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for answer in waiting {
+            answer.await.unwrap().unwrap();
+        }
+        // One record and its owner's count, then the ten and the count: two fsyncs, not eleven.
+        assert_eq!(*rows.batches.lock().unwrap(), vec![2, 11]);
+        let page = log.list(&owner, None, 100).unwrap();
+        let times: Vec<u64> = page.items.iter().map(|r| r.at_ms).collect();
+        assert_eq!(times, (0..=10).rev().collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reads_of_many_owners_each_get_one_row_and_lose_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let owners: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        {
+            let log = AccessLog::new(RelayStore::open(dir.path()).unwrap());
+            let tasks: Vec<_> = (0..300u64)
+                .map(|i| {
+                    let log = log.clone();
+                    let owner = owners[i as usize % 3];
+                    tokio::spawn(async move { log.record(record(owner, i)).await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+        }
+        let log = AccessLog::new(RelayStore::open(dir.path()).unwrap());
+        for (n, owner) in owners.iter().enumerate() {
+            let page = log.list(owner, None, MAX_ACCESS_PAGE).unwrap();
+            let mut times: Vec<u64> = page.items.iter().map(|r| r.at_ms).collect();
+            times.sort_unstable();
+            let expected: Vec<u64> = (0..300).filter(|i| i % 3 == n as u64).collect();
+            assert_eq!(times, expected, "every read of owner {n} recorded once");
+            assert_eq!(page.next_cursor, None);
+        }
     }
 
     #[test]

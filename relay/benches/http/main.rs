@@ -14,7 +14,17 @@
 //!   subscriber, metrics, panic catcher, per-address limit set out of reach, timeout, body limit);
 //! - `livez_layers_logged`: the same with `info` access logs formatted (into a sink), as
 //!   `idos serve` logs;
-//! - `metrics_layers`: `GET /metrics` (OpenMetrics encoding of the registry) inside the layers.
+//! - `metrics_layers`: `GET /metrics` (OpenMetrics encoding of the registry) inside the layers;
+//! - `shared_read`: `GET /api/v1/shared/{copy}` with a bearer token: a grantee (an Ed25519
+//!   server key, signed in once) reads a credential shared with it, through the relay as
+//!   `idos serve` builds it (every ops layer, `info` logs, sign-in checking the token and the
+//!   revocation list, a gateway-attested read over JSON-RPC to the bundled node, the access log
+//!   written and fsynced before the answer);
+//! - `share_submit` (its own table): signed `share_credential` transactions (one per EVM
+//!   wallet per run, pre-signed; a wallet's first run recovers its key, later runs verify with
+//!   the learned key) sent as `POST /api/v1/tx` (the relay decodes and verifies each, then
+//!   `broadcast_tx_sync`, i.e. CheckTx), timed until every one of them is committed (fsync per
+//!   block). Its `BENCH_TXS` (3000) shares per run.
 //!
 //! The client and the servers share this machine's cores; runs of the scenarios are
 //! interleaved so load from elsewhere spreads over all of them. To add a scenario (an
@@ -36,6 +46,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use relay::ops::{NodeProbe, NodeStatus, Ops, OpsConfig, RateLimit};
+
+mod api_scenarios;
+mod relay_setup;
+
+use api_scenarios::ApiScenarios;
 
 /// Makes request number `i` of a run.
 type MakeRequest = Arc<dyn Fn(usize) -> Request<Full<Bytes>> + Send + Sync>;
@@ -134,6 +149,24 @@ impl std::io::Write for CountingSink {
 /// A server on its own runtime (two worker threads, as many as this machine has cores), with
 /// `tracing` output into a sink at `info` if `logged`; it runs until the process ends.
 fn start_server(router: Router, logged: bool) -> SocketAddr {
+    let runtime = server_runtime(logged);
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    runtime.spawn(relay::ops::serve(
+        listener,
+        router,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    std::mem::forget(runtime);
+    addr
+}
+
+/// A runtime of two worker threads whose `tracing` output goes into a sink at `info` if
+/// `logged`.
+fn server_runtime(logged: bool) -> tokio::runtime::Runtime {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(2).enable_all();
     if logged {
@@ -154,19 +187,7 @@ fn start_server(router: Router, logged: bool) -> SocketAddr {
             std::mem::forget(tracing::dispatcher::set_default(&dispatch));
         });
     }
-    let runtime = builder.build().expect("server runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    runtime.spawn(relay::ops::serve(
-        listener,
-        router,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    std::mem::forget(runtime);
-    addr
+    builder.build().expect("server runtime")
 }
 
 /// The ops layers as `idos serve` builds them, with the per-address limit out of the
@@ -268,6 +289,8 @@ fn main() {
     let layered = start_server(layered_ops.wrap(layered_ops.router()), false);
     let logged_ops = ops();
     let logged = start_server(logged_ops.wrap(logged_ops.router()), true);
+    let txs_per_run = env("BENCH_TXS", 3000);
+    let api = ApiScenarios::start(txs_per_run, runs);
     let mut scenarios = vec![
         Scenario::new("livez_bare", bare, StatusCode::OK, get(bare, "/livez")),
         Scenario::new(
@@ -288,12 +311,15 @@ fn main() {
             StatusCode::OK,
             get(layered, "/metrics"),
         ),
-        // (c) authenticated reads of a shared credential and (d) signed share transactions
-        // submitted until committed go here once the API exists: start the relay's router with
-        // `start_server(ops.wrap(api), true)`, sign in once (or pre-sign one transaction per
-        // request index) and send `Authorization: Bearer …` reads or `wait=commit` submits.
+        Scenario::new(
+            "shared_read",
+            api.relay.addr,
+            StatusCode::OK,
+            api.shared_read.clone(),
+        ),
     ];
 
+    let mut submits = Vec::with_capacity(runs);
     block_on(async {
         for s in &scenarios {
             // Warm-up: connections, allocator, metric series.
@@ -318,6 +344,7 @@ fn main() {
                 .await;
                 s.runs.push(run);
             }
+            submits.push(api.submit_run(submits.len(), concurrency).await);
         }
     });
 
@@ -344,6 +371,14 @@ fn main() {
                 "errors": s.runs.iter().map(|r| r.errors).sum::<usize>(),
             })
         }).collect::<Vec<_>>(),
+        "share_submit": {
+            "what": "signed share_credential transactions POSTed to /api/v1/tx over keep-alive connections, each verified by the relay, then CheckTx through the node's RPC; per second until the last one is committed (fsync per block)",
+            "txs_per_run": txs_per_run,
+            "committed_tx_per_s": median_min_max(submits.iter().map(|r| r.committed_per_second)),
+            "accepted_p50_ms": median_min_max(submits.iter().map(|r| r.submitted.p50_ms)),
+            "accepted_p99_ms": median_min_max(submits.iter().map(|r| r.submitted.p99_ms)),
+            "errors": submits.iter().map(|r| r.submitted.errors).sum::<usize>(),
+        },
     });
     println!(
         "{}",
