@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::ops::client_ip::TrustedProxy;
+use crate::ops::{OpsConfig, RateLimit};
+
 /// The environment variable that names the configuration file (besides `--config`).
 pub const CONFIG_ENV: &str = "IDOS_CONFIG";
 
@@ -178,6 +181,34 @@ settings! {
     /// variable comma-separated.
     #[arg(long = "siwe-chain-id", value_name = "ID")]
     siwe_chain_ids: Vec<u64>,
+    /// The largest request body in bytes, 1 KiB to 64 MiB (default 1048576).
+    #[arg(long, value_name = "BYTES")]
+    body_limit: u64,
+    /// The time for a whole request, body upload included, in milliseconds, 100 ms to 10 min
+    /// (default 10000).
+    #[arg(long, value_name = "MS")]
+    request_timeout_ms: u64,
+    /// Requests per client address: `<per second>:<burst>`, or `off` (default 100:200).
+    #[arg(long, value_name = "RATE:BURST")]
+    rate_limit_per_ip: String,
+    /// Requests per signed-in identity: `<per second>:<burst>`, or `off` (default 20:60).
+    #[arg(long, value_name = "RATE:BURST")]
+    rate_limit_per_identity: String,
+    /// The most addresses or identities each rate limiter remembers (default 100000); when
+    /// full, requests are refused as rate limited until keys expire.
+    #[arg(long, value_name = "N")]
+    rate_limit_max_keys: u64,
+    /// Addresses or networks (`10.0.0.0/8`, `::1`) whose `X-Forwarded-For` is believed (default
+    /// none); the flag once per proxy, the variable comma-separated.
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
+    trusted_proxies: Vec<String>,
+    /// How long shutdown waits for requests in flight, in milliseconds, at most 10 min (default
+    /// 10000).
+    #[arg(long, value_name = "MS")]
+    shutdown_grace_ms: u64,
+    /// How long `/readyz` waits for the node, in milliseconds, 10 ms to 60 s (default 2000).
+    #[arg(long, value_name = "MS")]
+    readiness_timeout_ms: u64,
 }
 
 /// Where the relay's node is.
@@ -208,6 +239,8 @@ pub struct RelayConfig {
     pub session_ttl: Duration,
     /// The EIP-155 chain ids sign-in accepts.
     pub siwe_chain_ids: Vec<u64>,
+    /// Limits, rate limits, proxies, shutdown and readiness (`relay::ops`).
+    pub ops: OpsConfig,
 }
 
 /// The longest `commit_wait_ms` accepted (a request holds a connection that long).
@@ -239,6 +272,7 @@ impl RelayConfig {
             None => Settings::default(),
         };
         let s = flags.or(Settings::from_env(env)?).or(file);
+        let ops = ops_config(&s)?;
         let node = match s.node_rpc {
             Some(url) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -283,8 +317,70 @@ impl RelayConfig {
             commit_wait: Duration::from_millis(commit_wait_ms),
             session_ttl: Duration::from_secs(s.session_ttl_secs.unwrap_or(3600)),
             siwe_chain_ids: s.siwe_chain_ids.unwrap_or_else(|| vec![1]),
+            ops,
         })
     }
+}
+
+/// The operations settings over `OpsConfig`'s defaults, validated.
+fn ops_config(s: &Settings) -> Result<OpsConfig, ConfigError> {
+    let defaults = OpsConfig::default();
+    let invalid =
+        |setting: &'static str| move |detail: String| ConfigError::Invalid { setting, detail };
+    let rate =
+        |setting: &'static str, value: &Option<String>, default: Option<RateLimit>| match value
+            .as_deref()
+        {
+            None => Ok(default),
+            Some("off") => Ok(None),
+            Some(text) => text
+                .parse::<RateLimit>()
+                .map(Some)
+                .map_err(|e| invalid(setting)(e.to_string())),
+        };
+    let count = |setting: &'static str, value: Option<u64>, default: usize| {
+        value.map_or(Ok(default), |v| {
+            usize::try_from(v).map_err(|_| invalid(setting)(format!("{v} is too large")))
+        })
+    };
+    let millis =
+        |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
+    let config = OpsConfig {
+        body_limit: count("body_limit", s.body_limit, defaults.body_limit)?,
+        request_timeout: millis(s.request_timeout_ms, defaults.request_timeout),
+        rate_limit_per_ip: rate(
+            "rate_limit_per_ip",
+            &s.rate_limit_per_ip,
+            defaults.rate_limit_per_ip,
+        )?,
+        rate_limit_per_identity: rate(
+            "rate_limit_per_identity",
+            &s.rate_limit_per_identity,
+            defaults.rate_limit_per_identity,
+        )?,
+        rate_limit_max_keys: count(
+            "rate_limit_max_keys",
+            s.rate_limit_max_keys,
+            defaults.rate_limit_max_keys,
+        )?,
+        trusted_proxies: match &s.trusted_proxies {
+            None => defaults.trusted_proxies.clone(),
+            Some(list) => list
+                .iter()
+                .map(|p| {
+                    p.parse::<TrustedProxy>()
+                        .map_err(|e| invalid("trusted_proxies")(e.to_string()))
+                })
+                .collect::<Result<_, _>>()?,
+        },
+        shutdown_grace: millis(s.shutdown_grace_ms, defaults.shutdown_grace),
+        readiness_timeout: millis(s.readiness_timeout_ms, defaults.readiness_timeout),
+    };
+    config.validate().map_err(|e| ConfigError::Invalid {
+        setting: "ops",
+        detail: e.to_string(),
+    })?;
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -337,6 +433,48 @@ mod tests {
                 config: None
             }
         );
+    }
+
+    #[test]
+    fn operations_settings_come_from_every_layer_and_default_to_ops_defaults() {
+        let c = RelayConfig::resolve(Settings::default(), env(&[]), None).unwrap();
+        assert_eq!(c.ops, OpsConfig::default());
+        let toml = file("rate_limit_per_ip = \"5:10\"\nshutdown_grace_ms = 250\n");
+        let flags = Settings {
+            body_limit: Some(4096),
+            ..Settings::default()
+        };
+        let vars = env(&[
+            ("IDOS_RATE_LIMIT_PER_IDENTITY", "off"),
+            ("IDOS_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+        ]);
+        let c = RelayConfig::resolve(flags, vars, Some(toml.path())).unwrap();
+        assert_eq!(c.ops.body_limit, 4096);
+        assert_eq!(c.ops.rate_limit_per_ip, RateLimit::new(5, 10));
+        assert_eq!(c.ops.rate_limit_per_identity, None);
+        assert_eq!(c.ops.trusted_proxies.len(), 2);
+        assert_eq!(c.ops.shutdown_grace, Duration::from_millis(250));
+        assert_eq!(
+            c.ops.readiness_timeout,
+            OpsConfig::default().readiness_timeout
+        );
+    }
+
+    #[test]
+    fn fail_operations_settings_out_of_range_or_malformed_are_refused() {
+        for (var, value) in [
+            ("IDOS_RATE_LIMIT_PER_IP", "fast"),
+            ("IDOS_RATE_LIMIT_PER_IDENTITY", "0:10"),
+            ("IDOS_BODY_LIMIT", "10"),
+            ("IDOS_TRUSTED_PROXIES", "proxy.example"),
+            ("IDOS_READINESS_TIMEOUT_MS", "0"),
+        ] {
+            let err = RelayConfig::resolve(Settings::default(), env(&[(var, value)]), None);
+            assert!(
+                matches!(err, Err(ConfigError::Invalid { .. })),
+                "{var}={value}: {err:?}"
+            );
+        }
     }
 
     #[test]

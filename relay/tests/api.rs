@@ -44,6 +44,11 @@ impl Drop for Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_limited(None).await
+}
+
+/// The fixture with the API's callers counted against `limiter`.
+async fn fixture_limited(limiter: Option<relay::ops::rate_limit::IdentityLimiter>) -> Fixture {
     let dir = tempfile::TempDir::new().unwrap();
     let owner = SigningKey::generate_ed25519();
     let gateway = Ed25519SigningKey::generate();
@@ -69,7 +74,8 @@ async fn fixture() -> Fixture {
         Duration::from_secs(10),
         auth,
         AccessLog::new(store),
-    );
+    )
+    .with_identity_limiter(limiter);
     Fixture {
         _dir: dir,
         api: app(state),
@@ -859,4 +865,41 @@ async fn lists_page_through_the_nodes_cursors() {
         assert!(seen.len() <= 3, "the pages do not end: {seen:?}");
     }
     assert_eq!(seen, ids, "every attribute once, in id order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_a_signed_in_identity_over_its_rate_limit_gets_429_and_others_do_not() {
+    let probe: std::sync::Arc<dyn relay::ops::NodeProbe> = std::sync::Arc::new(|| async {
+        Ok(relay::ops::NodeStatus {
+            chain_id: "idos-test".into(),
+            height: 1,
+        })
+    });
+    let ops = relay::ops::Ops::new(
+        relay::ops::OpsConfig {
+            rate_limit_per_identity: relay::ops::RateLimit::new(1, 2),
+            ..relay::ops::OpsConfig::default()
+        },
+        probe,
+    )
+    .unwrap();
+    let f = fixture_limited(ops.identity_limiter()).await;
+    let alice = Ed25519SigningKey::generate();
+    let bob = Ed25519SigningKey::generate();
+    let (alice_token, bob_token) = (sign_in(&f, &alice).await, sign_in(&f, &bob).await);
+    for _ in 0..2 {
+        let (status, body) = get_as(&f, &alice_token, "/api/v1/me").await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+    assert_error(
+        get_as(&f, &alice_token, "/api/v1/me").await,
+        429,
+        "rate_limited",
+    );
+    let (status, body) = get_as(&f, &bob_token, "/api/v1/me").await;
+    assert_ne!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another identity has its own: {body}"
+    );
 }

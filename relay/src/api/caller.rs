@@ -4,6 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use protocol::identity::Identity;
 
 use super::ApiState;
@@ -22,10 +23,20 @@ impl From<AuthError> for ApiError {
 }
 
 impl FromRequestParts<ApiState> for Caller {
-    type Rejection = ApiError;
+    /// An [`ApiError`], or 429 `rate_limited` with `Retry-After` when the identity is over
+    /// its rate limit.
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let session = state.auth().authenticate(&parts.method, &parts.headers)?;
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
+        let session = state
+            .auth()
+            .authenticate(&parts.method, &parts.headers)
+            .map_err(|e| ApiError::from(e).into_response())?;
+        if let Some(limiter) = state.identity_limiter() {
+            limiter
+                .check(&session.identity.identifier())
+                .map_err(IntoResponse::into_response)?;
+        }
         Ok(Caller(session.identity))
     }
 }

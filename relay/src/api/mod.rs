@@ -39,6 +39,7 @@ use crate::access_log::AccessLog;
 use crate::auth::Auth;
 use crate::auth::routes::AuthApi;
 use crate::node_client::NodeClient;
+use crate::ops::rate_limit::IdentityLimiter;
 use error::ApiError;
 
 /// The largest request body the API reads (a 1 MiB transaction as hex, with room for JSON).
@@ -50,12 +51,13 @@ pub struct ApiState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     node: NodeClient,
     commit_wait: Duration,
     auth: Auth,
     access_log: AccessLog,
+    identity_limiter: Option<IdentityLimiter>,
 }
 
 impl ApiState {
@@ -68,8 +70,21 @@ impl ApiState {
                 commit_wait,
                 auth,
                 access_log,
+                identity_limiter: None,
             }),
         }
+    }
+
+    /// The same API, with every signed-in caller counted against `limiter` (the per-identity
+    /// rate limit of [`crate::ops::Ops::identity_limiter`]; `None`: no limit).
+    pub fn with_identity_limiter(mut self, limiter: Option<IdentityLimiter>) -> Self {
+        Arc::make_mut(&mut self.inner).identity_limiter = limiter;
+        self
+    }
+
+    /// The per-identity rate limit, if any.
+    pub fn identity_limiter(&self) -> Option<&IdentityLimiter> {
+        self.inner.identity_limiter.as_ref()
     }
 
     /// The node client.

@@ -20,7 +20,7 @@ use crate::api::{ApiState, app};
 use crate::auth::{Auth, AuthConfig, SessionKey};
 use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
 use crate::node_client::NodeClient;
-use crate::ops::{self, Ops, OpsConfig, RpcStatusProbe};
+use crate::ops::{self, Ops, RpcStatusProbe};
 use crate::store::RelayStore;
 use crate::web::site::{SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
@@ -134,12 +134,16 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let _pruner = auth.spawn_pruner(Duration::from_secs(60));
         let access_log = AccessLog::new(store);
-        let api = app(ApiState::new(
-            node.clone(),
-            cfg.commit_wait,
-            auth,
-            access_log,
-        ));
+        // Operations: /livez, /readyz (the node's RPC answers), /metrics, and the layers.
+        let ops_config = cfg.ops.clone();
+        let probe = RpcStatusProbe::new(&node_url, ops_config.readiness_timeout)
+            .map_err(CliError::Usage)?;
+        let ops = Ops::new(ops_config, std::sync::Arc::new(probe))
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let api = app(
+            ApiState::new(node.clone(), cfg.commit_wait, auth, access_log)
+                .with_identity_limiter(ops.identity_limiter()),
+        );
         let site = site_router(
             SiteConfig {
                 dir: cfg.www.clone(),
@@ -148,12 +152,6 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             node.clone(),
             api,
         );
-        // Operations: /livez, /readyz (the node's RPC answers), /metrics, and the layers.
-        let ops_config = OpsConfig::default();
-        let probe = RpcStatusProbe::new(&node_url, ops_config.readiness_timeout)
-            .map_err(CliError::Usage)?;
-        let ops = Ops::new(ops_config, std::sync::Arc::new(probe))
-            .map_err(|e| CliError::Usage(e.to_string()))?;
         let site = ops.wrap(site.merge(ops.router()));
         let _node_watch = ops.spawn_node_watch(std::time::Duration::from_secs(5));
         let (stop_app, app_stopping) = tokio::sync::oneshot::channel::<()>();
