@@ -435,6 +435,60 @@ async fn fail_each_bad_request_gets_its_status_and_stable_code() {
         "invalid_evm_address",
     );
     assert_error(get(api, "/api/v1/no/such/route").await, 404, "no_route");
+    // Delegated write grants: the message anyone may ask for, and the submit route that takes
+    // only `create_credentials_by_dwg`.
+    let grant = json!({
+        "owner_wallet_identifier": signer,
+        "grantee_wallet_identifier": signer,
+        "issuer_public_key": "ab".repeat(32),
+        "id": Uuid::new_v4(),
+        "access_grant_timelock": "2030-01-01T00:00:00Z",
+        "not_usable_before": "2026-01-01T00:00:00Z",
+        "not_usable_after": "2031-01-01T00:00:00Z",
+    });
+    let (status, message) = post(api, "/api/v1/dwg/message", json!({"grant": grant})).await;
+    assert_eq!(status, StatusCode::OK, "{message}");
+    assert!(
+        message["data"]
+            .as_str()
+            .unwrap()
+            .starts_with("operation: delegatedWriteGrant\n"),
+        "{message}"
+    );
+    assert_error(
+        post(
+            api,
+            "/api/v1/dwg/message",
+            json!({"grant": grant, "extra": 1}),
+        )
+        .await,
+        422,
+        "unknown_field",
+    );
+    let mut late = grant.clone();
+    late["not_usable_after"] = json!("2031-01-01 00:00:00");
+    assert_error(
+        post(api, "/api/v1/dwg/message", json!({"grant": late})).await,
+        400,
+        "invalid_timestamp",
+    );
+    let revoke = node::testkit::signed_tx(
+        f.node.chain_id(),
+        &key,
+        1,
+        protocol::action::RevokeAccessGrant { id: Uuid::nil() },
+    );
+    assert_error(
+        post(
+            api,
+            "/api/v1/dwg",
+            json!({"signed": hex::encode(revoke.encode())}),
+        )
+        .await,
+        400,
+        "wrong_action",
+    );
+
     // Sessions: none, or a forged token.
     assert_error(get(api, "/api/v1/me").await, 401, "session_missing");
     assert_error(
@@ -758,6 +812,43 @@ async fn a_grantees_read_of_a_shared_copy_is_in_the_owners_access_log() {
         copy.to_string(),
         "{grants}"
     );
+
+    // Bob finds the copy by owner, by content hash and by grant; Alice sees her grant.
+    let (_, by_user) = get_as(
+        &f,
+        &bob_token,
+        &format!("/api/v1/shared/by-user/{}", alice.user),
+    )
+    .await;
+    assert_eq!(
+        by_user["data"]["items"][0]["id"],
+        copy.to_string(),
+        "{by_user}"
+    );
+    let hash = protocol::credential::content_hash(&alice.plaintext);
+    let (_, sibling) = get_as(&f, &bob_token, &format!("/api/v1/shared/sibling/{hash}")).await;
+    assert_eq!(sibling["data"], copy.to_string(), "{sibling}");
+    let (_, on_copy) = get_as(
+        &f,
+        &bob_token,
+        &format!("/api/v1/grants/by-credential/{copy}"),
+    )
+    .await;
+    assert_eq!(
+        on_copy["data"]["items"].as_array().unwrap().len(),
+        1,
+        "{on_copy}"
+    );
+    let (_, count) = get_as(&f, &bob_token, "/api/v1/grants/granted/count").await;
+    assert_eq!(count["data"], 1, "{count}");
+    let (_, owned) = get_as(&f, &alice_token, "/api/v1/grants/owned").await;
+    assert_eq!(
+        owned["data"]["items"][0]["data_id"],
+        copy.to_string(),
+        "{owned}"
+    );
+    // None of these reads of copy lists or ids is a read of content: only the two reads of
+    // the copy itself are logged.
 
     // Alice sees both reads, newest first, a page at a time; Bob's own log is empty.
     let (status, page) = get_as(&f, &alice_token, "/api/v1/access-log?limit=1").await;
