@@ -522,7 +522,27 @@ async fn a_transaction_prepared_signed_and_submitted_through_the_api_takes_effec
         .unwrap();
     assert!(answer.height > 0);
 
-    // Replaying the same signed transaction is refused with the node's code.
+    // Replaying a committed transaction is refused with the node's code.
+    let (_, prepared) = post(
+        &f.api,
+        "/api/v1/tx/prepare",
+        json!({"action": {"action": "add_attribute", "args": {"id": Uuid::new_v4(), "attribute_key": "k", "value": "v"}}, "signer": wallet}),
+    )
+    .await;
+    let signature = hex::encode(
+        owner
+            .wallet
+            .sign(prepared["signing_text"].as_str().unwrap().as_bytes()),
+    );
+    let body = json!({"unsigned": prepared["unsigned"], "signature": signature});
+    let (status, first) = post(&f.api, "/api/v1/tx?wait=commit", body.clone()).await;
+    assert_eq!(
+        (status, &first["status"]),
+        (StatusCode::OK, &json!("committed")),
+        "{first}"
+    );
+    assert_error(post(&f.api, "/api/v1/tx", body).await, 409, "bad_nonce");
+
     let (_, chain) = get(&f.api, "/api/v1/chain").await;
     assert_eq!(chain["chain_id"], f.node.chain_id(), "{chain}");
     assert_eq!(
