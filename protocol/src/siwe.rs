@@ -1026,6 +1026,7 @@ mod tests {
             "a+b.c-d://relay.example.com wants you to sign in with your Ethereum account:",
             "user:pw%41@relay.example.com wants you to sign in with your Ethereum account:",
             "[v1.fe:80]:8080 wants you to sign in with your Ethereum account:",
+            "[v1f.a!b~c] wants you to sign in with your Ethereum account:",
         ] {
             let text = minimal().replacen(
                 "relay.example.com wants you to sign in with your Ethereum account:",
@@ -1108,6 +1109,9 @@ mod tests {
             "https://relay.example.com/%4z",
             "https://relay.example.com/%z4",
             "https://relay.example.com/%",
+            "https://relay.example.com/?a<b",
+            "https://relay.example.com/#a<b",
+            "https://relay.example.com/?a#b#c",
             "https://relay.example.com/<script>",
             "https://relay example.com",
             "https://relay.example.com:8o/",
