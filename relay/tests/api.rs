@@ -912,6 +912,35 @@ async fn a_grantees_read_of_a_shared_copy_is_in_the_owners_access_log() {
     .await;
     assert_eq!(status, StatusCode::OK, "{prepared}");
     assert_eq!(prepared["signer"], alice.wallet.identity().identifier());
+    // With the session cookie instead of the bearer token, a write needs an allowed Origin.
+    let cookie = format!("idos_session={alice_token}");
+    let revoke_path = format!("/api/v1/grants/{grant}/revoke");
+    for (origin, status) in [
+        (Some("https://evil.example"), 403),
+        (None, 403),
+        (Some(ORIGIN), 200),
+    ] {
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("cookie", cookie.as_str()),
+        ];
+        if let Some(origin) = origin {
+            headers.push(("origin", origin));
+        }
+        let got = call_as(
+            &f.api,
+            None,
+            "POST",
+            &revoke_path,
+            Some(b"{}".to_vec()),
+            &headers,
+        )
+        .await;
+        assert_eq!(got.0.as_u16(), status, "{origin:?}: {}", got.1);
+        if status == 403 {
+            assert_eq!(got.1["code"], "origin_not_allowed", "{}", got.1);
+        }
+    }
     assert!(
         prepared["signing_text"]
             .as_str()
