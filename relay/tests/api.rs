@@ -44,6 +44,11 @@ impl Drop for Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_waiting(Duration::from_secs(10)).await
+}
+
+/// A fixture whose `wait=commit` waits at most `commit_wait`.
+async fn fixture_waiting(commit_wait: Duration) -> Fixture {
     let dir = tempfile::TempDir::new().unwrap();
     let owner = SigningKey::generate_ed25519();
     let gateway = Ed25519SigningKey::generate();
@@ -64,12 +69,7 @@ async fn fixture() -> Fixture {
     let mut auth_config = AuthConfig::new(ORIGIN);
     auth_config.network = node.chain_id().to_owned();
     let auth = Auth::new(auth_config, SessionKey::generate(), store.clone()).unwrap();
-    let state = ApiState::new(
-        node.clone(),
-        Duration::from_secs(10),
-        auth,
-        AccessLog::new(store),
-    );
+    let state = ApiState::new(node.clone(), commit_wait, auth, AccessLog::new(store));
     Fixture {
         _dir: dir,
         api: app(state),
@@ -999,4 +999,23 @@ async fn lists_page_through_the_nodes_cursors() {
         assert!(seen.len() <= 3, "the pages do not end: {seen:?}");
     }
     assert_eq!(seen, ids, "every attribute once, in id order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_waiting_for_an_unknown_transaction_ends_at_the_bound() {
+    let f = fixture_waiting(Duration::from_millis(300)).await;
+    let got = get(
+        &f.api,
+        &format!("/api/v1/tx/{}?wait=commit", "CD".repeat(32)),
+    )
+    .await;
+    assert_error(got.clone(), 404, "tx_not_found");
+    assert!(
+        got.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("after waiting 300 ms"),
+        "{}",
+        got.1
+    );
 }
