@@ -1012,6 +1012,10 @@ fn the_openapi_description_lists_the_four_routes_and_spells_out_the_ed25519_text
     ] {
         assert!(ed25519.contains(line), "{line:?} missing from {ed25519}");
     }
+    assert_eq!(
+        json["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for schema in [
         "SiweRequest",
         "Ed25519Request",
