@@ -27,7 +27,7 @@ mkdir -p target/mutants/protocol target/mutants/node
 # The protocol modules whose every behaviour its own tests must pin (the wire formats, the
 # signature schemes and the cryptography); the rest of protocol/src is types, error texts and
 # re-exports.
-protocol_files=(tx query codec nacl_box kdf grant credential wallet identity time)
+protocol_files=(tx query codec nacl_box kdf grant credential wallet identity time siwe)
 
 run_protocol() {
   local files=()

@@ -211,7 +211,7 @@ impl SiweMessage {
                 .count();
             let what = match text.as_bytes()[at] {
                 b'\r' => "a carriage return (lines end with \\n only)".to_owned(),
-                b if b < 0x80 => format!("control character 0x{b:02x}"),
+                b if b.is_ascii() => format!("control character 0x{b:02x}"),
                 _ => "a non-ASCII character".to_owned(),
             };
             return Err(malformed(line, format!("{what} is not allowed")));

@@ -1012,6 +1012,10 @@ fn the_openapi_description_lists_the_four_routes_and_spells_out_the_ed25519_text
     ] {
         assert!(ed25519.contains(line), "{line:?} missing from {ed25519}");
     }
+    assert_eq!(
+        json["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for schema in [
         "SiweRequest",
         "Ed25519Request",
@@ -1128,5 +1132,47 @@ async fn pruning_drops_revocations_of_sessions_that_expired_and_keeps_the_others
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("session_revoked"))
+    );
+}
+
+#[tokio::test]
+async fn on_a_plain_http_loopback_origin_the_cookie_is_not_secure_and_not_host_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Auth::new(
+        AuthConfig::new("http://localhost:8080"),
+        SessionKey::from_bytes(KEY),
+        RelayStore::open(dir.path()).unwrap(),
+    )
+    .unwrap();
+    let relay = Relay {
+        app: app(&auth),
+        auth,
+        dir,
+    };
+    let wallet = wallet();
+    let mut siwe = Siwe::new(&wallet, &relay.nonce().await);
+    // What a wallet on http://localhost:8080 writes: the bare host and port.
+    siwe.origin_line = "localhost:8080".into();
+    siwe.uri = "http://localhost:8080/".into();
+    let message = siwe.text();
+    let (status, body, headers) = relay
+        .siwe(
+            &message,
+            &sign(&wallet, &message),
+            Some("http://localhost:8080"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("idos_session="), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap();
+    assert_eq!(
+        relay.get_with("/whoami", None, Some(pair)).await.0,
+        StatusCode::OK
     );
 }

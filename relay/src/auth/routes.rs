@@ -106,9 +106,26 @@ impl std::fmt::Debug for SignInResponse {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(nonce, siwe, ed25519, logout),
-    components(schemas(NonceResponse, SiweRequest, Ed25519Request, SignInResponse, ErrorBody))
+    components(schemas(NonceResponse, SiweRequest, Ed25519Request, SignInResponse, ErrorBody)),
+    modifiers(&BearerScheme)
 )]
 pub struct AuthApi;
+
+/// Declares the `bearer` security scheme the session routes name (`Authorization: Bearer`).
+pub struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+    }
+}
 
 impl Auth {
     /// The four routes, under `/api/v1/auth/`, for any application state.
