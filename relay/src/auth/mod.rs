@@ -48,6 +48,25 @@ struct Inner {
     key: SessionKey,
     store: Arc<RelayStore>,
     nonces: nonce::Nonces,
+    observer: std::sync::OnceLock<Arc<dyn SessionObserver>>,
+}
+
+/// Told when a session starts or is ended by logout (e.g. the relay's metrics).
+pub trait SessionObserver: Send + Sync + std::fmt::Debug {
+    /// A session was signed in.
+    fn session_started(&self);
+    /// A session was ended by logout.
+    fn session_ended(&self);
+}
+
+impl SessionObserver for crate::ops::metrics::Metrics {
+    fn session_started(&self) {
+        crate::ops::metrics::Metrics::session_started(self);
+    }
+
+    fn session_ended(&self) {
+        crate::ops::metrics::Metrics::session_ended(self);
+    }
 }
 
 /// Unix milliseconds now.
@@ -77,7 +96,14 @@ impl Auth {
             key,
             store,
             nonces,
+            observer: std::sync::OnceLock::new(),
         })))
+    }
+
+    /// Tells `observer` of every session started and ended from now on (once per `Auth`:
+    /// a second observer is ignored and `false` returned).
+    pub fn observe(&self, observer: Arc<dyn SessionObserver>) -> bool {
+        self.0.observer.set(observer).is_ok()
     }
 
     /// The configuration.
@@ -129,6 +155,9 @@ impl Auth {
             issued_at: now,
             expires_at: now.saturating_add(self.0.config.session_ttl.as_secs()),
         };
+        if let Some(observer) = self.0.observer.get() {
+            observer.session_started();
+        }
         (token::issue(&self.0.key, &claims), claims)
     }
 
@@ -162,6 +191,9 @@ impl Auth {
         })
         .await
         .map_err(|e| AuthError::Store(e.to_string()))??;
+        if let Some(observer) = self.0.observer.get() {
+            observer.session_ended();
+        }
         Ok(())
     }
 

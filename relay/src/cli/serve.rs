@@ -140,6 +140,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             .map_err(CliError::Usage)?;
         let ops = Ops::new(ops_config, std::sync::Arc::new(probe))
             .map_err(|e| CliError::Usage(e.to_string()))?;
+        auth.observe(ops.metrics());
         let api = app(
             ApiState::new(node.clone(), cfg.commit_wait, auth, access_log)
                 .with_identity_limiter(ops.identity_limiter()),
