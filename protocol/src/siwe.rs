@@ -1005,6 +1005,13 @@ mod tests {
             "relay.example.com:80a wants you to sign in with your Ethereum account:",
             "[::1 wants you to sign in with your Ethereum account:",
             "[zz::1]:80 wants you to sign in with your Ethereum account:",
+            "us<er@relay.example.com wants you to sign in with your Ethereum account:",
+            "u%4z@relay.example.com wants you to sign in with your Ethereum account:",
+            "[v1.] wants you to sign in with your Ethereum account:",
+            "[v1.a<b] wants you to sign in with your Ethereum account:",
+            "[v.x] wants you to sign in with your Ethereum account:",
+            "[vg.x] wants you to sign in with your Ethereum account:",
+            "[::1]x wants you to sign in with your Ethereum account:",
         ] {
             let text = minimal().replacen(
                 "relay.example.com wants you to sign in with your Ethereum account:",
@@ -1017,6 +1024,9 @@ mod tests {
             "[::1]:8080 wants you to sign in with your Ethereum account:",
             "user@relay.example.com wants you to sign in with your Ethereum account:",
             "a+b.c-d://relay.example.com wants you to sign in with your Ethereum account:",
+            "user:pw%41@relay.example.com wants you to sign in with your Ethereum account:",
+            "[v1.fe:80]:8080 wants you to sign in with your Ethereum account:",
+            "[v1f.a!b~c] wants you to sign in with your Ethereum account:",
         ] {
             let text = minimal().replacen(
                 "relay.example.com wants you to sign in with your Ethereum account:",
@@ -1096,6 +1106,12 @@ mod tests {
             "https://relay.example.com/a b",
             "https://relay.example.com/%zz",
             "https://relay.example.com/%4",
+            "https://relay.example.com/%4z",
+            "https://relay.example.com/%z4",
+            "https://relay.example.com/%",
+            "https://relay.example.com/?a<b",
+            "https://relay.example.com/#a<b",
+            "https://relay.example.com/?a#b#c",
             "https://relay.example.com/<script>",
             "https://relay example.com",
             "https://relay.example.com:8o/",

@@ -44,6 +44,11 @@ impl Drop for Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_waiting(Duration::from_secs(10)).await
+}
+
+/// A fixture whose `wait=commit` waits at most `commit_wait`.
+async fn fixture_waiting(commit_wait: Duration) -> Fixture {
     let dir = tempfile::TempDir::new().unwrap();
     let owner = SigningKey::generate_ed25519();
     let gateway = Ed25519SigningKey::generate();
@@ -64,12 +69,7 @@ async fn fixture() -> Fixture {
     let mut auth_config = AuthConfig::new(ORIGIN);
     auth_config.network = node.chain_id().to_owned();
     let auth = Auth::new(auth_config, SessionKey::generate(), store.clone()).unwrap();
-    let state = ApiState::new(
-        node.clone(),
-        Duration::from_secs(10),
-        auth,
-        AccessLog::new(store),
-    );
+    let state = ApiState::new(node.clone(), commit_wait, auth, AccessLog::new(store));
     Fixture {
         _dir: dir,
         api: app(state),
@@ -435,6 +435,60 @@ async fn fail_each_bad_request_gets_its_status_and_stable_code() {
         "invalid_evm_address",
     );
     assert_error(get(api, "/api/v1/no/such/route").await, 404, "no_route");
+    // Delegated write grants: the message anyone may ask for, and the submit route that takes
+    // only `create_credentials_by_dwg`.
+    let grant = json!({
+        "owner_wallet_identifier": signer,
+        "grantee_wallet_identifier": signer,
+        "issuer_public_key": "ab".repeat(32),
+        "id": Uuid::new_v4(),
+        "access_grant_timelock": "2030-01-01T00:00:00Z",
+        "not_usable_before": "2026-01-01T00:00:00Z",
+        "not_usable_after": "2031-01-01T00:00:00Z",
+    });
+    let (status, message) = post(api, "/api/v1/dwg/message", json!({"grant": grant})).await;
+    assert_eq!(status, StatusCode::OK, "{message}");
+    assert!(
+        message["data"]
+            .as_str()
+            .unwrap()
+            .starts_with("operation: delegatedWriteGrant\n"),
+        "{message}"
+    );
+    assert_error(
+        post(
+            api,
+            "/api/v1/dwg/message",
+            json!({"grant": grant, "extra": 1}),
+        )
+        .await,
+        422,
+        "unknown_field",
+    );
+    let mut late = grant.clone();
+    late["not_usable_after"] = json!("2031-01-01 00:00:00");
+    assert_error(
+        post(api, "/api/v1/dwg/message", json!({"grant": late})).await,
+        400,
+        "invalid_timestamp",
+    );
+    let revoke = node::testkit::signed_tx(
+        f.node.chain_id(),
+        &key,
+        1,
+        protocol::action::RevokeAccessGrant { id: Uuid::nil() },
+    );
+    assert_error(
+        post(
+            api,
+            "/api/v1/dwg",
+            json!({"signed": hex::encode(revoke.encode())}),
+        )
+        .await,
+        400,
+        "wrong_action",
+    );
+
     // Sessions: none, or a forged token.
     assert_error(get(api, "/api/v1/me").await, 401, "session_missing");
     assert_error(
@@ -468,7 +522,27 @@ async fn a_transaction_prepared_signed_and_submitted_through_the_api_takes_effec
         .unwrap();
     assert!(answer.height > 0);
 
-    // Replaying the same signed transaction is refused with the node's code.
+    // Replaying a committed transaction is refused with the node's code.
+    let (_, prepared) = post(
+        &f.api,
+        "/api/v1/tx/prepare",
+        json!({"action": {"action": "add_attribute", "args": {"id": Uuid::new_v4(), "attribute_key": "k", "value": "v"}}, "signer": wallet}),
+    )
+    .await;
+    let signature = hex::encode(
+        owner
+            .wallet
+            .sign(prepared["signing_text"].as_str().unwrap().as_bytes()),
+    );
+    let body = json!({"unsigned": prepared["unsigned"], "signature": signature});
+    let (status, first) = post(&f.api, "/api/v1/tx?wait=commit", body.clone()).await;
+    assert_eq!(
+        (status, &first["status"]),
+        (StatusCode::OK, &json!("committed")),
+        "{first}"
+    );
+    assert_error(post(&f.api, "/api/v1/tx", body).await, 409, "bad_nonce");
+
     let (_, chain) = get(&f.api, "/api/v1/chain").await;
     assert_eq!(chain["chain_id"], f.node.chain_id(), "{chain}");
     assert_eq!(
@@ -759,6 +833,43 @@ async fn a_grantees_read_of_a_shared_copy_is_in_the_owners_access_log() {
         "{grants}"
     );
 
+    // Bob finds the copy by owner, by content hash and by grant; Alice sees her grant.
+    let (_, by_user) = get_as(
+        &f,
+        &bob_token,
+        &format!("/api/v1/shared/by-user/{}", alice.user),
+    )
+    .await;
+    assert_eq!(
+        by_user["data"]["items"][0]["id"],
+        copy.to_string(),
+        "{by_user}"
+    );
+    let hash = protocol::credential::content_hash(&alice.plaintext);
+    let (_, sibling) = get_as(&f, &bob_token, &format!("/api/v1/shared/sibling/{hash}")).await;
+    assert_eq!(sibling["data"], copy.to_string(), "{sibling}");
+    let (_, on_copy) = get_as(
+        &f,
+        &bob_token,
+        &format!("/api/v1/grants/by-credential/{copy}"),
+    )
+    .await;
+    assert_eq!(
+        on_copy["data"]["items"].as_array().unwrap().len(),
+        1,
+        "{on_copy}"
+    );
+    let (_, count) = get_as(&f, &bob_token, "/api/v1/grants/granted/count").await;
+    assert_eq!(count["data"], 1, "{count}");
+    let (_, owned) = get_as(&f, &alice_token, "/api/v1/grants/owned").await;
+    assert_eq!(
+        owned["data"]["items"][0]["data_id"],
+        copy.to_string(),
+        "{owned}"
+    );
+    // None of these reads of copy lists or ids is a read of content: only the two reads of
+    // the copy itself are logged.
+
     // Alice sees both reads, newest first, a page at a time; Bob's own log is empty.
     let (status, page) = get_as(&f, &alice_token, "/api/v1/access-log?limit=1").await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -801,6 +912,35 @@ async fn a_grantees_read_of_a_shared_copy_is_in_the_owners_access_log() {
     .await;
     assert_eq!(status, StatusCode::OK, "{prepared}");
     assert_eq!(prepared["signer"], alice.wallet.identity().identifier());
+    // With the session cookie instead of the bearer token, a write needs an allowed Origin.
+    let cookie = format!("idos_session={alice_token}");
+    let revoke_path = format!("/api/v1/grants/{grant}/revoke");
+    for (origin, status) in [
+        (Some("https://evil.example"), 403),
+        (None, 403),
+        (Some(ORIGIN), 200),
+    ] {
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("cookie", cookie.as_str()),
+        ];
+        if let Some(origin) = origin {
+            headers.push(("origin", origin));
+        }
+        let got = call_as(
+            &f.api,
+            None,
+            "POST",
+            &revoke_path,
+            Some(b"{}".to_vec()),
+            &headers,
+        )
+        .await;
+        assert_eq!(got.0.as_u16(), status, "{origin:?}: {}", got.1);
+        if status == 403 {
+            assert_eq!(got.1["code"], "origin_not_allowed", "{}", got.1);
+        }
+    }
     assert!(
         prepared["signing_text"]
             .as_str()
@@ -859,4 +999,23 @@ async fn lists_page_through_the_nodes_cursors() {
         assert!(seen.len() <= 3, "the pages do not end: {seen:?}");
     }
     assert_eq!(seen, ids, "every attribute once, in id order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_waiting_for_an_unknown_transaction_ends_at_the_bound() {
+    let f = fixture_waiting(Duration::from_millis(300)).await;
+    let got = get(
+        &f.api,
+        &format!("/api/v1/tx/{}?wait=commit", "CD".repeat(32)),
+    )
+    .await;
+    assert_error(got.clone(), 404, "tx_not_found");
+    assert!(
+        got.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("after waiting 300 ms"),
+        "{}",
+        got.1
+    );
 }
