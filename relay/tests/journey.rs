@@ -860,6 +860,20 @@ fn fail_foreign_sessions_forged_tokens_and_foreign_origin_cookie_writes_are_refu
     assert_eq!(rescind.status.code(), Some(1), "{rescind:?}");
     let no_key = serve.cli(&["consumer", "grants"], &[]);
     fails_with(&no_key, "usage");
+    // The key may come from the variable IDOS_KEY, never from an argument.
+    let from_env = Command::new(assert_cmd::cargo::cargo_bin("idos"))
+        .args(["consumer", "grants", "--json"])
+        .env("IDOS_RELAY", serve.url())
+        .env_remove("IDOS_KEY_FILE")
+        .env("IDOS_KEY", server.to_hex().as_str())
+        .output()
+        .unwrap();
+    assert_eq!(ok_json(&from_env), serde_json::json!({"grants": []}));
+    let in_argv = serve.cli(
+        &["consumer", "grants", "--key", server.to_hex().as_str()],
+        &[],
+    );
+    assert_eq!(in_argv.status.code(), Some(2), "{in_argv:?}");
     let unreachable = Command::new(assert_cmd::cargo::cargo_bin("idos"))
         .args(["consumer", "grants", "--relay", "http://127.0.0.1:1"])
         .env("IDOS_KEY_FILE", &key)
