@@ -82,3 +82,23 @@ fn the_clients_types_read_every_field_of_the_relays_answers() {
         data: json!({"items": [], "next_cursor": null}),
     });
 }
+
+/// The client's Ed25519 sign-in text is the relay's, byte for byte.
+#[test]
+fn the_clients_ed25519_sign_in_text_is_the_relays() {
+    let key = protocol::bytes::Ed25519PublicKey::parse(&"ab".repeat(32)).unwrap();
+    assert_eq!(
+        idos_client::sign_in::ed25519_sign_in_text(
+            "https://relay.example.com",
+            "idos-1",
+            &key,
+            "N0nce1234"
+        ),
+        relay::auth::signing_text::ed25519_sign_in_text(
+            "https://relay.example.com",
+            "idos-1",
+            &key,
+            "N0nce1234"
+        )
+    );
+}
