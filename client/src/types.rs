@@ -2,8 +2,9 @@
 //!
 //! Records and pages are `protocol::records` types, actions `protocol::action` types. The
 //! answers below mirror the relay's (`relay::api`): the relay depends on this crate for its
-//! command line, so it cannot be a dependency of it; `relay/tests/journey.rs` runs every one of
-//! them against a real relay.
+//! command line, so it cannot be a dependency of it. `relay/tests/client_types.rs` checks that
+//! each copy reads and writes every field of the relay's type, and `relay/tests/journey.rs`
+//! uses them against a real relay.
 
 use protocol::codec::base64_encode;
 use protocol::identity::Identity;

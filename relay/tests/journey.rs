@@ -7,7 +7,7 @@
 //! lists the grant and decrypts exactly the issued plaintext; revoking before the timelock is
 //! refused with `grant_locked`, after it succeeds; the owner sees the consumer's read in the
 //! access log. A unique marker in the plaintext never appears in any byte the relay received
-//! or sent, in its logs (`RUST_LOG=debug`), or in any file under its data directory (RocksDB
+//! or sent, in its logs (`RUST_LOG=trace`), or in any file under its data directory (RocksDB
 //! write-ahead logs and tables included) — while positive controls show that the proxy saw the
 //! traffic, the logs were captured, and the stored ciphertext is findable in those files.
 //!
@@ -95,7 +95,7 @@ impl Proxy {
     }
 }
 
-/// A running `idos serve` (bundled node), reached through its proxy, logging at debug level
+/// A running `idos serve` (bundled node), reached through its proxy, logging at trace level
 /// into files.
 struct Serve {
     child: Option<Child>,
@@ -125,7 +125,7 @@ impl Serve {
             // Browsers and clients reach the relay through the proxy.
             .args(["--app-origin", &format!("http://localhost:{}", proxy.port)])
             .env("IDOS_COMMIT_WAIT_MS", "20000")
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", "trace")
             .stdout(std::fs::File::create(dir.path().join("serve.stdout")).unwrap())
             .stderr(std::fs::File::create(dir.path().join("serve.stderr")).unwrap())
             .spawn()
@@ -550,7 +550,10 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
     // Positive controls: each place searched holds what it should.
     assert!(contains(&wire, copy_id.to_string().as_bytes()));
     assert!(contains(&wire, b"POST /api/v1/auth/siwe"));
-    assert!(contains(&logs, b"DEBUG"), "the logs are captured");
+    assert!(
+        contains(&logs, b"TRACE"),
+        "the logs are captured, at trace level"
+    );
     assert!(
         files
             .iter()
@@ -857,6 +860,20 @@ fn fail_foreign_sessions_forged_tokens_and_foreign_origin_cookie_writes_are_refu
     assert_eq!(rescind.status.code(), Some(1), "{rescind:?}");
     let no_key = serve.cli(&["consumer", "grants"], &[]);
     fails_with(&no_key, "usage");
+    // The key may come from the variable IDOS_KEY, never from an argument.
+    let from_env = Command::new(assert_cmd::cargo::cargo_bin("idos"))
+        .args(["consumer", "grants", "--json"])
+        .env("IDOS_RELAY", serve.url())
+        .env_remove("IDOS_KEY_FILE")
+        .env("IDOS_KEY", server.to_hex().as_str())
+        .output()
+        .unwrap();
+    assert_eq!(ok_json(&from_env), serde_json::json!({"grants": []}));
+    let in_argv = serve.cli(
+        &["consumer", "grants", "--key", server.to_hex().as_str()],
+        &[],
+    );
+    assert_eq!(in_argv.status.code(), Some(2), "{in_argv:?}");
     let unreachable = Command::new(assert_cmd::cargo::cargo_bin("idos"))
         .args(["consumer", "grants", "--relay", "http://127.0.0.1:1"])
         .env("IDOS_KEY_FILE", &key)
