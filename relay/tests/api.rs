@@ -351,7 +351,7 @@ async fn fail_each_bad_request_gets_its_status_and_stable_code() {
     assert_error(
         call(api, "POST", "/api/v1/tx", Some(huge.into_bytes())).await,
         413,
-        "too_large",
+        "body_too_large",
     );
 
     // Submitted transactions: neither form, bad hex, undecodable, badly signed, another chain.

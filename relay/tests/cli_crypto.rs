@@ -110,7 +110,8 @@ fn decrypt_reproduces_every_vector_plaintext_exactly() {
         // Content as a flag (small ones) and from stdin (all, including the 70 KB one).
         if v.content.len() < 4096 {
             idos()
-                .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+                .env("IDOS_SECRET_KEY", &v.recipient_secret_key)
+                .args(["crypto", "decrypt"])
                 .args([
                     "--encryptor-public-key",
                     &v.encryptor_public_key,
@@ -122,7 +123,8 @@ fn decrypt_reproduces_every_vector_plaintext_exactly() {
                 .stdout(v.plaintext.clone());
         }
         idos()
-            .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+            .env("IDOS_SECRET_KEY", &v.recipient_secret_key)
+            .args(["crypto", "decrypt"])
             .args(["--encryptor-public-key", &v.encryptor_public_key])
             .write_stdin(format!("{}\n", v.content))
             .assert()
@@ -156,7 +158,8 @@ fn encrypt_output_decrypts_with_cli_and_with_the_vector_key() {
 
     // With the CLI.
     idos()
-        .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+        .env("IDOS_SECRET_KEY", &v.recipient_secret_key)
+        .args(["crypto", "decrypt"])
         .args(["--encryptor-public-key", encryptor, "--content", content])
         .assert()
         .success()
@@ -311,52 +314,40 @@ fn fail_decrypt_with_bad_keys() {
     let v = &vectors().boxes[0];
     fails_with(
         idos()
+            .env("IDOS_SECRET_KEY", "nope!")
             .args([
                 "crypto",
                 "decrypt",
-                "--secret-key",
-                "nope!",
                 "--encryptor-public-key",
                 &v.encryptor_public_key,
             ])
             .args(["--content", &v.content]),
-        "--secret-key: not valid base64",
+        "IDOS_SECRET_KEY: not valid base64",
     );
     fails_with(
         idos()
+            .env("IDOS_SECRET_KEY", "AAAA")
             .args([
                 "crypto",
                 "decrypt",
-                "--secret-key",
-                "AAAA",
                 "--encryptor-public-key",
                 &v.encryptor_public_key,
             ])
             .args(["--content", &v.content]),
-        "--secret-key: expected 32 bytes, got 3",
+        "IDOS_SECRET_KEY: expected 32 bytes, got 3",
     );
     fails_with(
         idos()
-            .args([
-                "crypto",
-                "decrypt",
-                "--secret-key",
-                &v.recipient_secret_key,
-                "--encryptor-public-key",
-                "AAAA",
-            ])
+            .env("IDOS_SECRET_KEY", &v.recipient_secret_key)
+            .args(["crypto", "decrypt", "--encryptor-public-key", "AAAA"])
             .args(["--content", &v.content]),
         "--encryptor-public-key: expected 32 bytes",
     );
     // Somebody else's key: authentication fails.
     fails_with(
         idos()
-            .args([
-                "crypto",
-                "decrypt",
-                "--secret-key",
-                &vectors().boxes[1].recipient_secret_key,
-            ])
+            .env("IDOS_SECRET_KEY", &vectors().boxes[1].recipient_secret_key)
+            .args(["crypto", "decrypt"])
             .args([
                 "--encryptor-public-key",
                 &v.encryptor_public_key,
@@ -375,7 +366,8 @@ fn fail_decrypt_tampered_or_truncated_content() {
     let tampered = protocol::codec::base64_encode(&bytes);
     let base = || {
         let mut c = idos();
-        c.args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+        c.env("IDOS_SECRET_KEY", &v.recipient_secret_key)
+            .args(["crypto", "decrypt"])
             .args(["--encryptor-public-key", &v.encryptor_public_key]);
         c
     };
@@ -395,7 +387,8 @@ fn fail_decrypt_tampered_or_truncated_content() {
     // The recipient's own public key given as the encryptor's: authentication fails.
     fails_with(
         idos()
-            .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+            .env("IDOS_SECRET_KEY", &v.recipient_secret_key)
+            .args(["crypto", "decrypt"])
             .args([
                 "--encryptor-public-key",
                 &v.recipient_public_key,
@@ -409,7 +402,8 @@ fn fail_decrypt_tampered_or_truncated_content() {
 #[test]
 fn fail_usage_errors_are_one_line_too() {
     let out = idos()
-        .args(["crypto", "decrypt", "--secret-key", "x"])
+        .env("IDOS_SECRET_KEY", "x")
+        .args(["crypto", "decrypt"])
         .assert()
         .code(2)
         .get_output()
@@ -427,4 +421,42 @@ fn fail_usage_errors_are_one_line_too() {
         .code(2);
     idos().arg("--help").assert().success();
     idos().arg("--version").assert().success();
+}
+
+#[test]
+fn fail_a_secret_key_never_comes_from_an_argument_but_from_a_file_or_the_environment() {
+    let v = &vectors().boxes[0];
+    let rest = [
+        "--encryptor-public-key",
+        v.encryptor_public_key.as_str(),
+        "--content",
+        v.content.as_str(),
+    ];
+    // As an argument it is not an option at all (every user of the machine sees arguments).
+    idos()
+        .env_remove("IDOS_SECRET_KEY")
+        .args(["crypto", "decrypt", "--secret-key", &v.recipient_secret_key])
+        .args(rest)
+        .assert()
+        .code(2);
+    // Neither a file nor the variable: an error that names both.
+    fails_with(
+        idos()
+            .env_remove("IDOS_SECRET_KEY")
+            .env_remove("IDOS_SECRET_KEY_FILE")
+            .args(["crypto", "decrypt"])
+            .args(rest),
+        "in a file (--secret-key-file) or in IDOS_SECRET_KEY",
+    );
+    // From a file (a trailing newline is fine).
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("{}\n", v.recipient_secret_key)).unwrap();
+    idos()
+        .env_remove("IDOS_SECRET_KEY")
+        .args(["crypto", "decrypt", "--secret-key-file"])
+        .arg(file.path())
+        .args(rest)
+        .assert()
+        .success()
+        .stdout(v.plaintext.clone());
 }

@@ -13,8 +13,8 @@
 //! scan), so listing costs in proportion to the page. The cursor is the sequence to continue
 //! below.
 //!
-//! Records are written by one writer thread ([`writer`]) in group commits: it takes every
-//! record waiting, gives each the next sequence of its owner, and writes the rows and the
+//! Records are written by one writer thread (the `writer` module) in group commits: it takes
+//! every record waiting, gives each the next sequence of its owner, and writes the rows and the
 //! owners' counters in one atomic, fsynced batch; then each read waiting for its record gets
 //! its answer. So a read's content is returned only after its row is on disk, and concurrent
 //! reads share one fsync instead of queueing for one each. (An earlier version took each

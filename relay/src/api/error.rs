@@ -149,7 +149,8 @@ impl From<JsonRejection> for ApiError {
             ),
             BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                // The code `relay::ops` and sign-in give an oversize body too.
+                "body_too_large",
                 format!(
                     "the body is larger than the limit of {} bytes",
                     super::MAX_BODY_BYTES

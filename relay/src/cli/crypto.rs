@@ -33,9 +33,11 @@ pub enum CryptoCommand {
     },
     /// Decrypt content (base64 `nonce ‖ tag ‖ ciphertext`) and write the plaintext bytes.
     Decrypt {
-        /// The recipient's secret key (base64).
-        #[arg(long)]
-        secret_key: String,
+        /// A file holding the recipient's secret key (base64); without it the key is read from
+        /// the `IDOS_SECRET_KEY` variable. Never an argument: every user of the machine sees
+        /// a process's arguments.
+        #[arg(long, value_name = "FILE", env = "IDOS_SECRET_KEY_FILE")]
+        secret_key_file: Option<std::path::PathBuf>,
         /// The encryptor's public key stored with the content (base64).
         #[arg(long)]
         encryptor_public_key: String,
@@ -76,13 +78,13 @@ pub fn run(cmd: CryptoCommand) -> Result<(), CliError> {
             )
         }
         CryptoCommand::Decrypt {
-            secret_key,
+            secret_key_file,
             encryptor_public_key,
             content,
         } => {
-            let secret_key = zeroize::Zeroizing::new(secret_key);
-            let secret = EncryptionSecretKey::from_base64(&secret_key)
-                .map_err(|e| relabel(e, "--secret-key"))?;
+            let (secret_key, source) = read_secret_key(secret_key_file.as_deref())?;
+            let secret = EncryptionSecretKey::from_base64(secret_key.trim())
+                .map_err(|e| relabel(e, source))?;
             let encryptor = EncryptionPublicKey::parse(&encryptor_public_key)
                 .map_err(|e| relabel(e, "--encryptor-public-key"))?;
             let text = match content {
@@ -112,5 +114,32 @@ fn relabel(err: protocol::Error, flag: &'static str) -> protocol::Error {
             actual,
         },
         other => other,
+    }
+}
+
+/// The variable that holds the recipient's secret key when no file is given.
+const SECRET_KEY_ENV: &str = "IDOS_SECRET_KEY";
+
+/// The recipient's secret key text from `file`, else from `IDOS_SECRET_KEY`; and where it came
+/// from, to name in errors.
+fn read_secret_key(
+    file: Option<&std::path::Path>,
+) -> Result<(zeroize::Zeroizing<String>, &'static str), CliError> {
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|text| (zeroize::Zeroizing::new(text), "--secret-key-file"))
+            .map_err(|e| {
+                CliError::Usage(format!(
+                    "--secret-key-file: cannot read {}: {e}",
+                    path.display()
+                ))
+            }),
+        None => std::env::var(SECRET_KEY_ENV)
+            .map(|text| (zeroize::Zeroizing::new(text), SECRET_KEY_ENV))
+            .map_err(|_| {
+                CliError::Usage(format!(
+                    "give the recipient's secret key in a file (--secret-key-file) or in {SECRET_KEY_ENV}, never as an argument"
+                ))
+            }),
     }
 }
