@@ -1,7 +1,6 @@
 //! The texts a key signs to sign in: an EIP-4361 message for EVM wallets, the relay's
 //! Ed25519 sign-in text for server keys.
 
-use protocol::bytes::Ed25519PublicKey;
 use protocol::identity::{Identity, SigningKey};
 use protocol::siwe::SiweMessage;
 
@@ -60,19 +59,9 @@ pub fn siwe_message(
     Ok(text)
 }
 
-/// The relay's Ed25519 sign-in text (six lines joined by `\n`, no newline at the end), as its
-/// OpenAPI document spells it out for `POST /api/v1/auth/ed25519`.
-pub fn ed25519_sign_in_text(
-    origin: &str,
-    network: &str,
-    public_key: &Ed25519PublicKey,
-    nonce: &str,
-) -> String {
-    format!(
-        "idOS relay sign-in\norigin: {origin}\nnetwork: {network}\npurpose: session\npublic key: {}\nnonce: {nonce}",
-        public_key.to_text()
-    )
-}
+/// The relay's Ed25519 sign-in text, as its OpenAPI document spells it out for
+/// `POST /api/v1/auth/ed25519` (one definition, in `protocol`).
+pub use protocol::sign_in::ed25519_sign_in_text;
 
 /// `0x` + hex of `key`'s signature over `text` (EIP-191 `personal_sign` for EVM keys).
 pub fn sign_hex(key: &SigningKey, text: &str) -> String {

@@ -23,6 +23,7 @@ pub mod kdf;
 pub mod nacl_box;
 pub mod query;
 pub mod records;
+pub mod sign_in;
 pub mod siwe;
 pub mod time;
 pub mod tx;

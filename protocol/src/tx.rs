@@ -105,33 +105,13 @@ impl Transaction {
     /// The unsigned transaction's canonical bytes: version byte, then Borsh. What a client that
     /// cannot encode Borsh gets from the relay, and hands back with its signature.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![TX_VERSION];
-        borsh::to_writer(&mut out, self).expect("borsh encoding into a Vec cannot fail");
-        out
+        encode_versioned(self)
     }
 
     /// Decodes and validates an unsigned transaction's bytes ([`Transaction::encode`]). Never
     /// panics.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > MAX_TRANSACTION_BYTES {
-            return Err(Error::TooLarge {
-                what: "transaction",
-                actual: bytes.len(),
-                limit: MAX_TRANSACTION_BYTES,
-            });
-        }
-        let (&version, body) = bytes
-            .split_first()
-            .ok_or_else(|| Error::malformed("transaction", "empty input"))?;
-        if version != TX_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: "transaction",
-                version,
-                supported: TX_VERSION,
-            });
-        }
-        let tx: Transaction =
-            borsh::from_slice(body).map_err(|e| Error::malformed("transaction", e))?;
+        let tx: Transaction = decode_versioned(bytes)?;
         tx.validate()?;
         Ok(tx)
     }
@@ -171,33 +151,13 @@ pub struct SignedTransaction {
 impl SignedTransaction {
     /// The canonical bytes: version byte, then Borsh.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![TX_VERSION];
-        borsh::to_writer(&mut out, self).expect("borsh encoding into a Vec cannot fail");
-        out
+        encode_versioned(self)
     }
 
     /// Decodes and validates canonical bytes. Oversized, truncated, trailing-garbage and
     /// unknown-version input each get their own error; this never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > MAX_TRANSACTION_BYTES {
-            return Err(Error::TooLarge {
-                what: "transaction",
-                actual: bytes.len(),
-                limit: MAX_TRANSACTION_BYTES,
-            });
-        }
-        let (&version, body) = bytes
-            .split_first()
-            .ok_or_else(|| Error::malformed("transaction", "empty input"))?;
-        if version != TX_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: "transaction",
-                version,
-                supported: TX_VERSION,
-            });
-        }
-        let signed: SignedTransaction =
-            borsh::from_slice(body).map_err(|e| Error::malformed("transaction", e))?;
+        let signed: SignedTransaction = decode_versioned(bytes)?;
         signed.tx.validate()?;
         Ok(signed)
     }
@@ -225,6 +185,36 @@ pub fn tx_hash(bytes: &[u8]) -> Sha256Digest {
 /// Upper-case hex of a tx hash, as CometBFT prints it.
 pub fn tx_hash_hex(hash: &Sha256Digest) -> String {
     codec::hex_encode(hash.as_bytes()).to_uppercase()
+}
+
+/// The version byte, then Borsh: the wire form of transactions, signed or not.
+fn encode_versioned(value: &impl borsh::BorshSerialize) -> Vec<u8> {
+    let mut out = vec![TX_VERSION];
+    borsh::to_writer(&mut out, value).expect("borsh encoding into a Vec cannot fail");
+    out
+}
+
+/// Reads [`encode_versioned`]'s form: bounded in size, the version checked, no trailing bytes.
+/// Never panics.
+fn decode_versioned<T: borsh::BorshDeserialize>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() > MAX_TRANSACTION_BYTES {
+        return Err(Error::TooLarge {
+            what: "transaction",
+            actual: bytes.len(),
+            limit: MAX_TRANSACTION_BYTES,
+        });
+    }
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| Error::malformed("transaction", "empty input"))?;
+    if version != TX_VERSION {
+        return Err(Error::UnsupportedVersion {
+            what: "transaction",
+            version,
+            supported: TX_VERSION,
+        });
+    }
+    borsh::from_slice(body).map_err(|e| Error::malformed("transaction", e))
 }
 
 #[cfg(test)]
