@@ -224,3 +224,49 @@ impl Auth {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Counts {
+        started: AtomicUsize,
+        ended: AtomicUsize,
+    }
+
+    impl SessionObserver for Counts {
+        fn session_started(&self) {
+            self.started.fetch_add(1, Ordering::SeqCst);
+        }
+
+        fn session_ended(&self) {
+            self.ended.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_observer_hears_of_each_session_started_and_ended_and_only_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = Auth::new(
+            AuthConfig::new("http://localhost:8080"),
+            SessionKey::generate(),
+            RelayStore::open(dir.path()).unwrap(),
+        )
+        .unwrap();
+        let counts = Arc::new(Counts::default());
+        assert!(auth.observe(counts.clone()));
+        assert!(
+            !auth.observe(Arc::new(Counts::default())),
+            "a second is ignored"
+        );
+        let identity = Identity::parse(&"ab".repeat(32)).unwrap();
+        let (_, first) = auth.start_session(identity);
+        auth.start_session(identity);
+        auth.revoke(&first).await.unwrap();
+        assert_eq!(counts.started.load(Ordering::SeqCst), 2);
+        assert_eq!(counts.ended.load(Ordering::SeqCst), 1);
+    }
+}
