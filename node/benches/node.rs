@@ -31,11 +31,8 @@ use node::chain::{Chain, ChainConfig, Validator};
 use node::state::rows::{CredentialRow, GrantRow};
 use node::state::verify::{EvmKeys, verify_stateless};
 use node::store::{Changes, Store, Working};
-use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
-use protocol::action::{
-    AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
-    UpsertWalletAsInserter,
-};
+use node::testkit::{onboarding_actions, plaintext, share_action};
+use protocol::action::{AddDelegate, AddInserter};
 use protocol::bytes::{Bytes, Sha256Digest};
 use protocol::grant::GrantInserterType;
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
@@ -242,31 +239,8 @@ impl Node {
             let vc = format!("urn:vc:bench:{}", self.user_count);
             self.user_count += 1;
             let original = Uuid::new_v4();
-            let actions: [protocol::action::Action; 3] = [
-                AddUserAsInserter {
-                    id,
-                    recipient_encryption_public_key: secret.public_key(),
-                    encryption_password_store: PasswordStore::User,
-                }
-                .into(),
-                UpsertWalletAsInserter {
-                    user_id: id,
-                    wallet: wallet_proof(&wallet, &id, CHAIN, Uuid::new_v4()),
-                    approval: None,
-                }
-                .into(),
-                UpsertCredentialAsInserter {
-                    id: original,
-                    user_id: id,
-                    credential: credential_input(
-                        &self.issuer,
-                        &public_notes(&vc, "active"),
-                        &plaintext(&vc),
-                        &secret.public_key(),
-                    ),
-                }
-                .into(),
-            ];
+            let actions =
+                onboarding_actions(&self.issuer, CHAIN, id, &wallet, &secret, original, &vc);
             for action in actions {
                 self.issuer_nonce += 1;
                 txs.push(sign(&issuer_signer, self.issuer_nonce, action).encode());

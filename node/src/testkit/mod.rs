@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use protocol::action::{
     Action, AddDelegate, AddInserter, AddUserAsInserter, CredentialInput, PasswordStore,
-    ShareCredential,
+    ShareCredential, UpsertCredentialAsInserter, UpsertWalletAsInserter,
 };
 use protocol::bytes::{EncryptionPublicKey, Nonce128};
 use protocol::credential::{content_hash, sign_credential};
@@ -89,6 +89,45 @@ pub fn public_notes(vc_id: &str, status: &str) -> String {
 pub fn plaintext(vc_id: &str) -> Vec<u8> {
     format!(r#"{{"@context":["https://www.w3.org/2018/credentials/v1"],"id":"{vc_id}","credentialSubject":{{"name":"Ada"}}}}"#)
         .into_bytes()
+}
+
+/// The three actions by which an issuer (an inserter's delegate) gives a new user `user_id`
+/// a profile (encrypting to `secret`'s public key), the EVM or Ed25519 `wallet`, and the
+/// credential `original` with verifiable-credential id `vc`, all signed by `issuer`.
+pub fn onboarding_actions(
+    issuer: &Ed25519SigningKey,
+    chain_id: &str,
+    user_id: Uuid,
+    wallet: &SigningKey,
+    secret: &EncryptionSecretKey,
+    original: Uuid,
+    vc: &str,
+) -> [Action; 3] {
+    [
+        AddUserAsInserter {
+            id: user_id,
+            recipient_encryption_public_key: secret.public_key(),
+            encryption_password_store: PasswordStore::User,
+        }
+        .into(),
+        UpsertWalletAsInserter {
+            user_id,
+            wallet: wallet_proof(wallet, &user_id, chain_id, Uuid::new_v4()),
+            approval: None,
+        }
+        .into(),
+        UpsertCredentialAsInserter {
+            id: original,
+            user_id,
+            credential: credential_input(
+                issuer,
+                &public_notes(vc, "active"),
+                &plaintext(vc),
+                &secret.public_key(),
+            ),
+        }
+        .into(),
+    ]
 }
 
 /// A wallet-ownership proof of `wallet` for `user` on `chain_id`.

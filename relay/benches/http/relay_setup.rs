@@ -10,11 +10,8 @@ use std::time::Duration;
 
 use node::chain::Chain;
 use node::run::{NodeConfig, start_embedded};
-use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
-use protocol::action::{
-    Action, AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
-    UpsertWalletAsInserter,
-};
+use node::testkit::{onboarding_actions, plaintext, share_action};
+use protocol::action::{Action, AddDelegate, AddInserter};
 use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use relay::access_log::AccessLog;
@@ -186,31 +183,15 @@ impl Relay {
             let user_id = Uuid::new_v4();
             let original = Uuid::new_v4();
             let vc = format!("urn:vc:relay-bench:{i}:{user_id}");
-            let actions: [Action; 3] = [
-                AddUserAsInserter {
-                    id: user_id,
-                    recipient_encryption_public_key: secret.public_key(),
-                    encryption_password_store: PasswordStore::User,
-                }
-                .into(),
-                UpsertWalletAsInserter {
-                    user_id,
-                    wallet: wallet_proof(&wallet, &user_id, &self.chain_id, Uuid::new_v4()),
-                    approval: None,
-                }
-                .into(),
-                UpsertCredentialAsInserter {
-                    id: original,
-                    user_id,
-                    credential: credential_input(
-                        &self.issuer,
-                        &public_notes(&vc, "active"),
-                        &plaintext(&vc),
-                        &secret.public_key(),
-                    ),
-                }
-                .into(),
-            ];
+            let actions = onboarding_actions(
+                &self.issuer,
+                &self.chain_id,
+                user_id,
+                &wallet,
+                &secret,
+                original,
+                &vc,
+            );
             for action in actions {
                 self.issuer_nonce += 1;
                 txs.push(self.sign(&issuer, self.issuer_nonce, action));
