@@ -565,6 +565,79 @@ async fn a_transaction_prepared_signed_and_submitted_through_the_api_takes_effec
     );
 }
 
+/// Prepares `action` for `key` with `nonce`, signs it here and submits it without waiting;
+/// returns the transaction's hash.
+async fn submit_unwaited(api: &Router, key: &SigningKey, nonce: u64, action: Value) -> String {
+    let (status, prepared) = post(
+        api,
+        "/api/v1/tx/prepare",
+        json!({"action": action, "signer": key.identity(), "nonce": nonce}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{prepared}");
+    let text = prepared["signing_text"].as_str().unwrap();
+    let signature = hex::encode(key.sign(text.as_bytes()));
+    let (status, accepted) = post(
+        api,
+        "/api/v1/tx",
+        json!({"unsigned": prepared["unsigned"], "signature": signature}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["status"], "accepted", "{accepted}");
+    accepted["hash"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_a_transaction_checktx_accepted_but_its_block_refused_is_reported_refused() {
+    let f = fixture().await;
+    let owner = user_with_credential(&f).await;
+    let wallet = owner.wallet.identity();
+    let (_, next) = get(&f.api, &format!("/api/v1/nonce/{wallet}")).await;
+    let nonce = next["data"].as_u64().unwrap();
+    // Two attributes with one id, in a row: CheckTx accepts both (each is well signed, with
+    // the next nonce), and only the block, where the first has taken effect, can refuse the
+    // second.
+    let id = Uuid::new_v4();
+    let attribute = |value: &str| json!({"action": "add_attribute", "args": {"id": id, "attribute_key": "level", "value": value}});
+    let first = submit_unwaited(&f.api, &owner.wallet, nonce, attribute("first")).await;
+    let second = submit_unwaited(&f.api, &owner.wallet, nonce + 1, attribute("second")).await;
+
+    let (status, done) = get(&f.api, &format!("/api/v1/tx/{first}?wait=commit")).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "committed", "{done}");
+    let (status, refused) = get(&f.api, &format!("/api/v1/tx/{second}?wait=commit")).await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    assert_eq!(refused["status"], "refused", "{refused}");
+    assert!(refused["height"].as_u64().is_some(), "{refused}");
+    assert_eq!(refused["error"]["code"], "already_exists", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{refused}"
+    );
+
+    // The refused transaction used its nonce and changed nothing else: the attribute is the
+    // first one's.
+    let (_, next) = get(&f.api, &format!("/api/v1/nonce/{wallet}")).await;
+    assert_eq!(next["data"], nonce + 2, "{next}");
+    let answer = f
+        .node
+        .query(
+            Some(wallet),
+            Query::GetAttributes {
+                page: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let attributes = serde_json::to_value(&answer.output).unwrap();
+    let items = attributes["value"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{attributes}");
+    assert_eq!(items[0]["value"], "first", "{attributes}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_a_caller_cannot_read_another_users_credential() {
     let f = fixture().await;
