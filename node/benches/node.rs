@@ -537,6 +537,7 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
             per(t.elapsed())
         );
         let (mut admit, mut finalize, mut commit) = (0.0, 0.0, 0.0);
+        let mut commit_per_block = Vec::new();
         let cpu = || thread_cpu_seconds().unwrap_or(0.0);
         settle();
         let process_before = process_cpu_seconds().unwrap_or(0.0);
@@ -554,8 +555,17 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
             let t = cpu();
             app.commit(Changes::default()).unwrap();
             commit += cpu() - t;
+            commit_per_block.push((cpu() - t) * 1e6 / block.len() as f64);
         }
         let thread = cpu() - thread_before;
+        commit_per_block.sort_by(f64::total_cmp);
+        let at = |q: f64| commit_per_block[((commit_per_block.len() - 1) as f64 * q) as usize];
+        eprintln!(
+            "{what}: commit CPU per share by block: p10 {:.1} us, median {:.1} us, p90 {:.1} us",
+            at(0.1),
+            at(0.5),
+            at(0.9)
+        );
         settle();
         let background = process_cpu_seconds().unwrap_or(0.0) - process_before - thread;
         let per_cpu = |seconds: f64| seconds * 1e6 / txs.len() as f64;
