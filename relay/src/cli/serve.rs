@@ -22,7 +22,8 @@ use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
 use crate::node_client::NodeClient;
 use crate::ops::{self, Ops, RpcStatusProbe};
 use crate::store::RelayStore;
-use crate::web::site::{SiteConfig, site_router};
+use crate::web::dev_wallet::DevWallet;
+use crate::web::site::{DevWalletSite, SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
 #[derive(Debug, Args)]
@@ -145,10 +146,32 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             ApiState::new(node.clone(), cfg.commit_wait, auth, access_log)
                 .with_identity_limiter(ops.identity_limiter()),
         );
+        // The development wallet: on by default for a loopback app origin (local development).
+        let dev_wallet_on = cfg
+            .dev_wallet
+            .unwrap_or_else(|| crate::web::is_loopback_host(origin_host(&app_origin)));
+        let dev_wallet = if dev_wallet_on {
+            let chain_id = cfg.siwe_chain_ids.first().copied().unwrap_or(1);
+            let wallet = DevWallet::open(&cfg.data_dir, chain_id)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut origins = vec![app_origin.clone()];
+            origins.extend(cfg.allow_origins.iter().cloned());
+            tracing::warn!(
+                account = %wallet.current(),
+                "the development wallet is ON: test keys in {} sign for any page of {}; \
+                 never use it with real funds (turn it off with --dev-wallet false)",
+                cfg.data_dir.join("dev_wallet").display(),
+                origins.join(", ")
+            );
+            Some(DevWalletSite { wallet, origins })
+        } else {
+            None
+        };
         let site = site_router(
             SiteConfig {
                 dir: cfg.www.clone(),
                 enclave_origin: enclave_origin.clone(),
+                dev_wallet: dev_wallet.clone(),
             },
             node.clone(),
             api,
@@ -190,6 +213,13 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         );
         eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
         eprintln!("  data         {}", cfg.data_dir.display());
+        if let Some(d) = &dev_wallet {
+            eprintln!(
+                "  DEVELOPMENT WALLET ON: account {} (test keys in {}; never use with real funds)",
+                d.wallet.current(),
+                cfg.data_dir.join("dev_wallet").display()
+            );
+        }
         let (chain, rpc_server) = match bundled {
             Some((running, rpc_server)) => {
                 if let Some(path) = &running.created_owner_key {
