@@ -66,6 +66,9 @@ pub struct DappConfig {
     pub trusted_issuers: Vec<(Ed25519PublicKey, String)>,
     /// The `www/` directory (`dapp/`, `shared/`, `sdk/` under it).
     pub www: PathBuf,
+    /// Whether the server's development wallet is on (the page then loads its provider from
+    /// `/dev-wallet/provider.js`, which the server merges into this origin).
+    pub dev_wallet: bool,
 }
 
 impl std::fmt::Debug for DappConfig {
@@ -105,6 +108,8 @@ pub struct DappInfo {
     pub lock_seconds: i64,
     /// The issuers accepted: `{public_key, name}`.
     pub accepted_issuers: Vec<Value>,
+    /// Whether the development wallet is on this origin.
+    pub dev_wallet: bool,
 }
 
 async fn dapp_info(State(dapp): State<Shared>) -> axum::Json<DappInfo> {
@@ -121,6 +126,7 @@ async fn dapp_info(State(dapp): State<Shared>) -> axum::Json<DappInfo> {
             .iter()
             .map(|(key, name)| json!({"public_key": key.to_text(), "name": name}))
             .collect(),
+        dev_wallet: dapp.dev_wallet,
     })
 }
 

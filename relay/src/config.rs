@@ -71,6 +71,16 @@ impl EnvValue for u64 {
     }
 }
 
+impl EnvValue for bool {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "true" | "1" | "on" => Ok(true),
+            "false" | "0" | "off" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        }
+    }
+}
+
 impl EnvValue for Vec<u64> {
     fn parse_env(text: &str) -> Result<Self, String> {
         text.split(',')
@@ -218,6 +228,12 @@ settings! {
     /// How long `/readyz` waits for the node, in milliseconds, 10 ms to 60 s (default 2000).
     #[arg(long, value_name = "MS")]
     readiness_timeout_ms: u64,
+    // The development wallet (www/dev-wallet).
+    /// The development wallet (test keys in `<data dir>/dev_wallet`, signing for any page of
+    /// this server's origins; never for real funds): `true` or `false` (default true when the
+    /// app origin is on loopback, as in local development, else false).
+    #[arg(long, value_name = "BOOL")]
+    dev_wallet: bool,
 }
 
 /// Where the relay's node is.
@@ -254,6 +270,9 @@ pub struct RelayConfig {
     pub siwe_chain_ids: Vec<u64>,
     /// Limits, rate limits, proxies, shutdown and readiness (`relay::ops`).
     pub ops: OpsConfig,
+    /// The development wallet: `Some(on)` when set, `None` for the default (on when the app
+    /// origin is on loopback).
+    pub dev_wallet: Option<bool>,
 }
 
 /// Where the demo dapp listens by default: another loopback host than the app's (`localhost`)
@@ -341,6 +360,7 @@ impl RelayConfig {
             session_ttl: Duration::from_secs(s.session_ttl_secs.unwrap_or(3600)),
             siwe_chain_ids: s.siwe_chain_ids.unwrap_or_else(|| vec![1]),
             ops,
+            dev_wallet: s.dev_wallet,
         })
     }
 }

@@ -142,6 +142,7 @@ async fn the_landing_page_walks_through_the_enclave_with_consent() {
         SiteConfig {
             dir: root().join("www"),
             enclave_origin: enclave.clone(),
+            dev_wallet: None,
         },
         node.clone(),
         relay::api::app(api_state(data.path(), &app, node)),

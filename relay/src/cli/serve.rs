@@ -29,7 +29,8 @@ use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
 use crate::node_client::NodeClient;
 use crate::ops::{self, Ops, RpcStatusProbe};
 use crate::store::RelayStore;
-use crate::web::site::{SiteConfig, site_router};
+use crate::web::dev_wallet::DevWallet;
+use crate::web::site::{DevWalletSite, SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
 #[derive(Debug, Args)]
@@ -201,10 +202,32 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             NodeTarget::External { .. } => None,
         };
         let issuer = demo_issuer(&cfg.data_dir, demo_relay.clone(), owner_key_file)?;
+        // The development wallet: on by default for a loopback app origin (local development).
+        let dev_wallet_on = cfg
+            .dev_wallet
+            .unwrap_or_else(|| crate::web::is_loopback_host(origin_host(&app_origin)));
+        let dev_wallet = if dev_wallet_on {
+            let chain_id = cfg.siwe_chain_ids.first().copied().unwrap_or(1);
+            let wallet = DevWallet::open(&cfg.data_dir, chain_id)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut origins = vec![app_origin.clone()];
+            origins.extend(dapp_origins.iter().cloned());
+            tracing::warn!(
+                account = %wallet.current(),
+                "the development wallet is ON: test keys in {} sign for any page of {}; \
+                 never use it with real funds (turn it off with --dev-wallet false)",
+                cfg.data_dir.join("dev_wallet").display(),
+                origins.join(", ")
+            );
+            Some(DevWalletSite { wallet, origins })
+        } else {
+            None
+        };
         let site = site_router(
             SiteConfig {
                 dir: cfg.www.clone(),
                 enclave_origin: enclave_origin.clone(),
+                dev_wallet: dev_wallet.clone(),
             },
             node.clone(),
             api,
@@ -231,13 +254,20 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         let (stop_dapp, dapp_stopping) = tokio::sync::oneshot::channel::<()>();
         let mut dapp_server = match (dapp_listener, &dapp_origin) {
             (Some(listener), Some(_)) => {
-                let dapp = ops.wrap(idos_demo::dapp::router(demo_dapp(
+                let dapp = idos_demo::dapp::router(demo_dapp(
                     &cfg.data_dir,
                     &cfg.www,
                     demo_relay,
                     &enclave_origin,
                     &issuer,
-                )?));
+                    dev_wallet.is_some(),
+                )?)
+                // The development wallet, with the same account as on the app origin.
+                .merge(crate::web::site::dev_wallet_routes(
+                    &cfg.www,
+                    dev_wallet.as_ref(),
+                ));
+                let dapp = ops.wrap(dapp);
                 let stopping = async move {
                     let _ = dapp_stopping.await;
                 };
@@ -280,6 +310,13 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         );
         eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
         eprintln!("  data         {}", cfg.data_dir.display());
+        if let Some(d) = &dev_wallet {
+            eprintln!(
+                "  DEVELOPMENT WALLET ON: account {} (test keys in {}; never use with real funds)",
+                d.wallet.current(),
+                cfg.data_dir.join("dev_wallet").display()
+            );
+        }
         let (chain, rpc_server) = match bundled {
             Some((running, rpc_server)) => {
                 if let Some(path) = &running.created_owner_key {
@@ -368,6 +405,7 @@ fn demo_dapp(
     relay: idos_demo::RelayTarget,
     enclave_origin: &str,
     issuer: &idos_demo::issuer::Issuer,
+    dev_wallet: bool,
 ) -> Result<idos_demo::dapp::DappConfig, CliError> {
     use idos_demo::keys::{box_key, ed25519_key};
     let usage = |e: idos_demo::DemoError| CliError::Usage(e.message);
@@ -380,5 +418,6 @@ fn demo_dapp(
         required_level: "basic".to_owned(),
         trusted_issuers: vec![(issuer.public_key(), DEMO_ISSUER_NAME.to_owned())],
         www: www.to_path_buf(),
+        dev_wallet,
     })
 }
