@@ -66,6 +66,8 @@ pub struct DappConfig {
     pub trusted_issuers: Vec<(Ed25519PublicKey, String)>,
     /// The `www/` directory (`dapp/`, `shared/`, `sdk/` under it).
     pub www: PathBuf,
+    /// The EIP-155 chain id the page's sign-in names (the relay's first accepted one).
+    pub siwe_chain_id: u64,
     /// Whether the server's development wallet is on (the page then loads its provider from
     /// `/dev-wallet/provider.js`, which the server merges into this origin).
     pub dev_wallet: bool,
@@ -89,6 +91,18 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// A key's fingerprint as the enclave's dialog shows it: the first 10 bytes of SHA-256 over the
+/// key's raw bytes, lowercase hex in five groups of four (`www/sdk/README.md`).
+pub fn fingerprint(key: &[u8]) -> String {
+    let digest = protocol::credential::content_hash(key);
+    let hex = hex::encode(&digest.as_bytes()[..10]);
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `GET /api/config`: what the page needs.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DappInfo {
@@ -102,6 +116,10 @@ pub struct DappInfo {
     pub grantee: String,
     /// The key the copy must be encrypted to (base64 X25519).
     pub grantee_encryption_public_key: String,
+    /// Its fingerprint as the enclave's dialog shows it, for the user to compare.
+    pub grantee_fingerprint: String,
+    /// The EIP-155 chain id to sign in with.
+    pub siwe_chain_id: u64,
     /// The KYC level required.
     pub required_level: String,
     /// How long the grant must be locked, in seconds.
@@ -119,6 +137,8 @@ async fn dapp_info(State(dapp): State<Shared>) -> axum::Json<DappInfo> {
         enclave_url: format!("{}/", dapp.enclave_origin),
         grantee: dapp.key.public_key().to_text(),
         grantee_encryption_public_key: dapp.box_key.public_key().to_text(),
+        grantee_fingerprint: fingerprint(dapp.box_key.public_key().as_bytes()),
+        siwe_chain_id: dapp.siwe_chain_id,
         required_level: dapp.required_level.clone(),
         lock_seconds: LOCK_SECS,
         accepted_issuers: dapp

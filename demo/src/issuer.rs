@@ -277,6 +277,10 @@ async fn info(State(issuer): State<Issuer>) -> axum::Json<InfoResponse> {
 pub struct StartRequest {
     /// The user's wallet (an EVM address).
     pub wallet: String,
+    /// The id of a key the user already made for a new profile (a UUIDv4: the key derivation's
+    /// salt); default: a fresh one.
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
 }
 
 /// The wallet-ownership proof to sign (for a new profile).
@@ -320,7 +324,16 @@ async fn start(
     let relay = &issuer.0.config.relay;
     let chain_id = relay.chain_id().await?;
     let has_profile = relay.client.has_profile(&wallet).await?.data;
-    let user_id = Uuid::new_v4();
+    let user_id = match request.user_id {
+        Some(id) if id.get_version_num() != 4 => {
+            return Err(DemoError::bad_request(
+                "invalid_user_id",
+                "user_id: a profile id is a random UUID (version 4), the salt of the user's key",
+            ));
+        }
+        Some(id) => id,
+        None => Uuid::new_v4(),
+    };
     let proof_id = Uuid::new_v4();
     let nonce = Nonce128::from_bytes(*Uuid::new_v4().as_bytes());
     let now = now();

@@ -260,6 +260,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
                     demo_relay,
                     &enclave_origin,
                     &issuer,
+                    cfg.siwe_chain_ids.first().copied().unwrap_or(1),
                     dev_wallet.is_some(),
                 )?)
                 // The development wallet, with the same account as on the app origin.
@@ -405,6 +406,7 @@ fn demo_dapp(
     relay: idos_demo::RelayTarget,
     enclave_origin: &str,
     issuer: &idos_demo::issuer::Issuer,
+    siwe_chain_id: u64,
     dev_wallet: bool,
 ) -> Result<idos_demo::dapp::DappConfig, CliError> {
     use idos_demo::keys::{box_key, ed25519_key};
@@ -418,6 +420,7 @@ fn demo_dapp(
         required_level: "basic".to_owned(),
         trusted_issuers: vec![(issuer.public_key(), DEMO_ISSUER_NAME.to_owned())],
         www: www.to_path_buf(),
+        siwe_chain_id,
         dev_wallet,
     })
 }
