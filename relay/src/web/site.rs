@@ -46,13 +46,11 @@ struct SiteState {
 /// `/site-config.json`: what the pages need to know about this deployment.
 async fn site_config(State(state): State<Arc<SiteState>>) -> impl IntoResponse {
     let chain_id = state.node.chain_id();
-    Json(
-        serde_json::json!({
-            "enclave_url": format!("{}/", state.enclave_origin),
-            "chain_id": chain_id,
-            "dev_wallet": state.dev_wallet,
-        }),
-    )
+    Json(serde_json::json!({
+        "enclave_url": format!("{}/", state.enclave_origin),
+        "chain_id": chain_id,
+        "dev_wallet": state.dev_wallet,
+    }))
 }
 
 /// `/dev-wallet/…` while the development wallet is off: nothing, not even its files.
@@ -73,7 +71,10 @@ pub fn dev_wallet_routes(dir: &std::path::Path, dev_wallet: Option<&DevWalletSit
         Some(site) => site.wallet.router(dir, site.origins.clone()),
         None => Router::new()
             .route("/dev-wallet", get(dev_wallet_off))
-            .route("/dev-wallet/{*rest}", get(dev_wallet_off).post(dev_wallet_off)),
+            .route(
+                "/dev-wallet/{*rest}",
+                get(dev_wallet_off).post(dev_wallet_off),
+            ),
     }
 }
 
