@@ -116,3 +116,87 @@ pub fn site_router(cfg: SiteConfig, node: NodeClient, api: Router) -> Router {
         .layer(fixed("referrer-policy", "no-referrer"))
         .layer(fixed("x-frame-options", "DENY"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    fn www() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../www")
+    }
+
+    async fn call(router: &Router, method: &str, path: &str, origin: Option<&str>) -> StatusCode {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let body = if method == "POST" {
+            Body::from(
+                r#"{"address":"0x0000000000000000000000000000000000000001","message":"0x00"}"#,
+            )
+        } else {
+            Body::empty()
+        };
+        router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap()
+            .status()
+    }
+
+    #[tokio::test]
+    async fn the_dev_wallet_is_served_only_when_on_and_signs_only_for_its_origins() {
+        let off = dev_wallet_routes(&www(), None);
+        assert_eq!(
+            call(&off, "GET", "/dev-wallet/provider.js", None).await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            call(&off, "GET", "/dev-wallet/api/accounts", None).await,
+            StatusCode::NOT_FOUND
+        );
+
+        let data = tempfile::tempdir().unwrap();
+        let wallet = DevWallet::open(data.path(), 1).unwrap();
+        let app = "http://localhost:8080";
+        let on = dev_wallet_routes(
+            &www(),
+            Some(&DevWalletSite {
+                wallet: wallet.clone(),
+                origins: vec![app.to_owned()],
+            }),
+        );
+        assert_eq!(
+            call(&on, "GET", "/dev-wallet/provider.js", None).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&on, "GET", "/dev-wallet/api/accounts", None).await,
+            StatusCode::OK
+        );
+        // Another site's page, or no page at all, cannot make it sign.
+        for origin in [
+            None,
+            Some("http://localhost:9999"),
+            Some("https://evil.example"),
+        ] {
+            assert_eq!(
+                call(&on, "POST", "/dev-wallet/api/sign", origin).await,
+                StatusCode::FORBIDDEN,
+                "{origin:?}"
+            );
+        }
+        // Its own origin can (here for an address that is not one of its accounts: 404).
+        assert_eq!(
+            call(&on, "POST", "/dev-wallet/api/sign", Some(app)).await,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
