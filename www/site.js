@@ -155,7 +155,7 @@ function noProfile() {
   const keyState = $("key-state");
   keyState.removeAttribute("aria-busy");
   const pending = JSON.parse(localStorage.getItem(`idos-new-key:${app.address.toLowerCase()}`) ?? "null");
-  keyState.replaceChildren(
+  keyState.replaceChildren(...[
     el("p", { id: "no-profile" }, "This wallet has no idOS profile yet. An issuer creates it when it verifies you, with a key you create here, in the enclave."),
     pending
       ? el("p", { id: "new-key" }, "Your key is ready: user id ", el("code", { id: "new-user-id" }, pending.userId),
@@ -165,7 +165,7 @@ function noProfile() {
       el("button", { type: "button", id: "create-key", onclick: (e) => createKey(e.currentTarget) }, pending ? "Create another key" : "Create my idOS key"),
       el("button", { type: "button", id: "reload-profile", onclick: loadProfile }, "I have a profile now")),
     el("div", { id: "create-status", role: "status", "aria-live": "polite" }),
-  );
+  ].filter(Boolean));
 }
 
 async function createKey(button) {
@@ -197,11 +197,11 @@ async function connectKey() {
 function renderKeyState() {
   const keyState = $("key-state");
   keyState.removeAttribute("aria-busy");
-  keyState.replaceChildren(
+  keyState.replaceChildren(...[
     el("p", { id: "key-line" }, app.unlocked ? "Your key is unlocked in the enclave." : "Your key is locked. Unlock it to view, export or change anything encrypted."),
     app.unlocked ? null : el("div", { class: "actions" }, el("button", { type: "button", id: "unlock", onclick: (e) => unlock(e.currentTarget) }, "Unlock my key")),
     el("div", { id: "unlock-status", role: "status", "aria-live": "polite" }),
-  );
+  ].filter(Boolean));
 }
 
 async function unlock(button) {

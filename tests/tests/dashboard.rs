@@ -99,6 +99,23 @@ async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) 
     text
 }
 
+/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a full-page PNG of the current page at
+/// a desktop (1280×800) and a phone (390×844) width: `<dir>/<name>-<size>.png`.
+async fn screenshot(c: &Client, name: &str) {
+    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        c.set_window_size(width, height).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+    }
+    c.set_window_size(1280, 800).await.unwrap();
+}
+
 /// Approves the development wallet's confirmation; returns the text it showed.
 async fn approve_in_dev_wallet(c: &Client) -> String {
     let shown = text_of(
@@ -191,7 +208,16 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     assert_accessible(c).await;
 
     // Sign in: the wallet shows the EIP-4361 message; the relay accepts its signature.
+    screenshot(c, "dashboard-connect").await;
     click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
+    text_of(
+        c,
+        "#dev-wallet-confirm[open] #dev-wallet-message",
+        15,
+        |t| !t.is_empty(),
+    )
+    .await;
+    screenshot(c, "dev-wallet-confirm").await;
     let shown = approve_in_dev_wallet(c).await;
     let address = wallet.current();
     assert!(
@@ -206,6 +232,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     // A new user: no profile yet. The key is created in the enclave's dialog.
     text_of(c, "#no-profile", 15, |t| t.contains("no idOS profile")).await;
     assert_accessible(c).await;
+    screenshot(c, "dashboard-no-profile").await;
     click(c, "#create-key").await;
     let main = open_dialog(c).await;
     poll(
@@ -332,6 +359,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     // The dashboard shows it all; the key remembered for this tab unlocks without a dialog.
     click(c, "#reload-profile").await;
     text_of(c, "#key-line", 15, |t| t.contains("unlocked")).await;
+    text_of(c, "#key-state", 5, |t| !t.contains("null")).await;
     let card = text_of(c, "#credential-list .credential", 15, |t| t.contains("KYC")).await;
     let fingerprint = {
         let digest = protocol::credential::content_hash(issuer.public_key().as_bytes());
@@ -361,6 +389,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     text_of(c, "#received", 10, |t| t.contains("Nothing is shared")).await;
     text_of(c, "#access-log", 10, |t| t.contains("Nobody has read")).await;
     assert_accessible(c).await;
+    screenshot(c, "dashboard").await;
 
     // Revoke is refused while the grant is locked, with the date it unlocks (nothing is signed).
     click(c, "#grant-list .grant button.revoke").await;
@@ -407,6 +436,8 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         error.contains("cannot be reached") && error.contains("try again"),
         "{error}"
     );
+    assert_accessible(c).await;
+    screenshot(c, "dashboard-relay-down").await;
 
     b.close().await;
     chain.stop();

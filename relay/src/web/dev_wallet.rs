@@ -210,16 +210,17 @@ fn refuse(status: StatusCode, code: &str, message: String) -> Response {
         .into_response()
 }
 
-/// A `POST` must come from a page of an allowed origin (browsers send `Origin` on every POST).
-fn from_allowed_page(s: &Served, headers: &HeaderMap) -> Result<(), Response> {
+/// A `POST` must come from a page of an allowed origin (browsers send `Origin` on every POST):
+/// the refusal otherwise.
+fn refusal_unless_allowed_page(s: &Served, headers: &HeaderMap) -> Option<Response> {
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .unwrap_or("");
     if s.origins.iter().any(|o| o == origin) {
-        Ok(())
+        None
     } else {
-        Err(refuse(
+        Some(refuse(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
             "the development wallet signs only for pages of this server's own origins".into(),
@@ -252,7 +253,7 @@ async fn create(
     headers: HeaderMap,
     _body: axum::Json<Empty>,
 ) -> Response {
-    if let Err(r) = from_allowed_page(&s, &headers) {
+    if let Some(r) = refusal_unless_allowed_page(&s, &headers) {
         return r;
     }
     match s.wallet.new_account() {
@@ -275,7 +276,7 @@ async fn select(
     headers: HeaderMap,
     axum::Json(req): axum::Json<SelectRequest>,
 ) -> Response {
-    if let Err(r) = from_allowed_page(&s, &headers) {
+    if let Some(r) = refusal_unless_allowed_page(&s, &headers) {
         return r;
     }
     match s.wallet.select(&req.address) {
@@ -300,7 +301,7 @@ async fn sign(
     headers: HeaderMap,
     axum::Json(req): axum::Json<SignRequest>,
 ) -> Response {
-    if let Err(r) = from_allowed_page(&s, &headers) {
+    if let Some(r) = refusal_unless_allowed_page(&s, &headers) {
         return r;
     }
     let digits = req.message.strip_prefix("0x").unwrap_or(&req.message);
