@@ -74,6 +74,32 @@ async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) 
     text
 }
 
+/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a full-page PNG of the current page at
+/// a desktop (1280×800) and a phone (390×844) width, scrolled to `at` (a CSS selector) if given:
+/// `<dir>/<name>-<size>.png`.
+async fn screenshot(c: &Client, name: &str, at: Option<&str>) {
+    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        c.set_window_size(width, height).await.unwrap();
+        if let Some(css) = at {
+            js(
+                c,
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return 1",
+                vec![serde_json::json!(css)],
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+    }
+    c.set_window_size(1280, 800).await.unwrap();
+}
+
 /// Waits for the page to embed the enclave, then opens its dialog (see `e2e::open_dialog`).
 async fn enclave_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
     poll(
@@ -226,6 +252,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     })
     .await;
     assert_accessible(c).await;
+    screenshot(c, "issuer-connect", None).await;
     click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
     let shown = approve_in_dev_wallet(c).await;
     assert!(
@@ -276,6 +303,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
         assert_eq!(state, "done", "{step}");
     }
     assert_accessible(c).await;
+    screenshot(c, "issuer-issued", Some("#progress")).await;
 
     // --- The dapp's page, on another site ---------------------------------------------------------
     c.goto(&format!("{dapp}/")).await.unwrap();
@@ -284,6 +312,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     })
     .await;
     assert_accessible(c).await;
+    screenshot(c, "dapp-connect", None).await;
     click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
     let shown = approve_in_dev_wallet(c).await;
     assert!(
@@ -314,6 +343,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     text_of(c, "#verified-document", 5, |t| t.contains(&document)).await;
     text_of(c, "#verified-level", 5, |t| t == "basic").await;
     assert_accessible(c).await;
+    screenshot(c, "dapp-verified", Some("#result-section")).await;
 
     b.close().await;
     chain.stop();

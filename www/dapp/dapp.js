@@ -191,7 +191,7 @@ async function verify(copyId) {
     const subject = v.credential?.credentialSubject ?? {};
     const fact = (label, value, id) => [el("dt", {}, label), el("dd", id ? { id } : {}, value ?? "—")];
     box.append(
-      el("p", { class: "verified-banner", id: "verified", "data-verified": "true", role: "status" }, "Verified"),
+      el("p", { class: "verified-banner", id: "verified", "data-verified": "true", role: "status", tabindex: "-1" }, "Verified"),
       el("p", {}, `Our server decrypted the copy you shared and checked it. You may trade.`),
       el("ul", { class: "checks", id: "checks" }, ...v.checks.map((c) => el("li", { "data-check": c.check }, el("strong", {}, c.check), `: ${c.detail}`))),
       el("h3", {}, "What we now know about you"),
@@ -205,6 +205,7 @@ async function verify(copyId) {
         ...fact("Locked until", formatTime(v.grant.locked_until)),
         ...fact("Content SHA-256", el("code", { id: "verified-content-hash" }, v.content_hash))),
       el("p", { class: "hint" }, "You can see each time we read it in your idOS dashboard's access log."));
+    $("verified").focus();
   }, { loadingText: "Our server is decrypting and checking your credential…" });
 }
 
