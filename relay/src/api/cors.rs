@@ -42,23 +42,22 @@ pub fn cors(origins: &[String]) -> CorsLayer {
 
 #[cfg(test)]
 mod tests {
-    use axum::Router;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use axum::routing::get;
+    use axum::routing::{MethodRouter, get};
     use tower::ServiceExt;
 
     use super::*;
 
     const DAPP: &str = "http://127.0.0.2:8082";
 
-    fn app() -> Router {
-        Router::new()
-            .route("/api/v1/me", get(|| async { "{}" }).post(|| async { "{}" }))
-            .layer(cors(&[
-                DAPP.to_owned(),
-                "https://dapp.example.org".to_owned(),
-            ]))
+    /// A GET/POST endpoint behind the layer (a method router: the API's document test counts
+    /// every `Router` route in `api/`, and this one is not in the API).
+    fn app() -> MethodRouter {
+        get(|| async { "{}" }).post(|| async { "{}" }).layer(cors(&[
+            DAPP.to_owned(),
+            "https://dapp.example.org".to_owned(),
+        ]))
     }
 
     async fn preflight(origin: &str, method: &str, headers: &str) -> axum::http::Response<Body> {
@@ -154,9 +153,7 @@ mod tests {
             );
         }
         // No configured origin: nobody.
-        let none = Router::new()
-            .route("/x", get(|| async { "" }))
-            .layer(cors(&[]));
+        let none: MethodRouter = get(|| async { "" }).layer(cors(&[]));
         let r = none
             .oneshot(
                 Request::get("/x")
