@@ -15,6 +15,7 @@ use clap::Args;
 use node::run::{NodeConfig, start_embedded};
 
 use super::CliError;
+use super::dev_wallet::DevWallet;
 use crate::access_log::AccessLog;
 use crate::api::{ApiState, app};
 use crate::auth::{Auth, AuthConfig, SessionKey};
@@ -22,8 +23,7 @@ use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
 use crate::node_client::NodeClient;
 use crate::ops::{self, Ops, RpcStatusProbe};
 use crate::store::RelayStore;
-use crate::web::dev_wallet::DevWallet;
-use crate::web::site::{DevWalletSite, SiteConfig, site_router};
+use crate::web::site::{SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
 #[derive(Debug, Args)]
@@ -163,7 +163,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
                 cfg.data_dir.join("dev_wallet").display(),
                 origins.join(", ")
             );
-            Some(DevWalletSite { wallet, origins })
+            Some((wallet.current(), wallet.router(&cfg.www, origins)))
         } else {
             None
         };
@@ -171,7 +171,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             SiteConfig {
                 dir: cfg.www.clone(),
                 enclave_origin: enclave_origin.clone(),
-                dev_wallet: dev_wallet.clone(),
+                dev_wallet: dev_wallet.as_ref().map(|(_, routes)| routes.clone()),
             },
             node.clone(),
             api,
@@ -213,10 +213,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         );
         eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
         eprintln!("  data         {}", cfg.data_dir.display());
-        if let Some(d) = &dev_wallet {
+        if let Some((account, _)) = &dev_wallet {
             eprintln!(
-                "  DEVELOPMENT WALLET ON: account {} (test keys in {}; never use with real funds)",
-                d.wallet.current(),
+                "  DEVELOPMENT WALLET ON: account {account} (test keys in {}; never use with real funds)",
                 cfg.data_dir.join("dev_wallet").display()
             );
         }
