@@ -25,10 +25,10 @@ use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKe
 use protocol::kdf::{KdfVersion, derive_user_key};
 use protocol::nacl_box::EncryptionSecretKey;
 use relay::api::ApiState;
+use relay::cli::dev_wallet::DevWallet;
 use relay::node_client::NodeClient;
 use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
-use relay::web::dev_wallet::DevWallet;
-use relay::web::site::{DevWalletSite, SiteConfig, site_router};
+use relay::web::site::{SiteConfig, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 use uuid::Uuid;
 
@@ -168,10 +168,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         SiteConfig {
             dir: root().join("www"),
             enclave_origin: enclave.clone(),
-            dev_wallet: Some(DevWalletSite {
-                wallet: wallet.clone(),
-                origins: vec![app.clone()],
-            }),
+            dev_wallet: Some(wallet.router(&root().join("www"), vec![app.clone()])),
         },
         node.clone(),
         relay::api::app(api_state(data.path(), &app, node)),

@@ -25,10 +25,10 @@ use protocol::identity::Ed25519SigningKey;
 use protocol::nacl_box::EncryptionSecretKey;
 use relay::api::ApiState;
 use relay::api::cors::cors;
+use relay::cli::dev_wallet::DevWallet;
 use relay::node_client::NodeClient;
 use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
-use relay::web::dev_wallet::DevWallet;
-use relay::web::site::{DevWalletSite, SiteConfig, dev_wallet_routes, site_router};
+use relay::web::site::{SiteConfig, dev_wallet_routes, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -185,10 +185,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     ))
     .await;
     let wallet = DevWallet::open(data.path(), 1).unwrap();
-    let dev_wallet = DevWalletSite {
-        wallet: wallet.clone(),
-        origins: vec![app.clone(), dapp.clone()],
-    };
+    let dev_wallet = wallet.router(&www, vec![app.clone(), dapp.clone()]);
     let api = relay::api::app(api_state(data.path(), &app, &dapp, node.clone()))
         .layer(cors(std::slice::from_ref(&dapp)));
     let target = RelayTarget::new(&format!("http://127.0.0.1:{app_port}"), app.clone()).unwrap();
@@ -234,7 +231,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
         siwe_chain_id: 1,
         dev_wallet: true,
     })
-    .merge(dev_wallet_routes(&www, Some(&dev_wallet)));
+    .merge(dev_wallet_routes(Some(dev_wallet)));
     tokio::spawn(async move { axum::serve(dapp_listener, dapp_site).await.unwrap() });
     assert_eq!(issuer.ensure_registered().await, Registration::Registered);
 

@@ -21,6 +21,7 @@ use clap::Args;
 use node::run::{NodeConfig, start_embedded};
 
 use super::CliError;
+use super::dev_wallet::DevWallet;
 use crate::access_log::AccessLog;
 use crate::api::cors::cors;
 use crate::api::{ApiState, app};
@@ -29,8 +30,7 @@ use crate::config::{CONFIG_ENV, NodeTarget, RelayConfig, Settings};
 use crate::node_client::NodeClient;
 use crate::ops::{self, Ops, RpcStatusProbe};
 use crate::store::RelayStore;
-use crate::web::dev_wallet::DevWallet;
-use crate::web::site::{DevWalletSite, SiteConfig, site_router};
+use crate::web::site::{SiteConfig, site_router};
 use crate::web::{EnclaveWebConfig, enclave_router, origin_host, validate_secure_origin};
 
 #[derive(Debug, Args)]
@@ -219,7 +219,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
                 cfg.data_dir.join("dev_wallet").display(),
                 origins.join(", ")
             );
-            Some(DevWalletSite { wallet, origins })
+            Some((wallet.current(), wallet.router(&cfg.www, origins)))
         } else {
             None
         };
@@ -227,7 +227,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             SiteConfig {
                 dir: cfg.www.clone(),
                 enclave_origin: enclave_origin.clone(),
-                dev_wallet: dev_wallet.clone(),
+                dev_wallet: dev_wallet.as_ref().map(|(_, routes)| routes.clone()),
             },
             node.clone(),
             api,
@@ -265,8 +265,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
                 )?)
                 // The development wallet, with the same account as on the app origin.
                 .merge(crate::web::site::dev_wallet_routes(
-                    &cfg.www,
-                    dev_wallet.as_ref(),
+                    dev_wallet.as_ref().map(|(_, routes)| routes.clone()),
                 ));
                 let dapp = ops.wrap(dapp);
                 let stopping = async move {
@@ -311,10 +310,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         );
         eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
         eprintln!("  data         {}", cfg.data_dir.display());
-        if let Some(d) = &dev_wallet {
+        if let Some((account, _)) = &dev_wallet {
             eprintln!(
-                "  DEVELOPMENT WALLET ON: account {} (test keys in {}; never use with real funds)",
-                d.wallet.current(),
+                "  DEVELOPMENT WALLET ON: account {account} (test keys in {}; never use with real funds)",
                 cfg.data_dir.join("dev_wallet").display()
             );
         }

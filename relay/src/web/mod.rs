@@ -18,7 +18,6 @@
 //! instead of `'unsafe-inline'` the CSP names the SHA-256 of each inline script in the served
 //! file.
 
-pub mod dev_wallet;
 pub mod site;
 
 use std::path::PathBuf;

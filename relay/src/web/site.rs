@@ -1,6 +1,6 @@
 //! The app origin: the REST API (`/api/v1`, see [`crate::api`]), the web apps under `www/`
-//! (the dashboard, shared modules, host SDK), the development wallet when it is on
-//! ([`super::dev_wallet`]) and the security headers every page gets (health endpoints and the
+//! (the dashboard, shared modules, host SDK), the development wallet's routes when it is on
+//! (`crate::cli::dev_wallet`, mounted by `idos serve`) and the security headers every page gets (health endpoints and the
 //! layers around all of it: [`crate::ops`]). It reaches the node only through its [`NodeClient`].
 
 use std::path::PathBuf;
@@ -13,7 +13,6 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::dev_wallet::DevWallet;
 use crate::node_client::NodeClient;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -25,16 +24,9 @@ pub struct SiteConfig {
     pub dir: PathBuf,
     /// The enclave's origin, the only one the pages may frame.
     pub enclave_origin: String,
-    /// The development wallet, when the `dev_wallet` setting is on.
-    pub dev_wallet: Option<DevWalletSite>,
-}
-
-/// The development wallet as a web origin serves it.
-#[derive(Debug, Clone)]
-pub struct DevWalletSite {
-    pub wallet: DevWallet,
-    /// The origins whose pages may ask it to sign (the server's own web origins).
-    pub origins: Vec<String>,
+    /// The development wallet's routes (`crate::cli::dev_wallet::DevWallet::router`), when the
+    /// `dev_wallet` setting is on.
+    pub dev_wallet: Option<Router>,
 }
 
 struct SiteState {
@@ -66,9 +58,9 @@ async fn dev_wallet_off() -> impl IntoResponse {
 
 /// The routes of `/dev-wallet/`: the wallet's, or 404 when it is off. Every web origin of the
 /// server (the app's, the demo dapp's) merges these so the same account is on all of them.
-pub fn dev_wallet_routes(dir: &std::path::Path, dev_wallet: Option<&DevWalletSite>) -> Router {
+pub fn dev_wallet_routes(dev_wallet: Option<Router>) -> Router {
     match dev_wallet {
-        Some(site) => site.wallet.router(dir, site.origins.clone()),
+        Some(routes) => routes,
         None => Router::new()
             .route("/dev-wallet", get(dev_wallet_off))
             .route(
@@ -105,7 +97,7 @@ pub fn site_router(cfg: SiteConfig, node: NodeClient, api: Router) -> Router {
             dev_wallet: cfg.dev_wallet.is_some(),
         }))
         .merge(api)
-        .merge(dev_wallet_routes(&cfg.dir, cfg.dev_wallet.as_ref()))
+        .merge(dev_wallet_routes(cfg.dev_wallet))
         .fallback_service(ServeDir::new(&cfg.dir).append_index_html_on_directories(true))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -124,79 +116,16 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
 
-    fn www() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../www")
-    }
-
-    async fn call(router: &Router, method: &str, path: &str, origin: Option<&str>) -> StatusCode {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json");
-        if let Some(o) = origin {
-            req = req.header("origin", o);
-        }
-        let body = if method == "POST" {
-            Body::from(
-                r#"{"address":"0x0000000000000000000000000000000000000001","message":"0x00"}"#,
-            )
-        } else {
-            Body::empty()
-        };
-        router
-            .clone()
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap()
-            .status()
-    }
-
     #[tokio::test]
-    async fn the_dev_wallet_is_served_only_when_on_and_signs_only_for_its_origins() {
-        let off = dev_wallet_routes(&www(), None);
-        assert_eq!(
-            call(&off, "GET", "/dev-wallet/provider.js", None).await,
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            call(&off, "GET", "/dev-wallet/api/accounts", None).await,
-            StatusCode::NOT_FOUND
-        );
-
-        let data = tempfile::tempdir().unwrap();
-        let wallet = DevWallet::open(data.path(), 1).unwrap();
-        let app = "http://localhost:8080";
-        let on = dev_wallet_routes(
-            &www(),
-            Some(&DevWalletSite {
-                wallet: wallet.clone(),
-                origins: vec![app.to_owned()],
-            }),
-        );
-        assert_eq!(
-            call(&on, "GET", "/dev-wallet/provider.js", None).await,
-            StatusCode::OK
-        );
-        assert_eq!(
-            call(&on, "GET", "/dev-wallet/api/accounts", None).await,
-            StatusCode::OK
-        );
-        // Another site's page, or no page at all, cannot make it sign.
-        for origin in [
-            None,
-            Some("http://localhost:9999"),
-            Some("https://evil.example"),
-        ] {
-            assert_eq!(
-                call(&on, "POST", "/dev-wallet/api/sign", origin).await,
-                StatusCode::FORBIDDEN,
-                "{origin:?}"
-            );
+    async fn the_dev_wallet_is_absent_when_off_and_the_csp_allows_no_inline_code() {
+        let off = dev_wallet_routes(None);
+        for path in ["/dev-wallet/provider.js", "/dev-wallet/api/accounts"] {
+            let req = Request::get(path).body(Body::empty()).unwrap();
+            let status = off.clone().oneshot(req).await.unwrap().status();
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         }
-        // Its own origin can (here for an address that is not one of its accounts: 404).
-        assert_eq!(
-            call(&on, "POST", "/dev-wallet/api/sign", Some(app)).await,
-            StatusCode::NOT_FOUND
-        );
+        let csp = app_csp("http://127.0.0.1:8081");
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("script-src 'self';") && csp.contains("style-src 'self';"));
     }
 }

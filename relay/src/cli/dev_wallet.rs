@@ -2,6 +2,10 @@
 //! directory, which sign for the browser provider `www/dev-wallet/provider.js` on every web
 //! origin of the server (the app and the demo dapp), so the same account is on all of them.
 //!
+//! It lives with the CLI, not the relay server (`relay/tests/architecture.rs`: the server never
+//! holds a user key): these are test keys `idos serve` mounts into its web origins as a
+//! development tool ([`crate::web::site::SiteConfig::dev_wallet`]).
+//!
 //! FOR DEVELOPMENT ONLY: whatever page of an allowed origin is open may ask for a signature (the
 //! provider shows each request and waits for Approve, but a page script can click it). It is
 //! served only while the `dev_wallet` setting is on, and `idos serve` warns at start.
@@ -367,6 +371,61 @@ mod tests {
             assert_eq!(mode(&data.path().join("dev_wallet")), 0o700);
         }
         assert!(!format!("{again:?}").contains(&*again.lock().keys[0].to_hex()));
+    }
+
+    async fn call(router: &Router, method: &str, path: &str, origin: Option<&str>) -> StatusCode {
+        use tower::ServiceExt;
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let body = if method == "POST" {
+            r#"{"address":"0x0000000000000000000000000000000000000001","message":"0x00"}"#
+        } else {
+            ""
+        };
+        router
+            .clone()
+            .oneshot(req.body(axum::body::Body::from(body)).unwrap())
+            .await
+            .unwrap()
+            .status()
+    }
+
+    #[tokio::test]
+    async fn fail_a_signature_asked_by_a_page_of_another_origin_or_by_no_page() {
+        let data = tempfile::tempdir().unwrap();
+        let wallet = DevWallet::open(data.path(), 1).unwrap();
+        let app = "http://localhost:8080";
+        let www = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www");
+        let on = wallet.router(&www, vec![app.to_owned()]);
+        assert_eq!(
+            call(&on, "GET", "/dev-wallet/provider.js", None).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&on, "GET", "/dev-wallet/api/accounts", None).await,
+            StatusCode::OK
+        );
+        for origin in [
+            None,
+            Some("http://localhost:9999"),
+            Some("https://evil.example"),
+        ] {
+            assert_eq!(
+                call(&on, "POST", "/dev-wallet/api/sign", origin).await,
+                StatusCode::FORBIDDEN,
+                "{origin:?}"
+            );
+        }
+        // Its own origin may (here for an address that is not one of its accounts: 404).
+        assert_eq!(
+            call(&on, "POST", "/dev-wallet/api/sign", Some(app)).await,
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[test]
