@@ -71,6 +71,16 @@ impl EnvValue for u64 {
     }
 }
 
+impl EnvValue for bool {
+    fn parse_env(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "true" | "1" | "on" => Ok(true),
+            "false" | "0" | "off" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        }
+    }
+}
+
 impl EnvValue for Vec<u64> {
     fn parse_env(text: &str) -> Result<Self, String> {
         text.split(',')
@@ -161,6 +171,15 @@ settings! {
     /// origin, the variable comma-separated.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
+    /// Address the demo dapp's origin listens on (its page, the host SDK as a dapp installs it,
+    /// and its back end), or `off` (default 127.0.0.2:8082: another loopback host, so another
+    /// site than the app and the enclave).
+    #[arg(long, value_name = "HOST:PORT|off")]
+    dapp_addr: String,
+    /// The demo dapp's origin as browsers reach it, on another host than the app's and the
+    /// enclave's (default `http://<dapp address>`).
+    #[arg(long, value_name = "ORIGIN")]
+    dapp_origin: String,
     /// A node's CometBFT RPC URL (e.g. `http://validator:26657`). When set, no node is started: the
     /// relay fronts that node, which must list the relay's gateway key in its `trusted_gateways`.
     #[arg(long, value_name = "URL")]
@@ -209,6 +228,12 @@ settings! {
     /// How long `/readyz` waits for the node, in milliseconds, 10 ms to 60 s (default 2000).
     #[arg(long, value_name = "MS")]
     readiness_timeout_ms: u64,
+    // The development wallet (www/dev-wallet).
+    /// The development wallet (test keys in `<data dir>/dev_wallet`, signing for any page of
+    /// this server's origins; never for real funds): `true` or `false` (default true when the
+    /// app origin is on loopback, as in local development, else false).
+    #[arg(long, value_name = "BOOL")]
+    dev_wallet: bool,
 }
 
 /// Where the relay's node is.
@@ -233,6 +258,10 @@ pub struct RelayConfig {
     pub app_origin: Option<String>,
     pub enclave_origin: Option<String>,
     pub allow_origins: Vec<String>,
+    /// Where the demo dapp listens; `None`: no demo dapp (`dapp_addr = "off"`).
+    pub dapp_addr: Option<String>,
+    /// The demo dapp's origin as browsers reach it, if not `http://<dapp address>`.
+    pub dapp_origin: Option<String>,
     pub node: NodeTarget,
     pub commit_wait: Duration,
     /// How long a sign-in session lasts.
@@ -241,7 +270,14 @@ pub struct RelayConfig {
     pub siwe_chain_ids: Vec<u64>,
     /// Limits, rate limits, proxies, shutdown and readiness (`relay::ops`).
     pub ops: OpsConfig,
+    /// The development wallet: `Some(on)` when set, `None` for the default (on when the app
+    /// origin is on loopback).
+    pub dev_wallet: Option<bool>,
 }
+
+/// Where the demo dapp listens by default: another loopback host than the app's (`localhost`)
+/// and the enclave's (`127.0.0.1`), so the browser treats all three as different sites.
+pub const DEFAULT_DAPP_ADDR: &str = "127.0.0.2:8082";
 
 /// The longest `commit_wait_ms` accepted (a request holds a connection that long).
 pub const MAX_COMMIT_WAIT_MS: u64 = 60_000;
@@ -313,11 +349,18 @@ impl RelayConfig {
             app_origin: s.app_origin,
             enclave_origin: s.enclave_origin,
             allow_origins: s.allow_origins.unwrap_or_default(),
+            dapp_addr: match s.dapp_addr.as_deref() {
+                Some("off") => None,
+                Some(addr) => Some(addr.to_owned()),
+                None => Some(DEFAULT_DAPP_ADDR.to_owned()),
+            },
+            dapp_origin: s.dapp_origin,
             node,
             commit_wait: Duration::from_millis(commit_wait_ms),
             session_ttl: Duration::from_secs(s.session_ttl_secs.unwrap_or(3600)),
             siwe_chain_ids: s.siwe_chain_ids.unwrap_or_else(|| vec![1]),
             ops,
+            dev_wallet: s.dev_wallet,
         })
     }
 }
@@ -475,6 +518,27 @@ mod tests {
                 "{var}={value}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_demo_dapp_listens_on_its_own_loopback_host_unless_turned_off() {
+        let c = RelayConfig::resolve(Settings::default(), env(&[]), None).unwrap();
+        assert_eq!(c.dapp_addr.as_deref(), Some(DEFAULT_DAPP_ADDR));
+        assert_eq!(c.dapp_origin, None);
+        let c = RelayConfig::resolve(
+            Settings::default(),
+            env(&[
+                ("IDOS_DAPP_ADDR", "127.0.0.3:9000"),
+                ("IDOS_DAPP_ORIGIN", "https://dapp.example.com"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.dapp_addr.as_deref(), Some("127.0.0.3:9000"));
+        assert_eq!(c.dapp_origin.as_deref(), Some("https://dapp.example.com"));
+        let off = file("dapp_addr = \"off\"\n");
+        let c = RelayConfig::resolve(Settings::default(), env(&[]), Some(off.path())).unwrap();
+        assert_eq!(c.dapp_addr, None);
     }
 
     #[test]

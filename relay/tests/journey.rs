@@ -121,6 +121,8 @@ impl Serve {
             .arg(&www)
             .args(["--app-addr", &format!("127.0.0.1:{app}")])
             .args(["--enclave-addr", &format!("127.0.0.1:{enclave}")])
+            // The demo dapp on a port of its own (the default one may be taken).
+            .args(["--dapp-addr", "127.0.0.2:0"])
             .args(["--rpc-addr", &format!("127.0.0.1:{rpc}")])
             // Browsers and clients reach the relay through the proxy.
             .args(["--app-origin", &format!("http://localhost:{}", proxy.port)])

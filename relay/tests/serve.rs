@@ -1,6 +1,8 @@
 //! `idos serve` as a process: the node, the app origin and the enclave origin (on two sites:
 //! `localhost` and `127.0.0.1`) come up, with their security headers, and stop cleanly on
-//! SIGTERM; insecure or same-site origins are refused.
+//! SIGTERM; insecure or same-site origins are refused. The demo dapp's origin (a third host,
+//! `127.0.0.2`) may frame the enclave and call the API cross-origin; no other origin gets a CORS
+//! grant.
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -16,16 +18,36 @@ fn free_port() -> u16 {
 
 /// A minimal HTTP/1.1 GET (no client crate needed): status line, headers and body as text.
 fn get(port: u16, path: &str) -> Option<String> {
+    request("127.0.0.1", port, "GET", path, "")
+}
+
+/// A minimal HTTP/1.1 request to `host:port` with extra header lines.
+fn request(host: &str, port: u16, method: &str, path: &str, headers: &str) -> Option<String> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let mut s = std::net::TcpStream::connect((host, port)).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{headers}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
+}
+
+/// A CORS preflight for `GET /api/v1/me` with a bearer token, from `origin`.
+fn preflight(port: u16, origin: &str) -> String {
+    request(
+        "127.0.0.1",
+        port,
+        "OPTIONS",
+        "/api/v1/me",
+        &format!(
+            "Origin: {origin}\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: authorization\r\n"
+        ),
+    )
+    .unwrap()
+    .to_lowercase()
 }
 
 #[test]
@@ -39,7 +61,18 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
         "<!doctype html><script type=\"module\">boot()</script>",
     )
     .unwrap();
+    std::fs::create_dir_all(www.join("dapp")).unwrap();
+    std::fs::write(
+        www.join("dapp/index.html"),
+        "<!doctype html><title>dapp</title>",
+    )
+    .unwrap();
     let (app, enclave, rpc) = (free_port(), free_port(), free_port());
+    let dapp = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("idos"))
         .arg("serve")
         .arg("--data-dir")
@@ -57,6 +90,8 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
             &format!("127.0.0.1:{rpc}"),
             "--allow-origin",
             "https://dapp.example.com",
+            "--dapp-addr",
+            &format!("127.0.0.2:{dapp}"),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -94,17 +129,62 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     let enclave_page = get(enclave, "/").unwrap().to_lowercase();
     assert!(
         enclave_page.contains(&format!(
-            "frame-ancestors http://localhost:{app} https://dapp.example.com"
+            "frame-ancestors http://localhost:{app} http://127.0.0.2:{dapp} https://dapp.example.com"
         )),
         "{enclave_page}"
     );
     let config = get(enclave, "/config.json").unwrap();
     assert!(
         config.contains(&format!(
-            "[\"http://localhost:{app}\",\"https://dapp.example.com\"]"
+            "[\"http://localhost:{app}\",\"http://127.0.0.2:{dapp}\",\"https://dapp.example.com\"]"
         )),
         "{config}"
     );
+
+    // The demo dapp's origin: its page with its own strict CSP, and its back end.
+    let dapp_page = request("127.0.0.2", dapp, "GET", "/", "")
+        .unwrap()
+        .to_lowercase();
+    assert!(dapp_page.starts_with("http/1.1 200"), "{dapp_page}");
+    assert!(
+        dapp_page.contains(&format!(
+            "connect-src 'self' http://localhost:{app}; frame-src http://127.0.0.1:{enclave};"
+        )),
+        "{dapp_page}"
+    );
+    let dapp_config = request("127.0.0.2", dapp, "GET", "/api/config", "").unwrap();
+    assert!(
+        dapp_config.contains(&format!("\"relay_url\":\"http://localhost:{app}\"")),
+        "{dapp_config}"
+    );
+    // CORS on the API: exactly the dapp origins, bearer only (no credentials).
+    for allowed in [
+        format!("http://127.0.0.2:{dapp}"),
+        "https://dapp.example.com".into(),
+    ] {
+        let answer = preflight(app, &allowed);
+        assert!(
+            answer.contains(&format!("access-control-allow-origin: {allowed}")),
+            "{allowed}: {answer}"
+        );
+        assert!(answer.contains("access-control-allow-headers: authorization,content-type"));
+        assert!(
+            !answer.contains("access-control-allow-credentials"),
+            "{answer}"
+        );
+    }
+    for other in [
+        format!("http://localhost:{app}"),
+        format!("http://127.0.0.2:{}", dapp + 1),
+        "https://dapp.example.com.evil.com".into(),
+        "null".to_owned(),
+    ] {
+        let answer = preflight(app, &other);
+        assert!(
+            !answer.contains("access-control-allow-origin"),
+            "{other}: {answer}"
+        );
+    }
 
     let status = get(rpc, "/status").unwrap();
     assert!(status.contains("\"network\":\"idos-local\""), "{status}");
@@ -138,6 +218,16 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
             format!("http://127.0.0.1:{app}"),
             "another host",
         ),
+        (
+            "--dapp-origin",
+            "http://127.0.0.1:9".to_owned(),
+            "another host",
+        ),
+        (
+            "--dapp-origin",
+            "http://dapp.example.com".to_owned(),
+            "not a secure origin",
+        ),
     ] {
         let out = Command::new(assert_cmd::cargo::cargo_bin("idos"))
             .arg("serve")
@@ -146,6 +236,7 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
             .arg("--www")
             .arg(&www)
             .args(["--app-addr", "127.0.0.1:0", "--enclave-addr", "127.0.0.1:0"])
+            .args(["--dapp-addr", "127.0.0.2:0"])
             .args(["--rpc-addr", "127.0.0.1:0", flag, &value])
             .output()
             .unwrap();

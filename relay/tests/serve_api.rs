@@ -127,6 +127,8 @@ fn start(node_rpc: Option<&str>) -> Serve {
         .arg(&www)
         .args(["--app-addr", &format!("127.0.0.1:{app}")])
         .args(["--enclave-addr", &format!("127.0.0.1:{enclave}")])
+        // The demo dapp on a port of its own (the default one may be taken).
+        .args(["--dapp-addr", "127.0.0.2:0"])
         .env("IDOS_COMMIT_WAIT_MS", "20000")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

@@ -340,3 +340,41 @@ pub async fn tour_dialog_modes(c: &Client, s: &Sites, mut at: impl AsyncFnMut(&s
 pub async fn settle(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
+
+/// axe-core as `scripts/setup.sh` installs it (`$IDOS_TOOLS_DIR`, default `~/.cache/idos-tools`).
+fn axe_source() -> String {
+    let tools = std::env::var_os("IDOS_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/idos-tools")
+        });
+    let path = tools.join("node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core not found at {} ({e}): run scripts/setup.sh",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core (WCAG 2.1 A and AA rules, and axe's best practices) on the current page and
+/// fails listing every violation: rule, impact, what it means and the elements.
+pub async fn assert_accessible(c: &Client) {
+    let script = format!(
+        "{}\nreturn await axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}}, resultTypes: ['violations']}}).then(r => r.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}})));",
+        axe_source()
+    );
+    let violations = js(c, &script, vec![]).await;
+    let url = c
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        violations,
+        json!([]),
+        "accessibility violations on {url}:\n{}",
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}

@@ -13,6 +13,7 @@
 pub mod access_log;
 pub mod caller;
 pub mod chain;
+pub mod cors;
 pub mod credentials;
 pub mod dwg;
 pub mod error;

@@ -7,6 +7,7 @@
 mod admin;
 mod consumer;
 mod crypto;
+pub mod dev_wallet;
 mod issuer;
 mod keys;
 mod node;

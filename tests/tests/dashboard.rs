@@ -1,0 +1,441 @@
+//! The dashboard, the app origin's main page, as `idos serve` runs it (app on
+//! `http://localhost:…`, enclave on `http://127.0.0.1:…`, the bundled node, the development wallet
+//! on), in real Chromium: the development wallet connects and signs the EIP-4361 sign-in (the
+//! relay accepts its signature), a new user creates a key in the enclave, an issuer (this test,
+//! through the relay) makes the profile with it and writes a credential and the user shares it
+//! under a lock; the dashboard lists profile, credentials (issuer key fingerprint), grants (revoke
+//! refused while locked, with the date), wallets and the access log, passes axe-core, never holds
+//! the password or the key, and says in words what to do when the relay is down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e::kit::{assert_accessible, click_armed};
+use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
+use fantoccini::{Client, Locator};
+use idos_client::Client as Relay;
+use node::run::{NodeConfig, start_embedded};
+use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
+use protocol::action::{
+    AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
+    UpsertWalletAsInserter,
+};
+use protocol::bytes::EncryptionPublicKey;
+use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
+use protocol::kdf::{KdfVersion, derive_user_key};
+use protocol::nacl_box::EncryptionSecretKey;
+use relay::api::ApiState;
+use relay::cli::dev_wallet::DevWallet;
+use relay::node_client::NodeClient;
+use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
+use relay::web::site::{SiteConfig, site_router};
+use relay::web::{EnclaveWebConfig, enclave_router};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery staple";
+const VC: &str = "urn:uuid:5b0e0f4c-9a8e-4d7e-9a57-6f3f4b1d2c11";
+
+/// Everything the page holds that a script can read: the DOM with form values, local and
+/// session storage, cookies, and every IndexedDB database of its origin.
+const PAGE_HOLDINGS: &str = r#"
+const parts = [document.documentElement.outerHTML, document.cookie];
+for (const el of document.querySelectorAll('input, textarea')) parts.push(el.value);
+for (const store of [localStorage, sessionStorage])
+  for (let i = 0; i < store.length; i++) parts.push(store.key(i), store.getItem(store.key(i)));
+for (const { name } of await indexedDB.databases()) {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = no; });
+  for (const table of db.objectStoreNames) {
+    const rows = await new Promise((ok) => { const r = db.transaction(table).objectStore(table).getAll(); r.onsuccess = () => ok(r.result); });
+    parts.push(name, table, JSON.stringify(rows));
+  }
+  db.close();
+}
+return parts.join('\n');
+"#;
+
+/// The API as `idos serve` builds it: sign-in and the access log over the relay store.
+fn api_state(data: &std::path::Path, app_origin: &str, node: NodeClient) -> ApiState {
+    let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
+    let mut config = relay::auth::AuthConfig::new(app_origin);
+    config.network = node.chain_id().to_owned();
+    let auth =
+        relay::auth::Auth::new(config, relay::auth::SessionKey::generate(), store.clone()).unwrap();
+    ApiState::new(
+        node,
+        Duration::from_secs(5),
+        auth,
+        relay::access_log::AccessLog::new(store),
+    )
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(&format!("{css}:not([disabled])")))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for the text of the first element matching `css` to satisfy `done`; returns it.
+async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
+    let v = poll(
+        c,
+        &format!("const e = document.querySelector({css:?}); return e ? e.textContent : null"),
+        secs,
+        |v| v.as_str().is_some_and(&done),
+    )
+    .await;
+    let text = v.as_str().unwrap_or_default().to_owned();
+    if !done(&text) {
+        let page = js(c, "return document.body.innerText", vec![]).await;
+        panic!(
+            "{css}: {v}\nthe page reads:\n{}",
+            page.as_str().unwrap_or_default()
+        );
+    }
+    text
+}
+
+/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a full-page PNG of the current page at
+/// a desktop (1280×800) and a phone (390×844) width: `<dir>/<name>-<size>.png`.
+async fn screenshot(c: &Client, name: &str) {
+    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        c.set_window_size(width, height).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+    }
+    c.set_window_size(1280, 800).await.unwrap();
+}
+
+/// Approves the development wallet's confirmation; returns the text it showed.
+async fn approve_in_dev_wallet(c: &Client) -> String {
+    let shown = text_of(
+        c,
+        "#dev-wallet-confirm[open] #dev-wallet-message",
+        15,
+        |t| !t.is_empty(),
+    )
+    .await;
+    click(c, "#dev-wallet-approve").await;
+    shown
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_users_data() {
+    let data = tempfile::TempDir::new().unwrap();
+    let rpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // As `idos serve` does: the bundled node trusts the relay's gateway key.
+    let gateway = Ed25519SigningKey::generate();
+    let (running, _rpc_server) = start_embedded(
+        data.path(),
+        &NodeConfig {
+            sync_writes: Some(false),
+            trusted_gateways: vec![gateway.public_key()],
+            ..Default::default()
+        },
+        rpc,
+    )
+    .await
+    .unwrap();
+    let chain = running.chain.clone();
+    let node = NodeClient::connect(
+        &format!("http://{}", running.rpc_addr),
+        gateway,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!(
+        "http://localhost:{}",
+        app_listener.local_addr().unwrap().port()
+    );
+    let enclave = serve(enclave_router(
+        EnclaveWebConfig::new(enclave_dist(), vec![app.clone()]).unwrap(),
+    ))
+    .await;
+    let wallet = DevWallet::open(data.path(), 1).unwrap();
+    let site = site_router(
+        SiteConfig {
+            dir: root().join("www"),
+            enclave_origin: enclave.clone(),
+            dev_wallet: Some(wallet.router(&root().join("www"), vec![app.clone()])),
+        },
+        node.clone(),
+        relay::api::app(api_state(data.path(), &app, node)),
+    );
+    let probe = RpcStatusProbe::new(
+        &format!("http://{}", running.rpc_addr),
+        Duration::from_secs(2),
+    );
+    let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
+    let site = ops.wrap(site.merge(ops.router()));
+    let (stop_relay, relay_stopping) = tokio::sync::oneshot::channel::<()>();
+    let relay_server = tokio::spawn(relay::ops::serve(
+        app_listener,
+        site,
+        async move {
+            let _ = relay_stopping.await;
+        },
+        Duration::from_millis(200),
+    ));
+
+    let b = Browser::start().await;
+    let c = &b.client;
+    c.goto(&format!("{app}/")).await.unwrap();
+    text_of(c, "#status", 10, |s| {
+        s.starts_with("Chain idos-local at height")
+    })
+    .await;
+
+    // The development wallet is found like any EIP-6963 wallet, and marks the page.
+    text_of(c, "#dev-wallet-banner", 10, |t| {
+        t.contains("Development wallet — never use with real funds.")
+    })
+    .await;
+    assert_accessible(c).await;
+
+    // Sign in: the wallet shows the EIP-4361 message; the relay accepts its signature.
+    screenshot(c, "dashboard-connect").await;
+    click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
+    text_of(
+        c,
+        "#dev-wallet-confirm[open] #dev-wallet-message",
+        15,
+        |t| !t.is_empty(),
+    )
+    .await;
+    screenshot(c, "dev-wallet-confirm").await;
+    let shown = approve_in_dev_wallet(c).await;
+    let address = wallet.current();
+    assert!(
+        shown.starts_with(&format!(
+            "{} wants you to sign in with your Ethereum account:\n{address}\n",
+            app
+        )),
+        "{shown}"
+    );
+    text_of(c, "#signed-in-address", 15, |t| t == address).await;
+
+    // A new user: no profile yet. The key is created in the enclave's dialog.
+    text_of(c, "#no-profile", 15, |t| t.contains("no idOS profile")).await;
+    assert_accessible(c).await;
+    screenshot(c, "dashboard-no-profile").await;
+    click(c, "#create-key").await;
+    let main = open_dialog(c).await;
+    poll(
+        c,
+        "return document.body && document.body.dataset.state",
+        10,
+        |v| v == "unlock",
+    )
+    .await;
+    for field in ["password", "password-confirm"] {
+        c.find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("input[name=remember][value='session']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_armed(c, "unlock-submit").await;
+    back_to(c, &main).await;
+    let user_id = text_of(c, "#new-user-id", 30, |t| t.len() == 36).await;
+    let public_key = text_of(c, "#new-public-key", 5, |t| !t.is_empty()).await;
+    let key = derive_user_key(PASSWORD, &user_id, KdfVersion::default()).unwrap();
+    assert_eq!(
+        key.public_key().to_text(),
+        public_key,
+        "the enclave made the key of this password and user"
+    );
+
+    // The issuer (this test, through the relay): profile with that key, the dev wallet linked
+    // with its own proof, a credential; then the user shares it with a 30-day lock.
+    let relay = Relay::new(&app).unwrap();
+    let owner_hex = std::fs::read_to_string(data.path().join("owner_key")).unwrap();
+    let owner = SigningKey::from_hex(SignatureScheme::Ed25519, owner_hex.trim()).unwrap();
+    let issuer = Ed25519SigningKey::generate();
+    let issuer_key = SigningKey::Ed25519(issuer.clone());
+    let inserter = Uuid::new_v4();
+    relay
+        .submit_action(
+            &owner,
+            AddInserter {
+                id: inserter,
+                name: "Demo KYC issuer".into(),
+            },
+        )
+        .await
+        .unwrap();
+    relay
+        .submit_action(
+            &owner,
+            AddDelegate {
+                address: Identity::Ed25519(issuer.public_key()),
+                inserter_id: inserter,
+            },
+        )
+        .await
+        .unwrap();
+    let user = Uuid::parse_str(&user_id).unwrap();
+    let user_key = EncryptionPublicKey::parse(&public_key).unwrap();
+    let dev_key_hex = std::fs::read_to_string(data.path().join("dev_wallet/key-0")).unwrap();
+    let dev_key = SigningKey::from_hex(SignatureScheme::Eip191, dev_key_hex.trim()).unwrap();
+    assert_eq!(dev_key.identity(), Identity::parse(&address).unwrap());
+    relay
+        .submit_action(
+            &issuer_key,
+            AddUserAsInserter {
+                id: user,
+                recipient_encryption_public_key: user_key,
+                encryption_password_store: PasswordStore::User,
+            },
+        )
+        .await
+        .unwrap();
+    relay
+        .submit_action(
+            &issuer_key,
+            UpsertWalletAsInserter {
+                user_id: user,
+                wallet: wallet_proof(&dev_key, &user, "idos-local", Uuid::new_v4()),
+                approval: None,
+            },
+        )
+        .await
+        .unwrap();
+    let original = Uuid::new_v4();
+    relay
+        .submit_action(
+            &issuer_key,
+            UpsertCredentialAsInserter {
+                id: original,
+                user_id: user,
+                credential: credential_input(
+                    &issuer,
+                    &public_notes(VC, "approved"),
+                    &plaintext(VC),
+                    &user_key,
+                ),
+            },
+        )
+        .await
+        .unwrap();
+    let grantee = SigningKey::generate_ed25519();
+    let locked_until = 1_900_000_000; // 2030-03-17
+    relay
+        .submit_action(
+            &dev_key,
+            share_action(
+                &Ed25519SigningKey::generate(),
+                original,
+                &plaintext(VC),
+                grantee.identity(),
+                &EncryptionSecretKey::generate().public_key(),
+                locked_until,
+            ),
+        )
+        .await
+        .unwrap();
+
+    // The dashboard shows it all; the key remembered for this tab unlocks without a dialog.
+    click(c, "#reload-profile").await;
+    text_of(c, "#key-line", 15, |t| t.contains("unlocked")).await;
+    text_of(c, "#key-state", 5, |t| !t.contains("null")).await;
+    let card = text_of(c, "#credential-list .credential", 15, |t| t.contains("KYC")).await;
+    let fingerprint = {
+        let digest = protocol::credential::content_hash(issuer.public_key().as_bytes());
+        let hex = protocol::codec::hex_encode(&digest.as_bytes()[..10]);
+        hex.as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        card.contains(&fingerprint),
+        "the issuer key's fingerprint: {card}"
+    );
+    assert!(card.contains("Demo KYC issuer"), "{card}");
+    assert!(
+        card.contains("signature checked by the idOS node"),
+        "{card}"
+    );
+    text_of(c, "#profile", 10, |t| t.contains(&user_id)).await;
+    text_of(c, "#wallet-rows", 10, |t| {
+        t.contains(&address.to_lowercase())
+    })
+    .await;
+    let grant = text_of(c, "#grant-list .grant", 10, |t| t.contains("locked until")).await;
+    assert!(grant.contains(&grantee.identity().identifier()), "{grant}");
+    text_of(c, "#received", 10, |t| t.contains("Nothing is shared")).await;
+    text_of(c, "#access-log", 10, |t| t.contains("Nobody has read")).await;
+    assert_accessible(c).await;
+    screenshot(c, "dashboard").await;
+
+    // Revoke is refused while the grant is locked, with the date it unlocks (nothing is signed).
+    click(c, "#grant-list .grant button.revoke").await;
+    let refusal = text_of(c, "#grant-list .grant .card-status", 10, |t| !t.is_empty()).await;
+    assert!(
+        refusal.contains("time-locked") && refusal.contains("2030"),
+        "{refusal}"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelector('#dev-wallet-confirm') === null",
+            vec![]
+        )
+        .await,
+        true,
+        "the wallet was not asked to sign"
+    );
+
+    // The page never held the password or the key.
+    let holdings = js(c, PAGE_HOLDINGS, vec![]).await;
+    let holdings = holdings.as_str().unwrap();
+    assert!(holdings.contains(&user_id), "the scan reads the page");
+    for secret in [
+        PASSWORD.to_owned(),
+        key.to_base64().to_string(),
+        protocol::codec::hex_encode(&key.to_bytes()[..]),
+    ] {
+        assert!(
+            !holdings.contains(&secret),
+            "the page holds a secret it was never given"
+        );
+    }
+
+    // The relay goes down: the next call says so in words a person can act on.
+    let _ = stop_relay.send(());
+    let _ = relay_server.await;
+    click(c, "#credential-list .credential button.view").await;
+    let error = text_of(c, "#credential-list .credential .card-status", 10, |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert!(
+        error.contains("cannot be reached") && error.contains("try again"),
+        "{error}"
+    );
+    assert_accessible(c).await;
+    screenshot(c, "dashboard-relay-down").await;
+
+    b.close().await;
+    chain.stop();
+}

@@ -1,0 +1,347 @@
+//! The demo issuer's page (app origin, `/issuer/`) and the demo dapp's page (its own site,
+//! `http://127.0.0.2:…`), assembled as `idos serve` assembles them (bundled node, relay API with
+//! CORS for the dapp origin, the development wallet on both origins, the enclave framed by both),
+//! in real Chromium:
+//!
+//! a new user connects the development wallet and signs in on the issuer page, creates a key in
+//! the enclave's dialog, signs the wallet-ownership proof and the delegated write grant, and
+//! gets a credential; then, on the dapp's site, signs in again (cross-origin, bearer session),
+//! unlocks the key (another site: another storage partition), approves sharing with the dapp in
+//! the enclave's dialog, signs the 30-day-locked `share_credential`, and the dapp's back end
+//! decrypts and verifies the credential: the page shows "Verified" with the issued document
+//! number, which was nowhere in the dapp page before. Both pages pass axe-core.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e::kit::{assert_accessible, click_armed, dialog_state, unlock_in_dialog};
+use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root};
+use fantoccini::{Client, Locator};
+use idos_demo::RelayTarget;
+use idos_demo::dapp::DappConfig;
+use idos_demo::issuer::{Issuer, IssuerConfig, Registration};
+use node::run::{NodeConfig, start_embedded};
+use protocol::identity::Ed25519SigningKey;
+use protocol::nacl_box::EncryptionSecretKey;
+use relay::api::ApiState;
+use relay::api::cors::cors;
+use relay::cli::dev_wallet::DevWallet;
+use relay::node_client::NodeClient;
+use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
+use relay::web::site::{SiteConfig, dev_wallet_routes, site_router};
+use relay::web::{EnclaveWebConfig, enclave_router};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Everything the page holds that a script can read: the DOM with form values, local and
+/// session storage, cookies.
+const PAGE_HOLDINGS: &str = r#"
+const parts = [document.documentElement.outerHTML, document.cookie];
+for (const el of document.querySelectorAll('input, textarea')) parts.push(el.value);
+for (const store of [localStorage, sessionStorage])
+  for (let i = 0; i < store.length; i++) parts.push(store.key(i), store.getItem(store.key(i)));
+return parts.join('\n');
+"#;
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(&format!("{css}:not([disabled])")))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for the text of the first element matching `css` to satisfy `done`; returns it.
+async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
+    let v = poll(
+        c,
+        &format!("const e = document.querySelector({css:?}); return e ? e.textContent : null"),
+        secs,
+        |v| v.as_str().is_some_and(&done),
+    )
+    .await;
+    let text = v.as_str().unwrap_or_default().to_owned();
+    if !done(&text) {
+        let page = js(c, "return document.body.innerText", vec![]).await;
+        panic!(
+            "{css}: {v}\nthe page reads:\n{}",
+            page.as_str().unwrap_or_default()
+        );
+    }
+    text
+}
+
+/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a full-page PNG of the current page at
+/// a desktop (1280×800) and a phone (390×844) width, scrolled to `at` (a CSS selector) if given:
+/// `<dir>/<name>-<size>.png`.
+async fn screenshot(c: &Client, name: &str, at: Option<&str>) {
+    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        c.set_window_size(width, height).await.unwrap();
+        if let Some(css) = at {
+            js(
+                c,
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return 1",
+                vec![serde_json::json!(css)],
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+    }
+    c.set_window_size(1280, 800).await.unwrap();
+}
+
+/// Waits for the page to embed the enclave, then opens its dialog (see `e2e::open_dialog`).
+async fn enclave_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
+    poll(
+        c,
+        "return !!document.querySelector('#idos-enclave-iframe')",
+        20,
+        |v| v == true,
+    )
+    .await;
+    open_dialog(c).await
+}
+
+/// Approves the development wallet's confirmation; returns the text it showed.
+async fn approve_in_dev_wallet(c: &Client) -> String {
+    let shown = text_of(
+        c,
+        "#dev-wallet-confirm[open] #dev-wallet-message",
+        20,
+        |t| !t.is_empty(),
+    )
+    .await;
+    click(c, "#dev-wallet-approve").await;
+    // Wait for the confirmation to close, so the next one is a new request.
+    poll(
+        c,
+        "return !document.querySelector('#dev-wallet-confirm[open]')",
+        10,
+        |v| v == true,
+    )
+    .await;
+    shown
+}
+
+fn api_state(data: &std::path::Path, app: &str, dapp: &str, node: NodeClient) -> ApiState {
+    let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
+    let mut config = relay::auth::AuthConfig::new(app);
+    config.network = node.chain_id().to_owned();
+    config.dapp_origins = vec![dapp.to_owned()];
+    let auth =
+        relay::auth::Auth::new(config, relay::auth::SessionKey::generate(), store.clone()).unwrap();
+    ApiState::new(
+        node,
+        Duration::from_secs(10),
+        auth,
+        relay::access_log::AccessLog::new(store),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified() {
+    let data = tempfile::TempDir::new().unwrap();
+    let www = root().join("www");
+    let gateway = Ed25519SigningKey::generate();
+    let rpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (running, _rpc_server) = start_embedded(
+        data.path(),
+        &NodeConfig {
+            sync_writes: Some(false),
+            trusted_gateways: vec![gateway.public_key()],
+            ..Default::default()
+        },
+        rpc,
+    )
+    .await
+    .unwrap();
+    let chain = running.chain.clone();
+    let node = NodeClient::connect(
+        &format!("http://{}", running.rpc_addr),
+        gateway,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    // Three sites, as `idos serve` makes them: localhost (app), 127.0.0.1 (enclave), 127.0.0.2
+    // (the demo dapp).
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_port = app_listener.local_addr().unwrap().port();
+    let app = format!("http://localhost:{app_port}");
+    let dapp_listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let dapp = format!("http://{}", dapp_listener.local_addr().unwrap());
+    let enclave = e2e::serve(enclave_router(
+        EnclaveWebConfig::new(enclave_dist(), vec![app.clone(), dapp.clone()]).unwrap(),
+    ))
+    .await;
+    let wallet = DevWallet::open(data.path(), 1).unwrap();
+    let dev_wallet = wallet.router(&www, vec![app.clone(), dapp.clone()]);
+    let api = relay::api::app(api_state(data.path(), &app, &dapp, node.clone()))
+        .layer(cors(std::slice::from_ref(&dapp)));
+    let target = RelayTarget::new(&format!("http://127.0.0.1:{app_port}"), app.clone()).unwrap();
+    let issuer = Issuer::new(IssuerConfig {
+        relay: target.clone(),
+        key: Ed25519SigningKey::generate(),
+        box_key: Arc::new(EncryptionSecretKey::generate()),
+        name: "idOS-rs demo issuer".into(),
+        level: "basic".into(),
+        owner_key_file: Some(data.path().join("owner_key")),
+    });
+    let site = site_router(
+        SiteConfig {
+            dir: www.clone(),
+            enclave_origin: enclave.clone(),
+            dev_wallet: Some(dev_wallet.clone()),
+        },
+        node.clone(),
+        api,
+    )
+    .merge(idos_demo::issuer::router(issuer.clone()));
+    let probe = RpcStatusProbe::new(
+        &format!("http://{}", running.rpc_addr),
+        Duration::from_secs(2),
+    );
+    let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
+    let site = ops.wrap(site.merge(ops.router()));
+    tokio::spawn(relay::ops::serve(
+        app_listener,
+        site,
+        std::future::pending(),
+        Duration::from_millis(200),
+    ));
+    let dapp_site = idos_demo::dapp::router(DappConfig {
+        relay: target,
+        enclave_origin: enclave.clone(),
+        key: Ed25519SigningKey::generate(),
+        box_key: Arc::new(EncryptionSecretKey::generate()),
+        name: "Demo Exchange".into(),
+        required_level: "basic".into(),
+        trusted_issuers: vec![(issuer.public_key(), "idOS-rs demo issuer".into())],
+        www: www.clone(),
+        siwe_chain_id: 1,
+        dev_wallet: true,
+    })
+    .merge(dev_wallet_routes(Some(dev_wallet)));
+    tokio::spawn(async move { axum::serve(dapp_listener, dapp_site).await.unwrap() });
+    assert_eq!(issuer.ensure_registered().await, Registration::Registered);
+
+    let b = Browser::start().await;
+    let c = &b.client;
+
+    // --- The issuer's page ----------------------------------------------------------------------
+    c.goto(&format!("{app}/issuer/")).await.unwrap();
+    text_of(c, "#issuer-registration", 10, |t| {
+        t.starts_with("registered")
+    })
+    .await;
+    text_of(c, "#wallet-choices", 10, |t| {
+        t.contains("development wallet")
+    })
+    .await;
+    assert_accessible(c).await;
+    screenshot(c, "issuer-connect", None).await;
+    click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
+    let shown = approve_in_dev_wallet(c).await;
+    assert!(
+        shown.starts_with(&format!("{app} wants you to sign in")),
+        "{shown}"
+    );
+    let address = wallet.current();
+    text_of(c, "#signed-in-address", 15, |t| t == address).await;
+
+    click(c, "#get-credential").await;
+    // A new user: the key is created in the enclave's dialog.
+    let main = enclave_dialog(c).await;
+    assert_eq!(dialog_state(c, "unlock").await, "unlock");
+    for field in ["password", "password-confirm"] {
+        c.find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("input[name=remember][value='session']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_armed(c, "unlock-submit").await;
+    back_to(c, &main).await;
+    let proof = approve_in_dev_wallet(c).await;
+    assert!(proof.starts_with("idOS wallet ownership proof"), "{proof}");
+    let grant = approve_in_dev_wallet(c).await;
+    assert!(
+        grant.starts_with("operation: delegatedWriteGrant"),
+        "{grant}"
+    );
+    text_of(c, "#issued-notice", 30, |t| t.starts_with("Done")).await;
+    let document = text_of(c, "#issued-document-number", 5, |t| t.starts_with("DEMO")).await;
+    for step in ["key", "proof", "profile", "grant", "credential"] {
+        let state = js(
+            c,
+            &format!(
+                "return document.querySelector('#progress li[data-step={step}]').dataset.state"
+            ),
+            vec![],
+        )
+        .await;
+        assert_eq!(state, "done", "{step}");
+    }
+    assert_accessible(c).await;
+    screenshot(c, "issuer-issued", Some("#progress")).await;
+
+    // --- The dapp's page, on another site ---------------------------------------------------------
+    c.goto(&format!("{dapp}/")).await.unwrap();
+    text_of(c, "#wallet-choices", 15, |t| {
+        t.contains("development wallet")
+    })
+    .await;
+    assert_accessible(c).await;
+    screenshot(c, "dapp-connect", None).await;
+    click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
+    let shown = approve_in_dev_wallet(c).await;
+    assert!(
+        shown.starts_with(&format!("{dapp} wants you to sign in")),
+        "{shown}"
+    );
+    text_of(c, "#credential-found", 20, |t| {
+        t.contains("KYC credential, level basic")
+    })
+    .await;
+    let before = js(c, PAGE_HOLDINGS, vec![]).await;
+    assert!(
+        !before.as_str().unwrap().contains(&document),
+        "the dapp page holds nothing of the content before the user shares it"
+    );
+    click(c, "#share").await;
+    // The enclave under this site has no remembered key: unlock, then approve the recipient.
+    let main = enclave_dialog(c).await;
+    unlock_in_dialog(c, PASSWORD, "session").await;
+    back_to(c, &main).await;
+    let main = enclave_dialog(c).await;
+    assert_eq!(dialog_state(c, "share").await, "share");
+    click_armed(c, "approve").await;
+    back_to(c, &main).await;
+    let tx = approve_in_dev_wallet(c).await;
+    assert!(tx.contains("share_credential"), "{tx}");
+    text_of(c, "#verified", 40, |t| t == "Verified").await;
+    text_of(c, "#verified-document", 5, |t| t.contains(&document)).await;
+    text_of(c, "#verified-level", 5, |t| t == "basic").await;
+    assert_accessible(c).await;
+    screenshot(c, "dapp-verified", Some("#result-section")).await;
+
+    b.close().await;
+    chain.stop();
+}
