@@ -425,8 +425,9 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     let _ = stop_relay.send(());
     let _ = relay_server.await;
     click(c, "#credential-list .credential button.view").await;
-    let error = text_of(c, "#credential-list .credential .card-status", 10, |t| {
-        !t.is_empty()
+    // The card first says it is opening the credential, then the failure: wait for the failure.
+    let error = text_of(c, "#credential-list .credential .card-status", 20, |t| {
+        t.contains("cannot be reached")
     })
     .await;
     assert!(
