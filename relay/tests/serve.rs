@@ -126,6 +126,21 @@ fn serve_starts_the_node_the_web_apps_and_the_enclave_on_two_origins() {
     assert!(page.contains("x-content-type-options: nosniff"));
     assert!(page.contains("frame-ancestors 'none'"));
 
+    // Static files are gzipped for browsers that accept it (web::static_files); an API answer
+    // never is, even when asked: a compressed answer mixing a secret (a session token, say)
+    // with text the caller chose would leak it through its length (BREACH).
+    let nonce = request(
+        "127.0.0.1",
+        app,
+        "GET",
+        "/api/v1/auth/nonce",
+        "Accept-Encoding: gzip\r\n",
+    )
+    .unwrap()
+    .to_lowercase();
+    assert!(nonce.starts_with("http/1.1 200"), "{nonce}");
+    assert!(!nonce.contains("content-encoding"), "{nonce}");
+
     let enclave_page = get(enclave, "/").unwrap().to_lowercase();
     assert!(
         enclave_page.contains(&format!(

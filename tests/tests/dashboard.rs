@@ -116,6 +116,31 @@ async fn screenshot(c: &Client, name: &str) {
     c.set_window_size(1280, 800).await.unwrap();
 }
 
+/// The dashboard's page weight, as the browser counts it (Resource Timing `transferSize`:
+/// headers and bodies as sent, every request of the page so far: documents, styles, scripts,
+/// the configuration and the first API calls) on a first visit with a cold cache (a fresh
+/// browser profile). Printed for the README (`cargo test --workspace --test dashboard --
+/// --nocapture`) and held under a budget, so a page that grows heavy fails here.
+async fn page_weight(c: &Client) {
+    const BUDGET_BYTES: u64 = 80_000;
+    let weight = js(
+        c,
+        r#"const all = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+           return [all.reduce((n, e) => n + e.transferSize, 0), all.reduce((n, e) => n + e.encodedBodySize, 0), all.length];"#,
+        vec![],
+    )
+    .await;
+    let [bytes, bodies, requests] = [0, 1, 2].map(|i| weight[i].as_u64().unwrap());
+    eprintln!(
+        "dashboard first load: {bytes} bytes transferred in {requests} requests ({bodies} bytes of bodies), cold cache"
+    );
+    assert!(bodies > 0 && bytes >= bodies, "{weight}");
+    assert!(
+        bytes < BUDGET_BYTES,
+        "the dashboard's first load transfers {bytes} bytes, over its budget of {BUDGET_BYTES}"
+    );
+}
+
 /// Approves the development wallet's confirmation; returns the text it showed.
 async fn approve_in_dev_wallet(c: &Client) -> String {
     let shown = text_of(
@@ -202,6 +227,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         t.contains("Development wallet — never use with real funds.")
     })
     .await;
+    page_weight(c).await;
     assert_accessible(c).await;
 
     // Sign in: the wallet shows the EIP-4361 message; the relay accepts its signature.

@@ -19,6 +19,7 @@
 //! file.
 
 pub mod site;
+pub mod static_files;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +29,6 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// What the enclave server needs to know.
@@ -249,7 +249,7 @@ async fn config(State(cfg): State<Shared>) -> Response {
 
 /// The enclave's HTTP routes: the two pages, `config.json` and the built assets.
 pub fn enclave_router(cfg: EnclaveWebConfig) -> Router {
-    let assets = ServeDir::new(&cfg.dir);
+    let assets = static_files::static_files(&cfg.dir);
     let fixed = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::overriding(
             HeaderName::from_static(name),

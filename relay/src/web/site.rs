@@ -14,7 +14,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::node_client::NodeClient;
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// What the app origin serves.
@@ -98,7 +97,7 @@ pub fn site_router(cfg: SiteConfig, node: NodeClient, api: Router) -> Router {
         }))
         .merge(api)
         .merge(dev_wallet_routes(cfg.dev_wallet))
-        .fallback_service(ServeDir::new(&cfg.dir).append_index_html_on_directories(true))
+        .fallback_service(super::static_files::static_files(&cfg.dir))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp)
