@@ -30,6 +30,11 @@ CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" WASM_BINDGEN_TEST_TIMEOUT=
 # ---- end of the enclave section
 
 step "native tests";  cargo test --workspace --locked -- "$@"
+# Every page at a desktop and a phone width (the browser tests again, in screenshot mode; axe-core
+# runs in them too): target/screenshots. Skipped when a name filter narrows the run.
+if [ "$#" -eq 0 ]; then
+  step "screenshots";  scripts/screenshots.sh
+fi
 step "protocol for wasm32"
 cargo build -p protocol --target wasm32-unknown-unknown --locked
 step "done"
