@@ -660,6 +660,16 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
         holdings(c).await.contains(&marker),
         "after the release the same scan finds the content"
     );
+    let fetched = js(
+        c,
+        "return Promise.all(window.journeyPendingReads).then(() => window.journeyFetched.join('\\n'))",
+        vec![],
+    )
+    .await;
+    assert!(
+        fetched.as_str().unwrap().contains(&marker),
+        "the fetch recorder saw the back end's answer"
+    );
     screenshot(c, "dapp-verified", Some("#result-section")).await;
 
     // --- 3. The dashboard: locked grant, access log, export ---------------------------------------------
@@ -739,7 +749,16 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
     )
     .await;
     let unlocks = unlocks.as_str().unwrap().to_owned();
-    text_of(c, "#access-log", 30, |t| t.contains(&grantee)).await;
+    // The access log: the dapp's key read the copy of this credential.
+    let original = js(
+        c,
+        "return document.querySelector('#credential-list .credential').dataset.id",
+        vec![],
+    )
+    .await;
+    let original = original.as_str().unwrap().to_owned();
+    let read = text_of(c, "#access-table tbody tr", 30, |t| t.contains(&grantee)).await;
+    assert!(read.contains(&original), "{read}");
     assert_accessible(c).await;
     screenshot(c, "dashboard", None).await;
 
