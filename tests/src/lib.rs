@@ -77,9 +77,15 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 impl Browser {
     /// Starts chromedriver on a free port and opens a session. Panics with instructions when
     /// chromedriver or Chromium is missing.
+    pub async fn start() -> Browser {
+        Browser::start_with_downloads(None).await
+    }
+
+    /// As [`Browser::start`]; with `downloads`, files the pages download are saved there without
+    /// asking (Chromium's `download.default_directory` preference).
     // The guard is held across awaits on purpose: it is the browser's turn, kept for its life.
     #[allow(clippy::await_holding_lock)]
-    pub async fn start() -> Browser {
+    pub async fn start_with_downloads(downloads: Option<&Path>) -> Browser {
         // A test that failed while holding the browser leaves the lock poisoned; the next may go.
         let turn = ONE_BROWSER
             .lock()
@@ -113,7 +119,16 @@ impl Browser {
         }
         assert!(up, "chromedriver did not listen on port {port} within 10 s");
         let profile = std::env::temp_dir().join(format!("idos-e2e-{}-{port}", std::process::id()));
+        let prefs = match downloads {
+            Some(dir) => serde_json::json!({
+                "download.default_directory": dir.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+            }),
+            None => serde_json::json!({}),
+        };
         let caps = serde_json::json!({"goog:chromeOptions": {
+            "prefs": prefs,
             "binary": CHROMIUM,
             // Real popup blocking: only user gestures may open the dialog.
             "excludeSwitches": ["disable-popup-blocking"],
