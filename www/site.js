@@ -5,7 +5,8 @@
 import { connectEnclave } from "/sdk/idos-enclave.js";
 import { relayFetch, RelayError } from "/shared/api.js";
 import { discoverWallets, connectWallet, personalSign, toChecksumAddress } from "/shared/wallets.js";
-import { signInWithEthereum, signOut, me } from "/shared/session.js";
+import { signOut, me } from "/shared/session.js";
+import { showWalletPicker, connectAndSignIn } from "/shared/wallet-picker.js";
 import { submitAction } from "/shared/tx.js";
 import { el, describeError, showError, loadInto, busy, formatTime, STAGE_TEXT } from "/shared/ui.js";
 
@@ -45,42 +46,20 @@ async function loadConfig() {
   return app.config;
 }
 
-async function listWallets() {
-  const list = $("wallet-list");
-  await loadInto(list, async () => {
-    const config = await loadConfig();
-    if (config.dev_wallet) await import("/dev-wallet/provider.js");
-    return discoverWallets({ timeoutMs: 400 });
-  }, (wallets) => {
-    if (wallets.length === 0) {
-      list.append(el("p", {}, "No browser wallet found. Install one (any EIP-6963 wallet, e.g. MetaMask), then ",
-        el("button", { type: "button", id: "rescan", onclick: listWallets }, "look again"), "."));
-      return;
-    }
-    list.append(el("p", {}, "Choose the wallet your idOS profile uses:"));
-    const ul = el("ul", { class: "wallets", id: "wallet-choices" });
-    for (const w of wallets) {
-      ul.append(el("li", {}, el("button", { type: "button", class: "wallet", "data-rdns": w.info.rdns, onclick: (e) => signIn(w, e.currentTarget) },
-        el("img", { src: w.info.icon, alt: "", width: 24, height: 24 }), ` ${w.info.name}`)));
-    }
-    list.append(ul, el("div", { id: "sign-in-status", role: "status", "aria-live": "polite" }));
-  }, { loadingText: "Looking for wallets…" });
+function listWallets() {
+  return showWalletPicker($("wallet-list"), { config: loadConfig, prompt: "Choose the wallet your idOS profile uses:", onChoose: signIn });
 }
 
 async function signIn(wallet, button) {
   const status = $("sign-in-status");
   await busy(button, status, async () => {
-    status.replaceChildren(el("p", {}, `Connecting ${wallet.info.name}…`));
-    const address = await connectWallet(wallet.provider);
-    status.replaceChildren(el("p", {}, "Sign the sign-in message in your wallet…"));
     const config = await loadConfig();
-    const session = await signInWithEthereum({ provider: wallet.provider, address, chainId: config.siwe_chain_id ?? 1 });
+    const { address, session } = await connectAndSignIn(wallet, status, { chainId: config.siwe_chain_id });
     sessionStorage.setItem(SIGNED_IN, JSON.stringify({ address, expiresAt: session.expiresAt }));
     app.wallet = wallet;
     app.provider = wallet.provider;
     app.address = address;
     wallet.provider.on?.("accountsChanged", onAccountsChanged);
-    status.replaceChildren();
     await afterSignIn();
   });
 }

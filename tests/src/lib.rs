@@ -258,3 +258,4 @@ pub async fn other_windows(
 }
 
 pub mod kit;
+pub mod pages;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::kit::{assert_accessible, click_armed};
+use e2e::pages::{approve_in_dev_wallet, click, holdings, screenshot, text_of};
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::{Client, Locator};
 use idos_client::Client as Relay;
@@ -35,24 +36,6 @@ use uuid::Uuid;
 const PASSWORD: &str = "correct horse battery staple";
 const VC: &str = "urn:uuid:5b0e0f4c-9a8e-4d7e-9a57-6f3f4b1d2c11";
 
-/// Everything the page holds that a script can read: the DOM with form values, local and
-/// session storage, cookies, and every IndexedDB database of its origin.
-const PAGE_HOLDINGS: &str = r#"
-const parts = [document.documentElement.outerHTML, document.cookie];
-for (const el of document.querySelectorAll('input, textarea')) parts.push(el.value);
-for (const store of [localStorage, sessionStorage])
-  for (let i = 0; i < store.length; i++) parts.push(store.key(i), store.getItem(store.key(i)));
-for (const { name } of await indexedDB.databases()) {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  for (const table of db.objectStoreNames) {
-    const rows = await new Promise((ok) => { const r = db.transaction(table).objectStore(table).getAll(); r.onsuccess = () => ok(r.result); });
-    parts.push(name, table, JSON.stringify(rows));
-  }
-  db.close();
-}
-return parts.join('\n');
-"#;
-
 /// The API as `idos serve` builds it: sign-in and the access log over the relay store.
 fn api_state(data: &std::path::Path, app_origin: &str, node: NodeClient) -> ApiState {
     let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
@@ -66,54 +49,6 @@ fn api_state(data: &std::path::Path, app_origin: &str, node: NodeClient) -> ApiS
         auth,
         relay::access_log::AccessLog::new(store),
     )
-}
-
-async fn click(c: &Client, css: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(&format!("{css}:not([disabled])")))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits for the text of the first element matching `css` to satisfy `done`; returns it.
-async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
-    let v = poll(
-        c,
-        &format!("const e = document.querySelector({css:?}); return e ? e.textContent : null"),
-        secs,
-        |v| v.as_str().is_some_and(&done),
-    )
-    .await;
-    let text = v.as_str().unwrap_or_default().to_owned();
-    if !done(&text) {
-        let page = js(c, "return document.body.innerText", vec![]).await;
-        panic!(
-            "{css}: {v}\nthe page reads:\n{}",
-            page.as_str().unwrap_or_default()
-        );
-    }
-    text
-}
-
-/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a full-page PNG of the current page at
-/// a desktop (1280×800) and a phone (390×844) width: `<dir>/<name>-<size>.png`.
-async fn screenshot(c: &Client, name: &str) {
-    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        c.set_window_size(width, height).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
-    }
-    c.set_window_size(1280, 800).await.unwrap();
 }
 
 /// The dashboard's page weight, as the browser counts it (Resource Timing `transferSize`:
@@ -139,19 +74,6 @@ async fn page_weight(c: &Client) {
         bytes < BUDGET_BYTES,
         "the dashboard's first load transfers {bytes} bytes, over its budget of {BUDGET_BYTES}"
     );
-}
-
-/// Approves the development wallet's confirmation; returns the text it showed.
-async fn approve_in_dev_wallet(c: &Client) -> String {
-    let shown = text_of(
-        c,
-        "#dev-wallet-confirm[open] #dev-wallet-message",
-        15,
-        |t| !t.is_empty(),
-    )
-    .await;
-    click(c, "#dev-wallet-approve").await;
-    shown
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,7 +153,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     assert_accessible(c).await;
 
     // Sign in: the wallet shows the EIP-4361 message; the relay accepts its signature.
-    screenshot(c, "dashboard-connect").await;
+    screenshot(c, "dashboard-connect", None).await;
     click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
     text_of(
         c,
@@ -240,7 +162,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         |t| !t.is_empty(),
     )
     .await;
-    screenshot(c, "dev-wallet-confirm").await;
+    screenshot(c, "dev-wallet-confirm", None).await;
     let shown = approve_in_dev_wallet(c).await;
     let address = wallet.current();
     assert!(
@@ -255,7 +177,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     // A new user: no profile yet. The key is created in the enclave's dialog.
     text_of(c, "#no-profile", 15, |t| t.contains("no idOS profile")).await;
     assert_accessible(c).await;
-    screenshot(c, "dashboard-no-profile").await;
+    screenshot(c, "dashboard-no-profile", None).await;
     click(c, "#create-key").await;
     let main = open_dialog(c).await;
     poll(
@@ -412,7 +334,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     text_of(c, "#received", 10, |t| t.contains("Nothing is shared")).await;
     text_of(c, "#access-log", 10, |t| t.contains("Nobody has read")).await;
     assert_accessible(c).await;
-    screenshot(c, "dashboard").await;
+    screenshot(c, "dashboard", None).await;
 
     // Revoke is refused while the grant is locked, with the date it unlocks (nothing is signed).
     click(c, "#grant-list .grant button.revoke").await;
@@ -433,8 +355,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     );
 
     // The page never held the password or the key.
-    let holdings = js(c, PAGE_HOLDINGS, vec![]).await;
-    let holdings = holdings.as_str().unwrap();
+    let holdings = holdings(c).await;
     assert!(holdings.contains(&user_id), "the scan reads the page");
     for secret in [
         PASSWORD.to_owned(),
@@ -461,7 +382,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         "{error}"
     );
     assert_accessible(c).await;
-    screenshot(c, "dashboard-relay-down").await;
+    screenshot(c, "dashboard-relay-down", None).await;
 
     b.close().await;
     chain.stop();

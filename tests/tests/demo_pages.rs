@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::kit::{assert_accessible, click_armed, dialog_state, unlock_in_dialog};
-use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root};
-use fantoccini::{Client, Locator};
+use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
+use e2e::{Browser, back_to, enclave_dist, js, root};
+use fantoccini::Locator;
 use idos_demo::RelayTarget;
 use idos_demo::dapp::DappConfig;
 use idos_demo::issuer::{Issuer, IssuerConfig, Registration};
@@ -32,106 +33,6 @@ use relay::web::site::{SiteConfig, dev_wallet_routes, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Everything the page holds that a script can read: the DOM with form values, local and
-/// session storage, cookies.
-const PAGE_HOLDINGS: &str = r#"
-const parts = [document.documentElement.outerHTML, document.cookie];
-for (const el of document.querySelectorAll('input, textarea')) parts.push(el.value);
-for (const store of [localStorage, sessionStorage])
-  for (let i = 0; i < store.length; i++) parts.push(store.key(i), store.getItem(store.key(i)));
-return parts.join('\n');
-"#;
-
-async fn click(c: &Client, css: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(&format!("{css}:not([disabled])")))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits for the text of the first element matching `css` to satisfy `done`; returns it.
-async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
-    let v = poll(
-        c,
-        &format!("const e = document.querySelector({css:?}); return e ? e.textContent : null"),
-        secs,
-        |v| v.as_str().is_some_and(&done),
-    )
-    .await;
-    let text = v.as_str().unwrap_or_default().to_owned();
-    if !done(&text) {
-        let page = js(c, "return document.body.innerText", vec![]).await;
-        panic!(
-            "{css}: {v}\nthe page reads:\n{}",
-            page.as_str().unwrap_or_default()
-        );
-    }
-    text
-}
-
-/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a full-page PNG of the current page at
-/// a desktop (1280×800) and a phone (390×844) width, scrolled to `at` (a CSS selector) if given:
-/// `<dir>/<name>-<size>.png`.
-async fn screenshot(c: &Client, name: &str, at: Option<&str>) {
-    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        c.set_window_size(width, height).await.unwrap();
-        if let Some(css) = at {
-            js(
-                c,
-                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return 1",
-                vec![serde_json::json!(css)],
-            )
-            .await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
-    }
-    c.set_window_size(1280, 800).await.unwrap();
-}
-
-/// Waits for the page to embed the enclave, then opens its dialog (see `e2e::open_dialog`).
-async fn enclave_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
-    poll(
-        c,
-        "return !!document.querySelector('#idos-enclave-iframe')",
-        20,
-        |v| v == true,
-    )
-    .await;
-    open_dialog(c).await
-}
-
-/// Approves the development wallet's confirmation; returns the text it showed.
-async fn approve_in_dev_wallet(c: &Client) -> String {
-    let shown = text_of(
-        c,
-        "#dev-wallet-confirm[open] #dev-wallet-message",
-        20,
-        |t| !t.is_empty(),
-    )
-    .await;
-    click(c, "#dev-wallet-approve").await;
-    // Wait for the confirmation to close, so the next one is a new request.
-    poll(
-        c,
-        "return !document.querySelector('#dev-wallet-confirm[open]')",
-        10,
-        |v| v == true,
-    )
-    .await;
-    shown
-}
 
 fn api_state(data: &std::path::Path, app: &str, dapp: &str, node: NodeClient) -> ApiState {
     let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
@@ -320,9 +221,8 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
         t.contains("KYC credential, level basic")
     })
     .await;
-    let before = js(c, PAGE_HOLDINGS, vec![]).await;
     assert!(
-        !before.as_str().unwrap().contains(&document),
+        !holdings(c).await.contains(&document),
         "the dapp page holds nothing of the content before the user shares it"
     );
     click(c, "#share").await;

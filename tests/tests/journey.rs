@@ -68,33 +68,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Response;
 use e2e::kit::{assert_accessible, click_armed, dialog_state, unlock_in_dialog, wait_armed};
+use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a much better passphrase, 2026";
-
-/// Everything the page holds that a script can read: the DOM with form values, local and
-/// session storage, cookies, every IndexedDB database of its origin, and what the recorders of
-/// [`RECORD_RECEIVED`] kept (messages and fetch responses).
-const PAGE_HOLDINGS: &str = r#"
-const parts = [document.documentElement.outerHTML, document.cookie];
-for (const el of document.querySelectorAll('input, textarea')) parts.push(el.value);
-for (const store of [localStorage, sessionStorage])
-  for (let i = 0; i < store.length; i++) parts.push(store.key(i), store.getItem(store.key(i)));
-for (const { name } of await indexedDB.databases()) {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  for (const table of db.objectStoreNames) {
-    const rows = await new Promise((ok) => { const r = db.transaction(table).objectStore(table).getAll(); r.onsuccess = () => ok(r.result); });
-    parts.push(name, table, JSON.stringify(rows));
-  }
-  db.close();
-}
-await Promise.all(window.journeyPendingReads ?? []);
-parts.push(...(window.journeyReceived ?? []), ...(window.journeyFetched ?? []));
-return parts.join('\n');
-"#;
 
 /// Records, from now on, every message the window and any MessagePort receive (the enclave's
 /// answers reach the SDK through a port) and the body of every fetch response.
@@ -286,105 +266,6 @@ impl Drop for Server {
 }
 
 // --- page steps ------------------------------------------------------------------------------------
-
-async fn click(c: &Client, css: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(&format!("{css}:not([disabled])")))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits for the text of the first element matching `css` to satisfy `done`; returns it.
-async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
-    let v = poll(
-        c,
-        &format!("const e = document.querySelector({css:?}); return e ? e.textContent : null"),
-        secs,
-        |v| v.as_str().is_some_and(&done),
-    )
-    .await;
-    let text = v.as_str().unwrap_or_default().to_owned();
-    if !done(&text) {
-        let page = js(c, "return document.body.innerText", vec![]).await;
-        panic!(
-            "{css}: {v}\nthe page reads:\n{}",
-            page.as_str().unwrap_or_default()
-        );
-    }
-    text
-}
-
-/// With `IDOS_SCREENSHOTS=<dir>` (scripts/screenshots.sh), a PNG of the current window at a
-/// desktop (1280×800) and a phone (390×844) width, scrolled to `at` (a CSS selector) if given:
-/// `<dir>/journey-<name>-<size>.png`.
-async fn screenshot(c: &Client, name: &str, at: Option<&str>) {
-    let Some(dir) = std::env::var_os("IDOS_SCREENSHOTS") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (size, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        c.set_window_size(width, height).await.unwrap();
-        if let Some(css) = at {
-            js(
-                c,
-                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return 1",
-                vec![json!(css)],
-            )
-            .await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(dir.join(format!("journey-{name}-{size}.png")), png).unwrap();
-    }
-    c.set_window_size(1280, 800).await.unwrap();
-}
-
-/// Waits for the page to embed the enclave, then opens its dialog (see `e2e::open_dialog`).
-async fn enclave_dialog(c: &Client) -> fantoccini::wd::WindowHandle {
-    poll(
-        c,
-        "return !!document.querySelector('#idos-enclave-iframe')",
-        30,
-        |v| v == true,
-    )
-    .await;
-    open_dialog(c).await
-}
-
-/// Approves the development wallet's confirmation; returns the text it showed.
-async fn approve_in_dev_wallet(c: &Client) -> String {
-    let shown = text_of(
-        c,
-        "#dev-wallet-confirm[open] #dev-wallet-message",
-        30,
-        |t| !t.is_empty(),
-    )
-    .await;
-    click(c, "#dev-wallet-approve").await;
-    // Wait for the confirmation to close, so the next one is a new request.
-    poll(
-        c,
-        "return !document.querySelector('#dev-wallet-confirm[open]')",
-        15,
-        |v| v == true,
-    )
-    .await;
-    shown
-}
-
-/// What the current page holds (see [`PAGE_HOLDINGS`]).
-async fn holdings(c: &Client) -> String {
-    js(c, PAGE_HOLDINGS, vec![])
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 /// Waits for a new finished download in `dir` (not one of `seen`); returns its path.
 async fn downloaded(dir: &Path, seen: &BTreeSet<PathBuf>) -> PathBuf {
@@ -624,7 +505,7 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
     let main = enclave_dialog(c).await;
     assert_eq!(dialog_state(c, "share").await, "share");
     wait_armed(c).await;
-    screenshot(c, "consent", None).await;
+    screenshot(c, "journey-consent", None).await;
     c.switch_to_window(main.clone()).await.unwrap();
     let before = holdings(c).await;
     assert!(
@@ -674,7 +555,7 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
         fetched.as_str().unwrap().contains(&marker),
         "the fetch recorder saw the back end's answer"
     );
-    screenshot(c, "dapp-verified", Some("#result-section")).await;
+    screenshot(c, "journey-dapp-verified", Some("#result-section")).await;
 
     // --- 3. The dashboard: locked grant, access log, export ---------------------------------------------
     c.goto(&format!("{app}/")).await.unwrap();
@@ -757,7 +638,7 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
     let read = text_of(c, "#access-table tbody tr", 30, |t| t.contains(&grantee)).await;
     assert!(read.contains(&original), "{read}");
     assert_accessible(c).await;
-    screenshot(c, "dashboard", None).await;
+    screenshot(c, "journey-dashboard", None).await;
 
     // Revoke is refused while locked, with the date it unlocks; the wallet is not asked.
     click(c, &format!("{row} button.revoke")).await;
@@ -796,7 +677,7 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
         "{exported}"
     );
     assert_accessible(c).await;
-    screenshot(c, "dashboard-exported", Some("#settings-section")).await;
+    screenshot(c, "journey-dashboard-exported", Some("#settings-section")).await;
 
     // --- 4. Change the password, forget the device, unlock with the new one ------------------------------
     let old_key = js(c, "return fetch('/api/v1/me').then(r => r.json())", vec![]).await;
@@ -835,7 +716,12 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
     let profile = text_of(c, "#profile", 30, |t| !t.contains(&old_key) && t.len() > 40).await;
     assert!(!profile.contains(&old_key), "{profile}");
     assert_accessible(c).await;
-    screenshot(c, "dashboard-password-changed", Some("#settings-section")).await;
+    screenshot(
+        c,
+        "journey-dashboard-password-changed",
+        Some("#settings-section"),
+    )
+    .await;
 
     click(c, "#forget").await;
     text_of(c, "#forgotten", 15, |t| {

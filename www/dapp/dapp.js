@@ -7,8 +7,8 @@
 // node_modules.
 import { connectEnclave } from "/node_modules/@idos-rs/enclave-sdk/idos-enclave.js";
 import { relayFetch, RelayError } from "/shared/api.js";
-import { discoverWallets, connectWallet } from "/shared/wallets.js";
-import { signInWithEthereum, sessionToken } from "/shared/session.js";
+import { sessionToken } from "/shared/session.js";
+import { showWalletPicker, connectAndSignIn } from "/shared/wallet-picker.js";
 import { submitAction } from "/shared/tx.js";
 import { el, showError, loadInto, busy, formatTime, STAGE_TEXT } from "/shared/ui.js";
 
@@ -26,11 +26,7 @@ const relay = (path, options = {}) =>
 // --- configuration and wallet --------------------------------------------------------------------
 
 async function start() {
-  await loadInto($("wallet-list"), async () => {
-    page.config = await backEnd("/api/config");
-    if (page.config.dev_wallet) await import("/dev-wallet/provider.js");
-    return discoverWallets({ timeoutMs: 400 });
-  }, renderWallets, { loadingText: "Looking for wallets…" });
+  await showWalletPicker($("wallet-list"), { config: loadConfig, prompt: "Choose the wallet of your idOS profile:", onChoose: signIn });
   if (page.config) {
     $("dapp-name").textContent = page.config.name;
     $("required-level").textContent = page.config.required_level;
@@ -39,31 +35,21 @@ async function start() {
   }
 }
 
-function renderWallets(wallets, list) {
-  if (wallets.length === 0) {
-    list.append(el("p", {}, "No browser wallet found. Install one (any EIP-6963 wallet, e.g. MetaMask), then ",
-      el("button", { type: "button", class: "retry", id: "rescan", onclick: start }, "look again"), "."));
-    return;
-  }
-  list.append(el("p", {}, "Choose the wallet of your idOS profile:"));
-  const ul = el("ul", { class: "wallets", id: "wallet-choices" });
-  for (const w of wallets) {
-    ul.append(el("li", {}, el("button", { type: "button", class: "wallet", "data-rdns": w.info.rdns, onclick: (e) => signIn(w, e.currentTarget) },
-      el("img", { src: w.info.icon, alt: "", width: 24, height: 24 }), ` ${w.info.name}`)));
-  }
-  list.append(ul, el("div", { id: "sign-in-status", role: "status", "aria-live": "polite" }));
+async function loadConfig() {
+  if (!page.config) page.config = await backEnd("/api/config");
+  return page.config;
 }
 
 async function signIn(wallet, button) {
   const status = $("sign-in-status");
   await busy(button, status, async () => {
-    status.replaceChildren(el("p", {}, `Connecting ${wallet.info.name}…`));
-    const address = await connectWallet(wallet.provider);
-    status.replaceChildren(el("p", {}, "Sign the message in your wallet: it signs you in to idOS for this site."));
-    await signInWithEthereum({ provider: wallet.provider, address, relay: page.config.relay_url, chainId: page.config.siwe_chain_id });
+    const { address } = await connectAndSignIn(wallet, status, {
+      relay: page.config.relay_url,
+      chainId: page.config.siwe_chain_id,
+      signPrompt: "Sign the message in your wallet: it signs you in to idOS for this site.",
+    });
     page.provider = wallet.provider;
     page.address = address;
-    status.replaceChildren();
     $("wallet-list").hidden = true;
     $("session-line").hidden = false;
     $("session-line").replaceChildren("Signed in to idOS as ", el("code", { id: "signed-in-address" }, address), ".");

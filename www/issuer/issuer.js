@@ -4,8 +4,9 @@
 // (/issuer/api/…), which then creates the profile and writes the credential through the relay.
 import { connectEnclave } from "/sdk/idos-enclave.js";
 import { relayFetch } from "/shared/api.js";
-import { discoverWallets, connectWallet, personalSign } from "/shared/wallets.js";
-import { signInWithEthereum, me } from "/shared/session.js";
+import { personalSign } from "/shared/wallets.js";
+import { me } from "/shared/session.js";
+import { showWalletPicker, connectAndSignIn } from "/shared/wallet-picker.js";
 import { el, showError, loadInto, busy } from "/shared/ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -49,39 +50,17 @@ function loadIssuer() {
 
 // --- wallet and sign-in --------------------------------------------------------------------------
 
-async function listWallets() {
-  const list = $("wallet-list");
-  await loadInto(list, async () => {
-    const config = await siteConfig();
-    if (config.dev_wallet) await import("/dev-wallet/provider.js");
-    return discoverWallets({ timeoutMs: 400 });
-  }, (wallets) => {
-    if (wallets.length === 0) {
-      list.append(el("p", {}, "No browser wallet found. Install one (any EIP-6963 wallet, e.g. MetaMask), then ",
-        el("button", { type: "button", id: "rescan", onclick: listWallets }, "look again"), "."));
-      return;
-    }
-    list.append(el("p", {}, "Choose the wallet to receive the credential:"));
-    const ul = el("ul", { class: "wallets", id: "wallet-choices" });
-    for (const w of wallets) {
-      ul.append(el("li", {}, el("button", { type: "button", class: "wallet", "data-rdns": w.info.rdns, onclick: (e) => signIn(w, e.currentTarget) },
-        el("img", { src: w.info.icon, alt: "", width: 24, height: 24 }), ` ${w.info.name}`)));
-    }
-    list.append(ul, el("div", { id: "sign-in-status", role: "status", "aria-live": "polite" }));
-  }, { loadingText: "Looking for wallets…" });
+function listWallets() {
+  return showWalletPicker($("wallet-list"), { config: siteConfig, prompt: "Choose the wallet to receive the credential:", onChoose: signIn });
 }
 
 async function signIn(wallet, button) {
   const status = $("sign-in-status");
   await busy(button, status, async () => {
-    status.replaceChildren(el("p", {}, `Connecting ${wallet.info.name}…`));
-    const address = await connectWallet(wallet.provider);
-    status.replaceChildren(el("p", {}, "Sign the sign-in message in your wallet…"));
     const config = await siteConfig();
-    await signInWithEthereum({ provider: wallet.provider, address, chainId: config.siwe_chain_id ?? 1 });
+    const { address } = await connectAndSignIn(wallet, status, { chainId: config.siwe_chain_id });
     page.provider = wallet.provider;
     page.address = address;
-    status.replaceChildren();
     $("wallet-list").hidden = true;
     $("session-line").hidden = false;
     $("session-line").replaceChildren("Signed in as ", el("code", { id: "signed-in-address" }, address), ` with ${wallet.info.name}.`);
