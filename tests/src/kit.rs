@@ -155,6 +155,27 @@ pub async fn click_armed(c: &Client, id: &str) {
         .unwrap();
 }
 
+/// Types each `(field id, value)` into the dialog's form and chooses how long to `remember` the
+/// key (`none`, `session`, `7d`, …); the caller submits (`click_armed(c, "unlock-submit")`).
+pub async fn fill_dialog(c: &Client, fields: &[(&str, &str)], remember: &str) {
+    for (field, value) in fields {
+        c.find(Locator::Id(field))
+            .await
+            .unwrap_or_else(|e| panic!("dialog field {field}: {e}"))
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css(&format!(
+        "input[name=remember][value='{remember}']"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("remember option {remember}: {e}"))
+    .click()
+    .await
+    .unwrap();
+}
+
 /// Types `password` in the unlock dialog, chooses `remember` and submits.
 pub async fn unlock_in_dialog(c: &Client, password: &str, remember: &str) {
     assert_eq!(dialog_state(c, "unlock").await, "unlock");
@@ -239,20 +260,12 @@ pub async fn tour_dialog_modes(c: &Client, s: &Sites, mut at: impl AsyncFnMut(&s
     dialog_state(c, "unlock").await;
     wait_armed(c).await;
     at("create").await;
-    for field in ["password", "password-confirm"] {
-        c.find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Css("input[name=remember][value='7d']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_dialog(
+        c,
+        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
+        "7d",
+    )
+    .await;
     click_armed(c, "unlock-submit").await;
     crate::back_to(c, &main).await;
     assert_eq!(outcome(c, create, 20).await["result"]["publicKey"], pk);

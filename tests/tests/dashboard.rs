@@ -10,10 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::kit::{assert_accessible, click_armed};
+use e2e::kit::{assert_accessible, click_armed, fill_dialog};
 use e2e::pages::{approve_in_dev_wallet, click, holdings, screenshot, text_of};
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use idos_client::Client as Relay;
 use node::run::{NodeConfig, start_embedded};
 use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
@@ -187,20 +187,12 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         |v| v == "unlock",
     )
     .await;
-    for field in ["password", "password-confirm"] {
-        c.find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Css("input[name=remember][value='session']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_dialog(
+        c,
+        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
+        "session",
+    )
+    .await;
     click_armed(c, "unlock-submit").await;
     back_to(c, &main).await;
     let user_id = text_of(c, "#new-user-id", 30, |t| t.len() == 36).await;

@@ -14,10 +14,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::kit::{assert_accessible, click_armed, dialog_state, unlock_in_dialog};
+use e2e::kit::{assert_accessible, click_armed, dialog_state, fill_dialog, unlock_in_dialog};
 use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
 use e2e::{Browser, back_to, enclave_dist, js, root};
-use fantoccini::Locator;
 use idos_demo::RelayTarget;
 use idos_demo::dapp::DappConfig;
 use idos_demo::issuer::{Issuer, IssuerConfig, Registration};
@@ -164,20 +163,12 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     // A new user: the key is created in the enclave's dialog.
     let main = enclave_dialog(c).await;
     assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    for field in ["password", "password-confirm"] {
-        c.find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Css("input[name=remember][value='session']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_dialog(
+        c,
+        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
+        "session",
+    )
+    .await;
     click_armed(c, "unlock-submit").await;
     back_to(c, &main).await;
     let proof = approve_in_dev_wallet(c).await;

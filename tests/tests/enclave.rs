@@ -182,24 +182,16 @@ async fn a_password_change_takes_effect_only_when_confirmed() {
             open_dialog(c).await;
             dialog_state(c, "changePassword").await;
         }
-        for (field, value) in [
-            ("current-password", PASSWORD),
-            ("password", new_password),
-            ("password-confirm", new_password),
-        ] {
-            c.find(Locator::Id(field))
-                .await
-                .unwrap()
-                .send_keys(value)
-                .await
-                .unwrap();
-        }
-        c.find(Locator::Css("input[name=remember][value='7d']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        fill_dialog(
+            c,
+            &[
+                ("current-password", PASSWORD),
+                ("password", new_password),
+                ("password-confirm", new_password),
+            ],
+            "7d",
+        )
+        .await;
         click_armed(c, "unlock-submit").await;
         back_to(c, &main).await;
         outcome(c, id, 15).await

@@ -67,10 +67,12 @@ use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Response;
-use e2e::kit::{assert_accessible, click_armed, dialog_state, unlock_in_dialog, wait_armed};
+use e2e::kit::{
+    assert_accessible, click_armed, dialog_state, fill_dialog, unlock_in_dialog, wait_armed,
+};
 use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root};
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -452,20 +454,12 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
     click(c, "#get-credential").await;
     let main = enclave_dialog(c).await;
     assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    for field in ["password", "password-confirm"] {
-        c.find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Css("input[name=remember][value='session']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_dialog(
+        c,
+        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
+        "session",
+    )
+    .await;
     click_armed(c, "unlock-submit").await;
     back_to(c, &main).await;
     let proof = approve_in_dev_wallet(c).await;
@@ -688,24 +682,16 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
     click(c, "#change-password").await;
     let main = open_dialog(c).await;
     assert_eq!(dialog_state(c, "changePassword").await, "changePassword");
-    for (field, value) in [
-        ("current-password", PASSWORD),
-        ("password", NEW_PASSWORD),
-        ("password-confirm", NEW_PASSWORD),
-    ] {
-        c.find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Css("input[name=remember][value='session']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_dialog(
+        c,
+        &[
+            ("current-password", PASSWORD),
+            ("password", NEW_PASSWORD),
+            ("password-confirm", NEW_PASSWORD),
+        ],
+        "session",
+    )
+    .await;
     wait_armed(c).await;
     assert_accessible(c).await;
     click_armed(c, "unlock-submit").await;
