@@ -259,3 +259,4 @@ pub async fn other_windows(
 
 pub mod kit;
 pub mod pages;
+pub mod product;

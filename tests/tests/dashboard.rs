@@ -7,15 +7,14 @@
 //! refused while locked, with the date), wallets and the access log, passes axe-core, never holds
 //! the password or the key, and says in words what to do when the relay is down.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::kit::{assert_accessible, click_armed, fill_dialog};
 use e2e::pages::{approve_in_dev_wallet, click, holdings, screenshot, text_of};
+use e2e::product::{api_state, bundled_node, with_ops};
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::Client;
 use idos_client::Client as Relay;
-use node::run::{NodeConfig, start_embedded};
 use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
 use protocol::action::{
     AddDelegate, AddInserter, AddUserAsInserter, PasswordStore, UpsertCredentialAsInserter,
@@ -25,31 +24,13 @@ use protocol::bytes::EncryptionPublicKey;
 use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
 use protocol::kdf::{KdfVersion, derive_user_key};
 use protocol::nacl_box::EncryptionSecretKey;
-use relay::api::ApiState;
 use relay::cli::dev_wallet::DevWallet;
-use relay::node_client::NodeClient;
-use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
 use relay::web::site::{SiteConfig, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery staple";
 const VC: &str = "urn:uuid:5b0e0f4c-9a8e-4d7e-9a57-6f3f4b1d2c11";
-
-/// The API as `idos serve` builds it: sign-in and the access log over the relay store.
-fn api_state(data: &std::path::Path, app_origin: &str, node: NodeClient) -> ApiState {
-    let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
-    let mut config = relay::auth::AuthConfig::new(app_origin);
-    config.network = node.chain_id().to_owned();
-    let auth =
-        relay::auth::Auth::new(config, relay::auth::SessionKey::generate(), store.clone()).unwrap();
-    ApiState::new(
-        node,
-        Duration::from_secs(5),
-        auth,
-        relay::access_log::AccessLog::new(store),
-    )
-}
 
 /// The dashboard's page weight, as the browser counts it (Resource Timing `transferSize`:
 /// headers and bodies as sent, every request of the page so far: documents, styles, scripts,
@@ -79,28 +60,10 @@ async fn page_weight(c: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_users_data() {
     let data = tempfile::TempDir::new().unwrap();
-    let rpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     // As `idos serve` does: the bundled node trusts the relay's gateway key.
-    let gateway = Ed25519SigningKey::generate();
-    let (running, _rpc_server) = start_embedded(
-        data.path(),
-        &NodeConfig {
-            sync_writes: Some(false),
-            trusted_gateways: vec![gateway.public_key()],
-            ..Default::default()
-        },
-        rpc,
-    )
-    .await
-    .unwrap();
-    let chain = running.chain.clone();
-    let node = NodeClient::connect(
-        &format!("http://{}", running.rpc_addr),
-        gateway,
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
+    let bundled = bundled_node(data.path()).await;
+    let chain = bundled.chain.clone();
+    let node = bundled.client.clone();
     let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!(
         "http://localhost:{}",
@@ -118,14 +81,9 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
             dev_wallet: Some(wallet.router(&root().join("www"), vec![app.clone()])),
         },
         node.clone(),
-        relay::api::app(api_state(data.path(), &app, node)),
+        relay::api::app(api_state(data.path(), &app, &[], node)),
     );
-    let probe = RpcStatusProbe::new(
-        &format!("http://{}", running.rpc_addr),
-        Duration::from_secs(2),
-    );
-    let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
-    let site = ops.wrap(site.merge(ops.router()));
+    let site = with_ops(site, bundled.rpc_addr);
     let (stop_relay, relay_stopping) = tokio::sync::oneshot::channel::<()>();
     let relay_server = tokio::spawn(relay::ops::serve(
         app_listener,

@@ -16,63 +16,27 @@ use std::time::Duration;
 
 use e2e::kit::{assert_accessible, click_armed, dialog_state, fill_dialog, unlock_in_dialog};
 use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
+use e2e::product::{api_state, bundled_node, with_ops};
 use e2e::{Browser, back_to, enclave_dist, js, root};
 use idos_demo::RelayTarget;
 use idos_demo::dapp::DappConfig;
 use idos_demo::issuer::{Issuer, IssuerConfig, Registration};
-use node::run::{NodeConfig, start_embedded};
 use protocol::identity::Ed25519SigningKey;
 use protocol::nacl_box::EncryptionSecretKey;
-use relay::api::ApiState;
 use relay::api::cors::cors;
 use relay::cli::dev_wallet::DevWallet;
-use relay::node_client::NodeClient;
-use relay::ops::{Ops, OpsConfig, RpcStatusProbe};
 use relay::web::site::{SiteConfig, dev_wallet_routes, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn api_state(data: &std::path::Path, app: &str, dapp: &str, node: NodeClient) -> ApiState {
-    let store = relay::store::RelayStore::open(&data.join("relay-data")).unwrap();
-    let mut config = relay::auth::AuthConfig::new(app);
-    config.network = node.chain_id().to_owned();
-    config.dapp_origins = vec![dapp.to_owned()];
-    let auth =
-        relay::auth::Auth::new(config, relay::auth::SessionKey::generate(), store.clone()).unwrap();
-    ApiState::new(
-        node,
-        Duration::from_secs(10),
-        auth,
-        relay::access_log::AccessLog::new(store),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified() {
     let data = tempfile::TempDir::new().unwrap();
     let www = root().join("www");
-    let gateway = Ed25519SigningKey::generate();
-    let rpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (running, _rpc_server) = start_embedded(
-        data.path(),
-        &NodeConfig {
-            sync_writes: Some(false),
-            trusted_gateways: vec![gateway.public_key()],
-            ..Default::default()
-        },
-        rpc,
-    )
-    .await
-    .unwrap();
-    let chain = running.chain.clone();
-    let node = NodeClient::connect(
-        &format!("http://{}", running.rpc_addr),
-        gateway,
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
+    let bundled = bundled_node(data.path()).await;
+    let chain = bundled.chain.clone();
+    let node = bundled.client.clone();
     // Three sites, as `idos serve` makes them: localhost (app), 127.0.0.1 (enclave), 127.0.0.2
     // (the demo dapp).
     let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -86,8 +50,13 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     .await;
     let wallet = DevWallet::open(data.path(), 1).unwrap();
     let dev_wallet = wallet.router(&www, vec![app.clone(), dapp.clone()]);
-    let api = relay::api::app(api_state(data.path(), &app, &dapp, node.clone()))
-        .layer(cors(std::slice::from_ref(&dapp)));
+    let api = relay::api::app(api_state(
+        data.path(),
+        &app,
+        std::slice::from_ref(&dapp),
+        node.clone(),
+    ))
+    .layer(cors(std::slice::from_ref(&dapp)));
     let target = RelayTarget::new(&format!("http://127.0.0.1:{app_port}"), app.clone()).unwrap();
     let issuer = Issuer::new(IssuerConfig {
         relay: target.clone(),
@@ -107,12 +76,7 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
         api,
     )
     .merge(idos_demo::issuer::router(issuer.clone()));
-    let probe = RpcStatusProbe::new(
-        &format!("http://{}", running.rpc_addr),
-        Duration::from_secs(2),
-    );
-    let ops = Ops::new(OpsConfig::default(), Arc::new(probe.unwrap())).unwrap();
-    let site = ops.wrap(site.merge(ops.router()));
+    let site = with_ops(site, bundled.rpc_addr);
     tokio::spawn(relay::ops::serve(
         app_listener,
         site,
