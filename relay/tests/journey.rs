@@ -145,6 +145,26 @@ impl Serve {
             assert!(Instant::now() < deadline, "idos serve did not come up");
             std::thread::sleep(Duration::from_millis(100));
         }
+        // As it starts, `idos serve` registers the demo issuer with the owner key, which the
+        // tests sign with too: two signers of one key racing for a nonce get `bad_nonce`, so
+        // the tests begin once that registration is done.
+        let info_url = format!("{}/issuer/api/info", serve.url());
+        loop {
+            let state = runtime.block_on(async {
+                let info: Value = reqwest::get(&info_url).await.ok()?.json().await.ok()?;
+                info["registration"]["state"].as_str().map(str::to_owned)
+            });
+            match state.as_deref() {
+                // Registered, or failed (no owner key: nobody else signs with it).
+                Some("registered" | "failed") => break,
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the demo issuer's registration did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         serve
     }
 
