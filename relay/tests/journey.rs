@@ -154,10 +154,9 @@ impl Serve {
                 let info: Value = reqwest::get(&info_url).await.ok()?.json().await.ok()?;
                 info["registration"]["state"].as_str().map(str::to_owned)
             });
-            match state.as_deref() {
-                // Registered, or failed (no owner key: nobody else signs with it).
-                Some("registered" | "failed") => break,
-                _ => {}
+            // Registered, or failed (no owner key: nobody else signs with it).
+            if matches!(state.as_deref(), Some("registered" | "failed")) {
+                break;
             }
             assert!(
                 Instant::now() < deadline,

@@ -155,10 +155,9 @@ fn start(node_rpc: Option<&str>) -> Serve {
     loop {
         let state = request(app, "GET", "/issuer/api/info", None)
             .and_then(|(_, info)| info["registration"]["state"].as_str().map(str::to_owned));
-        match state.as_deref() {
-            // Registered, or failed (no owner key: nobody else signs with it).
-            Some("registered" | "failed") => break,
-            _ => {}
+        // Registered, or failed (no owner key: nobody else signs with it).
+        if matches!(state.as_deref(), Some("registered" | "failed")) {
+            break;
         }
         assert!(
             Instant::now() < deadline,
