@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 
-use crate::{js, open_dialog, poll};
+use crate::kit::{click_armed, dialog_state, fill_dialog};
+use crate::{back_to, js, open_dialog, poll};
 
 /// How long a step waits for the page (a transaction's commit, a dialog, a wallet prompt) before
 /// the test fails with what the page reads.
@@ -138,4 +139,34 @@ pub async fn screenshot(c: &Client, name: &str, at: Option<&str>) {
         std::fs::write(dir.join(format!("{name}-{size}.png")), png).expect("write screenshot");
     }
     c.set_window_size(1280, 800).await.expect("resize");
+}
+
+/// On the demo issuer's page, signed in with the development wallet, for a new user: "Get
+/// credential", the key created in the enclave's dialog with `password` (remembered for the
+/// session), the wallet-ownership proof and the delegated write grant approved in the wallet;
+/// waits for the issued notice and returns the credential's document number.
+pub async fn get_credential_on_issuer_page(c: &Client, password: &str) -> String {
+    click(c, "#get-credential").await;
+    let main = enclave_dialog(c).await;
+    assert_eq!(dialog_state(c, "unlock").await, "unlock");
+    fill_dialog(
+        c,
+        &[("password", password), ("password-confirm", password)],
+        "session",
+    )
+    .await;
+    click_armed(c, "unlock-submit").await;
+    back_to(c, &main).await;
+    let proof = approve_in_dev_wallet(c).await;
+    assert!(proof.starts_with("idOS wallet ownership proof"), "{proof}");
+    let grant = approve_in_dev_wallet(c).await;
+    assert!(
+        grant.starts_with("operation: delegatedWriteGrant"),
+        "{grant}"
+    );
+    text_of(c, "#issued-notice", 2 * STEP_SECS, |t| {
+        t.starts_with("Done")
+    })
+    .await;
+    text_of(c, "#issued-document-number", 5, |t| t.starts_with("DEMO")).await
 }

@@ -14,8 +14,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::kit::{assert_accessible, click_armed, dialog_state, fill_dialog, unlock_in_dialog};
-use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
+use e2e::kit::{assert_accessible, click_armed, dialog_state, unlock_in_dialog};
+use e2e::pages::{
+    approve_in_dev_wallet, click, enclave_dialog, get_credential_on_issuer_page, holdings,
+    screenshot, text_of,
+};
 use e2e::product::{api_state, bundled_node, with_ops};
 use e2e::{Browser, back_to, enclave_dist, js, root};
 use idos_demo::RelayTarget;
@@ -123,27 +126,8 @@ async fn the_issuer_page_issues_a_credential_and_the_dapp_page_gets_it_verified(
     let address = wallet.current();
     text_of(c, "#signed-in-address", 15, |t| t == address).await;
 
-    click(c, "#get-credential").await;
     // A new user: the key is created in the enclave's dialog.
-    let main = enclave_dialog(c).await;
-    assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    fill_dialog(
-        c,
-        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
-        "session",
-    )
-    .await;
-    click_armed(c, "unlock-submit").await;
-    back_to(c, &main).await;
-    let proof = approve_in_dev_wallet(c).await;
-    assert!(proof.starts_with("idOS wallet ownership proof"), "{proof}");
-    let grant = approve_in_dev_wallet(c).await;
-    assert!(
-        grant.starts_with("operation: delegatedWriteGrant"),
-        "{grant}"
-    );
-    text_of(c, "#issued-notice", 30, |t| t.starts_with("Done")).await;
-    let document = text_of(c, "#issued-document-number", 5, |t| t.starts_with("DEMO")).await;
+    let document = get_credential_on_issuer_page(c, PASSWORD).await;
     for step in ["key", "proof", "profile", "grant", "credential"] {
         let state = js(
             c,

@@ -70,7 +70,10 @@ use axum::response::Response;
 use e2e::kit::{
     assert_accessible, click_armed, dialog_state, fill_dialog, unlock_in_dialog, wait_armed,
 };
-use e2e::pages::{approve_in_dev_wallet, click, enclave_dialog, holdings, screenshot, text_of};
+use e2e::pages::{
+    approve_in_dev_wallet, click, enclave_dialog, get_credential_on_issuer_page, holdings,
+    screenshot, text_of,
+};
 use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root};
 use fantoccini::Client;
 use serde_json::{Value, json};
@@ -451,26 +454,7 @@ async fn a_new_user_gets_a_credential_shares_it_with_a_dapp_and_manages_it_witho
         "{shown}"
     );
     let address = text_of(c, "#signed-in-address", 30, |t| t.starts_with("0x")).await;
-    click(c, "#get-credential").await;
-    let main = enclave_dialog(c).await;
-    assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    fill_dialog(
-        c,
-        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
-        "session",
-    )
-    .await;
-    click_armed(c, "unlock-submit").await;
-    back_to(c, &main).await;
-    let proof = approve_in_dev_wallet(c).await;
-    assert!(proof.starts_with("idOS wallet ownership proof"), "{proof}");
-    let grant = approve_in_dev_wallet(c).await;
-    assert!(
-        grant.starts_with("operation: delegatedWriteGrant"),
-        "{grant}"
-    );
-    text_of(c, "#issued-notice", 60, |t| t.starts_with("Done")).await;
-    let marker = text_of(c, "#issued-document-number", 5, |t| t.starts_with("DEMO")).await;
+    let marker = get_credential_on_issuer_page(c, PASSWORD).await;
     assert_eq!(marker.len(), 16, "a unique document number: {marker}");
 
     // --- 2. The dapp's page, on another site: a 30-day-locked grant -----------------------------------
