@@ -52,29 +52,28 @@ pub fn verify_credential_signatures(
     content: &[u8],
     signatures: &CredentialSignatures,
 ) -> Result<()> {
-    // One key, two signatures: the key is decompressed and checked once.
+    // One key, two signatures: the key is decompressed once and both are checked in one
+    // multiscalar multiplication (`ed25519_pair`: exactly verify_strict's verdicts for every
+    // signature an honest signer makes, deterministic on every node).
     let key = ed25519_dalek::VerifyingKey::from_bytes(issuer_auth_public_key.as_bytes()).map_err(
         |_| Error::InvalidEd25519Key {
             field: "issuer_auth_public_key",
         },
     )?;
-    let verify = |field, message: &[u8], signature: &Ed25519Signature| {
-        key.verify_strict(
-            message,
-            &ed25519_dalek::Signature::from_bytes(signature.as_bytes()),
-        )
-        .map_err(|_| Error::BadSignature { field })
-    };
-    verify(
-        "public_notes_signature",
+    let broader = broader_message(&signatures.public_notes_signature, content);
+    crate::ed25519_pair::verify_pair(
+        &key,
         public_notes.as_bytes(),
-        &signatures.public_notes_signature,
-    )?;
-    verify(
-        "broader_signature",
-        &broader_message(&signatures.public_notes_signature, content),
-        &signatures.broader_signature,
+        signatures.public_notes_signature.as_bytes(),
+        &broader,
+        signatures.broader_signature.as_bytes(),
     )
+    .map_err(|failed| Error::BadSignature {
+        field: match failed {
+            crate::ed25519_pair::Failed::First => "public_notes_signature",
+            crate::ed25519_pair::Failed::Second => "broader_signature",
+        },
+    })
 }
 
 /// `content_hash`: SHA-256 of the plaintext (hex in text form).

@@ -16,6 +16,7 @@ pub mod action;
 pub mod bytes;
 pub mod codec;
 pub mod credential;
+pub mod ed25519_pair;
 pub mod error;
 pub mod grant;
 pub mod identity;
