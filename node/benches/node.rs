@@ -335,7 +335,51 @@ struct Rate {
     cpu: Option<f64>,
 }
 
-fn verify_limit(txs: &[Vec<u8>], learned: bool) -> Rate {
+/// How the limit verifies one share's signatures.
+#[derive(Clone, Copy)]
+enum Method {
+    /// As the node does (`verify_stateless`): the copy's two Ed25519 signatures in one pair
+    /// check (`protocol::ed25519_pair`).
+    Node,
+    /// Every signature on its own, the copy's two with `verify_strict` (the reference a node
+    /// without the pair check would pay).
+    OneByOne,
+}
+
+fn verify_share(stx: &SignedTransaction, keys: &EvmKeys, method: Method) {
+    match method {
+        Method::Node => verify_stateless(stx, CHAIN, keys).unwrap(),
+        Method::OneByOne => {
+            assert_eq!(stx.tx.chain_id, CHAIN);
+            keys.verify(
+                &stx.tx.signer,
+                "transaction signature",
+                stx.tx.signing_text().as_bytes(),
+                &stx.signature,
+            )
+            .unwrap();
+            let protocol::action::Action::ShareCredential(share) = &stx.tx.action else {
+                panic!("the bench signs shares only")
+            };
+            let copy = &share.copy;
+            let key = &copy.issuer_auth_public_key;
+            let field = "credential signature";
+            protocol::identity::verify_ed25519(
+                field,
+                key,
+                copy.public_notes.as_bytes(),
+                &copy.public_notes_signature,
+            )
+            .unwrap();
+            let mut broader = copy.public_notes_signature.as_bytes().to_vec();
+            broader.extend_from_slice(&copy.content.0);
+            protocol::identity::verify_ed25519(field, key, &broader, &copy.broader_signature)
+                .unwrap();
+        }
+    }
+}
+
+fn verify_limit(txs: &[Vec<u8>], learned: bool, method: Method) -> Rate {
     let decoded: Vec<SignedTransaction> = txs
         .iter()
         .map(|tx| SignedTransaction::decode(tx).unwrap())
@@ -359,7 +403,7 @@ fn verify_limit(txs: &[Vec<u8>], learned: bool) -> Rate {
                 s.spawn(move || {
                     let before = thread_cpu_seconds();
                     for stx in half {
-                        verify_stateless(stx, CHAIN, keys).unwrap();
+                        verify_share(stx, keys, method);
                     }
                     Some(thread_cpu_seconds()? - before?)
                 })
@@ -381,9 +425,9 @@ struct Limits {
     returning: Rate,
 }
 
-fn limits(txs: &[Vec<u8>], per_user: usize) -> Limits {
-    let learned = verify_limit(txs, true);
-    let recovered = verify_limit(txs, false);
+fn limits(txs: &[Vec<u8>], per_user: usize, method: Method) -> Limits {
+    let learned = verify_limit(txs, true, method);
+    let recovered = verify_limit(txs, false, method);
     let mix = |learned: f64, recovered: f64| {
         per_user as f64 / (1.0 / recovered + (per_user - 1) as f64 / learned)
     };
@@ -639,6 +683,11 @@ fn main() {
     let mut limit_learned = Series::default();
     let mut limit_recovered = Series::default();
     let mut limit_returning = Series::default();
+    let mut reference_learned = Series::default();
+    let mut reference_recovered = Series::default();
+    let mut reference_returning = Series::default();
+    let mut returning_reference_ratio = Series::default();
+    let mut fresh_reference_ratio = Series::default();
     let mut returning = Series::default();
     let mut fresh = Series::default();
     let mut returning_ratio = Series::default();
@@ -664,7 +713,8 @@ fn main() {
             .cloned()
             .collect();
         settle();
-        let before = limits(&sample, plan.shares_per_user);
+        let before = limits(&sample, plan.shares_per_user, Method::Node);
+        let reference_before = limits(&sample, plan.shares_per_user, Method::OneByOne);
 
         eprintln!("run {}: returning wallets", round + 1);
         let (returning_tps, blocks) = throughput(&node, returning_txs);
@@ -673,14 +723,14 @@ fn main() {
         let (fresh_tps, blocks) = throughput(&node, fresh_txs);
         fresh_blocks += blocks;
         settle();
-        let after = limits(&sample, plan.shares_per_user);
-        let mean = |f: fn(&Limits) -> Rate| Rate {
-            wall: (f(&before).wall + f(&after).wall) / 2.0,
-            cpu: f(&before)
-                .cpu
-                .zip(f(&after).cpu)
-                .map(|(a, b)| (a + b) / 2.0),
+        let after = limits(&sample, plan.shares_per_user, Method::Node);
+        let reference_after = limits(&sample, plan.shares_per_user, Method::OneByOne);
+        let mean_of = |before: &Limits, after: &Limits, f: fn(&Limits) -> Rate| Rate {
+            wall: (f(before).wall + f(after).wall) / 2.0,
+            cpu: f(before).cpu.zip(f(after).cpu).map(|(a, b)| (a + b) / 2.0),
         };
+        let mean = |f: fn(&Limits) -> Rate| mean_of(&before, &after, f);
+        let reference = |f: fn(&Limits) -> Rate| mean_of(&reference_before, &reference_after, f);
         let ratio = |tps: Rate, limit: Rate| Rate {
             wall: tps.wall / limit.wall,
             cpu: tps.cpu.zip(limit.cpu).map(|(t, l)| t / l),
@@ -692,8 +742,13 @@ fn main() {
         returning_ratio.push(ratio(returning_tps, mean(|l| l.returning)));
         fresh.push(fresh_tps);
         fresh_ratio.push(ratio(fresh_tps, mean(|l| l.recovered)));
+        reference_learned.push(reference(|l| l.learned));
+        reference_recovered.push(reference(|l| l.recovered));
+        reference_returning.push(reference(|l| l.returning));
+        returning_reference_ratio.push(ratio(returning_tps, reference(|l| l.returning)));
+        fresh_reference_ratio.push(ratio(fresh_tps, reference(|l| l.recovered)));
         eprintln!(
-            "run {}: {:.0} / {:.0} tx/s (returning / fresh), limits {:.0} / {:.0}; by CPU time {:.0} / {:.0} against {:.0} / {:.0}",
+            "run {}: {:.0} / {:.0} tx/s (returning / fresh), limits {:.0} / {:.0}; by CPU time {:.0} / {:.0} against {:.0} / {:.0} (one by one: {:.0} / {:.0})",
             round + 1,
             returning_tps.wall,
             fresh_tps.wall,
@@ -703,6 +758,8 @@ fn main() {
             fresh_tps.cpu.unwrap_or(0.0),
             mean(|l| l.returning).cpu.unwrap_or(0.0),
             mean(|l| l.recovered).cpu.unwrap_or(0.0),
+            reference(|l| l.returning).cpu.unwrap_or(0.0),
+            reference(|l| l.recovered).cpu.unwrap_or(0.0),
         );
         node.chain.stop();
         last = Some((node, copies));
@@ -760,10 +817,16 @@ fn main() {
         "machine_cores": cores,
         "runs": RUNS,
         "signature_check_limit_tx_per_second": {
-            "what": "shares whose signatures (EVM transaction signature + the copy's two Ed25519 signatures, strict) two threads verify at once, doing nothing else (no decoding, state or storage); mean of a measurement before and after each run's throughput runs. wall_clock: shares / elapsed time; cpu_time: 2 cores / CPU time per share, what two dedicated cores would do (the machine is shared)",
+            "what": "shares whose signatures (EVM transaction signature + the copy's two Ed25519 signatures) two threads verify at once, doing nothing else (no decoding, state or storage), as the node verifies them (verify_stateless: the copy's two signatures in one pair check); mean of a measurement before and after each run's throughput runs. wall_clock: shares / elapsed time; cpu_time: 2 cores / CPU time per share, what two dedicated cores would do (the machine is shared)",
             "key_learned": limit_learned.json(),
             "key_recovered_fresh_wallets": limit_recovered.json(),
             "returning_wallets_mix": limit_returning.json(),
+            "one_by_one": {
+                "what": "the same, with every signature verified on its own (the copy's two with verify_strict, no pair check): the reference limit",
+                "key_learned": reference_learned.json(),
+                "key_recovered_fresh_wallets": reference_recovered.json(),
+                "returning_wallets_mix": reference_returning.json(),
+            },
         },
         "committed_share_throughput_tx_per_second": {
             "what": "signed share_credential transactions through the embedded chain: CheckTx (every signature verified once, on the two client threads), blocks, one fsynced commit per block. wall_clock: shares / elapsed time until the last is committed; cpu_time: 2 cores / the process's CPU time per share (every thread: clients, block producer, and RocksDB writing what the run committed to disk (a flush after the run) and its background compactions until they are done)",
@@ -773,6 +836,7 @@ fn main() {
                 "wallets": format!("{} wallets, {} shares each: the first recovered, the rest verified with the learned key", plan.returning_users, plan.shares_per_user),
                 "tx_per_second": returning.json(),
                 "ratio_to_limit_of_the_same_mix": returning_ratio.json(),
+                "ratio_to_one_by_one_limit_of_the_same_mix": returning_reference_ratio.json(),
                 "mean_block_size": (returning_shares * RUNS) as f64 / returning_blocks.max(1) as f64,
             },
             "fresh_wallets": {
@@ -780,6 +844,7 @@ fn main() {
                 "wallets": "one share per fresh wallet: every signature recovered",
                 "tx_per_second": fresh.json(),
                 "ratio_to_limit_of_the_same_mix": fresh_ratio.json(),
+                "ratio_to_one_by_one_limit_of_the_same_mix": fresh_reference_ratio.json(),
                 "mean_block_size": (plan.fresh_users * RUNS) as f64 / fresh_blocks.max(1) as f64,
             },
         },
