@@ -140,56 +140,6 @@ impl Table {
         )
     }
 
-    /// How the table's memtable (its rows not yet flushed to disk) finds a key. See
-    /// [`MemtableIndex`].
-    const fn memtable_index(self) -> MemtableIndex {
-        match self {
-            // Scanned by height, or few rows written once per block.
-            Table::Meta | Table::Blocks => MemtableIndex::Ordered,
-            // Scanned by an identity, a hash or a name: no fixed-length prefix.
-            Table::WalletsByAddress
-            | Table::CredentialsByVcId
-            | Table::InsertersByName
-            | Table::GrantsByGrantee
-            | Table::GrantsByGranteeOwner
-            | Table::GrantsByGranteeHash => MemtableIndex::Ordered,
-            // Indexes whose every scan names one id: the UUID their keys begin with.
-            Table::WalletsByUser
-            | Table::CredentialsByUser
-            | Table::CopiesByOriginal
-            | Table::AttributesByUser
-            | Table::DelegatesByInserter
-            | Table::GrantsByData
-            | Table::GrantsByOwner
-            | Table::GrantLocks => MemtableIndex::HashedByLeadingId,
-            // Read key by key.
-            Table::Users
-            | Table::Wallets
-            | Table::Credentials
-            | Table::RetiredCredentialIds
-            | Table::IssuerNotes
-            | Table::Attributes
-            | Table::Inserters
-            | Table::Delegates
-            | Table::Grants
-            | Table::Counts
-            | Table::ConsumedWriteGrants
-            | Table::ConsumedWalletProofs
-            | Table::Nonces
-            | Table::TxIndex => MemtableIndex::HashedByKey,
-        }
-    }
-
-    /// Whether a scan of this table under `prefix` must ask RocksDB for total order: always,
-    /// unless the memtable's hash buckets hold exactly the keys under `prefix`.
-    fn needs_total_order(self, prefix: &[u8]) -> bool {
-        match self.memtable_index() {
-            MemtableIndex::Ordered => false,
-            MemtableIndex::HashedByLeadingId => prefix.len() != LEADING_ID_BYTES,
-            MemtableIndex::HashedByKey => true,
-        }
-    }
-
     /// Column family options, chosen so that CPU goes to verifying signatures:
     ///
     /// - Tables whose values are mostly ciphertext (credentials, and blocks, which hold
@@ -232,57 +182,9 @@ impl Table {
             options.set_memtable_whole_key_filtering(true);
         }
         options.set_block_based_table_factory(&table);
-        let hashed = |options: &mut Options| {
-            options.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
-                bucket_count: MEMTABLE_BUCKETS,
-                height: 4,
-                branching_factor: 4,
-            });
-        };
-        match self.memtable_index() {
-            MemtableIndex::Ordered => {}
-            MemtableIndex::HashedByLeadingId => {
-                options.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(
-                    LEADING_ID_BYTES,
-                ));
-                hashed(&mut options);
-            }
-            MemtableIndex::HashedByKey => {
-                options.set_prefix_extractor(rocksdb::SliceTransform::create_noop());
-                hashed(&mut options);
-            }
-        }
         options
     }
 }
-
-/// How a table's memtable finds a key.
-///
-/// RocksDB's default memtable is one skip list per table: an insert or a read walks about
-/// log₄(rows) levels, and with the rows of a busy node's memtable scattered over tens of
-/// megabytes, each step is a cache miss. A share writes about fourteen rows, so those walks
-/// were most of a commit's CPU (measured: 80 µs per share with skip lists, 47 µs with the
-/// hashed tables below, on synthetic rows shaped like a share's). A hashed memtable goes
-/// straight to a small bucket, at a price: it keeps order only within a bucket, and a scan
-/// across buckets makes RocksDB sort a copy of the whole memtable. So tables are hashed only
-/// where no scan of the product crosses buckets, and [`Table::needs_total_order`] makes any
-/// other scan (tests, tools) ask for total order, which stays correct.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MemtableIndex {
-    /// One skip list in key order (RocksDB's default).
-    Ordered,
-    /// Buckets by the whole key: for tables read key by key, never scanned.
-    HashedByKey,
-    /// Buckets by the key's first [`LEADING_ID_BYTES`] bytes, an id (every key is longer):
-    /// for indexes whose scans all name one id, e.g. a user's credentials.
-    HashedByLeadingId,
-}
-
-/// The length of the id a [`MemtableIndex::HashedByLeadingId`] table's keys begin with.
-const LEADING_ID_BYTES: usize = 16;
-
-/// Buckets of a hashed memtable: 512 KiB of pointers, a few rows per bucket when full.
-const MEMTABLE_BUCKETS: usize = 1 << 16;
 
 /// The block cache all tables share (uncompressed blocks of their files).
 const BLOCK_CACHE_BYTES: usize = 256 << 20;
@@ -533,8 +435,6 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
-        // Hashed memtables take one writer at a time, which the node is anyway.
-        options.set_allow_concurrent_memtable_write(false);
         if statistics {
             options.enable_statistics();
         }
@@ -603,18 +503,6 @@ impl Store {
     pub fn commit(&self, changes: &Changes) -> NodeResult<()> {
         let mut batch = WriteBatch::default();
         for (table, key, value) in changes.iter() {
-            // RocksDB's fixed-length prefix would read past a shorter key.
-            if table.memtable_index() == MemtableIndex::HashedByLeadingId
-                && key.len() < LEADING_ID_BYTES
-            {
-                return Err(NodeError::corrupt(
-                    format!("row in table {}", table.name()),
-                    format!(
-                        "a key of {} bytes, shorter than the {LEADING_ID_BYTES}-byte id every key of this table begins with; nothing was written",
-                        key.len()
-                    ),
-                ));
-            }
             match value {
                 Some(v) => batch.put_cf(self.cf(table), key, v),
                 None => batch.delete_cf(self.cf(table), key),
@@ -648,9 +536,6 @@ impl Store {
     ) -> impl Iterator<Item = NodeResult<(Vec<u8>, Vec<u8>)>> + 'a {
         if let Some(upper) = prefix_upper_bound(prefix) {
             options.set_iterate_upper_bound(upper);
-        }
-        if table.needs_total_order(prefix) {
-            options.set_total_order_seek(true);
         }
         without_perf_counters();
         let start = start.max(prefix);
@@ -881,90 +766,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Hashed memtables keep order only within a bucket: scans under one id, scans across ids
-    /// (total order) and paged scans must all see every row, in order, whether the rows are
-    /// still in the memtable or flushed to a file.
-    #[test]
-    fn scans_of_hashed_tables_see_every_row_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), false).unwrap();
-        let ids: Vec<[u8; 16]> = (0u8..6).map(|i| [i.wrapping_mul(37); 16]).collect();
-        let mut expected = std::collections::BTreeMap::new();
-        for round in 0..2u8 {
-            let mut changes = Changes::default();
-            for id in &ids {
-                for n in 0..5u8 {
-                    let key = [&id[..], &[round, n]].concat();
-                    changes.put(Table::GrantsByOwner, key.clone(), Vec::new());
-                    expected.insert(key, Vec::new());
-                    let point = [&id[..], &[round, n, 9]].concat();
-                    changes.put(Table::Grants, point, vec![n]);
-                }
-            }
-            store.commit(&changes).unwrap();
-            if round == 0 {
-                store.flush().unwrap();
-            }
-            for id in &ids {
-                let under: Vec<_> = expected
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(id))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                assert_eq!(
-                    store.scan(Table::GrantsByOwner, id, usize::MAX).unwrap(),
-                    under
-                );
-                let cursor = [&id[..], &[round, 2]].concat();
-                assert_eq!(
-                    keys(
-                        store
-                            .scan_from(Table::GrantsByOwner, id, &cursor, 2)
-                            .unwrap()
-                    ),
-                    under
-                        .iter()
-                        .filter(|(k, _)| k.as_slice() >= cursor.as_slice())
-                        .take(2)
-                        .map(|(k, _)| k.clone())
-                        .collect::<Vec<_>>()
-                );
-            }
-            let all: Vec<_> = expected.clone().into_iter().collect();
-            assert_eq!(
-                store.scan(Table::GrantsByOwner, &[], usize::MAX).unwrap(),
-                all
-            );
-            let half = &ids[3][..8];
-            assert_eq!(
-                store.scan(Table::GrantsByOwner, half, usize::MAX).unwrap(),
-                all.iter()
-                    .filter(|(k, _)| k.starts_with(half))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            );
-            assert_eq!(
-                store.scan(Table::Grants, &[], usize::MAX).unwrap().len(),
-                ids.len() * 5 * (round as usize + 1)
-            );
-        }
-    }
-
-    #[test]
-    fn fail_a_key_shorter_than_the_leading_id_of_a_hashed_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), false).unwrap();
-        let mut changes = Changes::default();
-        changes.put(Table::Users, b"kept out".to_vec(), b"too".to_vec());
-        changes.put(Table::CredentialsByUser, vec![7; 15], Vec::new());
-        let err = store.commit(&changes).unwrap_err();
-        assert!(
-            matches!(&err, NodeError::CorruptRecord { what, .. } if what == "row in table credentials_by_user"),
-            "{err}"
-        );
-        assert_eq!(store.get(Table::Users, b"kept out").unwrap(), None);
-    }
 
     #[test]
     fn upper_bound_of_prefixes() {
