@@ -7,6 +7,8 @@
 //! block's changes, the new height and the app hash in a single `WriteBatch`, so a crash at any
 //! point leaves either the previous block or the new one, never a part.
 
+mod row_cache;
+
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -21,6 +23,7 @@ use rocksdb::{
     ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions,
     WriteBatch, WriteOptions,
 };
+use row_cache::RowCache;
 
 use crate::error::{NodeError, NodeResult};
 
@@ -407,7 +410,12 @@ pub struct Store {
     options: Options,
     /// Rows read so far (each `get`, each step of an iterator).
     rows_read: AtomicU64,
+    /// Committed rows read recently (see [`row_cache`]).
+    rows: RowCache,
 }
+
+/// How many bytes of committed rows a store keeps in memory ([`row_cache`]).
+const ROW_CACHE_BYTES: usize = 32 << 20;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -448,6 +456,7 @@ impl Store {
             sync_writes,
             options,
             rows_read: AtomicU64::new(0),
+            rows: RowCache::new(ROW_CACHE_BYTES),
         }))
     }
 
@@ -512,6 +521,7 @@ impl Store {
         let mut options = WriteOptions::default();
         options.set_sync(self.sync_writes);
         self.db.write_opt(batch, &options)?;
+        self.rows.committed(changes);
         Ok(())
     }
 
@@ -586,7 +596,18 @@ fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
 /// Reads of the latest committed state, without a snapshot (for the single writer).
 impl Read for Store {
     fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>> {
-        self.get_with(table, key, &ReadOptions::default())
+        let generation = match self.rows.get(table, key) {
+            Ok(row) => {
+                self.count_read();
+                return Ok(Some(row));
+            }
+            Err(generation) => generation,
+        };
+        let row = self.get_with(table, key, &ReadOptions::default())?;
+        if let Some(row) = &row {
+            self.rows.offer(generation, table, key, row);
+        }
+        Ok(row)
     }
     fn scan_from(
         &self,
