@@ -371,8 +371,10 @@ fn verify_share(stx: &SignedTransaction, keys: &EvmKeys, method: Method) {
                 &copy.public_notes_signature,
             )
             .unwrap();
-            let mut broader = copy.public_notes_signature.as_bytes().to_vec();
-            broader.extend_from_slice(&copy.content.0);
+            let broader = protocol::credential::broader_message(
+                &copy.public_notes_signature,
+                &copy.content.0,
+            );
             protocol::identity::verify_ed25519(field, key, &broader, &copy.broader_signature)
                 .unwrap();
         }

@@ -23,7 +23,8 @@ pub struct CredentialSignatures {
     pub broader_signature: Ed25519Signature,
 }
 
-fn broader_message(public_notes_signature: &Ed25519Signature, content: &[u8]) -> Vec<u8> {
+/// What `broader_signature` signs: `public_notes_signature ‖ content`.
+pub fn broader_message(public_notes_signature: &Ed25519Signature, content: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(Ed25519Signature::LEN + content.len());
     message.extend_from_slice(public_notes_signature.as_bytes());
     message.extend_from_slice(content);

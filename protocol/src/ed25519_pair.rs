@@ -261,55 +261,103 @@ mod tests {
         assert!(is_canonical_y(&[0; 32]));
     }
 
-    /// The one documented difference from `verify_strict`: a signer who adds a small-order
-    /// point to its nonces makes signatures the cofactorless check refuses and the cofactored
-    /// pair check accepts. Built by hand: `R = rB + T` (T of order 2), `s = r + h·a`.
-    #[test]
-    fn cofactored_rule_accepts_a_signers_own_small_order_nonces() {
-        let a = Scalar::from(0x1234_5678_9abc_u64);
-        let public = ED25519_BASEPOINT_POINT * a;
-        let vk = VerifyingKey::from_bytes(&public.compress().to_bytes()).unwrap();
-        // (0, -1): y = p - 1, the point of order 2.
-        let mut t = [0xffu8; 32];
-        t[0] = 0xec;
-        t[31] = 0x7f;
-        let order_two = CompressedEdwardsY(t).decompress().unwrap();
-        assert!(order_two.is_small_order() && !order_two.is_identity());
-        let sign = |r: u64, message: &[u8]| {
-            let r = Scalar::from(r);
-            let nonce = (ED25519_BASEPOINT_POINT * r + order_two).compress();
+    /// A signer's key `A = aB` and a signature made by hand: nonce point `nonce`, and
+    /// `s = r + h·a` for the scalar `r` the signer claims for it.
+    struct HandSigner {
+        a: Scalar,
+        key: VerifyingKey,
+    }
+
+    impl HandSigner {
+        fn new() -> Self {
+            let a = Scalar::from(0x1234_5678_9abc_u64);
+            let public = ED25519_BASEPOINT_POINT * a;
+            HandSigner {
+                a,
+                key: VerifyingKey::from_bytes(&public.compress().to_bytes()).unwrap(),
+            }
+        }
+
+        fn sign(&self, nonce: EdwardsPoint, r: Scalar, message: &[u8]) -> [u8; 64] {
+            let nonce = nonce.compress();
             let mut hash = Sha512::new();
             hash.update(nonce.as_bytes());
-            hash.update(vk.as_bytes());
+            hash.update(self.key.as_bytes());
             hash.update(message);
             let h = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
             let mut signature = [0u8; 64];
             signature[..32].copy_from_slice(nonce.as_bytes());
-            signature[32..].copy_from_slice((r + h * a).as_bytes());
+            signature[32..].copy_from_slice((r + h * self.a).as_bytes());
             signature
+        }
+    }
+
+    /// (0, -1): y = p - 1, the point of order 2.
+    fn order_two() -> EdwardsPoint {
+        let mut t = [0xffu8; 32];
+        t[0] = 0xec;
+        t[31] = 0x7f;
+        let point = CompressedEdwardsY(t).decompress().unwrap();
+        assert!(point.is_small_order() && !point.is_identity());
+        point
+    }
+
+    /// The one documented difference from `verify_strict`: a signer who adds a small-order
+    /// point to its nonces makes signatures the cofactorless check refuses and the cofactored
+    /// pair check accepts: `R = rB + T` (T of order 2), `s = r + h·a`.
+    #[test]
+    fn cofactored_rule_accepts_a_signers_own_small_order_nonces() {
+        let signer = HandSigner::new();
+        let vk = &signer.key;
+        let crafted = |r: u64, message: &[u8]| {
+            let r = Scalar::from(r);
+            signer.sign(ED25519_BASEPOINT_POINT * r + order_two(), r, message)
         };
-        let (one, two) = (sign(77, b"notes"), sign(99, b"broader"));
-        assert!(!strict(&vk, b"notes", &one) && !strict(&vk, b"broader", &two));
-        assert_eq!(verify_pair(&vk, b"notes", &one, b"broader", &two), Ok(()));
+        let (one, two) = (crafted(77, b"notes"), crafted(99, b"broader"));
+        assert!(!strict(vk, b"notes", &one) && !strict(vk, b"broader", &two));
+        assert_eq!(verify_pair(vk, b"notes", &one, b"broader", &two), Ok(()));
         // Each crafted signature passes the cofactored rule on its own, so it passes beside
         // an honest one too: the verdict is each signature's, whatever the other.
-        let honest = {
-            let r = Scalar::from(55u64);
-            let nonce = (ED25519_BASEPOINT_POINT * r).compress();
-            let mut hash = Sha512::new();
-            hash.update(nonce.as_bytes());
-            hash.update(vk.as_bytes());
-            hash.update(b"notes");
-            let h = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
+        let r = Scalar::from(55u64);
+        let honest = signer.sign(ED25519_BASEPOINT_POINT * r, r, b"notes");
+        assert!(strict(vk, b"notes", &honest));
+        assert_eq!(verify_pair(vk, b"notes", &honest, b"broader", &two), Ok(()));
+    }
+
+    /// A key of small order: with `s = r` for `R = rB`, the key's term is all torsion and the
+    /// cofactored equation holds for any message; like `verify_strict`, the pair check refuses
+    /// the weak key first.
+    #[test]
+    fn fail_weak_key_the_cofactor_would_accept() {
+        let weak = VerifyingKey::from_bytes(order_two().compress().as_bytes()).unwrap();
+        let sign = |r: u64| {
+            let r = Scalar::from(r);
             let mut signature = [0u8; 64];
-            signature[..32].copy_from_slice(nonce.as_bytes());
-            signature[32..].copy_from_slice((r + h * a).as_bytes());
+            signature[..32].copy_from_slice((ED25519_BASEPOINT_POINT * r).compress().as_bytes());
+            signature[32..].copy_from_slice(r.as_bytes());
             signature
         };
-        assert!(strict(&vk, b"notes", &honest));
+        let (one, two) = (sign(5), sign(6));
+        assert!(!strict(&weak, b"any", &one));
         assert_eq!(
-            verify_pair(&vk, b"notes", &honest, b"broader", &two),
-            Ok(())
+            verify_pair(&weak, b"any", &one, b"thing", &two),
+            Err(Failed::First)
+        );
+    }
+
+    /// A nonce point of small order with `s = h·a` satisfies the cofactored equation; like
+    /// `verify_strict`, the pair check refuses the small-order nonce before it.
+    #[test]
+    fn fail_small_order_nonce_the_cofactor_would_accept() {
+        let signer = HandSigner::new();
+        let vk = &signer.key;
+        let r = Scalar::from(55u64);
+        let honest = signer.sign(ED25519_BASEPOINT_POINT * r, r, b"notes");
+        let torsion_only = signer.sign(order_two(), Scalar::ZERO, b"broader");
+        assert!(!strict(vk, b"broader", &torsion_only));
+        assert_eq!(
+            verify_pair(vk, b"notes", &honest, b"broader", &torsion_only),
+            Err(Failed::Second)
         );
     }
 
