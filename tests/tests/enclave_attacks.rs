@@ -172,6 +172,25 @@ async fn filter_answers_only_questions_the_user_approved() {
 /// Navigates the current window by script (as a page would; a WebDriver navigation is the
 /// browser's own and may detach the window from its opener) and waits for the new page.
 async fn navigate(c: &Client, url: &str) {
+    assert_eq!(
+        navigate_dialog(c, url).await,
+        Navigation::Loaded,
+        "the window closed instead of loading {url}"
+    );
+}
+
+/// How a navigation of a window ended.
+#[derive(Debug, PartialEq)]
+enum Navigation {
+    Loaded,
+    /// The window went away: the enclave closes a dialog window that shows another page, and
+    /// may do so before the new page has finished loading.
+    Closed,
+}
+
+/// [`navigate`] for a dialog window, which the enclave may close once it sees the new page.
+async fn navigate_dialog(c: &Client, url: &str) -> Navigation {
+    let handle = c.window().await.unwrap();
     js(
         c,
         "location.href = arguments[0]; return 1",
@@ -180,13 +199,15 @@ async fn navigate(c: &Client, url: &str) {
     .await;
     let want = url.split('#').next().unwrap().to_owned();
     for _ in 0..100 {
-        if let Ok(v) = c
+        match c
             .execute("return [location.href, document.readyState]", vec![])
             .await
-            && v[0].as_str().is_some_and(|h| h.starts_with(&want))
-            && v[1] == "complete"
         {
-            return;
+            Ok(v) if v[0].as_str().is_some_and(|h| h.starts_with(&want)) && v[1] == "complete" => {
+                return Navigation::Loaded;
+            }
+            Err(_) if !c.windows().await.unwrap().contains(&handle) => return Navigation::Closed,
+            _ => {}
         }
         settle(100).await;
     }
@@ -263,7 +284,7 @@ async fn the_host_cannot_reach_or_replace_the_open_dialog() {
     // Navigated away (here by the test itself, as a host that held a handle would): the request
     // ends with a clear error, and the enclave closes the look-alike.
     c.switch_to_window(dialog.clone()).await.unwrap();
-    navigate(c, &lookalike).await;
+    navigate_dialog(c, &lookalike).await;
     c.switch_to_window(main.clone()).await.unwrap();
     let lost = outcome(c, view, 20).await;
     assert_eq!(lost["error"]["code"], "dialog_lost", "{lost}");
@@ -285,7 +306,7 @@ async fn the_host_cannot_reach_or_replace_the_open_dialog() {
     let view = start(c, "view", json!({"credential": cred})).await;
     open_dialog(c).await;
     dialog_state(c, "unlock").await;
-    navigate(c, &format!("{}/index.html", s.enclave)).await;
+    navigate_dialog(c, &format!("{}/index.html", s.enclave)).await;
     c.switch_to_window(main.clone()).await.unwrap();
     let lost = outcome(c, view, 20).await;
     assert_eq!(lost["error"]["code"], "dialog_lost", "{lost}");
