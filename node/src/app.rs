@@ -8,7 +8,7 @@
 //! reads and speed, never a verdict or an app hash: a cache hit skips only work whose result is
 //! fixed by the same bytes and chain id (see [`App::preverify`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -27,12 +27,10 @@ use crate::state::role::require_role;
 use crate::state::verify::{EvmKeys, verify_stateless};
 use crate::state::{BlockContext, next_nonce, set_nonce};
 use crate::store::{Changes, Read, ReadCache, Store, Table, Working, Write};
+use crate::verified::VerifiedTxs;
 
 /// The ABCI query path reads are served on.
 pub const QUERY_PATH: &str = "/idos";
-
-/// How many verified transaction hashes CheckTx remembers for FinalizeBlock.
-const VERIFIED_CACHE_LIMIT: usize = 200_000;
 
 /// What every node of a network agrees on before the first block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,8 +154,8 @@ pub struct App {
     committed: RwLock<Committed>,
     pending: Mutex<Option<PendingBlock>>,
     mempool: Mutex<MempoolNonces>,
-    /// Hashes of transactions whose stateless checks passed for this chain id.
-    verified: Mutex<HashSet<[u8; 32]>>,
+    /// Transactions whose stateless checks passed for this chain id, decoded.
+    verified: Mutex<VerifiedTxs>,
     /// Transactions FinalizeBlock had to verify itself (not seen by CheckTx or a proposal).
     verified_in_blocks: AtomicU64,
     /// Public keys of EVM signers seen before.
@@ -196,7 +194,7 @@ impl App {
             committed: RwLock::new(committed),
             pending: Mutex::new(None),
             mempool: Mutex::new(MempoolNonces::default()),
-            verified: Mutex::new(HashSet::new()),
+            verified: Mutex::new(VerifiedTxs::default()),
             verified_in_blocks: AtomicU64::new(0),
             evm_keys,
         })
@@ -295,8 +293,9 @@ impl App {
         }
     }
 
-    /// Decodes and verifies a transaction's signatures (see [`verify_stateless`]) and
-    /// remembers that it passed, so that `check_tx` and `finalize_block` skip the work. Safe to
+    /// Decodes and verifies a transaction's signatures (see [`verify_stateless`]) and keeps
+    /// the decoded transaction (see [`crate::verified`]), so that `check_tx` and
+    /// `finalize_block` skip the work. Safe to
     /// call concurrently and without any lock held.
     ///
     /// The cache is harmless: its key is the SHA-256 of the exact bytes, and what it skips,
@@ -304,14 +303,15 @@ impl App {
     /// changes once set). Its verdicts do not depend on the EVM-key cache either (see
     /// `protocol::identity::verify_eip191`). So a node that has seen nothing and one that has
     /// seen everything give the same verdict; only the time differs.
-    pub fn preverify(&self, bytes: &[u8]) -> NodeResult<(SignedTransaction, Sha256Digest)> {
+    pub fn preverify(&self, bytes: &[u8]) -> NodeResult<(Arc<SignedTransaction>, Sha256Digest)> {
         let genesis = self.require_genesis()?;
-        let stx = SignedTransaction::decode(bytes)?;
         let hash = tx_hash(bytes);
-        if !lock(&self.verified).contains(hash.as_bytes()) {
-            verify_stateless(&stx, &genesis.chain_id, &self.evm_keys)?;
-            self.remember_verified(&hash);
+        if let Some(stx) = lock(&self.verified).get(&hash) {
+            return Ok((stx, hash));
         }
+        let stx = Arc::new(SignedTransaction::decode(bytes)?);
+        verify_stateless(&stx, &genesis.chain_id, &self.evm_keys)?;
+        lock(&self.verified).insert(&hash, stx.clone(), bytes.len());
         Ok((stx, hash))
     }
 
@@ -434,15 +434,6 @@ impl App {
         Ok(())
     }
 
-    fn remember_verified(&self, hash: &Sha256Digest) {
-        let mut verified = lock(&self.verified);
-        if verified.len() >= VERIFIED_CACHE_LIMIT {
-            // Forgetting only costs a second verification in FinalizeBlock.
-            verified.clear();
-        }
-        verified.insert(*hash.as_bytes());
-    }
-
     /// Executes a block (ABCI FinalizeBlock): one outcome per transaction, in order, and the
     /// app hash the block leads to. Nothing is durable until [`App::commit`].
     pub fn finalize_block(
@@ -501,18 +492,24 @@ impl App {
         bytes: &[u8],
     ) -> NodeResult<(TxOutcome, Option<(Identity, u64)>)> {
         let hash = tx_hash(bytes);
-        let stx = match SignedTransaction::decode(bytes) {
-            Ok(stx) => stx,
-            Err(e) => {
-                return Ok((
-                    TxOutcome {
-                        hash,
-                        action: None,
-                        result: Err(e.into()),
-                    },
-                    None,
-                ));
-            }
+        // What CheckTx decoded and verified; else decoded and verified here.
+        let verified = lock(&self.verified).take(&hash);
+        let was_verified = verified.is_some();
+        let stx = match verified {
+            Some(stx) => stx,
+            None => match SignedTransaction::decode(bytes) {
+                Ok(stx) => Arc::new(stx),
+                Err(e) => {
+                    return Ok((
+                        TxOutcome {
+                            hash,
+                            action: None,
+                            result: Err(e.into()),
+                        },
+                        None,
+                    ));
+                }
+            },
         };
         let action = Some(stx.tx.action.name());
         let refused = |e: NodeError| {
@@ -525,7 +522,6 @@ impl App {
                 None,
             ))
         };
-        let was_verified = lock(&self.verified).remove(hash.as_bytes());
         if !was_verified {
             self.verified_in_blocks.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = verify_stateless(&stx, &ctx.chain_id, &self.evm_keys) {

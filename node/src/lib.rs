@@ -22,3 +22,4 @@ pub mod store;
 /// it.
 #[cfg(feature = "testing")]
 pub mod testkit;
+pub mod verified;

@@ -575,3 +575,23 @@ proptest! {
         t.block(txs, check);
     }
 }
+
+/// CheckTx's work is not done twice: a transaction CheckTx decoded and verified is taken from
+/// the verified-transaction cache by FinalizeBlock, and one it never saw is verified there.
+#[test]
+fn finalize_block_verifies_only_what_check_tx_did_not() {
+    let dir = TempDir::new().unwrap();
+    let mut net = node::testkit::TestNet::new(dir.path());
+    let owner = net.owner.clone();
+    let inserter = |name: &str| AddInserter {
+        id: Uuid::new_v4(),
+        name: name.into(),
+    };
+    let seen = net.sign_with_nonce(&owner, inserter("seen by CheckTx"), 1);
+    let unseen = net.sign_with_nonce(&owner, inserter("only in the block"), 2);
+    net.app.check_tx(&seen.encode()).unwrap();
+    let before = net.app.verified_in_blocks();
+    let outcomes = net.block(vec![seen.encode(), unseen.encode()]);
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    assert_eq!(net.app.verified_in_blocks() - before, 1);
+}
