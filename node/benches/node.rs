@@ -43,7 +43,7 @@ use protocol::tx::SignedTransaction;
 use uuid::Uuid;
 
 const CHAIN: &str = "idos-bench";
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 struct Plan {
     returning_users: usize,

@@ -1296,6 +1296,40 @@ fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
     );
 }
 
+/// `locked_until` 0 is no lock (idOS): such a grant writes no lock entry, locks nothing, and
+/// revoking or deleting needs no wait; a locked grant beside it still locks.
+#[test]
+fn a_grant_without_a_lock_writes_no_lock_entry_and_locks_nothing() {
+    use node::store::{Read, Table};
+    let lock_entries = |w: &World| {
+        w.net
+            .app
+            .store()
+            .scan_keys(Table::GrantLocks, &[], 100)
+            .unwrap()
+            .len()
+    };
+    let mut w = world();
+    let original = w.issue("urn:vc:u");
+    w.share(original, "urn:vc:u", 0);
+    assert_eq!(lock_entries(&w), 0);
+    let has_locked = |w: &World, id| {
+        w.net
+            .read(&w.alice.wallet, Query::HasLockedAccessGrants { id })
+            .unwrap()
+    };
+    assert_eq!(has_locked(&w, original), QueryOutput::Bool(false));
+    let locked = w.net.time + 100;
+    w.share(original, "urn:vc:u", locked);
+    // The locked grant's entries: under its copy and under the original.
+    assert_eq!(lock_entries(&w), 2);
+    assert_eq!(has_locked(&w, original), QueryOutput::Bool(true));
+    w.net.time = locked + 1;
+    w.net
+        .submit(&w.alice.wallet, RemoveCredential { id: original })
+        .unwrap();
+}
+
 /// Of the grants on an original's copies, the one locked longest decides, however the grants'
 /// ids sort.
 #[test]

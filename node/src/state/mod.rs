@@ -372,16 +372,20 @@ fn grant_index_keys(id: &Uuid, g: &GrantRow, original: Option<&Uuid>) -> Vec<(Ta
             key::cat(&[&grantee, g.content_hash.as_bytes(), &idk]),
         ),
         (Table::GrantsByOwner, key::cat(&[&owner, &idk])),
-        (
-            Table::GrantLocks,
-            key::cat(&[&key::uuid(&g.data_id), &lock, &idk]),
-        ),
     ];
-    if let Some(original) = original {
+    // Only a grant with a lock can keep a credential from being deleted: the others need no
+    // lock entry (most shares carry no lock, and each entry is a row every write pays for).
+    if g.has_lock() {
         keys.push((
             Table::GrantLocks,
-            key::cat(&[&key::uuid(original), &lock, &idk]),
+            key::cat(&[&key::uuid(&g.data_id), &lock, &idk]),
         ));
+        if let Some(original) = original {
+            keys.push((
+                Table::GrantLocks,
+                key::cat(&[&key::uuid(original), &lock, &idk]),
+            ));
+        }
     }
     keys
 }

@@ -153,9 +153,15 @@ impl GrantRow {
         }
     }
 
-    /// Locked while the block time is at or before `locked_until` (idOS's rule).
+    /// Whether the grant carries a lock at all: idOS's `locked_until` 0 means none.
+    pub fn has_lock(&self) -> bool {
+        self.locked_until > 0
+    }
+
+    /// Locked while the block time is at or before `locked_until` (idOS's rule); a grant
+    /// without a lock never is (block times are after 1970, so idOS's comparison alone agrees).
     pub fn is_locked_at(&self, block_time: i64) -> bool {
-        self.locked_until >= block_time
+        self.has_lock() && self.locked_until >= block_time
     }
 }
 
