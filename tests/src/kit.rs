@@ -176,6 +176,24 @@ pub async fn fill_dialog(c: &Client, fields: &[(&str, &str)], remember: &str) {
     .unwrap();
 }
 
+/// Creates the user's key in the open dialog: `password` typed twice, kept for `remember`,
+/// submitted; then back in the `main` window once the dialog has closed.
+pub async fn create_key_in_dialog(
+    c: &Client,
+    password: &str,
+    remember: &str,
+    main: &fantoccini::wd::WindowHandle,
+) {
+    fill_dialog(
+        c,
+        &[("password", password), ("password-confirm", password)],
+        remember,
+    )
+    .await;
+    click_armed(c, "unlock-submit").await;
+    crate::back_to(c, main).await;
+}
+
 /// Types `password` in the unlock dialog, chooses `remember` and submits.
 pub async fn unlock_in_dialog(c: &Client, password: &str, remember: &str) {
     assert_eq!(dialog_state(c, "unlock").await, "unlock");
@@ -260,14 +278,7 @@ pub async fn tour_dialog_modes(c: &Client, s: &Sites, mut at: impl AsyncFnMut(&s
     dialog_state(c, "unlock").await;
     wait_armed(c).await;
     at("create").await;
-    fill_dialog(
-        c,
-        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
-        "7d",
-    )
-    .await;
-    click_armed(c, "unlock-submit").await;
-    crate::back_to(c, &main).await;
+    create_key_in_dialog(c, PASSWORD, "7d", &main).await;
     assert_eq!(outcome(c, create, 20).await["result"]["publicKey"], pk);
 
     let steps: [(&str, &str, Value, &str, &str); 5] = [

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 
-use crate::kit::{click_armed, dialog_state, fill_dialog};
-use crate::{back_to, js, open_dialog, poll};
+use crate::kit::{create_key_in_dialog, dialog_state};
+use crate::{js, open_dialog, poll};
 
 /// How long a step waits for the page (a transaction's commit, a dialog, a wallet prompt) before
 /// the test fails with what the page reads.
@@ -149,14 +149,7 @@ pub async fn get_credential_on_issuer_page(c: &Client, password: &str) -> String
     click(c, "#get-credential").await;
     let main = enclave_dialog(c).await;
     assert_eq!(dialog_state(c, "unlock").await, "unlock");
-    fill_dialog(
-        c,
-        &[("password", password), ("password-confirm", password)],
-        "session",
-    )
-    .await;
-    click_armed(c, "unlock-submit").await;
-    back_to(c, &main).await;
+    create_key_in_dialog(c, password, "session", &main).await;
     let proof = approve_in_dev_wallet(c).await;
     assert!(proof.starts_with("idOS wallet ownership proof"), "{proof}");
     let grant = approve_in_dev_wallet(c).await;

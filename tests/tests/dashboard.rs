@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use e2e::kit::{assert_accessible, click_armed, fill_dialog};
+use e2e::kit::{assert_accessible, create_key_in_dialog};
 use e2e::pages::{approve_in_dev_wallet, click, holdings, screenshot, text_of};
 use e2e::product::{api_state, bundled_node, with_ops};
-use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, root, serve};
+use e2e::{Browser, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::Client;
 use idos_client::Client as Relay;
 use node::testkit::{credential_input, plaintext, public_notes, share_action, wallet_proof};
@@ -145,14 +145,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         |v| v == "unlock",
     )
     .await;
-    fill_dialog(
-        c,
-        &[("password", PASSWORD), ("password-confirm", PASSWORD)],
-        "session",
-    )
-    .await;
-    click_armed(c, "unlock-submit").await;
-    back_to(c, &main).await;
+    create_key_in_dialog(c, PASSWORD, "session", &main).await;
     let user_id = text_of(c, "#new-user-id", 30, |t| t.len() == 36).await;
     let public_key = text_of(c, "#new-public-key", 5, |t| !t.is_empty()).await;
     let key = derive_user_key(PASSWORD, &user_id, KdfVersion::default()).unwrap();

@@ -58,6 +58,10 @@ impl RowCache {
     /// The cached row, if any. `Err(generation)` on a miss: pass it to [`RowCache::offer`]
     /// with what the database answered.
     pub(super) fn get(&self, table: Table, key: &[u8]) -> Result<Vec<u8>, u64> {
+        if !Self::caches(table) || self.budget == 0 {
+            // Nothing to find, and `offer` keeps nothing of these: no lock to take.
+            return Err(0);
+        }
         let inner = self.lock();
         match inner.tables[table.index()].get(key) {
             Some(value) => Ok(value.clone()),
