@@ -295,12 +295,11 @@ impl App {
 
     /// Decodes and verifies a transaction's signatures (see [`verify_stateless`]) and keeps
     /// the decoded transaction (see [`crate::verified`]), so that `check_tx` and
-    /// `finalize_block` skip the work. Safe to
-    /// call concurrently and without any lock held.
+    /// `finalize_block` skip the work. Safe to call concurrently and without any lock held.
     ///
     /// The cache is harmless: its key is the SHA-256 of the exact bytes, and what it skips,
-    /// [`verify_stateless`], is a function of those bytes and the chain id alone (which never
-    /// changes once set). Its verdicts do not depend on the EVM-key cache either (see
+    /// decoding and [`verify_stateless`], is a function of those bytes and the chain id alone
+    /// (which never changes once set). Its verdicts do not depend on the EVM-key cache either (see
     /// `protocol::identity::verify_eip191`). So a node that has seen nothing and one that has
     /// seen everything give the same verdict; only the time differs.
     pub fn preverify(&self, bytes: &[u8]) -> NodeResult<(Arc<SignedTransaction>, Sha256Digest)> {
