@@ -285,6 +285,11 @@ impl App {
         self.verified_in_blocks.load(Ordering::Relaxed)
     }
 
+    /// How many verified transactions wait in the cache for a block (see [`crate::verified`]).
+    pub fn verified_waiting(&self) -> usize {
+        lock(&self.verified).len()
+    }
+
     /// The height the next block must have.
     pub fn next_height(&self) -> u64 {
         match self.committed().height {
@@ -331,8 +336,24 @@ impl App {
 
     /// The stateful part of [`App::check_tx_as`], for a transaction that passed
     /// [`App::preverify`]: a signer without a role is refused before it leaves any trace
-    /// (see [`crate::state::role`]), then the nonce must be the next one.
+    /// (see [`crate::state::role`]), then the nonce must be the next one. A refused
+    /// transaction is also dropped from the verified-transaction cache: it will not be in a
+    /// block of ours, and a stream of well-signed transactions from signers without a role
+    /// must not fill the cache.
     pub fn admit(
+        &self,
+        stx: &SignedTransaction,
+        hash: Sha256Digest,
+        kind: CheckKind,
+    ) -> NodeResult<CheckedTx> {
+        let admitted = self.admit_verified(stx, hash, kind);
+        if admitted.is_err() {
+            lock(&self.verified).take(&hash);
+        }
+        admitted
+    }
+
+    fn admit_verified(
         &self,
         stx: &SignedTransaction,
         hash: Sha256Digest,
@@ -492,12 +513,11 @@ impl App {
     ) -> NodeResult<(TxOutcome, Option<(Identity, u64)>)> {
         let hash = tx_hash(bytes);
         // What CheckTx decoded and verified; else decoded and verified here.
-        let verified = lock(&self.verified).take(&hash);
-        let was_verified = verified.is_some();
-        let stx = match verified {
-            Some(stx) => stx,
+        let taken = lock(&self.verified).take(&hash);
+        let (stx, was_verified) = match taken {
+            Some(stx) => (stx, true),
             None => match SignedTransaction::decode(bytes) {
-                Ok(stx) => Arc::new(stx),
+                Ok(stx) => (Arc::new(stx), false),
                 Err(e) => {
                     return Ok((
                         TxOutcome {

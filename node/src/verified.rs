@@ -5,7 +5,9 @@
 //! an entry stands for those bytes: decoding is a function of the bytes, and the checks it
 //! skips ([`crate::state::verify::verify_stateless`]) a function of the bytes and the chain
 //! id, which never changes once set. So the cache changes speed only, never a verdict: a node
-//! that lost it (a restart, or the bound below) decodes and verifies again.
+//! that lost it (a restart, or the bound below) decodes and verifies again. Only transactions
+//! CheckTx admits stay (`App::admit` drops the ones it refuses), so what fills the cache is
+//! what waits in the mempool, itself bounded.
 
 use std::collections::HashMap;
 use std::sync::Arc;

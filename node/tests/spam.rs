@@ -92,6 +92,8 @@ fn a_stream_of_fresh_keys_leaves_no_nonce_rows_through_check_tx_or_a_block() {
         );
         spam.push(tx.encode());
     }
+    // Well signed, so CheckTx verified them; refused, so nothing of them is kept for a block.
+    assert_eq!(net.app.verified_waiting(), 0);
     // A Byzantine proposer includes them anyway: each is refused before its nonce is used.
     let outcomes = net.block(spam);
     assert!(outcomes.iter().all(|o| o.result.is_err()));
