@@ -10,13 +10,13 @@ scripts/setup.sh
 t0=$SECONDS
 step() { echo "== [$((SECONDS - t0))s] $*" >&2; }
 
-# A full build from nothing takes about 8 GB under target/; a disk that fills mid-run makes RocksDB
+# A full build from nothing takes about 4 GB under target/; a disk that fills mid-run makes RocksDB
 # fail a write inside some test, far from the cause. Say so up front.
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir"
 free_gb=$(( $(df -Pk "$target_dir" | awk 'NR==2 {print $4}') / 1024 / 1024 ))
 if [ "$free_gb" -lt 10 ]; then
-  echo "warning: only ${free_gb} GB free where $target_dir lives; a build from nothing needs about 10 GB." >&2
+  echo "warning: only ${free_gb} GB free where $target_dir lives; a build from nothing needs about 4 GB, a benchmark build more." >&2
   echo "         Free some space (e.g. cargo clean in other checkouts) if the run fails with I/O errors." >&2
 fi
 
