@@ -485,9 +485,17 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (Rate, u64) {
     settle();
     let cpu_before = process_cpu_seconds();
     let elapsed = run(&node.chain, batches);
+    let cpu_run = process_cpu_seconds();
     node.app.store().flush().unwrap();
     settle();
     let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+    if let (Some(run), Some(before), Some(total)) = (cpu_run, cpu_before, cpu) {
+        eprintln!(
+            "  CPU per share: {:.1} us while committing, {:.1} us flushing and compacting after",
+            (run - before) * 1e6 / shares as f64,
+            (total - (run - before)) * 1e6 / shares as f64
+        );
+    }
     assert_eq!(
         node.app.verified_in_blocks(),
         verified_in_blocks,
