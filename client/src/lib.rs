@@ -68,6 +68,11 @@ pub use types::{
 /// own bounded wait, by default.
 pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How many times [`Client::submit_action`] prepares, signs and submits one action when each
+/// try loses its nonce to another transaction of the same signer: enough for a handful of
+/// one signer's transactions racing at once.
+pub const NONCE_ATTEMPTS: u32 = 5;
+
 /// A client of one relay, optionally signed in. Cheap to clone (the connection pool is
 /// shared).
 #[derive(Clone)]
@@ -561,14 +566,41 @@ impl Client {
 
     /// Prepares `action` for `signer`, signs the exact signing text, submits it and waits for
     /// its block: the committed status, or [`ClientError::Refused`] with the node's code.
+    ///
+    /// When another transaction of the same signer took the nonce first (two tabs, or a
+    /// script beside the dashboard), the node refuses this one with `bad_nonce` before running
+    /// it; the action is then prepared again with the next free nonce and signed again, up to
+    /// [`NONCE_ATTEMPTS`] times in all. Every other refusal is returned at once.
     pub async fn submit_action(
         &self,
         signer: &SigningKey,
         action: impl Into<Action>,
     ) -> Result<TxStatus> {
         let action = action.into();
-        let prepared = self.prepare(&action, &signer.identity(), None).await?;
-        self.sign_and_submit(signer, &prepared, Some(&action)).await
+        self.with_fresh_nonce(|| async {
+            let prepared = self.prepare(&action, &signer.identity(), None).await?;
+            self.sign_and_submit(signer, &prepared, Some(&action)).await
+        })
+        .await
+    }
+
+    /// Runs `attempt` (prepare, sign, submit, wait) again while it fails only because its
+    /// nonce was taken (`bad_nonce`, at CheckTx or in the block), at most [`NONCE_ATTEMPTS`]
+    /// times. A transaction refused for its nonce never ran, so trying again cannot apply
+    /// the action twice.
+    async fn with_fresh_nonce<F, Fut>(&self, attempt: F) -> Result<TxStatus>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<TxStatus>>,
+    {
+        let mut left = NONCE_ATTEMPTS;
+        loop {
+            left -= 1;
+            match attempt().await {
+                Err(e) if left > 0 && e.code() == "bad_nonce" => continue,
+                other => return other,
+            }
+        }
     }
 
     /// Signs a prepared transaction with `signer` after checking it is what was asked for (its
@@ -593,12 +625,15 @@ impl Client {
         action: impl Into<Action>,
     ) -> Result<TxStatus> {
         let action = action.into();
-        let prepared = self.prepare(&action, &signer.identity(), None).await?;
-        let signature = sign_prepared(signer, &prepared, Some(&action))?;
-        let status = self
-            .submit_dwg(&prepared.unsigned, &signature, true)
-            .await?;
-        self.until_committed(status).await
+        self.with_fresh_nonce(|| async {
+            let prepared = self.prepare(&action, &signer.identity(), None).await?;
+            let signature = sign_prepared(signer, &prepared, Some(&action))?;
+            let status = self
+                .submit_dwg(&prepared.unsigned, &signature, true)
+                .await?;
+            self.until_committed(status).await
+        })
+        .await
     }
 
     /// Asks for `status`'s block until it is committed, refused or the commit timeout passes.

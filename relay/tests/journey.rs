@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use idos_client::credential::share_copy;
 use idos_client::{Client, ClientError, PageQuery, SiweOptions};
-use protocol::action::ShareCredential;
+use protocol::action::{AddAttribute, ShareCredential};
 use protocol::codec::base64_encode;
 use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::{EncryptionSecretKey, decrypt};
@@ -399,6 +399,42 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
         ))
         .unwrap();
     assert!(shared.is_committed(), "{shared:?}");
+
+    // Three transactions of the same wallet at once (three tabs): each is prepared with the
+    // same next nonce, the node takes one and refuses the others with `bad_nonce`, and the
+    // client prepares and signs those again with a fresh nonce. All three land, once each.
+    let racing: Vec<AddAttribute> = (0..3)
+        .map(|i| AddAttribute {
+            id: Uuid::new_v4(),
+            attribute_key: format!("racing-{i}"),
+            value: "x".into(),
+        })
+        .collect();
+    let outcomes = rt.block_on(futures::future::join_all(
+        racing
+            .iter()
+            .map(|attribute| me.submit_action(&wallet, attribute.clone())),
+    ));
+    for outcome in &outcomes {
+        assert!(
+            outcome.as_ref().is_ok_and(|s| s.is_committed()),
+            "{outcome:?}"
+        );
+    }
+    let attributes = rt
+        .block_on(me.attributes(&PageQuery::default()))
+        .unwrap()
+        .data
+        .items;
+    for attribute in &racing {
+        assert_eq!(
+            attributes
+                .iter()
+                .filter(|a| a.attribute_key == attribute.attribute_key)
+                .count(),
+            1
+        );
+    }
 
     // Nobody else reads the user's data: another user's session (a profile of its own) gets
     // `not_found` for the original and the copy.
