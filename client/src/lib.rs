@@ -68,9 +68,12 @@ pub use types::{
 /// own bounded wait, by default.
 pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How many times [`Client::submit_action`] prepares, signs and submits one action when each
-/// try loses its nonce to another transaction of the same signer: enough for a handful of
-/// one signer's transactions racing at once.
+/// How many times [`Client::submit_action`] and [`Client::submit_dwg_action`] prepare, sign
+/// and submit one action when each try loses its nonce to another transaction of the same
+/// signer. Each round of racing transactions lands at least one of them, so this is enough
+/// for five at once. A relay that lies `bad_nonce` gets the same action signed this many
+/// times; each try names the same ids, so at most one of them takes effect
+/// (`relay/tests/journey.rs`).
 pub const NONCE_ATTEMPTS: u32 = 5;
 
 /// A client of one relay, optionally signed in. Cheap to clone (the connection pool is
@@ -617,8 +620,8 @@ impl Client {
         self.until_committed(status).await
     }
 
-    /// Like [`Client::sign_and_submit`] for a `create_credentials_by_dwg` transaction, through
-    /// `POST /api/v1/dwg`.
+    /// Like [`Client::submit_action`] for a `create_credentials_by_dwg` transaction, through
+    /// `POST /api/v1/dwg` (tried again after a `bad_nonce` the same way).
     pub async fn submit_dwg_action(
         &self,
         signer: &SigningKey,

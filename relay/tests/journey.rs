@@ -231,6 +231,58 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The JSON object a successful `--json` command printed.
+/// A relay that lies: it prepares transactions through the real relay at `target`, each with
+/// the nonce after the one it prepared before (so that it could submit them all in order),
+/// keeps every signed transaction it is given, submits none and answers each with
+/// `bad_nonce`. Returns its URL and what it kept. Serves on `rt`'s tasks, so only while `rt`
+/// runs a future.
+fn lying_relay(rt: &tokio::runtime::Runtime, target: String) -> (String, Arc<Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let http = reqwest::Client::new();
+    let next_nonce = Arc::new(Mutex::new(None::<u64>));
+    let prepare = move |axum::Json(mut body): axum::Json<Value>| {
+        let (http, target, next_nonce) = (http.clone(), target.clone(), next_nonce.clone());
+        async move {
+            let chosen = *next_nonce.lock().unwrap();
+            body["nonce"] = serde_json::json!(chosen);
+            let answer: Value = http
+                .post(format!("{target}/api/v1/tx/prepare"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            *next_nonce.lock().unwrap() = Some(answer["nonce"].as_u64().unwrap() + 1);
+            axum::Json(answer)
+        }
+    };
+    let keep = kept.clone();
+    let submit = move |axum::Json(body): axum::Json<Value>| {
+        keep.lock().unwrap().push(body);
+        async {
+            (
+                axum::http::StatusCode::CONFLICT,
+                axum::Json(serde_json::json!({
+                    "code": "bad_nonce",
+                    "message": "nonce taken (a lie)"
+                })),
+            )
+        }
+    };
+    let app = axum::Router::new()
+        .route("/api/v1/tx/prepare", post(prepare))
+        .route("/api/v1/tx", post(submit));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, kept)
+}
+
 fn ok_json(out: &Output) -> Value {
     assert!(
         out.status.success(),
@@ -435,6 +487,50 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
             1
         );
     }
+
+    // A relay that lies "bad_nonce" to every submission gets the action signed
+    // NONCE_ATTEMPTS times, each with the next nonce, and the client then gives up. Submitting
+    // every one of them, in nonce order, to the real node applies the action once: each try
+    // names the same new id, so each later one is refused (`already_exists`).
+    let (liar_url, kept) = lying_relay(&rt, serve.url());
+    let liar = Client::new(&liar_url).unwrap();
+    let once = AddAttribute {
+        id: Uuid::new_v4(),
+        attribute_key: "signed-for-a-liar".into(),
+        value: "x".into(),
+    };
+    let lied_to = rt.block_on(liar.submit_action(&wallet, once.clone()));
+    assert_eq!(lied_to.unwrap_err().code(), "bad_nonce");
+    let kept = kept.lock().unwrap().clone();
+    assert_eq!(kept.len(), idos_client::NONCE_ATTEMPTS as usize);
+    let mut landed = 0;
+    for body in &kept {
+        let submitted = rt.block_on(me.submit(
+            body["unsigned"].as_str().unwrap(),
+            body["signature"].as_str().unwrap(),
+            true,
+        ));
+        let status = submitted.unwrap();
+        if status.is_committed() {
+            landed += 1;
+        } else {
+            // Refused in its block for what it does, not for its nonce: the liar's order holds.
+            assert_eq!(status.error.unwrap().code, "already_exists");
+        }
+    }
+    assert_eq!(landed, 1, "the action applied {landed} times");
+    let attributes = rt
+        .block_on(me.attributes(&PageQuery::default()))
+        .unwrap()
+        .data
+        .items;
+    assert_eq!(
+        attributes
+            .iter()
+            .filter(|a| a.attribute_key == once.attribute_key)
+            .count(),
+        1
+    );
 
     // Nobody else reads the user's data: another user's session (a profile of its own) gets
     // `not_found` for the original and the copy.
