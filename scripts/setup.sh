@@ -23,6 +23,11 @@ TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc >= 1.96.1
 BINARYEN_VERSION=132           # Debian's wasm-opt 108 silently corrupts wasm-bindgen output
 TWEETNACL_VERSION=1.0.3        # the version idOS's clients use
 AXE_CORE_VERSION=4.11.1         # the accessibility checker tests/src/kit.rs::assert_accessible injects
+# The wallet libraries whose signatures protocol/tests/wallet_vectors.rs checks (known answers).
+NEAR_CRYPTO_VERSION=2.5.1       # @near-js/crypto
+BORSH_JS_VERSION=2.0.0          # borsh (JavaScript), NEP-413 payloads
+RIPPLE_KEYPAIRS_VERSION=3.1.0   # ripple-keypairs
+STELLAR_BASE_VERSION=15.0.0     # @stellar/stellar-base
 OPENAPI_VALIDATOR_VERSION=0.9.0  # validates the relay's OpenAPI 3.1 document
 
 # 1. System packages: RocksDB (linked, not compiled: 14 s instead of 15 min), libclang for
@@ -64,13 +69,19 @@ fi
 # 3. From npm, kept out of the system paths: wasm-opt (binaryen), and tweetnacl, the library
 #    idOS's clients encrypt and sign with, which protocol/tests/js_interop.rs runs under Node.js
 #    to open and verify what this project writes; axe-core, the accessibility check the browser
-#    tests run on every page (tests/src/kit.rs::assert_accessible).
+#    tests run on every page (tests/src/kit.rs::assert_accessible); the NEAR, XRPL and Stellar
+#    libraries that protocol/tests/wallet_vectors.rs makes known answers with.
 tools="${IDOS_TOOLS_DIR:-$HOME/.cache/idos-tools}"
 npm_packages=()
 [ -x "$tools/node_modules/.bin/wasm-opt" ] || npm_packages+=("binaryen@$BINARYEN_VERSION")
 [ -f "$tools/node_modules/tweetnacl/nacl-fast.js" ] || npm_packages+=("tweetnacl@$TWEETNACL_VERSION")
 grep -qs "\"version\": \"$AXE_CORE_VERSION\"" "$tools/node_modules/axe-core/package.json" \
   || npm_packages+=("axe-core@$AXE_CORE_VERSION")
+for package in "@near-js/crypto@$NEAR_CRYPTO_VERSION" "borsh@$BORSH_JS_VERSION" \
+    "ripple-keypairs@$RIPPLE_KEYPAIRS_VERSION" "@stellar/stellar-base@$STELLAR_BASE_VERSION"; do
+  grep -qs "\"version\": \"${package##*@}\"" "$tools/node_modules/${package%@*}/package.json" \
+    || npm_packages+=("$package")
+done
 if [ ${#npm_packages[@]} -gt 0 ]; then
   if ! command -v npm >/dev/null 2>&1; then
     say "installing nodejs and npm"

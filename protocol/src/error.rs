@@ -81,9 +81,58 @@ pub enum Error {
     #[error("{field}: malformed secp256k1 key or signature")]
     InvalidSecp256k1 { field: Field },
 
-    /// A wallet or caller identifier is neither an EVM address nor a hex Ed25519 key.
-    #[error("not a wallet identifier (an EVM 0x-address or a 64-digit hex Ed25519 key): {0:?}")]
+    /// A wallet or caller identifier is none of the forms idOS knows.
+    #[error(
+        "not a wallet identifier (an EVM 0x-address, a 64-digit hex Ed25519 key, a NEAR \
+         ed25519:<base58> key, an XRPL r-address or a Stellar G-address): {0:?}"
+    )]
     InvalidIdentifier(String),
+
+    /// A NEAR public key is not `ed25519:` followed by the base58 of 32 bytes.
+    #[error("not a NEAR public key (ed25519: followed by the base58 of a 32-byte key): {0:?}")]
+    InvalidNearKey(String),
+
+    /// A NEAR signature is not idOS's NEP-413 blob (`u16_be(len) ‖ payload ‖ signature`) with
+    /// a well-formed payload.
+    #[error("{field}: malformed NEP-413 signature: {detail}")]
+    Nep413Malformed { field: Field, detail: String },
+
+    /// A NEP-413 payload signs another message than the one expected.
+    #[error("{field}: the NEP-413 payload signs another message than the one expected here")]
+    Nep413WrongMessage { field: Field },
+
+    /// A NEP-413 payload names a recipient other than idOS's.
+    #[error(
+        "{field}: the NEP-413 payload is for recipient {got:?}; idOS accepts \"idos.network\" \
+         and \"idos-issuer\""
+    )]
+    Nep413WrongRecipient { field: Field, got: String },
+
+    /// An XRPL public key is not 33 bytes of hex: `02`/`03` and a secp256k1 point, or `ED` and
+    /// an Ed25519 key.
+    #[error(
+        "not an XRPL public key (66 hex digits: 02 or 03 and a secp256k1 point, or ED and an \
+         Ed25519 key): {0:?}"
+    )]
+    InvalidXrplKey(String),
+
+    /// An XRPL classic address is not an `r…` base58check account id.
+    #[error("not an XRPL classic address (r…, base58check of a 20-byte account id): {0:?}")]
+    InvalidXrplAddress(String),
+
+    /// The public key in an XRPL signature is not the key of the signing account.
+    #[error("{field}: the public key given is not the key of XRPL account {address}")]
+    XrplKeyMismatch { field: Field, address: String },
+
+    /// An XRPL secp256k1 signature is not strict DER with a low `s`.
+    #[error("{field}: not a canonical XRPL signature ({reason})")]
+    InvalidXrplSignature { field: Field, reason: &'static str },
+
+    /// A Stellar address is not a `G…` StrKey with a valid checksum.
+    #[error(
+        "not a Stellar account address (G…, a 56-character StrKey with a valid checksum): {0:?}"
+    )]
+    InvalidStellarAddress(String),
 
     /// Binary encoding: the input does not decode as the expected structure.
     #[error("malformed {what}: {detail}")]
@@ -134,6 +183,15 @@ impl Error {
             Error::EvmChecksumMismatch(_) => "evm_checksum_mismatch",
             Error::InvalidSecp256k1 { .. } => "invalid_secp256k1",
             Error::InvalidIdentifier(_) => "invalid_identifier",
+            Error::InvalidNearKey(_) => "invalid_near_key",
+            Error::Nep413Malformed { .. } => "nep413_malformed",
+            Error::Nep413WrongMessage { .. } => "nep413_wrong_message",
+            Error::Nep413WrongRecipient { .. } => "nep413_wrong_recipient",
+            Error::InvalidXrplKey(_) => "invalid_xrpl_key",
+            Error::InvalidXrplAddress(_) => "invalid_xrpl_address",
+            Error::XrplKeyMismatch { .. } => "xrpl_key_mismatch",
+            Error::InvalidXrplSignature { .. } => "invalid_xrpl_signature",
+            Error::InvalidStellarAddress(_) => "invalid_stellar_address",
             Error::Malformed { .. } => "malformed",
             Error::UnsupportedVersion { .. } => "unsupported_version",
             Error::TooLarge { .. } => "too_large",

@@ -22,13 +22,16 @@ pub mod grant;
 pub mod identity;
 pub mod kdf;
 pub mod nacl_box;
+pub mod near;
 pub mod query;
 pub mod records;
 pub mod sign_in;
 pub mod siwe;
+pub mod stellar;
 pub mod time;
 pub mod tx;
 pub mod wallet;
+pub mod xrpl;
 
 pub use error::{Error, Result};
 pub use uuid::Uuid;
