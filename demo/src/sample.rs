@@ -42,6 +42,10 @@ pub fn sample_credential(
     let holder = match wallet {
         Identity::Evm(_) => format!("did:pkh:eip155:1:{}", wallet.identifier()),
         Identity::Ed25519(_) => format!("did:key:ed25519:{}", wallet.identifier()),
+        // CAIP-10 accounts: a NEAR key's implicit account (hex), XRPL and Stellar addresses.
+        Identity::Near(key) => format!("did:pkh:near:mainnet:{key}"),
+        Identity::Xrpl(address) => format!("did:pkh:xrpl:0:{address}"),
+        Identity::Stellar(_) => format!("did:pkh:stellar:pubnet:{}", wallet.identifier()),
     };
     let vc = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],

@@ -3,8 +3,15 @@
 //! - EVM wallets: EIP-191 `personal_sign` (keccak256 of `"\x19Ethereum Signed Message:\n" ‖
 //!   len ‖ message`), 65-byte `r ‖ s ‖ v`; the signer is recovered to a 20-byte address.
 //!   Identifier: the `0x` address, compared case-insensitively (canonical form: lowercase).
-//! - Ed25519 keys (issuers, consumers, servers, FaceSign-style wallets): raw Ed25519 over the
+//! - Ed25519 keys (issuers, consumers, servers, FaceSign wallets): raw Ed25519 over the
 //!   message bytes. Identifier: the lowercase hex public key, as idOS's `@caller`.
+//! - NEAR wallets: NEP-413 blobs ([`crate::near`]). Identifier: `ed25519:<base58>`.
+//! - XRPL wallets: `ripple-keypairs` signatures on either curve, carried with their public key
+//!   ([`crate::xrpl`]). Identifier: the classic `r…` address.
+//! - Stellar wallets: Ed25519, raw or SEP-53 ([`crate::stellar`]). Identifier: the `G…` address.
+//!
+//! One identity has one identifier (the parsers refuse every other spelling but EVM's case),
+//! and [`Identity::verify`] gives one verdict per byte string on every node.
 
 use ed25519_dalek::Signer as _;
 use k256::ecdsa::{
@@ -17,6 +24,7 @@ use zeroize::Zeroizing;
 use crate::bytes::{Ed25519PublicKey, Ed25519Signature};
 use crate::codec;
 use crate::error::{Error, Field, Result};
+use crate::xrpl::{XrplAddress, XrplSigningKey};
 
 /// A 20-byte EVM account address.
 #[derive(
@@ -226,13 +234,30 @@ pub enum Identity {
     Ed25519(Ed25519PublicKey),
     /// An EVM account, identified by its address.
     Evm(EvmAddress),
+    /// A NEAR wallet's Ed25519 key (NEP-413 signatures), identified as `ed25519:<base58>`.
+    Near(Ed25519PublicKey),
+    /// An XRPL account, identified by its classic address.
+    Xrpl(XrplAddress),
+    /// A Stellar account's Ed25519 key, identified by its `G…` address.
+    Stellar(Ed25519PublicKey),
 }
 
 impl Identity {
-    /// Parses an identifier: an EVM `0x` address or a 64-digit hex Ed25519 public key.
+    /// Parses an identifier: an EVM `0x` address, a 64-digit hex Ed25519 public key, a NEAR
+    /// `ed25519:<base58>` key, an XRPL `r…` address or a Stellar `G…` address. (No form can be
+    /// read as another: hex has no `r`, `G` or `:`.)
     pub fn parse(text: &str) -> Result<Self> {
         if text.starts_with("0x") || text.starts_with("0X") {
             return EvmAddress::parse(text).map(Identity::Evm);
+        }
+        if text.starts_with("ed25519:") {
+            return crate::near::parse_key(text).map(Identity::Near);
+        }
+        if text.starts_with('r') {
+            return XrplAddress::parse(text).map(Identity::Xrpl);
+        }
+        if text.starts_with('G') {
+            return crate::stellar::parse_address(text).map(Identity::Stellar);
         }
         if text.len() == 64
             && let Ok(key) = Ed25519PublicKey::parse(text)
@@ -242,20 +267,24 @@ impl Identity {
         Err(Error::InvalidIdentifier(text.chars().take(80).collect()))
     }
 
-    /// The canonical identifier: lowercase `0x` address or lowercase hex key. Two identities
-    /// are the same caller exactly when their identifiers are equal.
+    /// The canonical identifier: lowercase `0x` address, lowercase hex key, `ed25519:<base58>`,
+    /// `r…` or `G…` address. Two identities are the same caller exactly when their identifiers
+    /// are equal.
     pub fn identifier(&self) -> String {
         match self {
             Identity::Ed25519(key) => key.to_text(),
             Identity::Evm(address) => address.to_lowercase(),
+            Identity::Near(key) => crate::near::key_to_text(key),
+            Identity::Xrpl(address) => address.to_text(),
+            Identity::Stellar(key) => crate::stellar::address(key),
         }
     }
 
     /// The form to show people (checksummed for EVM).
     pub fn display_name(&self) -> String {
         match self {
-            Identity::Ed25519(key) => key.to_text(),
             Identity::Evm(address) => address.to_checksum(),
+            _ => self.identifier(),
         }
     }
 
@@ -264,12 +293,20 @@ impl Identity {
         match self {
             Identity::Ed25519(_) => SignatureScheme::Ed25519,
             Identity::Evm(_) => SignatureScheme::Eip191,
+            Identity::Near(_) => SignatureScheme::Nep413,
+            Identity::Xrpl(_) => SignatureScheme::Xrpl,
+            Identity::Stellar(_) => SignatureScheme::Stellar,
         }
     }
 
-    /// Checks that `signature` over `message` was made by this identity.
+    /// Checks that `signature` over `message` was made by this identity: 64 bytes (Ed25519 and
+    /// Stellar), 65 (EVM), a NEP-413 blob (NEAR), or the 33-byte public key and then the
+    /// signature (XRPL).
     pub fn verify(&self, field: Field, message: &[u8], signature: &[u8]) -> Result<()> {
         match self {
+            Identity::Near(key) => crate::near::verify(field, key, message, signature),
+            Identity::Xrpl(address) => address.verify(field, message, signature),
+            Identity::Stellar(key) => crate::stellar::verify(field, key, message, signature),
             Identity::Ed25519(key) => {
                 let signature =
                     Ed25519Signature::from_slice(signature).map_err(|_| Error::InvalidLength {
@@ -343,6 +380,12 @@ pub enum SignatureScheme {
     Ed25519,
     /// EVM `personal_sign` (Kwil auth type `secp256k1_ep`).
     Eip191,
+    /// NEAR's NEP-413 signed messages (Kwil auth type `nep413`).
+    Nep413,
+    /// `ripple-keypairs`, secp256k1 or Ed25519 (Kwil auth type `xrpl`).
+    Xrpl,
+    /// Stellar's Ed25519, raw or SEP-53.
+    Stellar,
 }
 
 /// An Ed25519 private key (a 32-byte seed). Zeroized on drop; never printed.
@@ -398,13 +441,19 @@ impl std::fmt::Debug for Ed25519SigningKey {
     }
 }
 
-/// A private signing key of either scheme. Zeroized on drop; never printed.
+/// A private signing key of any scheme. Zeroized on drop; never printed.
 #[derive(Clone)]
 pub enum SigningKey {
     /// An Ed25519 key.
     Ed25519(Ed25519SigningKey),
     /// A secp256k1 EVM key.
     Evm(K256SigningKey),
+    /// A NEAR wallet's Ed25519 key.
+    Near(Ed25519SigningKey),
+    /// An XRPL key of either curve.
+    Xrpl(XrplSigningKey),
+    /// A Stellar account's Ed25519 key.
+    Stellar(Ed25519SigningKey),
 }
 
 impl SigningKey {
@@ -427,9 +476,13 @@ impl SigningKey {
             })
     }
 
-    /// Parses a hex secret: a 32-byte Ed25519 seed or a 32-byte secp256k1 scalar
-    /// (an optional `0x` prefix is allowed).
+    /// Parses a hex secret: a 32-byte Ed25519 seed (Ed25519, NEAR, Stellar), a 32-byte
+    /// secp256k1 scalar (an optional `0x` prefix is allowed), or for XRPL `ripple-keypairs`'
+    /// 33-byte private key (`00` then a secp256k1 scalar, or `ED` then an Ed25519 seed).
     pub fn from_hex(scheme: SignatureScheme, text: &str) -> Result<Self> {
+        if scheme == SignatureScheme::Xrpl {
+            return XrplSigningKey::from_hex(text).map(SigningKey::Xrpl);
+        }
         let digits = text.strip_prefix("0x").unwrap_or(text);
         let secret = Zeroizing::new(codec::hex_decode_array::<32>("secret key", digits)?);
         match scheme {
@@ -437,16 +490,28 @@ impl SigningKey {
                 Ok(SigningKey::Ed25519(Ed25519SigningKey::from_seed(&secret)))
             }
             SignatureScheme::Eip191 => Self::evm_from_bytes(&secret),
+            SignatureScheme::Nep413 => Ok(SigningKey::Near(Ed25519SigningKey::from_seed(&secret))),
+            SignatureScheme::Stellar => {
+                Ok(SigningKey::Stellar(Ed25519SigningKey::from_seed(&secret)))
+            }
+            SignatureScheme::Xrpl => unreachable!("handled above"),
         }
     }
 
-    /// The secret as lowercase hex (Ed25519 seed or secp256k1 scalar), wiped when dropped.
+    /// The secret as lowercase hex (the form [`SigningKey::from_hex`] reads), wiped when
+    /// dropped.
     pub fn to_hex(&self) -> Zeroizing<String> {
         let bytes: Zeroizing<[u8; 32]> = match self {
-            SigningKey::Ed25519(k) => k.seed(),
+            SigningKey::Ed25519(k) | SigningKey::Near(k) | SigningKey::Stellar(k) => k.seed(),
             SigningKey::Evm(k) => Zeroizing::new(k.to_bytes().into()),
+            SigningKey::Xrpl(k) => return Zeroizing::new(codec::hex_encode(*k.to_bytes())),
         };
         Zeroizing::new(codec::hex_encode(*bytes))
+    }
+
+    /// The scheme this key signs with.
+    pub fn scheme(&self) -> SignatureScheme {
+        self.identity().scheme()
     }
 
     /// The identity this key signs as.
@@ -454,14 +519,31 @@ impl SigningKey {
         match self {
             SigningKey::Ed25519(k) => Identity::Ed25519(k.public_key()),
             SigningKey::Evm(k) => Identity::Evm(EvmAddress::from_verifying_key(k.verifying_key())),
+            SigningKey::Near(k) => Identity::Near(k.public_key()),
+            SigningKey::Xrpl(k) => Identity::Xrpl(k.public_key().address()),
+            SigningKey::Stellar(k) => Identity::Stellar(k.public_key()),
         }
     }
 
-    /// Signs `message` with this identity's scheme: raw Ed25519 (64 bytes), or EIP-191
-    /// `personal_sign` (65 bytes, v in {27, 28}).
+    /// Signs `message` with this identity's scheme, in the form [`Identity::verify`] takes:
+    /// raw Ed25519 (64 bytes); EIP-191 `personal_sign` (65 bytes, v in {27, 28}); a NEP-413
+    /// blob for `idos.network`; the XRPL public key and `ripple-keypairs`' signature; SEP-53
+    /// for Stellar.
+    ///
+    /// A NEAR wallet signs text: bytes that are not UTF-8 are signed as their lossy UTF-8
+    /// reading, which then does not verify as the original bytes (every text this project
+    /// signs is UTF-8).
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
             SigningKey::Ed25519(k) => k.sign(message).as_bytes().to_vec(),
+            SigningKey::Near(k) => {
+                let text = String::from_utf8_lossy(message);
+                // Only a message of more than 64 KiB has no blob; it gets an empty signature,
+                // which every verifier refuses as malformed.
+                crate::near::sign(k, text.as_bytes()).unwrap_or_default()
+            }
+            SigningKey::Xrpl(k) => k.sign_as_identity(message),
+            SigningKey::Stellar(k) => crate::stellar::sign_sep53(k, message).as_bytes().to_vec(),
             SigningKey::Evm(k) => {
                 let (sig, recovery) = k
                     .sign_prehash_recoverable(&eip191_hash(message))

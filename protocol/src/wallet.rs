@@ -11,7 +11,8 @@ use crate::bytes::{Bytes, Nonce128};
 use crate::error::Result;
 use crate::identity::Identity;
 
-/// The kinds of wallets a profile can have. More chains come later.
+/// The kinds of wallets a profile can have: idOS's five. (idOS's `FaceSign` wallets sign with
+/// raw Ed25519 keys: here they are the `ed25519` type, and `FaceSign` is read as its alias.)
 #[derive(
     Debug,
     Clone,
@@ -29,9 +30,18 @@ pub enum WalletType {
     /// An EVM account (EIP-191 signatures).
     #[serde(rename = "EVM")]
     Evm,
-    /// A raw Ed25519 key (idOS's FaceSign-style wallets).
-    #[serde(rename = "ed25519")]
+    /// A raw Ed25519 key (idOS's FaceSign wallets).
+    #[serde(rename = "ed25519", alias = "FaceSign")]
     Ed25519,
+    /// A NEAR account key (NEP-413 signatures).
+    #[serde(rename = "NEAR")]
+    Near,
+    /// An XRPL account (`ripple-keypairs` signatures, either curve).
+    #[serde(rename = "XRPL")]
+    Xrpl,
+    /// A Stellar account (Ed25519, raw or SEP-53).
+    #[serde(rename = "Stellar")]
+    Stellar,
 }
 
 impl WalletType {
@@ -40,6 +50,9 @@ impl WalletType {
         match identity {
             Identity::Evm(_) => WalletType::Evm,
             Identity::Ed25519(_) => WalletType::Ed25519,
+            Identity::Near(_) => WalletType::Near,
+            Identity::Xrpl(_) => WalletType::Xrpl,
+            Identity::Stellar(_) => WalletType::Stellar,
         }
     }
 
@@ -48,6 +61,9 @@ impl WalletType {
         match self {
             WalletType::Evm => "EVM",
             WalletType::Ed25519 => "ed25519",
+            WalletType::Near => "NEAR",
+            WalletType::Xrpl => "XRPL",
+            WalletType::Stellar => "Stellar",
         }
     }
 }

@@ -303,9 +303,22 @@ fn current_encodings() -> serde_json::Map<String, serde_json::Value> {
         "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
     )
     .unwrap();
+    let scheme_key = |scheme, hex: String| SigningKey::from_hex(scheme, &hex).unwrap();
+    use protocol::identity::SignatureScheme;
+    let near = scheme_key(SignatureScheme::Nep413, "44".repeat(32));
+    let xrpl_secp256k1 = scheme_key(SignatureScheme::Xrpl, format!("00{}", "45".repeat(32)));
+    let xrpl_ed25519 = scheme_key(SignatureScheme::Xrpl, format!("ED{}", "46".repeat(32)));
+    let stellar = scheme_key(SignatureScheme::Stellar, "47".repeat(32));
     let share = every_action().remove(13);
     assert_eq!(share.name(), "share_credential");
-    for (scheme, key) in [("ed25519", &ed25519), ("evm", &evm)] {
+    for (scheme, key) in [
+        ("ed25519", &ed25519),
+        ("evm", &evm),
+        ("near", &near),
+        ("xrpl secp256k1", &xrpl_secp256k1),
+        ("xrpl ed25519", &xrpl_ed25519),
+        ("stellar", &stellar),
+    ] {
         let tx = Transaction {
             chain_id: "idos-test".into(),
             nonce: 7,

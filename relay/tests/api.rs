@@ -219,7 +219,7 @@ impl Owner {
     fn ed25519(&self) -> Ed25519SigningKey {
         match &self.wallet {
             SigningKey::Ed25519(key) => key.clone(),
-            SigningKey::Evm(_) => panic!("an EVM wallet"),
+            other => panic!("not a raw Ed25519 wallet: {other:?}"),
         }
     }
 }

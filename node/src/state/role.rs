@@ -93,7 +93,8 @@ pub fn require_role<R: Read + ?Sized>(
                         &vc_index_prefix(issuer, &a.public_notes_id),
                     )?
                     .is_some(),
-                Identity::Evm(_) => {
+                // Credentials are signed by raw Ed25519 issuer keys: no wallet identity is one.
+                Identity::Evm(_) | Identity::Near(_) | Identity::Xrpl(_) | Identity::Stellar(_) => {
                     return Err(NodeError::Unauthorized(
                         "public notes are edited by the issuer's Ed25519 key".into(),
                     ));

@@ -129,7 +129,9 @@ pub enum IssuerCommand {
 fn ed25519(key: &SigningKey) -> Result<&Ed25519SigningKey, CliError> {
     match key {
         SigningKey::Ed25519(k) => Ok(k),
-        SigningKey::Evm(_) => Err(CliError::Usage("an issuer key is Ed25519".into())),
+        _ => Err(CliError::Usage(
+            "an issuer key is a raw Ed25519 key (idos keys generate --kind ed25519)".into(),
+        )),
     }
 }
 
