@@ -1,7 +1,9 @@
-//! The text an Ed25519 key signs to sign in to a relay (servers: issuers, dapp back ends): one
-//! definition for the relay that checks it and every client that signs it.
+//! The texts a key or wallet signs to sign in to a relay: one definition for the relay that
+//! checks them and every client that signs them. (EVM browser wallets sign in with EIP-4361,
+//! [`crate::siwe`].)
 
 use crate::bytes::Ed25519PublicKey;
+use crate::identity::Identity;
 
 /// The Ed25519 sign-in text: these six lines, separated by `\n`, with no newline at the end:
 ///
@@ -30,9 +32,39 @@ pub fn ed25519_sign_in_text(
     )
 }
 
+/// The wallet sign-in text (any wallet type: NEAR, XRPL, Stellar, FaceSign/Ed25519, EVM):
+/// these six lines, separated by `\n`, with no newline at the end:
+///
+/// ```text
+/// idOS relay sign-in
+/// origin: <the relay's public origin>
+/// network: <the idOS chain id the relay fronts>
+/// purpose: session
+/// wallet: <the wallet's identifier: ed25519:<base58>, r…, G…, 64 hex digits or 0x…>
+/// nonce: <the nonce from GET /api/v1/auth/nonce>
+/// ```
+///
+/// The wallet signs it with its own scheme ([`Identity::verify`]): a NEP-413 blob for NEAR,
+/// the public key and signature for XRPL, raw or SEP-53 Ed25519 for Stellar.
+pub fn wallet_sign_in_text(origin: &str, network: &str, wallet: &Identity, nonce: &str) -> String {
+    format!(
+        "idOS relay sign-in\norigin: {origin}\nnetwork: {network}\npurpose: session\nwallet: {}\nnonce: {nonce}",
+        wallet.identifier()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wallet_text_is_exactly_as_documented() {
+        let wallet = Identity::parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh").unwrap();
+        assert_eq!(
+            wallet_sign_in_text("https://relay.example.com", "idos-1", &wallet, "N0nce123"),
+            "idOS relay sign-in\norigin: https://relay.example.com\nnetwork: idos-1\npurpose: session\nwallet: rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh\nnonce: N0nce123"
+        );
+    }
 
     #[test]
     fn the_text_is_exactly_as_documented() {

@@ -37,6 +37,11 @@ pub enum AuthError {
     #[error("{field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
 
+    /// A wallet sign-in's signature is refused (the code is the protocol's: `bad_signature`,
+    /// `nep413_wrong_recipient`, `xrpl_key_mismatch`, `invalid_xrpl_signature`, ...).
+    #[error("signature: {0}")]
+    Wallet(protocol::Error),
+
     /// An Ed25519 sign-in signature does not verify.
     #[error("signature does not verify for this public key over the sign-in text")]
     BadSignature,
@@ -101,6 +106,7 @@ impl AuthError {
             AuthError::NonceExpired => "nonce_expired",
             AuthError::InvalidField { .. } => "invalid_field",
             AuthError::BadSignature => "bad_signature",
+            AuthError::Wallet(e) => e.code(),
             AuthError::MissingSession => "session_missing",
             AuthError::InvalidSession => "session_invalid",
             AuthError::ExpiredSession => "session_expired",
@@ -135,6 +141,7 @@ impl AuthError {
             | AuthError::NonceUsed
             | AuthError::NonceExpired
             | AuthError::BadSignature
+            | AuthError::Wallet(_)
             | AuthError::MissingSession
             | AuthError::InvalidSession
             | AuthError::ExpiredSession

@@ -3,6 +3,8 @@
 //! - `GET /api/v1/auth/nonce` → `{"nonce"}`: good for one attempt, for a few minutes;
 //! - `POST /api/v1/auth/siwe` `{"message", "signature"}` → [`SignInResponse`] and the cookie;
 //! - `POST /api/v1/auth/ed25519` `{"public_key", "nonce", "signature"}` → the same;
+//! - `POST /api/v1/auth/wallet` `{"wallet_type", "wallet", "nonce", "signature"}` → the same,
+//!   for a wallet of any type (NEAR, XRPL, Stellar, FaceSign, EVM), signed its own way;
 //! - `POST /api/v1/auth/logout` → 204, the session revoked and the cookie cleared.
 //!
 //! Every sign-in uses up its nonce before anything else is checked, so a failed attempt cannot
@@ -23,7 +25,7 @@ use super::Auth;
 use super::error::{AuthError, ErrorBody};
 use super::json::AuthJson;
 use super::session::Session;
-use super::signing_text::ed25519_sign_in_text;
+use super::signing_text::{ed25519_sign_in_text, wallet_sign_in_text};
 use super::token::{SessionClaims, SessionToken};
 
 /// A fresh sign-in nonce.
@@ -80,13 +82,52 @@ impl std::fmt::Debug for Ed25519Request {
     }
 }
 
+/// A wallet sign-in (any wallet type; browser EVM wallets may prefer EIP-4361).
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalletRequest {
+    /// `NEAR`, `XRPL`, `Stellar`, `FaceSign` (or `ed25519`), or `EVM`: must be the type of
+    /// `wallet`.
+    #[schema(value_type = String, example = "XRPL")]
+    pub wallet_type: protocol::wallet::WalletType,
+    /// The wallet's identifier: `ed25519:<base58>` (NEAR), `r…` (XRPL), `G…` (Stellar),
+    /// 64 hex digits (FaceSign), `0x…` (EVM).
+    pub wallet: String,
+    /// A nonce from `GET /api/v1/auth/nonce`.
+    pub nonce: String,
+    /// Hex of the wallet's signature over these six lines joined by `\n`, with no newline at
+    /// the end: `idOS relay sign-in`, `origin: <relay public origin>`, `network: <idOS chain
+    /// id>`, `purpose: session`, `wallet: <the wallet's identifier as above>`,
+    /// `nonce: <nonce>`. NEAR: idOS's NEP-413 blob (`u16_be(len) ‖ payload ‖ signature`, for
+    /// recipient `idos.network` or `idos-issuer`); XRPL: the 33-byte public key, then
+    /// `ripple-keypairs`' signature; Stellar: 64 bytes, raw or SEP-53; FaceSign: 64 bytes raw
+    /// Ed25519; EVM: 65 bytes `personal_sign`.
+    pub signature: String,
+}
+
+impl std::fmt::Debug for WalletRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalletRequest")
+            .field("wallet_type", &self.wallet_type)
+            .field("wallet", &self.wallet)
+            .field("nonce", &self.nonce)
+            .field("signature", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The most bytes a wallet sign-in signature can have: a NEP-413 blob of the sign-in text with
+/// a callback URL is well under this.
+const MAX_WALLET_SIGNATURE: usize = 4096;
+
 /// A new session.
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInResponse {
     /// The session token, for `Authorization: Bearer <token>` (the cookie carries the same).
     pub token: String,
-    /// The signed-in identity's canonical identifier (lowercase `0x` address or hex key).
+    /// The signed-in identity's canonical identifier (lowercase `0x` address, hex key,
+    /// `ed25519:<base58>`, `r…` or `G…`).
     pub identity: String,
     /// When the session ends (RFC 3339, UTC).
     pub expires_at: String,
@@ -105,8 +146,15 @@ impl std::fmt::Debug for SignInResponse {
 /// The OpenAPI description of these routes, for the relay's document to merge.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(nonce, siwe, ed25519, logout),
-    components(schemas(NonceResponse, SiweRequest, Ed25519Request, SignInResponse, ErrorBody)),
+    paths(nonce, siwe, ed25519, wallet, logout),
+    components(schemas(
+        NonceResponse,
+        SiweRequest,
+        Ed25519Request,
+        WalletRequest,
+        SignInResponse,
+        ErrorBody
+    )),
     modifiers(&BearerScheme)
 )]
 pub struct AuthApi;
@@ -128,12 +176,13 @@ impl utoipa::Modify for BearerScheme {
 }
 
 impl Auth {
-    /// The four routes, under `/api/v1/auth/`, for any application state.
+    /// The five routes, under `/api/v1/auth/`, for any application state.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         Router::new()
             .route("/api/v1/auth/nonce", get(nonce))
             .route("/api/v1/auth/siwe", post(siwe))
             .route("/api/v1/auth/ed25519", post(ed25519))
+            .route("/api/v1/auth/wallet", post(wallet))
             .route("/api/v1/auth/logout", post(logout))
             .with_state(self.clone())
     }
@@ -308,6 +357,84 @@ pub async fn ed25519(
         _ => AuthError::BadSignature,
     })?;
     let (token, claims) = auth.start_session(Identity::Ed25519(key));
+    Ok(auth.signed_in(token, &claims))
+}
+
+/// Sign in with a wallet of any type: NEAR, XRPL, Stellar, FaceSign or EVM.
+///
+/// Get a nonce, have the wallet sign the sign-in text (see `signature`) its own way, and post
+/// it. Like every sign-in, the attempt uses the nonce up first. A browser page that sends an
+/// `Origin` must be an allowed one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/wallet",
+    tag = "auth",
+    request_body = WalletRequest,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set too", body = SignInResponse),
+        (status = 400, description = "A wallet identifier of another type than wallet_type, or a malformed one, or a signature that is not hex (invalid_field)", body = ErrorBody),
+        (status = 401, description = "The signature is refused (bad_signature, invalid_length, nep413_malformed, nep413_wrong_message, nep413_wrong_recipient, xrpl_key_mismatch, invalid_xrpl_key, invalid_xrpl_signature), or the nonce is unknown, used or expired", body = ErrorBody),
+        (status = 403, description = "Sent by a browser page whose Origin is not allowed (origin_not_allowed)", body = ErrorBody),
+        (status = 422, description = "Missing or unknown fields, or an unknown wallet_type (invalid_body)", body = ErrorBody),
+    )
+)]
+pub async fn wallet(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    AuthJson(request): AuthJson<WalletRequest>,
+) -> Result<Response, AuthError> {
+    auth.consume_nonce(&request.nonce).await?;
+    if let Some(origin) = request_origin(&headers)
+        && !auth.config().is_allowed_origin(&origin)
+    {
+        return Err(AuthError::OriginNotAllowed(format!(
+            "{:?}",
+            origin.chars().take(100).collect::<String>()
+        )));
+    }
+    let identity = Identity::parse(&request.wallet).map_err(|e| AuthError::InvalidField {
+        field: "wallet",
+        reason: e.to_string(),
+    })?;
+    let actual = protocol::wallet::WalletType::of(&identity);
+    if actual != request.wallet_type {
+        return Err(AuthError::InvalidField {
+            field: "wallet",
+            reason: format!(
+                "{} is a {} wallet, not {}",
+                identity.display_name(),
+                actual.as_str(),
+                request.wallet_type.as_str()
+            ),
+        });
+    }
+    if request.signature.len() > 2 * MAX_WALLET_SIGNATURE {
+        return Err(AuthError::InvalidField {
+            field: "signature",
+            reason: format!("longer than {MAX_WALLET_SIGNATURE} bytes"),
+        });
+    }
+    let signature = hex::decode(
+        request
+            .signature
+            .strip_prefix("0x")
+            .unwrap_or(&request.signature),
+    )
+    .map_err(|_| AuthError::InvalidField {
+        field: "signature",
+        reason: "expected hexadecimal digits".into(),
+    })?;
+    let config = auth.config();
+    let text = wallet_sign_in_text(
+        &config.public_origin,
+        &config.network,
+        &identity,
+        &request.nonce,
+    );
+    identity
+        .verify("signature", text.as_bytes(), &signature)
+        .map_err(AuthError::Wallet)?;
+    let (token, claims) = auth.start_session(identity);
     Ok(auth.signed_in(token, &claims))
 }
 
