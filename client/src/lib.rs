@@ -323,6 +323,53 @@ impl Client {
         self.ed25519_sign_in(&public_key, &nonce, &signature).await
     }
 
+    /// `POST /api/v1/auth/wallet` with the wallet's type, identifier, the nonce and the hex
+    /// signature.
+    pub async fn wallet_sign_in(
+        &self,
+        wallet: &Identity,
+        nonce: &str,
+        signature_hex: &str,
+    ) -> Result<Session> {
+        self.post(
+            "/api/v1/auth/wallet",
+            &[],
+            &json!({
+                "wallet_type": protocol::wallet::WalletType::of(wallet),
+                "wallet": wallet.identifier(),
+                "nonce": nonce,
+                "signature": signature_hex,
+            }),
+        )
+        .await
+    }
+
+    /// Signs in a wallet of any type (see [`Client::sign_in_wallet_session`]) and returns this
+    /// client signed in.
+    pub async fn sign_in_wallet(&self, key: &SigningKey, origin: Option<&str>) -> Result<Client> {
+        let session = self.sign_in_wallet_session(key, origin).await?;
+        Ok(self.with_session(&session))
+    }
+
+    /// Signs in a wallet of any type (NEAR, XRPL, Stellar, FaceSign, EVM): gets a nonce and the
+    /// chain id, signs [`sign_in::wallet_sign_in_text`] for `origin` (`None`: the base URL's
+    /// origin) with the wallet's own scheme, and returns the session.
+    pub async fn sign_in_wallet_session(
+        &self,
+        key: &SigningKey,
+        origin: Option<&str>,
+    ) -> Result<Session> {
+        let wallet = key.identity();
+        let network = self.chain().await?.chain_id;
+        let nonce = self.auth_nonce().await?;
+        let origin = origin
+            .map(str::to_owned)
+            .unwrap_or_else(|| sign_in::origin_of(&self.base));
+        let text = sign_in::wallet_sign_in_text(&origin, &network, &wallet, &nonce);
+        let signature = hex::encode(key.sign(text.as_bytes()));
+        self.wallet_sign_in(&wallet, &nonce, &signature).await
+    }
+
     /// `POST /api/v1/auth/logout`: ends this client's session on the relay.
     pub async fn logout(&self) -> Result<()> {
         Self::send(self.request(Method::POST, "/api/v1/auth/logout")?).await?;

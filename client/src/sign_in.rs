@@ -1,5 +1,5 @@
 //! The texts a key signs to sign in: an EIP-4361 message for EVM wallets, the relay's
-//! Ed25519 sign-in text for server keys.
+//! Ed25519 sign-in text for server keys, its wallet sign-in text for a wallet of any type.
 
 use protocol::identity::{Identity, SigningKey};
 use protocol::siwe::SiweMessage;
@@ -62,6 +62,10 @@ pub fn siwe_message(
 /// The relay's Ed25519 sign-in text, as its OpenAPI document spells it out for
 /// `POST /api/v1/auth/ed25519` (one definition, in `protocol`).
 pub use protocol::sign_in::ed25519_sign_in_text;
+
+/// The relay's wallet sign-in text (`POST /api/v1/auth/wallet`), which a wallet of any type
+/// signs its own way (one definition, in `protocol`).
+pub use protocol::sign_in::wallet_sign_in_text;
 
 /// `0x` + hex of `key`'s signature over `text` (EIP-191 `personal_sign` for EVM keys).
 pub fn sign_hex(key: &SigningKey, text: &str) -> String {

@@ -2,18 +2,21 @@
 //! owner (the development key `idos serve` creates), an issuer and a user with a test EVM key
 //! each prepare their transactions through the API, sign them here (the relay never sees a key),
 //! submit them, wait for their blocks and read the results back through the API; the wallet then
-//! signs in with EIP-4361 and reads its own data through its session.
+//! signs in with EIP-4361 and reads its own data through its session. A user of each wallet
+//! type (NEAR, XRPL on both curves, Stellar, FaceSign) signs in, links a wallet of another
+//! type, shares a credential and revokes the grant, each step also refused when it should be.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use node::testkit::wallet_proof;
+use node::testkit::{onboarding_actions, plaintext, share_action, wallet_proof};
 use protocol::action::{
-    Action, AddAttribute, AddDelegate, AddInserter, AddUserAsInserter, PasswordStore,
-    UpsertWalletAsInserter,
+    Action, AddAttribute, AddDelegate, AddInserter, AddUserAsInserter, AddWallet, PasswordStore,
+    RevokeAccessGrant, UpsertWalletAsInserter,
 };
+use protocol::grant::access_grant_id;
 use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use serde_json::{Value, json};
@@ -169,8 +172,15 @@ fn start(node_rpc: Option<&str>) -> Serve {
 }
 
 /// Prepares `action` for `key` through the API, signs the text, submits it and waits for its
-/// block; returns the final status.
+/// block; returns the final status, which must be `committed`.
 fn act(port: u16, key: &SigningKey, action: impl Into<Action>) -> Value {
+    let done = try_act(port, key, action);
+    assert_eq!(done["status"], "committed", "{done}");
+    done
+}
+
+/// [`act`], returning the final status whatever it is (a refused action is in its block too).
+fn try_act(port: u16, key: &SigningKey, action: impl Into<Action>) -> Value {
     let action: Action = action.into();
     let (status, prepared) = request(
         port,
@@ -196,9 +206,187 @@ fn act(port: u16, key: &SigningKey, action: impl Into<Action>) -> Value {
         request(port, "GET", &format!("/api/v1/tx/{hash}?wait=commit"), None).unwrap();
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["hash"], hash.as_str());
-    assert_eq!(done["status"], "committed", "{done}");
     assert!(done["height"].as_u64().unwrap() > 0, "{done}");
     done
+}
+
+/// The network owner: the development key `idos serve` created.
+fn owner_of(serve: &Serve) -> SigningKey {
+    let owner_hex = std::fs::read_to_string(serve.data.join("node/owner_key")).unwrap();
+    SigningKey::from_hex(SignatureScheme::Ed25519, owner_hex.trim()).unwrap()
+}
+
+/// A new inserter with `issuer` as its delegate, registered by the owner.
+fn register_issuer(serve: &Serve, issuer: &Ed25519SigningKey) {
+    let owner = owner_of(serve);
+    let inserter = Uuid::new_v4();
+    act(
+        serve.port,
+        &owner,
+        AddInserter {
+            id: inserter,
+            name: format!("issuer-{inserter}"),
+        },
+    );
+    act(
+        serve.port,
+        &owner,
+        AddDelegate {
+            address: Identity::Ed25519(issuer.public_key()),
+            inserter_id: inserter,
+        },
+    );
+}
+
+/// `POST /api/v1/auth/wallet` with `key` signing the sign-in text for `wallet` (its own, unless
+/// a test says otherwise): the status and body.
+fn wallet_sign_in(port: u16, wallet: &Identity, key: &SigningKey) -> (u16, Value) {
+    let (_, nonce) = request(port, "GET", "/api/v1/auth/nonce", None).unwrap();
+    let nonce = nonce["nonce"].as_str().unwrap();
+    let text = protocol::sign_in::wallet_sign_in_text(
+        &format!("http://localhost:{port}"),
+        "idos-local",
+        wallet,
+        nonce,
+    );
+    request(
+        port,
+        "POST",
+        "/api/v1/auth/wallet",
+        Some(&json!({
+            "wallet_type": protocol::wallet::WalletType::of(wallet),
+            "wallet": wallet.identifier(),
+            "nonce": nonce,
+            "signature": hex::encode(key.sign(text.as_bytes())),
+        })),
+    )
+    .unwrap()
+}
+
+/// The user id of the profile a session belongs to.
+fn profile_of(port: u16, token: &str) -> String {
+    let (status, me) = request_as(port, token, "GET", "/api/v1/me", None).unwrap();
+    assert_eq!(status, 200, "{me}");
+    me["data"]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_wallet_type_signs_in_links_another_type_shares_and_revokes_through_a_running_relay() {
+    let serve = start(None);
+    let port = serve.port;
+    let chain_id = "idos-local";
+    let issuer = Ed25519SigningKey::generate();
+    let issuer_key = SigningKey::Ed25519(issuer.clone());
+    register_issuer(&serve, &issuer);
+    let key = |scheme, hex: String| SigningKey::from_hex(scheme, &hex).unwrap();
+    let fresh = |n: u8| {
+        [
+            key(SignatureScheme::Nep413, format!("{n:02x}").repeat(32)),
+            key(
+                SignatureScheme::Xrpl,
+                format!("00{}", format!("{:02x}", n + 1).repeat(32)),
+            ),
+            key(
+                SignatureScheme::Xrpl,
+                format!("ED{}", format!("{:02x}", n + 2).repeat(32)),
+            ),
+            key(
+                SignatureScheme::Stellar,
+                format!("{:02x}", n + 3).repeat(32),
+            ),
+            key(
+                SignatureScheme::Ed25519,
+                format!("{:02x}", n + 4).repeat(32),
+            ),
+        ]
+    };
+    let (firsts, seconds) = (fresh(0x10), fresh(0x20));
+    let consumer = Ed25519SigningKey::generate();
+    let consumer_box = EncryptionSecretKey::generate();
+    for (index, (first, second)) in firsts
+        .iter()
+        .zip(seconds.iter().cycle().skip(2))
+        .enumerate()
+    {
+        let what = format!("{:?} then {:?}", first.identity(), second.identity());
+        // The issuer makes the profile, links the first wallet (its own ownership proof) and
+        // writes a credential.
+        let user = Uuid::new_v4();
+        let secret = EncryptionSecretKey::generate();
+        let original = Uuid::new_v4();
+        let vc = format!("urn:uuid:{}", Uuid::new_v4());
+        for action in onboarding_actions(&issuer, chain_id, user, first, &secret, original, &vc) {
+            act(port, &issuer_key, action);
+        }
+        let (_, exists) = request(
+            port,
+            "GET",
+            &format!("/api/v1/profiles/{}/exists", first.identity()),
+            None,
+        )
+        .unwrap();
+        assert_eq!(exists["data"], true, "{what}: {exists}");
+
+        // Sign-in: the wallet's own signature works; another wallet's does not.
+        let (status, refused) = wallet_sign_in(port, &first.identity(), second);
+        assert_eq!(status, 401, "{what}: {refused}");
+        let (status, session) = wallet_sign_in(port, &first.identity(), first);
+        assert_eq!(status, 200, "{what}: {session}");
+        assert_eq!(session["identity"], first.identity().identifier());
+        let token = session["token"].as_str().unwrap().to_owned();
+        assert_eq!(profile_of(port, &token), user.to_string(), "{what}");
+
+        // Linking a wallet of another type: a proof signed by some other key is refused, the
+        // second wallet's own proof links it, and it then signs in to the same profile.
+        let mut forged = wallet_proof(second, &user, chain_id, Uuid::new_v4());
+        forged.signature =
+            wallet_proof(&firsts[(index + 2) % 5], &user, chain_id, Uuid::new_v4()).signature;
+        let done = try_act(port, first, AddWallet { wallet: forged });
+        assert_eq!(done["status"], "refused", "{what}: {done}");
+        act(
+            port,
+            first,
+            AddWallet {
+                wallet: wallet_proof(second, &user, chain_id, Uuid::new_v4()),
+            },
+        );
+        let (status, session) = wallet_sign_in(port, &second.identity(), second);
+        assert_eq!(status, 200, "{what}: {session}");
+        assert_eq!(
+            profile_of(port, session["token"].as_str().unwrap()),
+            user.to_string(),
+            "{what}"
+        );
+
+        // Sharing: not a credential of theirs, refused; their own, shared.
+        let grantee = Identity::Ed25519(consumer.public_key());
+        let stranger = share_action(
+            &Ed25519SigningKey::generate(),
+            Uuid::new_v4(),
+            &plaintext(&vc),
+            grantee,
+            &consumer_box.public_key(),
+            0,
+        );
+        let done = try_act(port, first, stranger);
+        assert_eq!(done["status"], "refused", "{what}: {done}");
+        let share = share_action(
+            &Ed25519SigningKey::generate(),
+            original,
+            &plaintext(&vc),
+            grantee,
+            &consumer_box.public_key(),
+            0,
+        );
+        let copy = share.id;
+        act(port, first, share);
+
+        // Revoking: the grant goes once; a second revocation finds nothing.
+        let grant = access_grant_id(&grantee.identifier(), &copy, 0);
+        act(port, first, RevokeAccessGrant { id: grant });
+        let done = try_act(port, second, RevokeAccessGrant { id: grant });
+        assert_eq!(done["status"], "refused", "{what}: {done}");
+    }
 }
 
 #[test]
