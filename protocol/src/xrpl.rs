@@ -222,6 +222,16 @@ pub enum XrplSigningKey {
 }
 
 impl XrplSigningKey {
+    /// A fresh random secp256k1 key (the XRPL default).
+    pub fn generate_secp256k1() -> Self {
+        XrplSigningKey::Secp256k1(k256::ecdsa::SigningKey::random(&mut rand_core::OsRng))
+    }
+
+    /// A fresh random Ed25519 key.
+    pub fn generate_ed25519() -> Self {
+        XrplSigningKey::Ed25519(Ed25519SigningKey::generate())
+    }
+
     /// The public key.
     pub fn public_key(&self) -> XrplPublicKey {
         match self {

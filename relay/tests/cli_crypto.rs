@@ -262,6 +262,40 @@ fn keys_generate_every_kind() {
 }
 
 #[test]
+fn keys_generate_every_wallet_kind_prints_a_key_that_signs_as_its_identifier() {
+    use protocol::identity::{Identity, SignatureScheme, SigningKey};
+    for (kind, scheme, identifier_field) in [
+        ("near", SignatureScheme::Nep413, "public_key"),
+        ("xrpl", SignatureScheme::Xrpl, "address"),
+        ("xrpl-ed25519", SignatureScheme::Xrpl, "address"),
+        ("stellar", SignatureScheme::Stellar, "address"),
+    ] {
+        let out = idos()
+            .args(["keys", "generate", "--kind", kind, "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let json = json_of(&out);
+        let key = SigningKey::from_hex(scheme, json["secret_key"].as_str().unwrap()).unwrap();
+        let identity = Identity::parse(json[identifier_field].as_str().unwrap()).unwrap();
+        assert_eq!(key.identity(), identity, "{kind}: {json}");
+        assert_eq!(identity.scheme(), scheme, "{kind}");
+        identity
+            .verify("signature", b"text", &key.sign(b"text"))
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        if kind.starts_with("xrpl") {
+            let public =
+                protocol::xrpl::XrplPublicKey::parse(json["public_key"].as_str().unwrap()).unwrap();
+            assert_eq!(Identity::Xrpl(public.address()), identity, "{kind}");
+            let ed25519 = json["public_key"].as_str().unwrap().starts_with("ED");
+            assert_eq!(ed25519, kind == "xrpl-ed25519", "{kind}: {json}");
+        }
+    }
+}
+
+#[test]
 fn fail_derive_key_with_non_uuid_v4_user_id() {
     fails_with(
         idos()

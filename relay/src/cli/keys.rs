@@ -1,8 +1,9 @@
 //! `idos keys ...`
 
 use clap::{Subcommand, ValueEnum};
-use protocol::identity::{Identity, SigningKey};
+use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
+use protocol::xrpl::XrplSigningKey;
 
 use super::output::{CliError, print_fields};
 
@@ -13,6 +14,11 @@ pub enum KeysCommand {
     /// x25519: an encryption key pair (base64), e.g. a consumer's box key.
     /// ed25519: a signing key (hex seed) and its public key, the identifier of issuers and consumers.
     /// evm: a secp256k1 key (hex) and its EIP-55 address, for development wallets.
+    /// near: a NEAR wallet key (hex seed), its ed25519:<base58> public key (the identifier) and
+    /// its implicit account (hex).
+    /// xrpl, xrpl-ed25519: an XRPL key on secp256k1 (the XRPL default) or Ed25519, as
+    /// ripple-keypairs writes private keys (66 hex digits), its public key and r-address.
+    /// stellar: a Stellar account key (hex seed) and its G-address.
     Generate {
         #[arg(long, value_enum)]
         kind: KeyKind,
@@ -27,6 +33,11 @@ pub enum KeyKind {
     X25519,
     Ed25519,
     Evm,
+    Near,
+    Xrpl,
+    #[value(name = "xrpl-ed25519")]
+    XrplEd25519,
+    Stellar,
 }
 
 pub fn run(cmd: KeysCommand) -> Result<(), CliError> {
@@ -72,6 +83,57 @@ fn generate(kind: KeyKind, json: bool) -> Result<(), CliError> {
                     ("kind", "evm"),
                     ("address", &address.to_checksum()),
                     ("identifier", &address.to_lowercase()),
+                    ("secret_key", &key.to_hex()),
+                ],
+            )
+        }
+        KeyKind::Near => {
+            let key = SigningKey::Near(Ed25519SigningKey::generate());
+            let Identity::Near(public) = key.identity() else {
+                unreachable!("a NEAR key has a NEAR identity")
+            };
+            print_fields(
+                json,
+                &[
+                    ("kind", "near"),
+                    ("public_key", &key.identity().identifier()),
+                    ("implicit_account", &public.to_text()),
+                    ("secret_key", &key.to_hex()),
+                ],
+            )
+        }
+        KeyKind::Xrpl | KeyKind::XrplEd25519 => {
+            let xrpl = if matches!(kind, KeyKind::Xrpl) {
+                XrplSigningKey::generate_secp256k1()
+            } else {
+                XrplSigningKey::generate_ed25519()
+            };
+            let public = xrpl.public_key();
+            let key = SigningKey::Xrpl(xrpl);
+            print_fields(
+                json,
+                &[
+                    (
+                        "kind",
+                        if matches!(kind, KeyKind::Xrpl) {
+                            "xrpl"
+                        } else {
+                            "xrpl-ed25519"
+                        },
+                    ),
+                    ("address", &key.identity().identifier()),
+                    ("public_key", &public.to_text()),
+                    ("secret_key", &key.to_hex()),
+                ],
+            )
+        }
+        KeyKind::Stellar => {
+            let key = SigningKey::Stellar(Ed25519SigningKey::generate());
+            print_fields(
+                json,
+                &[
+                    ("kind", "stellar"),
+                    ("address", &key.identity().identifier()),
                     ("secret_key", &key.to_hex()),
                 ],
             )
