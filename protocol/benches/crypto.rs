@@ -65,6 +65,40 @@ fn signatures(c: &mut Criterion) {
     group.bench_function("eip-191 recover (300 B message)", |b| {
         b.iter(|| recover_eip191(black_box(&message), &evm_sig).unwrap())
     });
+
+    // The wallet schemes, each as `Identity::verify` checks a transaction's signature: a NEAR
+    // blob (parse, message, recipient, SHA-256, Ed25519); an XRPL key and signature (address
+    // check, then secp256k1 over SHA-512Half or Ed25519); Stellar SEP-53 (one Ed25519 check)
+    // and raw (SEP-53 tried first and refused, then raw: two checks).
+    use protocol::identity::SignatureScheme;
+    let wallet = |scheme, hex: String| SigningKey::from_hex(scheme, &hex).unwrap();
+    let stellar = wallet(SignatureScheme::Stellar, "14".repeat(32));
+    let SigningKey::Stellar(stellar_seed) = &stellar else {
+        unreachable!()
+    };
+    let stellar_raw = stellar_seed.sign(&message).as_bytes().to_vec();
+    for (name, key, signature) in [
+        ("near nep-413 blob", wallet(SignatureScheme::Nep413, "11".repeat(32)), None),
+        (
+            "xrpl secp256k1",
+            wallet(SignatureScheme::Xrpl, format!("00{}", "12".repeat(32))),
+            None,
+        ),
+        (
+            "xrpl ed25519",
+            wallet(SignatureScheme::Xrpl, format!("ED{}", "13".repeat(32))),
+            None,
+        ),
+        ("stellar sep-53", stellar.clone(), None),
+        ("stellar raw", stellar.clone(), Some(stellar_raw.clone())),
+    ] {
+        let signature = signature.unwrap_or_else(|| key.sign(&message));
+        let identity = key.identity();
+        identity.verify("s", &message, &signature).unwrap();
+        group.bench_function(format!("{name} (300 B message)"), |b| {
+            b.iter(|| identity.verify("s", black_box(&message), &signature).unwrap())
+        });
+    }
     group.finish();
 }
 
