@@ -13,8 +13,9 @@
 //! 2. Committed share throughput through the embedded chain (CheckTx with every signature
 //!    verified once, in parallel on the two client threads; blocks; fsync per commit), for
 //!    returning wallets (nine shares each: the first recovered, eight with the learned key)
-//!    and for fresh wallets (one share each: every signature recovered), and its ratio to the
-//!    limit of the same mix. It asserts that no signature is checked twice (FinalizeBlock
+//!    and for fresh wallets (one share each: every signature recovered), and for fresh wallets
+//!    of every type in turn (EVM, NEAR, XRPL secp256k1, XRPL Ed25519, Stellar, FaceSign), and
+//!    each one's ratio to the limit of the same mix. It asserts that no signature is checked twice (FinalizeBlock
 //!    verifies nothing CheckTx verified: `App::verified_in_blocks` does not move). The CPU
 //!    time runs until the storage work of the run is done: what it committed is flushed from
 //!    memory to disk (RocksDB's memtables; what earlier writes left there is flushed before
@@ -40,6 +41,7 @@ use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::{Query, SignedQuery};
 use protocol::tx::SignedTransaction;
+use protocol::xrpl::XrplSigningKey;
 use uuid::Uuid;
 
 const CHAIN: &str = "idos-bench";
@@ -230,11 +232,16 @@ impl Node {
 
     /// Users with an EVM wallet and one original credential each, set up by transactions.
     fn add_users(&mut self, n: usize) -> Vec<BenchUser> {
+        self.add_users_with(n, |_| SigningKey::generate_evm())
+    }
+
+    /// Users with the wallet `wallet(i)` and one original credential each.
+    fn add_users_with(&mut self, n: usize, wallet: impl Fn(usize) -> SigningKey) -> Vec<BenchUser> {
         let issuer_signer = SigningKey::Ed25519(self.issuer.clone());
         let mut users = Vec::with_capacity(n);
         let mut txs = Vec::with_capacity(n * 3);
-        for _ in 0..n {
-            let wallet = SigningKey::generate_evm();
+        for i in 0..n {
+            let wallet = wallet(i);
             let secret = EncryptionSecretKey::generate();
             let id = Uuid::new_v4();
             let vc = format!("urn:vc:bench:{}", self.user_count);
@@ -254,6 +261,19 @@ impl Node {
         }
         run(&self.chain, vec![txs]);
         users
+    }
+}
+
+/// A fresh wallet of each type in turn: EVM, NEAR, XRPL secp256k1, XRPL Ed25519, Stellar,
+/// FaceSign (raw Ed25519).
+fn wallet_of_every_type(i: usize) -> SigningKey {
+    match i % 6 {
+        0 => SigningKey::generate_evm(),
+        1 => SigningKey::Near(Ed25519SigningKey::generate()),
+        2 => SigningKey::Xrpl(XrplSigningKey::generate_secp256k1()),
+        3 => SigningKey::Xrpl(XrplSigningKey::generate_ed25519()),
+        4 => SigningKey::Stellar(Ed25519SigningKey::generate()),
+        _ => SigningKey::generate_ed25519(),
     }
 }
 
@@ -726,18 +746,35 @@ fn main() {
     let mut fresh = Series::default();
     let mut returning_ratio = Series::default();
     let mut fresh_ratio = Series::default();
+    let mut mixed = Series::default();
+    let mut mixed_ratio = Series::default();
+    let mut mixed_reference_ratio = Series::default();
+    let mut limit_mixed = Series::default();
+    let mut reference_mixed = Series::default();
     let mut returning_blocks = 0;
     let mut fresh_blocks = 0;
+    let mut mixed_blocks = 0;
     let mut last = None;
     for round in 0..RUNS {
         let mut node = Node::start();
         eprintln!("run {}: setting up users", round + 1);
         let returning_users = node.add_users(plan.returning_users);
         let fresh_users = node.add_users(plan.fresh_users);
+        let mixed_users = node.add_users_with(plan.fresh_users, wallet_of_every_type);
         let (returning_txs, mut copies) =
             presign(&returning_users, plan.shares_per_user, &grantees);
         let (fresh_txs, fresh_copies) = presign(&fresh_users, 1, &grantees);
         copies.extend(fresh_copies);
+        let (mixed_txs, mixed_copies) = presign(&mixed_users, 1, &grantees);
+        copies.extend(mixed_copies);
+        // Every type in equal parts: the first of each thread's batch in turn.
+        let mixed_sample: Vec<Vec<u8>> = mixed_txs[0]
+            .iter()
+            .take(plan.verify_samples)
+            .cloned()
+            .collect();
+        let mixed_limits = |method| verify_limit(&mixed_sample, false, method);
+        let mixed_before = (mixed_limits(Method::Node), mixed_limits(Method::OneByOne));
 
         // The limit, on this run's transactions, measured before and after the throughput
         // runs (the machine is shared: both see the same load).
@@ -756,7 +793,11 @@ fn main() {
         eprintln!("run {}: fresh wallets", round + 1);
         let (fresh_tps, blocks) = throughput(&node, fresh_txs);
         fresh_blocks += blocks;
+        eprintln!("run {}: fresh wallets of every type", round + 1);
+        let (mixed_tps, blocks) = throughput(&node, mixed_txs);
+        mixed_blocks += blocks;
         settle();
+        let mixed_after = (mixed_limits(Method::Node), mixed_limits(Method::OneByOne));
         let after = limits(&sample, plan.shares_per_user, Method::Node);
         let reference_after = limits(&sample, plan.shares_per_user, Method::OneByOne);
         let mean_of = |before: &Limits, after: &Limits, f: fn(&Limits) -> Rate| Rate {
@@ -781,6 +822,25 @@ fn main() {
         reference_returning.push(reference(|l| l.returning));
         returning_reference_ratio.push(ratio(returning_tps, reference(|l| l.returning)));
         fresh_reference_ratio.push(ratio(fresh_tps, reference(|l| l.recovered)));
+        let mean_rate = |a: Rate, b: Rate| Rate {
+            wall: (a.wall + b.wall) / 2.0,
+            cpu: a.cpu.zip(b.cpu).map(|(a, b)| (a + b) / 2.0),
+        };
+        let mixed_limit = mean_rate(mixed_before.0, mixed_after.0);
+        let mixed_reference = mean_rate(mixed_before.1, mixed_after.1);
+        mixed.push(mixed_tps);
+        limit_mixed.push(mixed_limit);
+        reference_mixed.push(mixed_reference);
+        mixed_ratio.push(ratio(mixed_tps, mixed_limit));
+        mixed_reference_ratio.push(ratio(mixed_tps, mixed_reference));
+        eprintln!(
+            "run {}: wallets of every type: {:.0} tx/s, by CPU time {:.0} against {:.0} (one by one: {:.0})",
+            round + 1,
+            mixed_tps.wall,
+            mixed_tps.cpu.unwrap_or(0.0),
+            mixed_limit.cpu.unwrap_or(0.0),
+            mixed_reference.cpu.unwrap_or(0.0),
+        );
         eprintln!(
             "run {}: {:.0} / {:.0} tx/s (returning / fresh), limits {:.0} / {:.0}; by CPU time {:.0} / {:.0} against {:.0} / {:.0} (one by one: {:.0} / {:.0})",
             round + 1,
@@ -803,8 +863,11 @@ fn main() {
     // Reads with 1,000,000 credentials in state, on the last run's node.
     let (node, mut copies) = last.unwrap();
     // Originals and shares committed by transactions in the last run.
-    let by_transactions =
-        plan.returning_users + plan.fresh_users + returning_shares + plan.fresh_users;
+    let by_transactions = plan.returning_users
+        + plan.fresh_users
+        + returning_shares
+        + plan.fresh_users
+        + 2 * plan.fresh_users;
     let written = plan.credentials_in_state.saturating_sub(by_transactions);
     eprintln!("writing {written} shared copies into the store");
     let identities: Vec<Identity> = grantees.iter().map(|(k, _)| k.identity()).collect();
@@ -855,11 +918,13 @@ fn main() {
             "key_learned": limit_learned.json(),
             "key_recovered_fresh_wallets": limit_recovered.json(),
             "returning_wallets_mix": limit_returning.json(),
+            "fresh_wallets_of_every_type": limit_mixed.json(),
             "one_by_one": {
                 "what": "the same, with every signature verified on its own (the copy's two with verify_strict, no pair check): the reference limit",
                 "key_learned": reference_learned.json(),
                 "key_recovered_fresh_wallets": reference_recovered.json(),
                 "returning_wallets_mix": reference_returning.json(),
+                "fresh_wallets_of_every_type": reference_mixed.json(),
             },
         },
         "committed_share_throughput_tx_per_second": {
@@ -880,6 +945,14 @@ fn main() {
                 "ratio_to_limit_of_the_same_mix": fresh_ratio.json(),
                 "ratio_to_one_by_one_limit_of_the_same_mix": fresh_reference_ratio.json(),
                 "mean_block_size": (plan.fresh_users * RUNS) as f64 / fresh_blocks.max(1) as f64,
+            },
+            "fresh_wallets_of_every_type": {
+                "shares_per_run": plan.fresh_users,
+                "wallets": "one share per fresh wallet, the types in turn: EVM (recovered), NEAR (NEP-413 blob), XRPL secp256k1, XRPL Ed25519, Stellar (SEP-53), FaceSign (raw Ed25519)",
+                "tx_per_second": mixed.json(),
+                "ratio_to_limit_of_the_same_mix": mixed_ratio.json(),
+                "ratio_to_one_by_one_limit_of_the_same_mix": mixed_reference_ratio.json(),
+                "mean_block_size": (plan.fresh_users * RUNS) as f64 / mixed_blocks.max(1) as f64,
             },
         },
         "get_credential_shared": {
