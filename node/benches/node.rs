@@ -760,21 +760,10 @@ fn main() {
         eprintln!("run {}: setting up users", round + 1);
         let returning_users = node.add_users(plan.returning_users);
         let fresh_users = node.add_users(plan.fresh_users);
-        let mixed_users = node.add_users_with(plan.fresh_users, wallet_of_every_type);
         let (returning_txs, mut copies) =
             presign(&returning_users, plan.shares_per_user, &grantees);
         let (fresh_txs, fresh_copies) = presign(&fresh_users, 1, &grantees);
         copies.extend(fresh_copies);
-        let (mixed_txs, mixed_copies) = presign(&mixed_users, 1, &grantees);
-        copies.extend(mixed_copies);
-        // Every type in equal parts: the first of each thread's batch in turn.
-        let mixed_sample: Vec<Vec<u8>> = mixed_txs[0]
-            .iter()
-            .take(plan.verify_samples)
-            .cloned()
-            .collect();
-        let mixed_limits = |method| verify_limit(&mixed_sample, false, method);
-        let mixed_before = (mixed_limits(Method::Node), mixed_limits(Method::OneByOne));
 
         // The limit, on this run's transactions, measured before and after the throughput
         // runs (the machine is shared: both see the same load).
@@ -793,13 +782,28 @@ fn main() {
         eprintln!("run {}: fresh wallets", round + 1);
         let (fresh_tps, blocks) = throughput(&node, fresh_txs);
         fresh_blocks += blocks;
+        settle();
+        let after = limits(&sample, plan.shares_per_user, Method::Node);
+        let reference_after = limits(&sample, plan.shares_per_user, Method::OneByOne);
+        // Wallets of every type, set up after the runs above so that those measure what they
+        // always did.
+        let mixed_users = node.add_users_with(plan.fresh_users, wallet_of_every_type);
+        let (mixed_txs, mixed_copies) = presign(&mixed_users, 1, &grantees);
+        copies.extend(mixed_copies);
+        // Every type in equal parts: the wallets of one thread's batch take the types in turn.
+        let mixed_sample: Vec<Vec<u8>> = mixed_txs[0]
+            .iter()
+            .take(plan.verify_samples)
+            .cloned()
+            .collect();
+        let mixed_limits = |method| verify_limit(&mixed_sample, false, method);
+        settle();
+        let mixed_before = (mixed_limits(Method::Node), mixed_limits(Method::OneByOne));
         eprintln!("run {}: fresh wallets of every type", round + 1);
         let (mixed_tps, blocks) = throughput(&node, mixed_txs);
         mixed_blocks += blocks;
         settle();
         let mixed_after = (mixed_limits(Method::Node), mixed_limits(Method::OneByOne));
-        let after = limits(&sample, plan.shares_per_user, Method::Node);
-        let reference_after = limits(&sample, plan.shares_per_user, Method::OneByOne);
         let mean_of = |before: &Limits, after: &Limits, f: fn(&Limits) -> Rate| Rate {
             wall: (f(before).wall + f(after).wall) / 2.0,
             cpu: f(before).cpu.zip(f(after).cpu).map(|(a, b)| (a + b) / 2.0),
