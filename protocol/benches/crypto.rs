@@ -78,7 +78,11 @@ fn signatures(c: &mut Criterion) {
     };
     let stellar_raw = stellar_seed.sign(&message).as_bytes().to_vec();
     for (name, key, signature) in [
-        ("near nep-413 blob", wallet(SignatureScheme::Nep413, "11".repeat(32)), None),
+        (
+            "near nep-413 blob",
+            wallet(SignatureScheme::Nep413, "11".repeat(32)),
+            None,
+        ),
         (
             "xrpl secp256k1",
             wallet(SignatureScheme::Xrpl, format!("00{}", "12".repeat(32))),
@@ -96,7 +100,11 @@ fn signatures(c: &mut Criterion) {
         let identity = key.identity();
         identity.verify("s", &message, &signature).unwrap();
         group.bench_function(format!("{name} (300 B message)"), |b| {
-            b.iter(|| identity.verify("s", black_box(&message), &signature).unwrap())
+            b.iter(|| {
+                identity
+                    .verify("s", black_box(&message), &signature)
+                    .unwrap()
+            })
         });
     }
     group.finish();
