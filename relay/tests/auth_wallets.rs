@@ -136,7 +136,8 @@ async fn fail_each_wallet_type_for_another_relay_network_nonce_or_wallet() {
                     .unwrap()
                     .identity()
             });
-        let texts: Vec<Box<dyn Fn(&str) -> String>> = vec![
+        type TextFor<'a> = Box<dyn Fn(&str) -> String + 'a>;
+        let texts: Vec<TextFor<'_>> = vec![
             Box::new(|n| wallet_sign_in_text(DAPP, "idos-test", &wallet, n)),
             Box::new(|n| wallet_sign_in_text(RELAY, "idos-main", &wallet, n)),
             Box::new(|n| wallet_sign_in_text(RELAY, "idos-test", &wallet, &format!("{n}x"))),
