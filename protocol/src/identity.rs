@@ -217,6 +217,21 @@ pub fn verify_ed25519(
         .map_err(|_| Error::BadSignature { field })
 }
 
+/// [`verify_ed25519`] of a signature given as bytes of any length (64 or refused).
+pub fn verify_ed25519_slice(
+    field: Field,
+    key: &Ed25519PublicKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    let signature = Ed25519Signature::from_slice(signature).map_err(|_| Error::InvalidLength {
+        field,
+        expected: 64,
+        actual: signature.len(),
+    })?;
+    verify_ed25519(field, key, message, &signature)
+}
+
 /// Whoever signs a transaction or a read, or is named as a grantee or delegate.
 #[derive(
     Clone,
@@ -307,15 +322,7 @@ impl Identity {
             Identity::Near(key) => crate::near::verify(field, key, message, signature),
             Identity::Xrpl(address) => address.verify(field, message, signature),
             Identity::Stellar(key) => crate::stellar::verify(field, key, message, signature),
-            Identity::Ed25519(key) => {
-                let signature =
-                    Ed25519Signature::from_slice(signature).map_err(|_| Error::InvalidLength {
-                        field,
-                        expected: 64,
-                        actual: signature.len(),
-                    })?;
-                verify_ed25519(field, key, message, &signature)
-            }
+            Identity::Ed25519(key) => verify_ed25519_slice(field, key, message, signature),
             Identity::Evm(address) => {
                 if signature.len() != 65 {
                     return Err(Error::InvalidLength {

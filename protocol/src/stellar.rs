@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bytes::{Ed25519PublicKey, Ed25519Signature};
 use crate::error::{Error, Field, Result};
-use crate::identity::{Ed25519SigningKey, verify_ed25519};
+use crate::identity::{Ed25519SigningKey, verify_ed25519_slice};
 
 /// SEP-53's prefix.
 pub const SEP53_PREFIX: &[u8] = b"Stellar Signed Message:\n";
@@ -95,13 +95,11 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<()> {
-    let signature = Ed25519Signature::from_slice(signature).map_err(|_| Error::InvalidLength {
-        field,
-        expected: 64,
-        actual: signature.len(),
-    })?;
-    verify_ed25519(field, key, &sep53_hash(message), &signature)
-        .or_else(|_| verify_ed25519(field, key, message, &signature))
+    if signature.len() != 64 {
+        return verify_ed25519_slice(field, key, message, signature);
+    }
+    verify_ed25519_slice(field, key, &sep53_hash(message), signature)
+        .or_else(|_| verify_ed25519_slice(field, key, message, signature))
 }
 
 /// Signs `message` the SEP-53 way (what this crate's own Stellar signers do).

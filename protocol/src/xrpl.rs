@@ -19,9 +19,9 @@ use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use ripemd::Ripemd160;
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::bytes::{Ed25519PublicKey, Ed25519Signature};
+use crate::bytes::Ed25519PublicKey;
 use crate::error::{Error, Field, Result};
-use crate::identity::{Ed25519SigningKey, verify_ed25519};
+use crate::identity::{Ed25519SigningKey, verify_ed25519_slice};
 
 /// The length of an XRPL public key.
 pub const PUBLIC_KEY_LEN: usize = 33;
@@ -94,15 +94,7 @@ impl XrplPublicKey {
     /// Checks `signature` by this key over `message` (see the module documentation).
     pub fn verify(&self, field: Field, message: &[u8], signature: &[u8]) -> Result<()> {
         match self {
-            XrplPublicKey::Ed25519(key) => {
-                let signature =
-                    Ed25519Signature::from_slice(signature).map_err(|_| Error::InvalidLength {
-                        field,
-                        expected: 64,
-                        actual: signature.len(),
-                    })?;
-                verify_ed25519(field, key, message, &signature)
-            }
+            XrplPublicKey::Ed25519(key) => verify_ed25519_slice(field, key, message, signature),
             XrplPublicKey::Secp256k1(key) => {
                 let parsed = k256::ecdsa::Signature::from_der(signature).map_err(|_| {
                     Error::InvalidXrplSignature {

@@ -324,16 +324,7 @@ pub async fn ed25519(
     AuthJson(request): AuthJson<Ed25519Request>,
 ) -> Result<Response, AuthError> {
     auth.consume_nonce(&request.nonce).await?;
-    // Servers send no Origin. A browser page that does must be an allowed one, or a foreign
-    // page could sign the browser in as the page's own key (login CSRF).
-    if let Some(origin) = request_origin(&headers)
-        && !auth.config().is_allowed_origin(&origin)
-    {
-        return Err(AuthError::OriginNotAllowed(format!(
-            "{:?}",
-            origin.chars().take(100).collect::<String>()
-        )));
-    }
+    require_allowed_page(&auth, &headers)?;
     let key =
         Ed25519PublicKey::parse(&request.public_key).map_err(|_| AuthError::InvalidField {
             field: "public_key",
@@ -360,6 +351,21 @@ pub async fn ed25519(
     Ok(auth.signed_in(token, &claims))
 }
 
+/// A key or wallet sign-in sent with an `Origin` must come from an allowed page. Servers send
+/// no `Origin`; a foreign page that does could otherwise sign the browser in as the page's own
+/// key (login CSRF).
+fn require_allowed_page(auth: &Auth, headers: &HeaderMap) -> Result<(), AuthError> {
+    match request_origin(headers) {
+        Some(origin) if !auth.config().is_allowed_origin(&origin) => {
+            Err(AuthError::OriginNotAllowed(format!(
+                "{:?}",
+                origin.chars().take(100).collect::<String>()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Sign in with a wallet of any type: NEAR, XRPL, Stellar, FaceSign or EVM.
 ///
 /// Get a nonce, have the wallet sign the sign-in text (see `signature`) its own way, and post
@@ -384,14 +390,7 @@ pub async fn wallet(
     AuthJson(request): AuthJson<WalletRequest>,
 ) -> Result<Response, AuthError> {
     auth.consume_nonce(&request.nonce).await?;
-    if let Some(origin) = request_origin(&headers)
-        && !auth.config().is_allowed_origin(&origin)
-    {
-        return Err(AuthError::OriginNotAllowed(format!(
-            "{:?}",
-            origin.chars().take(100).collect::<String>()
-        )));
-    }
+    require_allowed_page(&auth, &headers)?;
     let identity = Identity::parse(&request.wallet).map_err(|e| AuthError::InvalidField {
         field: "wallet",
         reason: e.to_string(),
