@@ -34,6 +34,20 @@ fn ed25519(seed: u8) -> Ed25519SigningKey {
     Ed25519SigningKey::from_seed(&[seed; 32])
 }
 
+/// A NEAR, an XRPL secp256k1, an XRPL Ed25519 and a Stellar wallet, from `seed` on.
+fn other_wallets(seed: u8) -> [SigningKey; 4] {
+    use protocol::xrpl::XrplSigningKey;
+    let xrpl = |prefix: &str, seed: u8| {
+        XrplSigningKey::from_hex(&format!("{prefix}{}", format!("{seed:02x}").repeat(32))).unwrap()
+    };
+    [
+        SigningKey::Near(ed25519(seed)),
+        SigningKey::Xrpl(xrpl("00", seed + 1)),
+        SigningKey::Xrpl(xrpl("ED", seed + 2)),
+        SigningKey::Stellar(ed25519(seed + 3)),
+    ]
+}
+
 fn open_app(dir: &TempDir, evm_key_cache: usize, owner: &SigningKey) -> App {
     let app = App::open(
         Store::open(dir.path(), false).unwrap(),
@@ -268,7 +282,17 @@ fn verdicts() -> &'static Mutex<Verdicts> {
         let issuer = ed25519(2);
         let grantee_key = EncryptionSecretKey::from_bytes([3; 32]).public_key();
         let mut txs = Vec::new();
-        let signers = [evm(10), evm(11), evm(12), SigningKey::Ed25519(ed25519(13))];
+        let [near, xrpl, xrpl_ed25519, stellar] = other_wallets(14);
+        let signers = [
+            evm(10),
+            evm(11),
+            evm(12),
+            SigningKey::Ed25519(ed25519(13)),
+            near,
+            xrpl,
+            xrpl_ed25519,
+            stellar,
+        ];
         for (i, key) in signers.iter().enumerate() {
             txs.push(sign(
                 key,
@@ -299,6 +323,10 @@ fn verdicts() -> &'static Mutex<Verdicts> {
             dwg_action(&evm(10), &issuer),
         ));
         txs.push(sign(&evm(11), 3, dwg_action(&evm(12), &issuer)));
+        // Delegated write grants whose owners sign as NEAR, XRPL and Stellar wallets.
+        for (i, owner) in signers[4..].iter().enumerate() {
+            txs.push(sign(&evm(12), 3 + i as u64, dwg_action(owner, &issuer)));
+        }
         // The learned node has seen a signature of every EVM signer.
         for key in &signers[..3] {
             let seen = sign(
@@ -429,7 +457,17 @@ impl Twins {
             ],
             true,
         );
-        let wallets = [evm(10), evm(11), evm(12), SigningKey::Ed25519(ed25519(13))];
+        let [near, xrpl, xrpl_ed25519, stellar] = other_wallets(14);
+        let wallets = [
+            evm(10),
+            evm(11),
+            evm(12),
+            SigningKey::Ed25519(ed25519(13)),
+            near,
+            xrpl,
+            xrpl_ed25519,
+            stellar,
+        ];
         let mut txs = Vec::new();
         let mut nonce = 0;
         for (i, wallet) in wallets.into_iter().enumerate() {

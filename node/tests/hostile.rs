@@ -175,6 +175,16 @@ fn assert_typed(code: &str) {
         "no_profile",
         "not_found",
         "evm_checksum_mismatch",
+        // The wallet schemes' refusals (a flipped identity tag can name another scheme).
+        "invalid_near_key",
+        "nep413_malformed",
+        "nep413_wrong_message",
+        "nep413_wrong_recipient",
+        "invalid_xrpl_key",
+        "invalid_xrpl_address",
+        "xrpl_key_mismatch",
+        "invalid_xrpl_signature",
+        "invalid_stellar_address",
     ];
     assert!(CODES.contains(&code), "unexpected error code {code}");
 }
