@@ -132,7 +132,8 @@ pub struct ChainInfo {
 pub struct Session {
     /// The bearer token. Secret: never log it.
     pub token: String,
-    /// The signed-in identity (lowercase `0x` address or hex Ed25519 key).
+    /// The signed-in identity (lowercase `0x` address, hex Ed25519 key, `ed25519:<base58>`,
+    /// `r…` or `G…`).
     pub identity: String,
     /// When the session ends (RFC 3339).
     pub expires_at: String,

@@ -65,7 +65,7 @@ async fn attributes(
 
 /// Whether any profile has this wallet (`has_profile`; anyone may ask).
 #[utoipa::path(get, path = "/api/v1/profiles/{address}/exists", tag = "profile",
-    params(("address" = String, Path, description = "An EVM address or a hex Ed25519 key")),
+    params(("address" = String, Path, description = "A wallet or key identifier: an EVM 0x-address, a hex Ed25519 key, a NEAR ed25519:<base58> key, an XRPL r-address or a Stellar G-address")),
     responses(
         (status = 200, description = "`data` is true or false", body = Answer),
         (status = 400, description = "Not a wallet identifier", body = ErrorBody),

@@ -29,7 +29,8 @@ pub struct PrepareRequest {
     /// The action and its arguments, as `{"action": "<idOS action name>", "args": {...}}`.
     #[schema(value_type = Object)]
     pub action: Action,
-    /// Who will sign: an EVM address or a hex Ed25519 key.
+    /// Who will sign: an EVM address, a hex Ed25519 key, a NEAR `ed25519:<base58>` key, an XRPL
+    /// `r…` address or a Stellar `G…` address.
     #[schema(value_type = String)]
     pub signer: Identity,
     /// The signer's nonce; default: the node's next nonce for the signer (transactions still
@@ -322,7 +323,7 @@ async fn tx_status(
 
 /// The nonce an account's next transaction must carry (`next_nonce`; anyone may ask).
 #[utoipa::path(get, path = "/api/v1/nonce/{account}", tag = "transactions",
-    params(("account" = String, Path, description = "An EVM address or a hex Ed25519 key")),
+    params(("account" = String, Path, description = "A wallet or key identifier: an EVM 0x-address, a hex Ed25519 key, a NEAR ed25519:<base58> key, an XRPL r-address or a Stellar G-address")),
     responses(
         (status = 200, description = "`data` is the next nonce", body = Answer),
         (status = 400, description = "Not a wallet identifier", body = ErrorBody),
