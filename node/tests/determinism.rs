@@ -34,6 +34,21 @@ fn ed25519(seed: u8) -> Ed25519SigningKey {
     Ed25519SigningKey::from_seed(&[seed; 32])
 }
 
+/// Three EVM wallets (the first three), a raw Ed25519 one, then one of each other type.
+fn every_wallet() -> [SigningKey; 8] {
+    let [near, xrpl, xrpl_ed25519, stellar] = other_wallets(14);
+    [
+        evm(10),
+        evm(11),
+        evm(12),
+        SigningKey::Ed25519(ed25519(13)),
+        near,
+        xrpl,
+        xrpl_ed25519,
+        stellar,
+    ]
+}
+
 /// A NEAR, an XRPL secp256k1, an XRPL Ed25519 and a Stellar wallet, from `seed` on.
 fn other_wallets(seed: u8) -> [SigningKey; 4] {
     use protocol::xrpl::XrplSigningKey;
@@ -282,17 +297,7 @@ fn verdicts() -> &'static Mutex<Verdicts> {
         let issuer = ed25519(2);
         let grantee_key = EncryptionSecretKey::from_bytes([3; 32]).public_key();
         let mut txs = Vec::new();
-        let [near, xrpl, xrpl_ed25519, stellar] = other_wallets(14);
-        let signers = [
-            evm(10),
-            evm(11),
-            evm(12),
-            SigningKey::Ed25519(ed25519(13)),
-            near,
-            xrpl,
-            xrpl_ed25519,
-            stellar,
-        ];
+        let signers = every_wallet();
         for (i, key) in signers.iter().enumerate() {
             txs.push(sign(
                 key,
@@ -457,17 +462,7 @@ impl Twins {
             ],
             true,
         );
-        let [near, xrpl, xrpl_ed25519, stellar] = other_wallets(14);
-        let wallets = [
-            evm(10),
-            evm(11),
-            evm(12),
-            SigningKey::Ed25519(ed25519(13)),
-            near,
-            xrpl,
-            xrpl_ed25519,
-            stellar,
-        ];
+        let wallets = every_wallet();
         let mut txs = Vec::new();
         let mut nonce = 0;
         for (i, wallet) in wallets.into_iter().enumerate() {
