@@ -4,21 +4,22 @@
 // The page never holds the key or the password; plaintext comes only from an approved release.
 import { connectEnclave } from "/sdk/idos-enclave.js";
 import { relayFetch, RelayError } from "/shared/api.js";
-import { discoverWallets, connectWallet, personalSign, toChecksumAddress } from "/shared/wallets.js";
+import { discoverWalletChoices, connectAccount, sameWallet, toChecksumAddress } from "/shared/wallets.js";
 import { signOut, me } from "/shared/session.js";
 import { showWalletPicker, connectAndSignIn } from "/shared/wallet-picker.js";
 import { submitAction } from "/shared/tx.js";
 import { el, describeError, showError, loadInto, busy, formatTime, STAGE_TEXT } from "/shared/ui.js";
 
 const $ = (id) => document.getElementById(id);
-const SIGNED_IN = "idos-dashboard-signed-in"; // {address, expiresAt}: who this tab signed in as
+const SIGNED_IN = "idos-dashboard-signed-in"; // {identifier, walletType, expiresAt}: who this tab signed in as
 
 /** What the page knows. */
 const app = {
   config: null,
-  provider: null,
-  wallet: null, // {info, provider}
-  address: null,
+  wallet: null, // the WalletChoice signed in with
+  account: null, // its Account (wallets.js): signs every transaction
+  address: null, // the account's address as shown
+  identifier: null, // idOS's identifier of it
   profile: null,
   enclave: null,
   unlocked: false,
@@ -54,19 +55,24 @@ async function signIn(wallet, button) {
   const status = $("sign-in-status");
   await busy(button, status, async () => {
     const config = await loadConfig();
-    const { address, session } = await connectAndSignIn(wallet, status, { chainId: config.siwe_chain_id });
-    sessionStorage.setItem(SIGNED_IN, JSON.stringify({ address, expiresAt: session.expiresAt }));
-    app.wallet = wallet;
-    app.provider = wallet.provider;
-    app.address = address;
-    wallet.provider.on?.("accountsChanged", onAccountsChanged);
+    const { account, session } = await connectAndSignIn(wallet, status, { chainId: config.siwe_chain_id, network: config.chain_id });
+    sessionStorage.setItem(SIGNED_IN, JSON.stringify({ identifier: account.identifier, walletType: account.walletType, expiresAt: session.expiresAt }));
+    useAccount(wallet, account);
     await afterSignIn();
   });
 }
 
+function useAccount(wallet, account) {
+  app.wallet = wallet;
+  app.account = account;
+  app.address = account.address;
+  app.identifier = account.identifier;
+  account.provider?.on?.("accountsChanged", onAccountsChanged);
+}
+
 function onAccountsChanged(accounts) {
   const now = accounts?.[0];
-  if (app.address && now && now.toLowerCase() !== app.address.toLowerCase()) {
+  if (app.address && now && !sameWallet(now, app.address)) {
     $("tx-status").replaceChildren(el("p", { class: "notice" },
       `Your wallet switched to ${toChecksumAddress(now)}. You are still signed in as ${app.address}: transactions are signed by that account. Sign out to use the other.`));
   }
@@ -75,7 +81,7 @@ function onAccountsChanged(accounts) {
 async function afterSignIn() {
   $("session-line").hidden = false;
   $("session-line").replaceChildren("Signed in as ", el("code", { id: "signed-in-address" }, app.address),
-    app.wallet ? ` with ${app.wallet.info.name}.` : ".");
+    app.wallet ? ` with ${app.wallet.name}.` : ".");
   $("session-actions").hidden = false;
   $("wallet-list").hidden = true;
   $("key-section").hidden = false;
@@ -133,7 +139,7 @@ async function ensureEnclave() {
 function noProfile() {
   const keyState = $("key-state");
   keyState.removeAttribute("aria-busy");
-  const pending = JSON.parse(localStorage.getItem(`idos-new-key:${app.address.toLowerCase()}`) ?? "null");
+  const pending = JSON.parse(localStorage.getItem(`idos-new-key:${app.identifier}`) ?? "null");
   keyState.replaceChildren(...[
     el("p", { id: "no-profile" }, "This wallet has no idOS profile yet. An issuer creates it when it verifies you, with a key you create here, in the enclave."),
     pending
@@ -154,7 +160,7 @@ async function createKey(button) {
     const userId = crypto.randomUUID();
     await enclave.configure({ userId });
     const status = await enclave.ensureKey();
-    localStorage.setItem(`idos-new-key:${app.address.toLowerCase()}`, JSON.stringify({ userId, publicKey: status.publicKey }));
+    localStorage.setItem(`idos-new-key:${app.identifier}`, JSON.stringify({ userId, publicKey: status.publicKey }));
     noProfile();
   });
 }
@@ -330,7 +336,7 @@ function loadWallets() {
   return loadInto($("wallets"), () => allPages("/api/v1/wallets"), (wallets, box) => {
     const ul = el("ul", { class: "cards", id: "wallet-rows" });
     for (const w of wallets) {
-      const mine = w.address.toLowerCase() === app.address.toLowerCase();
+      const mine = sameWallet(w.address, app.identifier);
       ul.append(el("li", { class: "card wallet-row", "data-id": w.id },
         el("p", {}, el("code", {}, w.address), ` (${w.wallet_type})`, mine ? " — signed in" : "", w.inserter ? ` — linked by ${w.inserter}` : ""),
         mine ? null : el("div", { class: "actions" },
@@ -360,8 +366,7 @@ function loadAccessLog() {
 async function transact(action, statusBox) {
   const show = (text, extra) => statusBox.replaceChildren(el("p", {}, text), extra ?? "");
   return submitAction({
-    provider: app.provider,
-    address: app.address,
+    account: app.account,
     action,
     onStage: ({ stage, signingText, hash, height }) => {
       if (stage === "signing") show(STAGE_TEXT.signing, el("pre", { class: "signing-text" }, signingText));
@@ -398,11 +403,11 @@ function hexToBase64(hex) {
 $("add-wallet").addEventListener("click", async () => {
   const panel = $("add-wallet-panel");
   panel.hidden = false;
-  await loadInto(panel, () => discoverWallets({ timeoutMs: 400 }), (wallets) => {
+  await loadInto(panel, () => discoverWalletChoices({ timeoutMs: 400 }), (wallets) => {
     panel.append(el("p", {}, "Choose the wallet to add, and select in it the account to add. It signs a proof that you own it; then your signed-in account signs the transaction."));
     const ul = el("ul", { class: "wallets" });
     for (const w of wallets) {
-      ul.append(el("li", {}, el("button", { type: "button", class: "wallet", onclick: (e) => addWallet(w, e.currentTarget) }, w.info.name)));
+      ul.append(el("li", {}, el("button", { type: "button", class: "wallet", "data-rdns": w.id, "data-wallet-type": w.walletType, onclick: (e) => addWallet(w, e.currentTarget) }, w.name)));
     }
     panel.append(ul, el("div", { id: "add-wallet-status", role: "status", "aria-live": "polite" }));
   }, { loadingText: "Looking for wallets…" });
@@ -411,19 +416,19 @@ $("add-wallet").addEventListener("click", async () => {
 async function addWallet(w, button) {
   const status = $("add-wallet-status");
   await busy(button, status, async () => {
-    const address = await connectWallet(w.provider);
-    if (address.toLowerCase() === app.address.toLowerCase()) {
+    const account = await connectAccount(w);
+    if (sameWallet(account.identifier, app.identifier)) {
       throw new RelayError("same_wallet", "That is the account you are signed in with. Select another account in your wallet, then choose it again.", 0);
     }
     const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
     const config = await loadConfig();
     const message = `idOS wallet ownership proof\n\nI own this wallet and link it to idOS user ${app.profile.id}.\n\n` +
-      `Wallet: ${address.toLowerCase()}\nChain ID: ${config.chain_id}\nNonce: ${nonce}`;
-    status.replaceChildren(el("p", {}, `Sign the ownership proof with ${address}…`));
-    const signature = await personalSign(w.provider, address, message);
+      `Wallet: ${account.identifier}\nChain ID: ${config.chain_id}\nNonce: ${nonce}`;
+    status.replaceChildren(el("p", {}, `Sign the ownership proof with ${account.address}…`));
+    const signature = await account.sign(message);
     await transact({
       action: "add_wallet",
-      args: { wallet: { id: crypto.randomUUID(), wallet: address.toLowerCase(), nonce, signature: hexToBase64(signature) } },
+      args: { wallet: { id: crypto.randomUUID(), wallet: account.identifier, nonce, signature: hexToBase64(signature) } },
     }, status);
     $("add-wallet-panel").hidden = true;
     await loadWallets();
@@ -495,23 +500,37 @@ $("forget").addEventListener("click", (e) => busy(e.currentTarget, $("settings-s
 
 // --- start ---------------------------------------------------------------------------------------
 
+/**
+ * The account this tab signed in with, from a wallet that still has it connected (EVM:
+ * `eth_accounts`; Wallet Standard: the wallet's own account list), without a prompt.
+ */
+async function reconnect(signedIn) {
+  const identifier = signedIn.identifier ?? signedIn.address?.toLowerCase();
+  for (const w of await discoverWalletChoices({ timeoutMs: 400 })) {
+    if (w.walletType !== (signedIn.walletType ?? "EVM")) continue;
+    if (w.provider) {
+      const accounts = await w.provider.request({ method: "eth_accounts" }).catch(() => []);
+      if (!accounts.some((a) => sameWallet(a, identifier))) continue;
+    } else if (!w.standard.accounts.length) {
+      continue;
+    }
+    const account = await connectAccount(w).catch(() => null);
+    if (account && sameWallet(account.identifier, identifier)) {
+      useAccount(w, account);
+      return account;
+    }
+  }
+  return null;
+}
+
 showStatus();
 (async () => {
   const signedIn = JSON.parse(sessionStorage.getItem(SIGNED_IN) ?? "null");
   await listWallets();
   if (signedIn) {
     // The session cookie may still be valid: reconnect the same wallet without asking it to sign.
-    const wallets = await discoverWallets({ timeoutMs: 400 });
-    for (const w of wallets) {
-      const accounts = await w.provider.request({ method: "eth_accounts" }).catch(() => []);
-      if (accounts.some((a) => a.toLowerCase() === signedIn.address.toLowerCase())) {
-        app.wallet = w;
-        app.provider = w.provider;
-        app.address = toChecksumAddress(signedIn.address);
-        w.provider.on?.("accountsChanged", onAccountsChanged);
-        return afterSignIn();
-      }
-    }
+    const account = await reconnect(signedIn);
+    if (account) return afterSignIn();
   }
 })().catch((e) => showError($("wallet-list"), e));
 

@@ -4,7 +4,8 @@
 //! submit them, wait for their blocks and read the results back through the API; the wallet then
 //! signs in with EIP-4361 and reads its own data through its session. A user of each wallet
 //! type (NEAR, XRPL on both curves, Stellar, FaceSign) signs in, links a wallet of another
-//! type, shares a credential and revokes the grant, each step also refused when it should be.
+//! type, shares a credential and revokes the grant, each step also refused when it should be;
+//! a consumer of each type lists its grants with `idos consumer` (`--key-kind`).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -387,6 +388,87 @@ fn every_wallet_type_signs_in_links_another_type_shares_and_revokes_through_a_ru
         let done = try_act(port, second, RevokeAccessGrant { id: grant });
         assert_eq!(done["status"], "refused", "{what}: {done}");
     }
+}
+
+/// `idos consumer grants --json` against `serve` as `key` (given as `IDOS_KEY`, of `kind`).
+fn consumer_grants(serve: &Serve, key_hex: &str, kind: &str) -> std::process::Output {
+    Command::new(assert_cmd::cargo::cargo_bin("idos"))
+        .args(["consumer", "grants", "--json"])
+        .env("IDOS_RELAY", format!("http://localhost:{}", serve.port))
+        .env("IDOS_KEY", key_hex)
+        .env("IDOS_KEY_KIND", kind)
+        .env_remove("IDOS_KEY_FILE")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_consumer_of_each_wallet_type_lists_its_grants_with_the_cli() {
+    let serve = start(None);
+    let port = serve.port;
+    let issuer = Ed25519SigningKey::generate();
+    let issuer_key = SigningKey::Ed25519(issuer.clone());
+    register_issuer(&serve, &issuer);
+    let owner = SigningKey::generate_evm();
+    let user = Uuid::new_v4();
+    let secret = EncryptionSecretKey::generate();
+    let original = Uuid::new_v4();
+    let vc = format!("urn:uuid:{}", Uuid::new_v4());
+    for action in onboarding_actions(&issuer, "idos-local", user, &owner, &secret, original, &vc) {
+        act(port, &issuer_key, action);
+    }
+    for (kind, scheme, hex) in [
+        ("near", SignatureScheme::Nep413, "31".repeat(32)),
+        (
+            "xrpl",
+            SignatureScheme::Xrpl,
+            format!("ED{}", "32".repeat(32)),
+        ),
+        (
+            "xrpl",
+            SignatureScheme::Xrpl,
+            format!("00{}", "33".repeat(32)),
+        ),
+        ("stellar", SignatureScheme::Stellar, "34".repeat(32)),
+        ("evm", SignatureScheme::Eip191, "35".repeat(32)),
+    ] {
+        let consumer = SigningKey::from_hex(scheme, &hex).unwrap();
+        let share = share_action(
+            &Ed25519SigningKey::generate(),
+            original,
+            &plaintext(&vc),
+            consumer.identity(),
+            &EncryptionSecretKey::generate().public_key(),
+            0,
+        );
+        let copy = share.id;
+        act(port, &owner, share);
+        let out = consumer_grants(&serve, &hex, kind);
+        assert!(
+            out.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let grants = listed["grants"].as_array().unwrap();
+        assert_eq!(grants.len(), 1, "{kind}: {listed}");
+        assert_eq!(grants[0]["data_id"], copy.to_string(), "{kind}");
+        assert_eq!(
+            grants[0]["ag_grantee_wallet_identifier"],
+            consumer.identity().identifier(),
+            "{kind}"
+        );
+    }
+    // A key of one kind read as another: a usage error that names the kinds, and no sign-in.
+    let out = consumer_grants(&serve, &"31".repeat(32), "xrpl");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("error: usage: ")
+            && said.contains("not a xrpl key")
+            && said.contains("--key-kind"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ use protocol::bytes::EncryptionPublicKey;
 use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
 use protocol::kdf::{KdfVersion, derive_user_key};
 use protocol::nacl_box::EncryptionSecretKey;
+use protocol::wallet::WalletType;
 use relay::cli::dev_wallet::DevWallet;
 use relay::web::site::{SiteConfig, site_router};
 use relay::web::{EnclaveWebConfig, enclave_router};
@@ -57,12 +58,19 @@ async fn page_weight(c: &Client) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_users_data() {
-    let data = tempfile::TempDir::new().unwrap();
+/// The app origin as `idos serve` assembles it (bundled node, relay API, site with the
+/// development wallet on, enclave origin), in this process.
+struct Dashboard {
+    app: String,
+    wallet: DevWallet,
+    chain: std::sync::Arc<node::chain::Chain>,
+    stop_relay: tokio::sync::oneshot::Sender<()>,
+    relay_server: tokio::task::JoinHandle<std::io::Result<relay::ops::shutdown::Stopped>>,
+}
+
+async fn start_dashboard(data: &std::path::Path) -> Dashboard {
     // As `idos serve` does: the bundled node trusts the relay's gateway key.
-    let bundled = bundled_node(data.path()).await;
-    let chain = bundled.chain.clone();
+    let bundled = bundled_node(data).await;
     let node = bundled.client.clone();
     let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!(
@@ -73,7 +81,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         EnclaveWebConfig::new(enclave_dist(), vec![app.clone()]).unwrap(),
     ))
     .await;
-    let wallet = DevWallet::open(data.path(), 1).unwrap();
+    let wallet = DevWallet::open(data, 1).unwrap();
     let site = site_router(
         SiteConfig {
             dir: root().join("www"),
@@ -81,7 +89,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
             dev_wallet: Some(wallet.router(&root().join("www"), vec![app.clone()])),
         },
         node.clone(),
-        relay::api::app(api_state(data.path(), &app, &[], node)),
+        relay::api::app(api_state(data, &app, &[], node)),
     );
     let site = with_ops(site, bundled.rpc_addr);
     let (stop_relay, relay_stopping) = tokio::sync::oneshot::channel::<()>();
@@ -93,6 +101,126 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
         },
         Duration::from_millis(200),
     ));
+    Dashboard {
+        app,
+        wallet,
+        chain: bundled.chain,
+        stop_relay,
+        relay_server,
+    }
+}
+
+/// Creates the key in the enclave's dialog from the dashboard's "no profile" state; returns
+/// the new user id and public key (checked against the password).
+async fn create_key_on_dashboard(c: &Client) -> (String, String, EncryptionSecretKey) {
+    text_of(c, "#no-profile", 15, |t| t.contains("no idOS profile")).await;
+    click(c, "#create-key").await;
+    let main = open_dialog(c).await;
+    poll(
+        c,
+        "return document.body && document.body.dataset.state",
+        10,
+        |v| v == "unlock",
+    )
+    .await;
+    create_key_in_dialog(c, PASSWORD, "session", &main).await;
+    let user_id = text_of(c, "#new-user-id", 30, |t| t.len() == 36).await;
+    let public_key = text_of(c, "#new-public-key", 5, |t| !t.is_empty()).await;
+    let key = derive_user_key(PASSWORD, &user_id, KdfVersion::default()).unwrap();
+    assert_eq!(
+        key.public_key().to_text(),
+        public_key,
+        "the enclave made the key of this password and user"
+    );
+    (user_id, public_key, key)
+}
+
+/// The issuer (the test, through the relay): a profile with the user's key, `wallet` linked
+/// with its own ownership proof, and a credential. Returns the issuer key and the credential.
+async fn issue_profile(
+    relay: &Relay,
+    data: &std::path::Path,
+    user: Uuid,
+    user_key: &EncryptionPublicKey,
+    wallet: &SigningKey,
+) -> (Ed25519SigningKey, Uuid) {
+    let owner_hex = std::fs::read_to_string(data.join("owner_key")).unwrap();
+    let owner = SigningKey::from_hex(SignatureScheme::Ed25519, owner_hex.trim()).unwrap();
+    let issuer = Ed25519SigningKey::generate();
+    let issuer_key = SigningKey::Ed25519(issuer.clone());
+    let inserter = Uuid::new_v4();
+    relay
+        .submit_action(
+            &owner,
+            AddInserter {
+                id: inserter,
+                name: "Demo KYC issuer".into(),
+            },
+        )
+        .await
+        .unwrap();
+    relay
+        .submit_action(
+            &owner,
+            AddDelegate {
+                address: Identity::Ed25519(issuer.public_key()),
+                inserter_id: inserter,
+            },
+        )
+        .await
+        .unwrap();
+    relay
+        .submit_action(
+            &issuer_key,
+            AddUserAsInserter {
+                id: user,
+                recipient_encryption_public_key: *user_key,
+                encryption_password_store: PasswordStore::User,
+            },
+        )
+        .await
+        .unwrap();
+    relay
+        .submit_action(
+            &issuer_key,
+            UpsertWalletAsInserter {
+                user_id: user,
+                wallet: wallet_proof(wallet, &user, "idos-local", Uuid::new_v4()),
+                approval: None,
+            },
+        )
+        .await
+        .unwrap();
+    let original = Uuid::new_v4();
+    relay
+        .submit_action(
+            &issuer_key,
+            UpsertCredentialAsInserter {
+                id: original,
+                user_id: user,
+                credential: credential_input(
+                    &issuer,
+                    &public_notes(VC, "approved"),
+                    &plaintext(VC),
+                    user_key,
+                ),
+            },
+        )
+        .await
+        .unwrap();
+    (issuer, original)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_users_data() {
+    let data = tempfile::TempDir::new().unwrap();
+    let Dashboard {
+        app,
+        wallet,
+        chain,
+        stop_relay,
+        relay_server,
+    } = start_dashboard(data.path()).await;
 
     let b = Browser::start().await;
     let c = &b.client;
@@ -136,97 +264,17 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     text_of(c, "#no-profile", 15, |t| t.contains("no idOS profile")).await;
     assert_accessible(c).await;
     screenshot(c, "dashboard-no-profile", None).await;
-    click(c, "#create-key").await;
-    let main = open_dialog(c).await;
-    poll(
-        c,
-        "return document.body && document.body.dataset.state",
-        10,
-        |v| v == "unlock",
-    )
-    .await;
-    create_key_in_dialog(c, PASSWORD, "session", &main).await;
-    let user_id = text_of(c, "#new-user-id", 30, |t| t.len() == 36).await;
-    let public_key = text_of(c, "#new-public-key", 5, |t| !t.is_empty()).await;
-    let key = derive_user_key(PASSWORD, &user_id, KdfVersion::default()).unwrap();
-    assert_eq!(
-        key.public_key().to_text(),
-        public_key,
-        "the enclave made the key of this password and user"
-    );
+    let (user_id, public_key, key) = create_key_on_dashboard(c).await;
 
     // The issuer (this test, through the relay): profile with that key, the dev wallet linked
     // with its own proof, a credential; then the user shares it with a 30-day lock.
     let relay = Relay::new(&app).unwrap();
-    let owner_hex = std::fs::read_to_string(data.path().join("owner_key")).unwrap();
-    let owner = SigningKey::from_hex(SignatureScheme::Ed25519, owner_hex.trim()).unwrap();
-    let issuer = Ed25519SigningKey::generate();
-    let issuer_key = SigningKey::Ed25519(issuer.clone());
-    let inserter = Uuid::new_v4();
-    relay
-        .submit_action(
-            &owner,
-            AddInserter {
-                id: inserter,
-                name: "Demo KYC issuer".into(),
-            },
-        )
-        .await
-        .unwrap();
-    relay
-        .submit_action(
-            &owner,
-            AddDelegate {
-                address: Identity::Ed25519(issuer.public_key()),
-                inserter_id: inserter,
-            },
-        )
-        .await
-        .unwrap();
     let user = Uuid::parse_str(&user_id).unwrap();
     let user_key = EncryptionPublicKey::parse(&public_key).unwrap();
     let dev_key_hex = std::fs::read_to_string(data.path().join("dev_wallet/key-0")).unwrap();
     let dev_key = SigningKey::from_hex(SignatureScheme::Eip191, dev_key_hex.trim()).unwrap();
     assert_eq!(dev_key.identity(), Identity::parse(&address).unwrap());
-    relay
-        .submit_action(
-            &issuer_key,
-            AddUserAsInserter {
-                id: user,
-                recipient_encryption_public_key: user_key,
-                encryption_password_store: PasswordStore::User,
-            },
-        )
-        .await
-        .unwrap();
-    relay
-        .submit_action(
-            &issuer_key,
-            UpsertWalletAsInserter {
-                user_id: user,
-                wallet: wallet_proof(&dev_key, &user, "idos-local", Uuid::new_v4()),
-                approval: None,
-            },
-        )
-        .await
-        .unwrap();
-    let original = Uuid::new_v4();
-    relay
-        .submit_action(
-            &issuer_key,
-            UpsertCredentialAsInserter {
-                id: original,
-                user_id: user,
-                credential: credential_input(
-                    &issuer,
-                    &public_notes(VC, "approved"),
-                    &plaintext(VC),
-                    &user_key,
-                ),
-            },
-        )
-        .await
-        .unwrap();
+    let (issuer, original) = issue_profile(&relay, data.path(), user, &user_key, &dev_key).await;
     let grantee = SigningKey::generate_ed25519();
     let locked_until = 1_900_000_000; // 2030-03-17
     relay
@@ -329,4 +377,144 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
 
     b.close().await;
     chain.stop();
+}
+
+/// NEAR, XRPL and Stellar users on the dashboard, with the development wallet's Wallet Standard
+/// accounts: a NEAR user signs in (the wallet sign-in text, wrapped in a NEP-413 blob the relay
+/// verifies), creates a key, adds its XRPL and its Stellar account (each signs its ownership
+/// proof its own way; the NEAR wallet signs the transactions), revokes a grant, then signs in
+/// again as the XRPL and as the Stellar account to the same profile. A signature rejected in the
+/// wallet signs nobody in and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_dashboard() {
+    let data = tempfile::TempDir::new().unwrap();
+    let dashboard = start_dashboard(data.path()).await;
+    let app = &dashboard.app;
+    let near = dashboard.wallet.current_of(WalletType::Near);
+    let xrpl = dashboard.wallet.current_of(WalletType::Xrpl);
+    let stellar = dashboard.wallet.current_of(WalletType::Stellar);
+
+    let b = Browser::start().await;
+    let c = &b.client;
+    c.goto(&format!("{app}/")).await.unwrap();
+
+    // The Wallet Standard wallet's accounts are offered beside the EIP-6963 wallet.
+    click(c, "#wallet-list button.wallet[data-wallet-type='NEAR']").await;
+    let shown = approve_in_dev_wallet(c).await;
+    let sign_in_text = |wallet: &str| {
+        format!(
+            "idOS relay sign-in\norigin: {app}\nnetwork: idos-local\npurpose: session\nwallet: {wallet}\nnonce: "
+        )
+    };
+    assert!(shown.starts_with(&sign_in_text(&near)), "{shown}");
+    text_of(c, "#signed-in-address", 15, |t| t == near).await;
+    let (user_id, public_key, _) = create_key_on_dashboard(c).await;
+
+    let relay = Relay::new(app).unwrap();
+    let user = Uuid::parse_str(&user_id).unwrap();
+    let user_key = EncryptionPublicKey::parse(&public_key).unwrap();
+    let near_hex = std::fs::read_to_string(data.path().join("dev_wallet/near-key-0")).unwrap();
+    let near_key = SigningKey::from_hex(SignatureScheme::Nep413, near_hex.trim()).unwrap();
+    assert_eq!(near_key.identity().identifier(), near);
+    let (_, original) = issue_profile(&relay, data.path(), user, &user_key, &near_key).await;
+    let grantee = SigningKey::generate_ed25519();
+    relay
+        .submit_action(
+            &near_key,
+            share_action(
+                &Ed25519SigningKey::generate(),
+                original,
+                &plaintext(VC),
+                grantee.identity(),
+                &EncryptionSecretKey::generate().public_key(),
+                0,
+            ),
+        )
+        .await
+        .unwrap();
+    click(c, "#reload-profile").await;
+    text_of(c, "#wallet-rows", 15, |t| t.contains(&near)).await;
+
+    // Link the XRPL and the Stellar account: each signs its proof, the NEAR wallet the
+    // transaction.
+    for (kind, address) in [("XRPL", &xrpl), ("Stellar", &stellar)] {
+        click(c, "#add-wallet").await;
+        click(
+            c,
+            &format!("#add-wallet-panel button.wallet[data-wallet-type='{kind}']"),
+        )
+        .await;
+        let proof = approve_in_dev_wallet(c).await;
+        assert!(
+            proof.starts_with("idOS wallet ownership proof")
+                && proof.contains(&format!("Wallet: {address}\n")),
+            "{proof}"
+        );
+        let tx = approve_in_dev_wallet(c).await;
+        assert!(
+            tx.starts_with("idOS transaction\nAction: add_wallet")
+                && tx.contains(&format!("Signer: {near}\n")),
+            "{tx}"
+        );
+        text_of(c, "#wallet-rows", 20, |t| t.contains(address.as_str())).await;
+    }
+
+    // Revoke, signed by the NEAR wallet.
+    click(c, "#grant-list .grant button.revoke").await;
+    let tx = approve_in_dev_wallet(c).await;
+    assert!(
+        tx.starts_with("idOS transaction\nAction: revoke_access_grant"),
+        "{tx}"
+    );
+    text_of(c, "#grants", 20, |t| {
+        t.contains("You have not shared anything")
+    })
+    .await;
+    assert_accessible(c).await;
+    screenshot(c, "dashboard-wallet-types", None).await;
+
+    // The same profile, signed in as the XRPL and as the Stellar account.
+    for address in [&xrpl, &stellar] {
+        click(c, "#sign-out").await;
+        let kind = if address.starts_with('r') {
+            "XRPL"
+        } else {
+            "Stellar"
+        };
+        click(
+            c,
+            &format!("#wallet-list button.wallet[data-wallet-type='{kind}']"),
+        )
+        .await;
+        let shown = approve_in_dev_wallet(c).await;
+        assert!(shown.starts_with(&sign_in_text(address)), "{shown}");
+        text_of(c, "#signed-in-address", 15, |t| t == address.as_str()).await;
+        text_of(c, "#profile", 15, |t| t.contains(&user_id)).await;
+    }
+
+    // Rejected in the wallet: nobody is signed in, and the page says why.
+    click(c, "#sign-out").await;
+    click(c, "#wallet-list button.wallet[data-wallet-type='NEAR']").await;
+    text_of(
+        c,
+        "#dev-wallet-confirm[open] #dev-wallet-message",
+        15,
+        |t| !t.is_empty(),
+    )
+    .await;
+    click(c, "#dev-wallet-reject").await;
+    let said = text_of(c, "#sign-in-status", 15, |t| !t.is_empty()).await;
+    assert!(said.contains("declined"), "{said}");
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('signed-in').hidden",
+            vec![]
+        )
+        .await,
+        true
+    );
+
+    b.close().await;
+    dashboard.chain.stop();
 }

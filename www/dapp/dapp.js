@@ -13,7 +13,7 @@ import { submitAction } from "/shared/tx.js";
 import { el, showError, loadInto, busy, formatTime, STAGE_TEXT } from "/shared/ui.js";
 
 const $ = (id) => document.getElementById(id);
-const page = { config: null, provider: null, address: null, profile: null, credential: null, enclave: null };
+const page = { config: null, account: null, address: null, profile: null, credential: null, enclave: null };
 const LEVELS = { basic: 1, plus: 2 };
 const rank = (level) => LEVELS[String(level ?? "").split("+")[0]];
 
@@ -43,12 +43,12 @@ async function loadConfig() {
 async function signIn(wallet, button) {
   const status = $("sign-in-status");
   await busy(button, status, async () => {
-    const { address } = await connectAndSignIn(wallet, status, {
+    const { account, address } = await connectAndSignIn(wallet, status, {
       relay: page.config.relay_url,
       chainId: page.config.siwe_chain_id,
       signPrompt: "Sign the message in your wallet: it signs you in to idOS for this site.",
     });
-    page.provider = wallet.provider;
+    page.account = account;
     page.address = address;
     $("wallet-list").hidden = true;
     $("session-line").hidden = false;
@@ -135,8 +135,7 @@ async function share(button) {
     const copyId = crypto.randomUUID();
     const lockedUntil = Math.floor(Date.now() / 1000) + page.config.lock_seconds;
     await submitAction({
-      provider: page.provider,
-      address: page.address,
+      account: page.account,
       relay: page.config.relay_url,
       token: sessionToken({ relay: page.config.relay_url }),
       action: {

@@ -1,10 +1,13 @@
-// The idOS development wallet: an EIP-1193 provider announced by EIP-6963, whose keys live with
-// `idos serve` (<data dir>/dev_wallet) and sign through /dev-wallet/api on this page's own origin,
-// so every origin of the server has the same accounts. DEVELOPMENT ONLY: never use it with real
-// funds. Each signature request is shown in a confirmation dialog on the page; a script of the
-// page could click it, which is why it exists for development only.
+// The idOS development wallet: an EIP-1193 provider announced by EIP-6963 (EVM), and a Wallet
+// Standard wallet with NEAR, XRPL and Stellar accounts (the features www/shared/wallets.js
+// documents: NEP-413 signMessage, GemWallet-style signMessage, SEP-43 signMessage). Its keys
+// live with `idos serve` (<data dir>/dev_wallet) and sign through /dev-wallet/api on this page's
+// own origin, so every origin of the server has the same accounts. DEVELOPMENT ONLY: never use
+// it with real funds. Each signature request is shown in a confirmation dialog on the page; a
+// script of the page could click it, which is why it exists for development only.
 //
-// Loading this module marks the page with a banner, announces the provider, and exports it.
+// Loading this module marks the page with a banner, announces and registers the wallets, and
+// exports the EIP-1193 provider and the Wallet Standard wallet.
 
 const API = "/dev-wallet/api";
 const INFO = Object.freeze({
@@ -16,6 +19,7 @@ const INFO = Object.freeze({
   rdns: "network.idos.dev-wallet",
 });
 const CONNECTED = "idos-dev-wallet-connected";
+const STANDARD_CONNECTED = "idos-dev-wallet-standard-connected";
 
 class ProviderRpcError extends Error {
   constructor(code, message) {
@@ -45,12 +49,14 @@ function emit(event, ...args) {
   }
 }
 
-let state = null; // {accounts, current, chain_id}
+let state = null; // {accounts, current, chain_id, wallets: {EVM|NEAR|XRPL|Stellar: {accounts, current}}}
 async function refresh() {
   const before = state?.current;
+  const beforeOthers = JSON.stringify(otherCurrents());
   state = await call("/accounts");
   renderBanner();
   if (before && before !== state.current && isConnected()) emit("accountsChanged", [state.current]);
+  if (beforeOthers !== JSON.stringify(otherCurrents())) standardChanged();
   return state;
 }
 
@@ -85,19 +91,28 @@ function renderBanner() {
     document.body.prepend(banner);
   }
   const account = state?.current ?? "…";
+  const others = otherCurrents();
   banner.replaceChildren(
     node("strong", {}, "Development wallet — never use with real funds."),
     " ",
     node("span", { class: "dev-wallet-account" }, "Account ", node("code", { id: "dev-wallet-account" }, account)),
     " ",
+    node("details", { class: "dev-wallet-others" },
+      node("summary", {}, "NEAR, XRPL, Stellar"),
+      ...Object.entries(others).map(([type, a]) =>
+        node("span", { class: "dev-wallet-account" }, `${type} `, node("code", { id: `dev-wallet-account-${type.toLowerCase()}` }, a?.address ?? "…"), " "))),
+    " ",
     node("button", { type: "button", id: "dev-wallet-new-account", onclick: newAccount }, "Switch to a new account"),
   );
 }
 
+/** A fresh account of every type: a new person, as far as idOS can tell. */
 async function newAccount() {
+  for (const wallet_type of ["NEAR", "XRPL", "Stellar"]) await call("/accounts", { wallet_type });
   state = await call("/accounts", {});
   renderBanner();
   if (isConnected()) emit("accountsChanged", [state.current]);
+  standardChanged();
 }
 
 /** Shows `text` and waits for Approve (true) or Reject (false). One request at a time. */
@@ -162,6 +177,140 @@ async function request({ method, params = [] } = {}) {
   }
 }
 
+// --- Wallet Standard: NEAR, XRPL, Stellar -------------------------------------------------------
+
+/** The chain each type's accounts are on, and the feature that signs for it. */
+const STANDARD = Object.freeze({
+  NEAR: { chain: "near:mainnet", feature: "near:signMessage" },
+  XRPL: { chain: "xrpl:mainnet", feature: "xrpl:signMessage" },
+  Stellar: { chain: "stellar:pubnet", feature: "stellar:signMessage" },
+});
+
+function otherCurrents() {
+  return Object.fromEntries(Object.keys(STANDARD).map((t) => [t, state?.wallets?.[t]?.current ?? null]));
+}
+
+const hexToBytes = (hex) => Uint8Array.from(hex.replace(/^0x/, "").match(/../g) ?? [], (b) => parseInt(b, 16));
+const bytesToBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
+/** A Wallet Standard account for the server's account `a` of `type`. NEAR names its account by
+ * its implicit account id (the public key's hex), as NEAR wallets do; idOS names it by the key. */
+function standardAccount(type, a) {
+  const { chain, feature } = STANDARD[type];
+  return Object.freeze({
+    address: type === "NEAR" ? a.public_key : a.address,
+    publicKey: hexToBytes(a.public_key),
+    chains: Object.freeze([chain]),
+    features: Object.freeze([feature]),
+    label: `idOS development wallet (${type})`,
+  });
+}
+
+function standardAccounts() {
+  if (localStorage.getItem(STANDARD_CONNECTED) !== "1" || !state) return [];
+  return Object.entries(otherCurrents()).filter(([, a]) => a).map(([type, a]) => standardAccount(type, a));
+}
+
+const standardListeners = new Set();
+function standardChanged() {
+  for (const f of standardListeners) {
+    try { f({ accounts: standardAccounts() }); } catch (e) { console.error(e); }
+  }
+}
+
+/** The server account a Wallet Standard account stands for (it must be the current one). */
+function serverAddress(type, account) {
+  const current = state?.wallets?.[type]?.current;
+  if (localStorage.getItem(STANDARD_CONNECTED) !== "1") {
+    throw new ProviderRpcError(4100, "Connect the development wallet first (standard:connect).");
+  }
+  if (!current || account?.address !== standardAccount(type, current).address) {
+    throw new ProviderRpcError(4100, `The development wallet's ${type} account is not ${account?.address}.`);
+  }
+  return current.address;
+}
+
+async function signStandard(type, account, message, extra = {}) {
+  if (typeof message !== "string") throw new ProviderRpcError(-32602, "signMessage takes the message as text");
+  await refresh();
+  const address = serverAddress(type, account);
+  const ok = await confirmSignature(address, message);
+  if (!ok) throw new ProviderRpcError(4001, "You rejected the signature in the development wallet.");
+  const { signature } = await call("/sign", { address, message: textToHex(message), ...extra });
+  return { address, signature: hexToBytes(signature) };
+}
+
+export const standardWallet = Object.freeze({
+  version: "1.0.0",
+  name: INFO.name,
+  icon: INFO.icon,
+  chains: Object.freeze(Object.values(STANDARD).map((s) => s.chain)),
+  get accounts() {
+    return standardAccounts();
+  },
+  features: Object.freeze({
+    "standard:connect": {
+      version: "1.0.0",
+      async connect() {
+        await refresh();
+        localStorage.setItem(STANDARD_CONNECTED, "1");
+        const accounts = standardAccounts();
+        standardChanged();
+        return { accounts };
+      },
+    },
+    "standard:disconnect": {
+      version: "1.0.0",
+      async disconnect() {
+        localStorage.removeItem(STANDARD_CONNECTED);
+        standardChanged();
+      },
+    },
+    "standard:events": {
+      version: "1.0.0",
+      on(event, listener) {
+        if (event !== "change") return () => {};
+        standardListeners.add(listener);
+        return () => standardListeners.delete(listener);
+      },
+    },
+    // NEP-413: the dapp's recipient and nonce; the answer as a NEAR wallet gives it.
+    "near:signMessage": {
+      version: "1.0.0",
+      async signMessage({ account, message, recipient, nonce }) {
+        if (typeof recipient !== "string" || !(nonce instanceof Uint8Array) || nonce.length !== 32) {
+          throw new ProviderRpcError(-32602, "near:signMessage takes a recipient and a 32-byte nonce");
+        }
+        const nonceHex = [...nonce].map((b) => b.toString(16).padStart(2, "0")).join("");
+        const { address, signature } = await signStandard("NEAR", account, message, { recipient, nonce: nonceHex });
+        return { accountId: account.address, publicKey: address, signature: bytesToBase64(signature) };
+      },
+    },
+    // ripple-keypairs' signature over hex(utf8(message)), as GemWallet's signMessage answers.
+    "xrpl:signMessage": {
+      version: "1.0.0",
+      async signMessage({ account, message }) {
+        const { signature } = await signStandard("XRPL", account, message);
+        return { signedMessage: [...signature].map((b) => b.toString(16).padStart(2, "0")).join("").toUpperCase() };
+      },
+    },
+    // SEP-43's signMessage answer; the signature is SEP-53's.
+    "stellar:signMessage": {
+      version: "1.0.0",
+      async signMessage({ account, message }) {
+        const { address, signature } = await signStandard("Stellar", account, message);
+        return { signedMessage: bytesToBase64(signature), signerAddress: address };
+      },
+    },
+  }),
+});
+
+function registerStandard() {
+  const callback = ({ register }) => register(standardWallet);
+  window.dispatchEvent(new CustomEvent("wallet-standard:register-wallet", { detail: callback }));
+  window.addEventListener("wallet-standard:app-ready", (event) => callback(event.detail));
+}
+
 export const provider = Object.freeze({
   isIdosDevWallet: true,
   request,
@@ -185,6 +334,7 @@ function announce() {
 }
 window.addEventListener("eip6963:requestProvider", announce);
 announce();
+registerStandard();
 
 // Another origin of the server may have switched accounts: look again when the page returns.
 document.addEventListener("visibilitychange", () => {

@@ -4,16 +4,16 @@
 // (/issuer/api/…), which then creates the profile and writes the credential through the relay.
 import { connectEnclave } from "/sdk/idos-enclave.js";
 import { relayFetch } from "/shared/api.js";
-import { personalSign } from "/shared/wallets.js";
 import { me } from "/shared/session.js";
 import { showWalletPicker, connectAndSignIn } from "/shared/wallet-picker.js";
 import { el, showError, loadInto, busy } from "/shared/ui.js";
 
 const $ = (id) => document.getElementById(id);
-const page = { config: null, issuer: null, provider: null, address: null, enclave: null, step: null };
+const page = { config: null, issuer: null, account: null, address: null, enclave: null, step: null };
 
 /** A key the dashboard (or this page) created for a wallet that has no profile yet. */
-const pendingKeyName = (address) => `idos-new-key:${address.toLowerCase()}`;
+// The dashboard names a key it created for a wallet the same way (site.js).
+const pendingKeyName = (identifier) => `idos-new-key:${identifier}`;
 
 async function siteConfig() {
   if (!page.config) page.config = await relayFetch("/site-config.json");
@@ -58,12 +58,12 @@ async function signIn(wallet, button) {
   const status = $("sign-in-status");
   await busy(button, status, async () => {
     const config = await siteConfig();
-    const { address } = await connectAndSignIn(wallet, status, { chainId: config.siwe_chain_id });
-    page.provider = wallet.provider;
-    page.address = address;
+    const { account } = await connectAndSignIn(wallet, status, { chainId: config.siwe_chain_id, network: config.chain_id });
+    page.account = account;
+    page.address = account.identifier;
     $("wallet-list").hidden = true;
     $("session-line").hidden = false;
-    $("session-line").replaceChildren("Signed in as ", el("code", { id: "signed-in-address" }, address), ` with ${wallet.info.name}.`);
+    $("session-line").replaceChildren("Signed in as ", el("code", { id: "signed-in-address" }, account.address), ` with ${wallet.name}.`);
     $("issue-section").hidden = false;
     $("get-credential").focus();
   });
@@ -93,7 +93,7 @@ async function newProfile(start) {
   step("key", "done");
   step("proof", "active");
   say("Sign the wallet ownership proof in your wallet.");
-  const signature = await personalSign(page.provider, page.address, start.proof.message);
+  const signature = await page.account.sign(start.proof.message);
   step("proof", "done");
   step("profile", "active");
   say("The issuer is creating your profile (two transactions)…");
@@ -134,7 +134,7 @@ async function getCredential(button) {
       }
       step("grant", "active");
       say("Sign the delegated write grant in your wallet.");
-      const grantSignature = await personalSign(page.provider, page.address, start.grant_message);
+      const grantSignature = await page.account.sign(start.grant_message);
       step("grant", "done");
       step("credential", "active");
       say("The issuer is writing your credential…");

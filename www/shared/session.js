@@ -1,4 +1,5 @@
-// Signing in to the relay with an EVM wallet (EIP-4361 "Sign-In with Ethereum"), and the session.
+// Signing in to the relay, and the session: EVM wallets with EIP-4361 ("Sign-In with Ethereum"),
+// NEAR, XRPL and Stellar wallets with the relay's wallet sign-in text (POST /api/v1/auth/wallet).
 //
 // On the relay's own origin the session is the relay's HttpOnly cookie; on another origin (a
 // dapp calling the relay cross-origin) it is the bearer token kept here, in memory, per relay.
@@ -44,6 +45,55 @@ export async function signInWithEthereum({ provider, address, relay = "", chainI
   const session = { token: answer.token, identity: answer.identity, expiresAt: answer.expires_at };
   sessions.set(key(relay), session);
   return { ...session, address: toChecksumAddress(address) };
+}
+
+/**
+ * The wallet sign-in text, exactly as the relay builds it (protocol::sign_in::wallet_sign_in_text):
+ * six `\n`-separated lines, no newline at the end.
+ * @param {{origin: string, network: string, wallet: string, nonce: string}} p
+ *   `origin`: the relay's public origin; `network`: the idOS chain id; `wallet`: idOS's identifier
+ */
+export function walletSignInText({ origin, network, wallet, nonce }) {
+  return `idOS relay sign-in\norigin: ${origin}\nnetwork: ${network}\npurpose: session\nwallet: ${wallet}\nnonce: ${nonce}`;
+}
+
+/**
+ * Signs a NEAR, XRPL or Stellar account in: a nonce from the relay, the wallet sign-in text
+ * signed by the wallet its own way, POST /api/v1/auth/wallet.
+ *
+ * The text names the relay's origin as this page reaches it (`relay`, or this page's origin),
+ * never an origin the relay reports, so a relay cannot collect a signature that signs in
+ * elsewhere.
+ * @param {{account: import("./wallets.js").Account, relay?: string, network?: string}} p
+ *   `network`: the idOS chain id (default: the one GET /api/v1/chain names)
+ * @returns {Promise<{token: string, identity: string, expiresAt: string, address: string}>}
+ */
+export async function signInWithWallet({ account, relay = "", network }) {
+  const origin = relay ? new URL(relay).origin : location.origin;
+  const chain = network ?? (await relayFetch("/api/v1/chain", { relay })).chain_id;
+  const { nonce } = await relayFetch("/api/v1/auth/nonce", { relay });
+  const text = walletSignInText({ origin, network: chain, wallet: account.identifier, nonce });
+  const signature = await account.sign(text);
+  const answer = await relayFetch("/api/v1/auth/wallet", {
+    method: "POST",
+    relay,
+    body: { wallet_type: account.walletType, wallet: account.identifier, nonce, signature },
+  });
+  const session = { token: answer.token, identity: answer.identity, expiresAt: answer.expires_at };
+  sessions.set(key(relay), session);
+  return { ...session, address: account.address };
+}
+
+/**
+ * Signs `account` in with its wallet type's sign-in: EIP-4361 for EVM, the wallet sign-in text
+ * otherwise.
+ * @param {{account: import("./wallets.js").Account, relay?: string, chainId?: number, network?: string}} p
+ */
+export function signInAccount({ account, relay = "", chainId = 1, network }) {
+  if (account.walletType === "EVM") {
+    return signInWithEthereum({ provider: account.provider, address: account.address, relay, chainId });
+  }
+  return signInWithWallet({ account, relay, network });
 }
 
 /** The bearer token of this page's session with `relay`, if it signed in here. */

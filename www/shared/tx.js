@@ -1,8 +1,9 @@
 // A transaction from a browser: the relay prepares it (the exact text to sign and the unsigned
-// encoding, so the page needs no Borsh), the wallet signs the text (personal_sign), the relay
-// submits it and waits for its block.
+// encoding, so the page needs no Borsh), the wallet signs the text (personal_sign for EVM, its
+// own message signing for NEAR, XRPL and Stellar: wallets.js `Account.sign`), the relay submits
+// it and waits for its block.
 import { relayFetch, RelayError } from "./api.js";
-import { personalSign } from "./wallets.js";
+import { personalSign, sameWallet } from "./wallets.js";
 
 /**
  * @typedef {"preparing"|"signing"|"submitting"|"committed"} Stage
@@ -19,7 +20,7 @@ function checkSigningText(prepared, action, address) {
   const ok =
     lines[0] === "idOS transaction" &&
     lines[1] === `Action: ${action.action}` &&
-    lines.some((l) => l.toLowerCase() === `signer: ${address.toLowerCase()}`) &&
+    lines.some((l) => l.startsWith("Signer: ") && sameWallet(l.slice("Signer: ".length), address)) &&
     lines.some((l) => l === `Chain ID: ${prepared.chain_id}`);
   if (!ok) {
     throw new RelayError(
@@ -32,24 +33,28 @@ function checkSigningText(prepared, action, address) {
 
 /**
  * Prepares, signs (wallet), submits and waits for the commit of one action.
- * @param {{provider: import("./wallets.js").Eip1193Provider, address: string,
+ * @param {{account?: import("./wallets.js").Account,
+ *          provider?: import("./wallets.js").Eip1193Provider, address?: string,
  *          action: {action: string, args: object}, relay?: string, token?: string,
  *          onStage?: (info: StageInfo) => void}} p
+ *   the signer: `account` (any wallet type), or an EVM wallet's `provider` and `address`
  * @returns {Promise<{hash: string, height: number}>} once committed; rejects with RelayError
  *   (the node's refusal code, e.g. "grant_locked", when the block refused it; "not_committed" when
  *   the relay's wait ended first) or WalletError (e.g. "user_rejected")
  */
-export async function submitAction({ provider, address, action, relay = "", token, onStage = () => {} }) {
+export async function submitAction({ account, provider, address, action, relay = "", token, onStage = () => {} }) {
+  const signer = account?.identifier ?? address;
+  const sign = account ? (text) => account.sign(text) : (text) => personalSign(provider, address, text);
   onStage({ stage: "preparing" });
   const prepared = await relayFetch("/api/v1/tx/prepare", {
     method: "POST",
     relay,
     token,
-    body: { action, signer: address },
+    body: { action, signer },
   });
-  checkSigningText(prepared, action, address);
+  checkSigningText(prepared, action, signer);
   onStage({ stage: "signing", signingText: prepared.signing_text });
-  const signature = await personalSign(provider, address, prepared.signing_text);
+  const signature = await sign(prepared.signing_text);
   onStage({ stage: "submitting", signingText: prepared.signing_text });
   const status = await relayFetch("/api/v1/tx?wait=commit", {
     method: "POST",

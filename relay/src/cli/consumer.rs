@@ -1,6 +1,7 @@
-//! `idos consumer ...`: a grantee (a consumer with an Ed25519 key) listing what was shared
+//! `idos consumer ...`: a grantee (a consumer with an Ed25519 key, or a wallet of any type:
+//! `--key-kind`) listing what was shared
 //! with it, reading and decrypting a copy, and giving one up, through a relay. Every command
-//! signs in with the key first (Ed25519 sign-in).
+//! signs in with the key first (Ed25519 sign-in, or the wallet sign-in for other kinds).
 
 use clap::Subcommand;
 use idos_client::credential::open_shared;
@@ -12,7 +13,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::output::{CliError, write_stdout};
-use super::remote::{EncryptionKeyArgs, KeyArgs, RelayArgs, block_on, print, print_committed};
+use super::remote::{
+    EncryptionKeyArgs, KeyArgs, RelayArgs, block_on, print, print_committed, sign_in,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum ConsumerCommand {
@@ -73,7 +76,7 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
             let key = key.signing_key()?;
             let client = relay.client()?;
             let grants = block_on(async {
-                let me = client.sign_in_ed25519(&key, None).await?;
+                let me = sign_in(&client, &key).await?;
                 let mut all: Vec<AccessGrantRecord> = Vec::new();
                 let mut page = PageQuery::first();
                 loop {
@@ -115,7 +118,7 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
             };
             let client = relay.client()?;
             let (copy, grant) = block_on(async {
-                let me = client.sign_in_ed25519(&key, None).await?;
+                let me = sign_in(&client, &key).await?;
                 let grants = me
                     .grants_for_credential(copy_id, &PageQuery::first())
                     .await?;
@@ -154,7 +157,7 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
             let key = key.signing_key()?;
             let client: Client = relay.client()?;
             let status = block_on(async {
-                let me = client.sign_in_ed25519(&key, None).await?;
+                let me = sign_in(&client, &key).await?;
                 let prepared = me.prepare_rescind(copy_id, None).await?;
                 let expected = RescindSharedCredential {
                     credential_id: copy_id,

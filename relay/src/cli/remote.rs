@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use idos_client::Client;
 use protocol::identity::{SignatureScheme, SigningKey};
 use protocol::nacl_box::EncryptionSecretKey;
@@ -30,27 +30,77 @@ impl RelayArgs {
     }
 }
 
+/// What kind of signing key `--key-file` holds, and so how it signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignerKind {
+    /// A raw Ed25519 seed, 64 hex digits (issuers, consumers, FaceSign).
+    Ed25519,
+    /// A secp256k1 EVM key, 64 hex digits (`0x` allowed).
+    Evm,
+    /// A NEAR wallet's Ed25519 seed, 64 hex digits (signs NEP-413 messages).
+    Near,
+    /// `ripple-keypairs`' private key, 66 hex digits (`00` then secp256k1, or `ED` then Ed25519).
+    Xrpl,
+    /// A Stellar account's Ed25519 seed, 64 hex digits (signs SEP-53 messages).
+    Stellar,
+}
+
+impl SignerKind {
+    fn scheme(self) -> SignatureScheme {
+        match self {
+            SignerKind::Ed25519 => SignatureScheme::Ed25519,
+            SignerKind::Evm => SignatureScheme::Eip191,
+            SignerKind::Near => SignatureScheme::Nep413,
+            SignerKind::Xrpl => SignatureScheme::Xrpl,
+            SignerKind::Stellar => SignatureScheme::Stellar,
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            SignerKind::Xrpl => "66 hex digits, 00 or ED first",
+            _ => "64 hex digits",
+        }
+    }
+}
+
 /// A signing key: the file `--key-file` (or `IDOS_KEY_FILE`) holds it, or the variable
-/// `IDOS_KEY` does (the Ed25519 seed as 64 hex digits).
+/// `IDOS_KEY` does, as `idos keys generate` prints it; `--key-kind` says which kind it is.
 #[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
-    /// A file holding the Ed25519 signing key (64 hex digits, as `idos keys generate --kind
-    /// ed25519` prints it); without it, the variable IDOS_KEY holds the key.
+    /// A file holding the signing key (hex, as `idos keys generate` prints it); without it, the
+    /// variable IDOS_KEY holds the key.
     #[arg(long, env = "IDOS_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// The key's kind: how it signs and which wallet it is.
+    #[arg(long, env = "IDOS_KEY_KIND", value_enum, default_value = "ed25519")]
+    pub key_kind: SignerKind,
 }
 
 impl KeyArgs {
-    /// The Ed25519 signing key.
+    /// The signing key.
     pub fn signing_key(&self) -> Result<SigningKey, CliError> {
         let text = secret(self.key_file.as_deref(), "IDOS_KEY", "--key-file")?;
-        SigningKey::from_hex(SignatureScheme::Ed25519, text.trim()).map_err(|e| {
+        SigningKey::from_hex(self.key_kind.scheme(), text.trim()).map_err(|e| {
             CliError::Usage(format!(
-                "the signing key is not a 64-hex-digit Ed25519 seed ({})",
+                "the signing key is not a {} key: expected {} ({}); say its kind with --key-kind",
+                self.key_kind
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned()),
+                self.key_kind.expected(),
                 e.code()
             ))
         })
     }
+}
+
+/// Signs `key` in to the relay: Ed25519 sign-in for a raw Ed25519 key, the wallet sign-in
+/// (its own scheme) for any other kind.
+pub async fn sign_in(client: &Client, key: &SigningKey) -> Result<Client, CliError> {
+    Ok(match key {
+        SigningKey::Ed25519(_) => client.sign_in_ed25519(key, None).await?,
+        _ => client.sign_in_wallet(key, None).await?,
+    })
 }
 
 /// An encryption (X25519) secret key: the file `--encryption-key-file` (or
