@@ -314,13 +314,8 @@ async fn start(
     State(issuer): State<Issuer>,
     Json(request): Json<StartRequest>,
 ) -> Result<axum::Json<StartResponse>, DemoError> {
+    // Any wallet type idOS verifies: EVM, NEAR, XRPL, Stellar, FaceSign (raw Ed25519).
     let wallet = Identity::parse(&request.wallet).map_err(|e| field_error("wallet", e))?;
-    if !matches!(wallet, Identity::Evm(_)) {
-        return Err(DemoError::bad_request(
-            "unsupported_wallet",
-            "wallet: the demo issuer onboards EVM wallets (0x addresses)",
-        ));
-    }
     let relay = &issuer.0.config.relay;
     let chain_id = relay.chain_id().await?;
     let has_profile = relay.client.has_profile(&wallet).await?.data;

@@ -16,7 +16,7 @@ use idos_demo::dapp::{DappConfig, LOCK_SECS};
 use idos_demo::issuer::{Issuer, IssuerConfig};
 use node::run::{NodeConfig, start_embedded};
 use protocol::action::{AddCredential, ShareCredential};
-use protocol::identity::{Ed25519SigningKey, Identity, SigningKey};
+use protocol::identity::{Ed25519SigningKey, Identity, SignatureScheme, SigningKey};
 use protocol::nacl_box::{EncryptionSecretKey, decrypt};
 use relay::access_log::AccessLog;
 use relay::api::{ApiState, app};
@@ -203,7 +203,12 @@ struct User {
 }
 
 async fn onboard(d: &Demo) -> User {
-    let wallet = SigningKey::generate_evm();
+    onboard_with(d, SigningKey::generate_evm()).await
+}
+
+/// A new user with `wallet` onboarded by the demo issuer, as its page does: start, ownership
+/// proof and profile, then the delegated write grant and the credential.
+async fn onboard_with(d: &Demo, wallet: SigningKey) -> User {
     let key = EncryptionSecretKey::generate();
     let address = wallet.identity().identifier();
     let (status, start) = call(
@@ -359,6 +364,29 @@ async fn the_demo_issuer_creates_a_profile_and_issues_a_kyc_credential_by_delega
     )
     .await;
     assert_refused(&replay, 409, "dwg_used");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_issuer_onboards_near_xrpl_stellar_and_facesign_wallets() {
+    let d = demo().await;
+    for wallet in [
+        SigningKey::from_hex(SignatureScheme::Nep413, &"41".repeat(32)).unwrap(),
+        SigningKey::from_hex(SignatureScheme::Xrpl, &format!("00{}", "42".repeat(32))).unwrap(),
+        SigningKey::from_hex(SignatureScheme::Stellar, &"43".repeat(32)).unwrap(),
+        SigningKey::generate_ed25519(),
+    ] {
+        let what = wallet.identity().identifier();
+        let user = onboard_with(&d, wallet).await;
+        // The wallet signs in its own way and reads the credential the issuer wrote for it.
+        let me = d.relay.sign_in_wallet(&user.wallet, None).await.unwrap();
+        assert_eq!(me.me().await.unwrap().data.id, user.user_id, "{what}");
+        let stored = me.credential(user.original_id).await.unwrap().data;
+        let plaintext = decrypt(&stored.content, &stored.encryptor_public_key, &user.key).unwrap();
+        assert!(
+            String::from_utf8_lossy(&plaintext).contains(&user.document_number),
+            "{what}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,9 +548,9 @@ async fn fail_hostile_inputs_at_the_demo_endpoints_get_typed_errors() {
         "invalid_evm_address",
     );
     assert_refused(
-        &call(&start_url, Some(json!({"wallet": "ab".repeat(32)}))).await,
+        &call(&start_url, Some(json!({"wallet": "rNotAnXrplAddress"}))).await,
         400,
-        "unsupported_wallet",
+        "invalid_xrpl_address",
     );
     assert_refused(
         &call(
