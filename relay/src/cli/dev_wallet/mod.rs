@@ -243,14 +243,12 @@ struct SignRequest {
 /// The longest message the wallet signs (a transaction's signing text is a few hundred bytes).
 const MAX_MESSAGE: usize = 16 * 1024;
 
-fn nep413_request(req: &SignRequest) -> Result<Option<Nep413Request>, Response> {
+fn nep413_request(req: &SignRequest) -> Result<Option<Nep413Request>, DevWalletError> {
     let (Some(recipient), Some(nonce)) = (&req.recipient, &req.nonce) else {
         return Ok(None);
     };
     let bad = || {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
+        DevWalletError::BadRequest(
             "nonce: 64 hex digits (NEP-413's 32 bytes); recipient: at most 256 bytes".into(),
         )
     };
@@ -287,7 +285,7 @@ async fn sign(
     };
     let nep413 = match nep413_request(&req) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return refuse_error(e),
     };
     match s.wallet.keys.sign(&req.address, &message, nep413) {
         Ok(sig) => (
@@ -372,5 +370,85 @@ mod tests {
             call(&on, "POST", "/dev-wallet/api/sign", Some(app)).await,
             StatusCode::NOT_FOUND
         );
+    }
+
+    async fn post(
+        router: &Router,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        use tower::ServiceExt;
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/json")
+            .header("origin", "http://localhost:8080")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let response = router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn the_routes_make_and_sign_with_accounts_of_every_type_and_refuse_malformed_requests() {
+        let data = tempfile::tempdir().unwrap();
+        let wallet = DevWallet::open(data.path(), 1).unwrap();
+        let www = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www");
+        let router = wallet.router(&www, vec!["http://localhost:8080".to_owned()]);
+        let (status, state) = post(
+            &router,
+            "/dev-wallet/api/accounts",
+            serde_json::json!({"wallet_type": "Stellar"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{state}");
+        let stellar = &state["wallets"]["Stellar"];
+        assert_eq!(stellar["accounts"].as_array().unwrap().len(), 2, "{state}");
+        assert_eq!(stellar["current"], stellar["accounts"][1]);
+        let near = state["wallets"]["NEAR"]["current"]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let message = format!("0x{}", hex::encode("hello"));
+        let sign = |extra: serde_json::Value| {
+            let mut body = serde_json::json!({"address": near, "message": message});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            post(&router, "/dev-wallet/api/sign", body)
+        };
+        let (status, signed) = sign(serde_json::json!({
+            "recipient": "idos.network", "nonce": "07".repeat(32)
+        }))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{signed}");
+        assert_eq!(signed["signature"].as_str().unwrap().len(), 2 + 128);
+        for (extra, code) in [
+            (serde_json::json!({}), "invalid_request"),
+            (
+                serde_json::json!({"recipient": "idos.network", "nonce": "07"}),
+                "invalid_request",
+            ),
+            (
+                serde_json::json!({"recipient": "x".repeat(300), "nonce": "07".repeat(32)}),
+                "invalid_request",
+            ),
+        ] {
+            let (status, refused) = sign(extra.clone()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{extra}: {refused}");
+            assert_eq!(refused["code"], code, "{extra}");
+        }
+        let (status, refused) = post(
+            &router,
+            "/dev-wallet/api/accounts",
+            serde_json::json!({"wallet_type": "ed25519"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+        assert_eq!(refused["code"], "unsupported_wallet_type");
     }
 }
