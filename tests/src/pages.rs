@@ -80,16 +80,21 @@ pub async fn text_of(c: &Client, css: &str, secs: u64, done: impl Fn(&str) -> bo
     text
 }
 
-/// Approves the development wallet's confirmation and waits for it to close (so the next
-/// confirmation is a new request); returns the text it showed.
-pub async fn approve_in_dev_wallet(c: &Client) -> String {
-    let shown = text_of(
+/// Waits for the development wallet's confirmation to open; returns the text it shows.
+pub async fn dev_wallet_request(c: &Client) -> String {
+    text_of(
         c,
         "#dev-wallet-confirm[open] #dev-wallet-message",
         STEP_SECS,
         |t| !t.is_empty(),
     )
-    .await;
+    .await
+}
+
+/// Approves the development wallet's confirmation and waits for it to close (so the next
+/// confirmation is a new request); returns the text it showed.
+pub async fn approve_in_dev_wallet(c: &Client) -> String {
+    let shown = dev_wallet_request(c).await;
     click(c, "#dev-wallet-approve").await;
     poll(
         c,

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use e2e::kit::{assert_accessible, create_key_in_dialog};
-use e2e::pages::{approve_in_dev_wallet, click, holdings, screenshot, text_of};
+use e2e::pages::{approve_in_dev_wallet, click, dev_wallet_request, holdings, screenshot, text_of};
 use e2e::product::{api_state, bundled_node, with_ops};
 use e2e::{Browser, enclave_dist, js, open_dialog, poll, root, serve};
 use fantoccini::Client;
@@ -241,13 +241,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     // Sign in: the wallet shows the EIP-4361 message; the relay accepts its signature.
     screenshot(c, "dashboard-connect", None).await;
     click(c, "button.wallet[data-rdns='network.idos.dev-wallet']").await;
-    text_of(
-        c,
-        "#dev-wallet-confirm[open] #dev-wallet-message",
-        15,
-        |t| !t.is_empty(),
-    )
-    .await;
+    dev_wallet_request(c).await;
     screenshot(c, "dev-wallet-confirm", None).await;
     let shown = approve_in_dev_wallet(c).await;
     let address = wallet.current();
@@ -495,13 +489,7 @@ async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_d
     // Rejected in the wallet: nobody is signed in, and the page says why.
     click(c, "#sign-out").await;
     click(c, "#wallet-list button.wallet[data-wallet-type='NEAR']").await;
-    text_of(
-        c,
-        "#dev-wallet-confirm[open] #dev-wallet-message",
-        15,
-        |t| !t.is_empty(),
-    )
-    .await;
+    dev_wallet_request(c).await;
     click(c, "#dev-wallet-reject").await;
     let said = text_of(c, "#sign-in-status", 15, |t| !t.is_empty()).await;
     assert!(said.contains("declined"), "{said}");
