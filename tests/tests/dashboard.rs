@@ -379,6 +379,19 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
 /// proof its own way; the NEAR wallet signs the transactions), revokes a grant, then signs in
 /// again as the XRPL and as the Stellar account to the same profile. A signature rejected in the
 /// wallet signs nobody in and says so.
+/// Signs out, and waits for the page it reloads (so what follows acts on the new document).
+async fn sign_out(c: &Client) {
+    js(c, "window.beforeSignOut = true", vec![]).await;
+    click(c, "#sign-out").await;
+    poll(
+        c,
+        "return window.beforeSignOut === undefined && document.readyState === 'complete'",
+        15,
+        |v| v == true,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_dashboard() {
     let data = tempfile::TempDir::new().unwrap();
@@ -469,7 +482,7 @@ async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_d
 
     // The same profile, signed in as the XRPL and as the Stellar account.
     for address in [&xrpl, &stellar] {
-        click(c, "#sign-out").await;
+        sign_out(c).await;
         let kind = if address.starts_with('r') {
             "XRPL"
         } else {
@@ -487,7 +500,7 @@ async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_d
     }
 
     // Rejected in the wallet: nobody is signed in, and the page says why.
-    click(c, "#sign-out").await;
+    sign_out(c).await;
     click(c, "#wallet-list button.wallet[data-wallet-type='NEAR']").await;
     dev_wallet_request(c).await;
     click(c, "#dev-wallet-reject").await;
