@@ -26,6 +26,7 @@ use crate::state::read::{ReadContext, answer};
 use crate::state::role::require_role;
 use crate::state::verify::{EvmKeys, verify_stateless};
 use crate::state::{BlockContext, next_nonce, set_nonce};
+use crate::state_tree;
 use crate::store::{Changes, Read, ReadCache, Store, Table, Working, Write};
 use crate::verified::VerifiedTxs;
 
@@ -55,13 +56,21 @@ pub struct AppConfig {
     /// How many EVM signers' public keys to remember (0: none). Speed only: a signer's later
     /// signatures cost one verification instead of a recovery, with the same verdict.
     pub evm_key_cache: usize,
+    /// How many of the latest versions of the state tree stay provable (at least 1): older
+    /// tree nodes are pruned ([`crate::state_tree::prune`]). Node-local: it never changes a
+    /// root.
+    pub state_retention: u64,
 }
+
+/// The default [`AppConfig::state_retention`]: about the last hundred blocks stay provable.
+pub const DEFAULT_STATE_RETENTION: u64 = 100;
 
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             trusted_gateways: Vec::new(),
             evm_key_cache: EvmKeys::DEFAULT_LIMIT,
+            state_retention: DEFAULT_STATE_RETENTION,
         }
     }
 }
@@ -71,8 +80,8 @@ impl Default for AppConfig {
 pub struct Committed {
     /// 0 before the first block.
     pub height: u64,
-    /// Before the first block: the genesis app hash ([`genesis_app_hash`]; empty before
-    /// InitChain).
+    /// The root of the state tree ([`crate::state_tree`]) after this block; before the first
+    /// block, the root of the genesis version (empty before InitChain).
     pub app_hash: Vec<u8>,
     /// Block time, unix seconds.
     pub time: i64,
@@ -185,6 +194,17 @@ impl App {
             None => 1,
         };
         let committed = read_committed(&*store)?;
+        if genesis.is_some() {
+            let version = tree_version(committed.height, initial_height);
+            if state_tree::root(&*store, version)?.is_none() {
+                return Err(NodeError::Config(format!(
+                    "this data directory has no state tree at height {} (written by an idOS \
+                     node older than the authenticated state): start the node on a new data \
+                     directory",
+                    committed.height
+                )));
+            }
+        }
         let evm_keys = EvmKeys::with_limit(config.evm_key_cache);
         Ok(App {
             store,
@@ -247,7 +267,9 @@ impl App {
         if let Some(existing) = &*current {
             if *existing == genesis && self.initial_height.load(Ordering::SeqCst) == initial_height
             {
-                return Ok(genesis_app_hash(&genesis, initial_height));
+                return state_tree::root(&*self.store, 0)?
+                    .map(|root| root.to_vec())
+                    .ok_or_else(|| NodeError::corrupt("state tree", "no genesis root"));
             }
             return Err(NodeError::Unauthorized(format!(
                 "this data directory belongs to chain {:?} (owner {}, first height {}); refusing genesis for chain {:?} (first height {initial_height})",
@@ -257,8 +279,9 @@ impl App {
                 genesis.chain_id
             )));
         }
-        let app_hash = genesis_app_hash(&genesis, initial_height);
-        let mut changes = Changes::default();
+        let tree = state_tree::genesis(&*self.store, &genesis_digest(&genesis, initial_height))?;
+        let app_hash = tree.root.to_vec();
+        let mut changes = tree.changes;
         let json = serde_json::to_vec(&genesis)
             .map_err(|e| NodeError::Config(format!("the genesis cannot be encoded: {e}")))?;
         changes.put(Table::Meta, meta::GENESIS.to_vec(), json);
@@ -489,7 +512,10 @@ impl App {
                 signers.insert(signer, nonce);
             }
         }
-        let app_hash = app_hash(&committed.app_hash, height, time, &block);
+        let version = tree_version(height, self.initial_height.load(Ordering::SeqCst));
+        let tree = state_tree::update(&*self.store, version, &block)?;
+        let app_hash = tree.root.to_vec();
+        block.absorb(tree.changes);
         *lock(&self.pending) = Some(PendingBlock {
             signers,
             height,
@@ -620,6 +646,12 @@ impl App {
             .ok_or_else(|| NodeError::CallOrder("Commit without a finalized block".into()))?;
         let mut changes = std::mem::take(&mut pending.changes);
         changes.absorb(extra);
+        let version = tree_version(pending.height, self.initial_height.load(Ordering::SeqCst));
+        changes.absorb(state_tree::prune(
+            &*self.store,
+            version,
+            self.config.state_retention,
+        )?);
         changes.put(
             Table::Meta,
             meta::HEIGHT.to_vec(),
@@ -719,9 +751,10 @@ fn read_committed<R: Read + ?Sized>(r: &R) -> NodeResult<Committed> {
     })
 }
 
-/// The app hash before the first block: SHA-256 over the genesis (chain id, owner, first
-/// height). The first block's header carries it, so even a new chain's answers name a hash.
-pub fn genesis_app_hash(genesis: &Genesis, initial_height: u64) -> Vec<u8> {
+/// The genesis digest: SHA-256 over the chain id, the owner and the first height. It is the
+/// one leaf of the state tree's genesis version ([`state_tree::genesis`]), so every app hash
+/// commits to the chain it belongs to.
+pub fn genesis_digest(genesis: &Genesis, initial_height: u64) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(b"idos-genesis-v1");
     h.update((genesis.chain_id.len() as u32).to_be_bytes());
@@ -731,6 +764,16 @@ pub fn genesis_app_hash(genesis: &Genesis, initial_height: u64) -> Vec<u8> {
     h.update(owner);
     h.update(initial_height.to_be_bytes());
     h.finalize().to_vec()
+}
+
+/// The state tree's version after block `height` of a chain whose first block is
+/// `initial_height`: 0 for the genesis, then one per block.
+pub fn tree_version(height: u64, initial_height: u64) -> u64 {
+    if height == 0 {
+        0
+    } else {
+        height.saturating_sub(initial_height) + 1
+    }
 }
 
 /// How many bytes a transaction of `len` bytes takes in CometBFT's count of a block's data
@@ -743,32 +786,4 @@ pub fn proto_tx_size(len: usize) -> i64 {
         rest >>= 7;
     }
     (1 + varint + len) as i64
-}
-
-/// The app hash after a block: SHA-256 over the previous app hash, the height, the block time
-/// and every state change of the block in (table, key) order. It chains, so equal hashes at a
-/// height mean equal histories, hence equal state, on every node.
-pub fn app_hash(previous: &[u8], height: u64, time: i64, block: &Changes) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(b"idos-app-hash-v1");
-    h.update((previous.len() as u32).to_be_bytes());
-    h.update(previous);
-    h.update(height.to_be_bytes());
-    h.update(time.to_be_bytes());
-    for (table, key, value) in block.iter().filter(|(t, _, _)| t.is_state()) {
-        let name = table.name().as_bytes();
-        h.update((name.len() as u32).to_be_bytes());
-        h.update(name);
-        h.update((key.len() as u32).to_be_bytes());
-        h.update(key);
-        match value {
-            Some(v) => {
-                h.update([1]);
-                h.update((v.len() as u32).to_be_bytes());
-                h.update(v);
-            }
-            None => h.update([0]),
-        }
-    }
-    h.finalize().to_vec()
 }

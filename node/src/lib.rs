@@ -16,6 +16,7 @@ pub mod keyfile;
 pub mod rpc;
 pub mod run;
 pub mod state;
+pub mod state_tree;
 pub mod store;
 /// Builders for tests and benchmarks: compiled only with the `testing` feature, which the
 /// node's own tests and benches (and other crates' tests) turn on; the `idos` binary never has

@@ -54,6 +54,9 @@ pub struct NodeConfig {
     /// EVM public keys remembered to verify returning signers faster (default 100000; 0
     /// turns the cache off). Speed only, never a verdict.
     pub evm_key_cache: Option<usize>,
+    /// How many of the latest state-tree versions stay provable (default 100, at least 1);
+    /// older tree nodes are pruned. Node-local: never changes an app hash.
+    pub state_retention: Option<u64>,
     /// RPC requests served at once (embedded chain; default 256). Beyond it, requests get a
     /// JSON-RPC error to retry.
     pub rpc_max_concurrent: Option<usize>,
@@ -82,6 +85,10 @@ impl NodeConfig {
         AppConfig {
             trusted_gateways: self.trusted_gateways.clone(),
             evm_key_cache: self.evm_key_cache.unwrap_or(defaults.evm_key_cache),
+            state_retention: self
+                .state_retention
+                .unwrap_or(defaults.state_retention)
+                .max(1),
         }
     }
 

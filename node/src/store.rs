@@ -121,9 +121,20 @@ tables! {
     Blocks = "blocks", hashed = false;
     /// tx hash -> (height, index) (embedded chain only)
     TxIndex = "tx_index", hashed = false;
+    /// Jellyfish Merkle Tree node key (Borsh) -> node (Borsh): the authenticated state
+    /// (`crate::state_tree`), written with the block whose rows it covers
+    StateTreeNodes = "state_tree_nodes", hashed = false;
+    /// stale-since version (u64 BE) ‖ node key (Borsh): tree nodes no version from then on
+    /// uses, deleted once older than the retention
+    StateTreeStale = "state_tree_stale", hashed = false;
 }
 
 impl Table {
+    /// Whether the table stores the state tree (`crate::state_tree`).
+    pub const fn is_state_tree(self) -> bool {
+        matches!(self, Table::StateTreeNodes | Table::StateTreeStale)
+    }
+
     /// Whether the table is an index: its keys are read only by prefix scans, never one by one.
     const fn is_index(self) -> bool {
         matches!(
@@ -410,6 +421,7 @@ pub struct Store {
     options: Options,
     /// Rows read so far (each `get`, each step of an iterator).
     rows_read: AtomicU64,
+    tree_nodes_read: AtomicU64,
     /// Committed rows read recently (see [`row_cache`]).
     rows: RowCache,
 }
@@ -456,6 +468,7 @@ impl Store {
             sync_writes,
             options,
             rows_read: AtomicU64::new(0),
+            tree_nodes_read: AtomicU64::new(0),
             rows: RowCache::new(ROW_CACHE_BYTES),
         }))
     }
@@ -484,14 +497,27 @@ impl Store {
         })
     }
 
-    /// How many rows this store has read since it was opened: one per `get`, one per step of
-    /// a scan. Tests and benchmarks use it to show that a read costs what its answer holds.
+    /// How many rows of the application's tables this store has read since it was opened:
+    /// one per `get`, one per step of a scan (state-tree nodes are counted apart, in
+    /// [`Store::tree_nodes_read`]). Tests and benchmarks use it to show that a read costs what
+    /// its answer holds.
     pub fn rows_read(&self) -> u64 {
         self.rows_read.load(AtomicOrdering::Relaxed)
     }
 
-    fn count_read(&self) {
-        self.rows_read.fetch_add(1, AtomicOrdering::Relaxed);
+    /// How many state-tree entries (nodes, stale-index entries) this store has read since it
+    /// was opened: what a block's tree update and pruning cost.
+    pub fn tree_nodes_read(&self) -> u64 {
+        self.tree_nodes_read.load(AtomicOrdering::Relaxed)
+    }
+
+    fn count_read(&self, table: Table) {
+        let counter = if table.is_state_tree() {
+            &self.tree_nodes_read
+        } else {
+            &self.rows_read
+        };
+        counter.fetch_add(1, AtomicOrdering::Relaxed);
     }
 
     fn cf(&self, table: Table) -> &ColumnFamily {
@@ -532,7 +558,7 @@ impl Store {
         options: &ReadOptions,
     ) -> NodeResult<Option<Vec<u8>>> {
         without_perf_counters();
-        self.count_read();
+        self.count_read(table);
         Ok(self.db.get_cf_opt(self.cf(table), key, options)?)
     }
 
@@ -556,7 +582,7 @@ impl Store {
                 options,
                 IteratorMode::From(start, Direction::Forward),
             )
-            .inspect(|_| self.count_read())
+            .inspect(move |_| self.count_read(table))
             .map(|item| {
                 item.map(|(k, v)| (k.into_vec(), v.into_vec()))
                     .map_err(NodeError::from)
@@ -598,7 +624,7 @@ impl Read for Store {
     fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>> {
         let generation = match self.rows.get(table, key) {
             Ok(row) => {
-                self.count_read();
+                self.count_read(table);
                 return Ok(Some(row));
             }
             Err(generation) => generation,

@@ -29,6 +29,10 @@ fn page_budget(k: u32) -> u64 {
 /// names, their indexes and counters), whatever the state holds.
 const TX_BUDGET: u64 = 80;
 
+/// The most state-tree entries the block of one such transaction may read: its changed rows'
+/// paths (about log16 of the rows in state each) and a page of the stale index.
+const TREE_BUDGET: u64 = 200;
+
 fn id(kind: u128, i: u128) -> Uuid {
     Uuid::from_u128((kind << 64) | i)
 }
@@ -207,10 +211,14 @@ fn measured_read(f: &Fixture, key: &SigningKey, query: Query) -> (u64, usize, bo
     (rows, len, more)
 }
 
-fn measured_tx(f: &mut Fixture, key: &SigningKey, action: impl Into<Action>) -> u64 {
-    let before = rows_read(f);
+/// Submits `action` in a block of its own; returns the rows it read, and the state-tree
+/// entries its block read (the tree update along the changed rows' paths, and pruning).
+fn measured_tx(f: &mut Fixture, key: &SigningKey, action: impl Into<Action>) -> (u64, u64) {
+    let store = f.net.app.store();
+    let (rows, tree) = (store.rows_read(), store.tree_nodes_read());
     f.net.submit(key, action).unwrap();
-    rows_read(f) - before
+    let store = f.net.app.store();
+    (store.rows_read() - rows, store.tree_nodes_read() - tree)
 }
 
 #[test]
@@ -440,8 +448,13 @@ fn reads_and_transactions_cost_their_own_size_with_100000_grants_in_state() {
         ),
     ];
     for (name, key, action) in transactions {
-        let rows = measured_tx(&mut f, &key, action);
+        let (rows, tree) = measured_tx(&mut f, &key, action);
+        eprintln!("{name}: {rows} rows, {tree} tree entries");
         assert!(rows <= TX_BUDGET, "{name} read {rows} rows");
+        assert!(
+            tree <= TREE_BUDGET,
+            "{name}'s block read {tree} state-tree entries"
+        );
     }
     // What the transactions did is what they say.
     match f

@@ -1,0 +1,426 @@
+//! The authenticated state: a Jellyfish Merkle Tree (`jmt` 0.12, the tree Penumbra runs in
+//! production) over every state row, whose root is the app hash.
+//!
+//! Each row `(table, key) -> value` of a state table ([`Table::is_state`]) is one leaf, at
+//! [`key_hash`]`(table, key)`, holding the SHA-256 of the value; a deleted row is an absent
+//! leaf. The tree's version is the block height: a block's changes make the next version,
+//! computed in `FinalizeBlock` from the committed tree and written in the same atomic commit as
+//! the rows (`StateTreeNodes`), so a crash leaves rows and tree at the same height. A version
+//! with no change copies the previous root, so every height has a root.
+//!
+//! Why a JMT: it proves presence and absence of a key against one 32-byte root with a proof of
+//! about `log16(n)` sibling hashes (sparse, so absence is as cheap as presence), its update is
+//! deterministic (nothing node-local enters it: only the block's changes, in key order), it is
+//! versioned with an index of the nodes each version made stale (pruning is a scan of that
+//! index), and the crate is small, `#![forbid(unsafe_code)]`-clean in its public surface, and
+//! compiles for wasm32 (the client and the enclave verify its proofs). A plain sorted Merkle
+//! tree or an IAVL tree would rebalance on insert (more writes per update); a Merkle Patricia
+//! trie needs RLP and more hashing per level.
+//!
+//! Pruning: a node made stale at version `s` serves only versions before `s`. With a retention
+//! of `r` versions (`r >= 1`) the node keeps versions `H - r + 1 ..= H` provable and deletes
+//! what only older versions used, a bounded number of entries per block
+//! ([`PRUNE_PER_BLOCK`]), so a block's cost stays proportional to its own changes. What a node
+//! has pruned is node-local and never touches a root.
+
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
+use sha2::{Digest, Sha256};
+
+use crate::error::{NodeError, NodeResult};
+use crate::store::{Changes, Read, Table, Write};
+
+/// The most stale-node entries one commit deletes (with their nodes): a backlog drains over
+/// later blocks instead of making one block slow.
+pub const PRUNE_PER_BLOCK: usize = 4096;
+
+/// Stale-index entries read per step of pruning.
+const PRUNE_PAGE: usize = 64;
+
+/// The leaf position of a row: SHA-256 over the table's name (length-prefixed) and the key, so
+/// rows of different tables never share a leaf and no row can be read as another.
+pub fn key_hash(table: Table, key: &[u8]) -> KeyHash {
+    let name = table.name().as_bytes();
+    let mut h = Sha256::new();
+    h.update(b"idos-state-v1");
+    h.update((name.len() as u32).to_be_bytes());
+    h.update(name);
+    h.update(key);
+    KeyHash(h.finalize().into())
+}
+
+/// A tree that cannot be read or updated: a node is missing or does not decode (the data
+/// directory is damaged).
+fn tree_error(what: &str, e: impl std::fmt::Display) -> NodeError {
+    NodeError::corrupt(format!("state tree ({what})"), e)
+}
+
+fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
+    borsh::to_vec(key).expect("encoding into a Vec cannot fail")
+}
+
+/// Reads committed tree nodes through `R`. The tree holds values' hashes only: the one value
+/// a proof needs is the row's own, handed in as `value`.
+struct NodeReader<'a, R: Read + ?Sized> {
+    store: &'a R,
+    value: Option<(KeyHash, Vec<u8>)>,
+}
+
+impl<'a, R: Read + ?Sized> NodeReader<'a, R> {
+    fn nodes(store: &'a R) -> Self {
+        NodeReader { store, value: None }
+    }
+}
+
+impl<R: Read + ?Sized> TreeReader for NodeReader<'_, R> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        let Some(bytes) = self
+            .store
+            .get(Table::StateTreeNodes, &node_key_bytes(node_key))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(borsh::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!("a stored tree node does not decode: {e}")
+        })?))
+    }
+
+    fn get_value_option(
+        &self,
+        _max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(self
+            .value
+            .as_ref()
+            .filter(|(k, _)| *k == key_hash)
+            .map(|(_, v)| v.clone()))
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        Ok(None)
+    }
+}
+
+/// The tree's part of a block: the root and the rows (`StateTreeNodes`, `StateTreeStale`) that
+/// store it, to commit with the block.
+#[derive(Debug)]
+pub struct TreeUpdate {
+    /// The new version's root: the block's app hash.
+    pub root: [u8; 32],
+    /// The tree rows to write.
+    pub changes: Changes,
+}
+
+/// The next version of the tree: the committed tree at `version - 1` (read through `store`)
+/// with every state change of `block` applied. Reads only nodes on the changed paths.
+pub fn update<R: Read + ?Sized>(
+    store: &R,
+    version: Version,
+    block: &Changes,
+) -> NodeResult<TreeUpdate> {
+    let set = block
+        .iter()
+        .filter(|(table, _, _)| table.is_state())
+        .map(|(table, key, value)| (key_hash(table, key), value.map(<[u8]>::to_vec)));
+    update_leaves(store, version, set)
+}
+
+/// The leaf under which the genesis digest sits in every version of the tree, so the app hash
+/// commits to the chain id, the owner and the first height.
+pub fn genesis_leaf() -> KeyHash {
+    key_hash(Table::Meta, b"genesis")
+}
+
+/// Version 0 of the tree: the genesis digest alone, before any row.
+pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpdate> {
+    update_leaves(store, 0, [(genesis_leaf(), Some(digest.to_vec()))])
+}
+
+fn update_leaves<R: Read + ?Sized>(
+    store: &R,
+    version: Version,
+    set: impl IntoIterator<Item = (KeyHash, Option<OwnedValue>)>,
+) -> NodeResult<TreeUpdate> {
+    let reader = NodeReader::nodes(store);
+    let (root, batch) = Sha256Jmt::new(&reader)
+        .put_value_set(set, version)
+        .map_err(|e| tree_error("update", e))?;
+    Ok(TreeUpdate {
+        root: root.0,
+        changes: batch_changes(&batch),
+    })
+}
+
+fn batch_changes(batch: &TreeUpdateBatch) -> Changes {
+    let mut changes = Changes::default();
+    for (key, node) in batch.node_batch.nodes() {
+        changes.put(
+            Table::StateTreeNodes,
+            node_key_bytes(key),
+            borsh::to_vec(node).expect("encoding into a Vec cannot fail"),
+        );
+    }
+    for stale in &batch.stale_node_index_batch {
+        let mut key = stale.stale_since_version.to_be_bytes().to_vec();
+        key.extend(node_key_bytes(&stale.node_key));
+        changes.put(Table::StateTreeStale, key, Vec::new());
+    }
+    changes
+}
+
+/// The root at `version`, if the node still has it.
+pub fn root<R: Read + ?Sized>(store: &R, version: Version) -> NodeResult<Option<[u8; 32]>> {
+    let reader = NodeReader::nodes(store);
+    Sha256Jmt::new(&reader)
+        .get_root_hash_option(version)
+        .map(|root| root.map(|r| r.0))
+        .map_err(|e| tree_error("reading a root", e))
+}
+
+/// The stored key of the root at `version`: the Borsh encoding of `NodeKey {version,
+/// nibble_path: empty}` (u64 version, u64 nibble count 0, u32 byte length 0; `jmt` keeps the
+/// constructor private). Pinned by `roots_are_stored_under_the_key_pruning_deletes`.
+fn root_key_bytes(version: Version) -> Vec<u8> {
+    let mut key = version.to_le_bytes().to_vec();
+    key.extend(0u64.to_le_bytes());
+    key.extend(0u32.to_le_bytes());
+    key
+}
+
+/// The row `(table, key)` of the latest committed state (`version`, which must be the latest:
+/// the value comes from the row itself) and the proof of its presence or absence against the
+/// root of `version`.
+pub fn prove<R: Read + ?Sized>(
+    store: &R,
+    version: Version,
+    table: Table,
+    key: &[u8],
+) -> NodeResult<(Option<Vec<u8>>, jmt::proof::SparseMerkleProof<Sha256>)> {
+    let hash = key_hash(table, key);
+    let value = store.get(table, key)?;
+    let reader = NodeReader {
+        store,
+        value: value.clone().map(|v| (hash, v)),
+    };
+    let (found, proof) = Sha256Jmt::new(&reader)
+        .get_with_proof(hash, version)
+        .map_err(|e| tree_error("proof", e))?;
+    if found != value {
+        return Err(tree_error(
+            "proof",
+            format!("the tree and table {} disagree about a row", table.name()),
+        ));
+    }
+    Ok((value, proof))
+}
+
+/// Deletions that prune what only versions before `latest - retention + 1` use: at most
+/// [`PRUNE_PER_BLOCK`] stale nodes (and their index entries), oldest first, and the root of
+/// the version that just left the retention (a version that changed nothing copies its root,
+/// and no stale index names such a copy). `retention` is at least 1: the latest version is
+/// always kept.
+pub fn prune<R: Read + ?Sized>(store: &R, latest: Version, retention: u64) -> NodeResult<Changes> {
+    let mut changes = Changes::default();
+    let keep_from = latest.saturating_sub(retention.max(1)) + 1;
+    if let Some(dropped) = keep_from.checked_sub(1) {
+        changes.delete(Table::StateTreeNodes, root_key_bytes(dropped));
+    }
+    let mut pruned = 0;
+    let mut start = Vec::new();
+    // Page by page, so that a block whose stale entries are all still retained reads one
+    // page, not PRUNE_PER_BLOCK entries.
+    'pages: loop {
+        let page = store.scan_from(Table::StateTreeStale, &[], &start, PRUNE_PAGE)?;
+        let full = page.len() == PRUNE_PAGE;
+        for (key, _) in page {
+            let since = key.get(..8).map_or(u64::MAX, |b| {
+                u64::from_be_bytes(b.try_into().unwrap_or([0xff; 8]))
+            });
+            if since > keep_from || pruned == PRUNE_PER_BLOCK {
+                break 'pages;
+            }
+            changes.delete(Table::StateTreeNodes, key[8..].to_vec());
+            changes.delete(Table::StateTreeStale, key.clone());
+            pruned += 1;
+            start = key;
+            start.push(0);
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn put(changes: &mut Changes, table: Table, key: &[u8], value: &[u8]) {
+        changes.put(table, key.to_vec(), value.to_vec());
+    }
+
+    /// Applies `block` at `version` and commits rows and tree together, as the app does.
+    fn commit(store: &Store, version: Version, mut block: Changes) -> [u8; 32] {
+        let update = update(store, version, &block).unwrap();
+        block.absorb(update.changes);
+        store.commit(&block).unwrap();
+        update.root
+    }
+
+    fn open() -> (tempfile::TempDir, std::sync::Arc<Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), false).unwrap();
+        let genesis = genesis(&*store, b"test genesis").unwrap();
+        store.commit(&genesis.changes).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_root_depends_on_the_rows_not_on_the_order_or_the_history_that_made_them() {
+        let (_a, one) = open();
+        let (_b, other) = open();
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, b"u1", b"alice");
+        put(&mut block, Table::Wallets, b"w1", b"0xabc");
+        let first = commit(&one, 1, block);
+        // The same rows written one per block, in the other order: the same root.
+        let mut b1 = Changes::default();
+        put(&mut b1, Table::Wallets, b"w1", b"0xabc");
+        commit(&other, 1, b1);
+        let mut b2 = Changes::default();
+        put(&mut b2, Table::Users, b"u1", b"alice");
+        assert_eq!(commit(&other, 2, b2), first);
+        // One byte of one value changes the root; so does the same key in another table.
+        let mut b3 = Changes::default();
+        put(&mut b3, Table::Users, b"u1", b"alicf");
+        let changed = commit(&other, 3, b3);
+        assert_ne!(changed, first);
+        let (_c, third) = open();
+        let mut moved = Changes::default();
+        put(&mut moved, Table::Credentials, b"u1", b"alice");
+        put(&mut moved, Table::Wallets, b"w1", b"0xabc");
+        assert_ne!(commit(&third, 1, moved), first);
+    }
+
+    #[test]
+    fn an_empty_version_keeps_the_root_and_a_deleted_row_leaves_no_trace() {
+        let (_d, store) = open();
+        let genesis_root = root(&*store, 0).unwrap().unwrap();
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, b"u1", b"alice");
+        let with_row = commit(&store, 1, block);
+        assert_eq!(commit(&store, 2, Changes::default()), with_row);
+        assert_eq!(root(&*store, 2).unwrap(), Some(with_row));
+        let mut delete = Changes::default();
+        delete.delete(Table::Users, b"u1".to_vec());
+        assert_eq!(commit(&store, 3, delete), genesis_root);
+    }
+
+    #[test]
+    fn rows_of_tables_outside_the_state_do_not_enter_the_tree() {
+        let (_d, store) = open();
+        let mut block = Changes::default();
+        put(&mut block, Table::Meta, b"height", b"1");
+        put(&mut block, Table::Blocks, b"1", b"block");
+        assert_eq!(commit(&store, 1, block), root(&*store, 0).unwrap().unwrap());
+    }
+
+    #[test]
+    fn proofs_of_presence_and_absence_verify_against_the_root() {
+        let (_d, store) = open();
+        let mut block = Changes::default();
+        for i in 0..200u32 {
+            put(&mut block, Table::Users, &i.to_be_bytes(), &[i as u8; 40]);
+        }
+        let root_hash = jmt::RootHash(commit(&store, 1, block));
+        let present = key_hash(Table::Users, &7u32.to_be_bytes());
+        let (value, proof) = prove(&*store, 1, Table::Users, &7u32.to_be_bytes()).unwrap();
+        assert_eq!(value, Some(vec![7u8; 40]));
+        proof
+            .verify_existence(root_hash, present, vec![7u8; 40])
+            .unwrap();
+        assert!(
+            proof
+                .verify_existence(root_hash, present, vec![8u8; 40])
+                .is_err()
+        );
+        let absent = key_hash(Table::Users, &999u32.to_be_bytes());
+        let (value, proof) = prove(&*store, 1, Table::Users, &999u32.to_be_bytes()).unwrap();
+        assert!(value.is_none());
+        proof.verify_nonexistence(root_hash, absent).unwrap();
+        assert!(proof.verify_nonexistence(root_hash, present).is_err());
+    }
+
+    #[test]
+    fn pruning_keeps_the_retained_versions_provable_and_deletes_what_only_older_ones_used() {
+        let (_d, store) = open();
+        let mut roots = vec![];
+        for version in 1..=6u64 {
+            let mut block = Changes::default();
+            put(&mut block, Table::Users, b"u1", &version.to_be_bytes());
+            put(&mut block, Table::Users, &version.to_be_bytes(), b"x");
+            roots.push(commit(&store, version, block));
+        }
+        let nodes_before = store
+            .scan(Table::StateTreeNodes, &[], 10_000)
+            .unwrap()
+            .len();
+        let pruning = prune(&*store, 6, 2).unwrap();
+        store.commit(&pruning).unwrap();
+        let nodes_after = store
+            .scan(Table::StateTreeNodes, &[], 10_000)
+            .unwrap()
+            .len();
+        assert!(nodes_after < nodes_before, "{nodes_after} < {nodes_before}");
+        // Versions 5 and 6 still prove every row they hold.
+        for version in [5u64, 6] {
+            let key = key_hash(Table::Users, b"u1");
+            let reader = NodeReader {
+                store: &*store,
+                value: Some((key, version.to_be_bytes().to_vec())),
+            };
+            let (_, proof) = Sha256Jmt::new(&reader)
+                .get_with_proof(key, version)
+                .unwrap();
+            proof
+                .verify_existence(
+                    jmt::RootHash(roots[version as usize - 1]),
+                    key,
+                    version.to_be_bytes(),
+                )
+                .unwrap();
+        }
+        // And the next block still builds on the latest version.
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, b"u2", b"y");
+        commit(&store, 7, block);
+        assert!(root(&*store, 1).unwrap().is_none(), "version 1 was pruned");
+    }
+
+    #[test]
+    fn roots_are_stored_under_the_key_pruning_deletes() {
+        let (_d, store) = open();
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, b"u1", b"alice");
+        commit(&store, 1, block);
+        for version in [0, 1] {
+            let stored = store
+                .get(Table::StateTreeNodes, &root_key_bytes(version))
+                .unwrap()
+                .expect("a root under the key");
+            let node: Node = borsh::from_slice(&stored).unwrap();
+            // Version 0 holds the genesis leaf alone; version 1 also the row.
+            assert_eq!(matches!(node, Node::Leaf(_)), version == 0, "{node:?}");
+        }
+        assert!(
+            store
+                .get(Table::StateTreeNodes, &root_key_bytes(2))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
