@@ -164,6 +164,12 @@ struct Node {
 
 impl Node {
     fn start() -> Node {
+        Node::start_with(true)
+    }
+
+    /// A node whose app hash is the state tree's root (`authenticated_state`), or, to measure
+    /// what the tree costs, a hash chain with no tree.
+    fn start_with(authenticated_state: bool) -> Node {
         let dir = tempfile::TempDir::new().unwrap();
         let owner = SigningKey::generate_ed25519();
         let gateway = Ed25519SigningKey::generate();
@@ -174,6 +180,7 @@ impl Node {
                 store,
                 AppConfig {
                     trusted_gateways: vec![gateway.public_key()],
+                    authenticated_state,
                     ..AppConfig::default()
                 },
             )
@@ -754,6 +761,9 @@ fn main() {
     let mut returning_blocks = 0;
     let mut fresh_blocks = 0;
     let mut mixed_blocks = 0;
+    let mut with_tree = Series::default();
+    let mut without_tree = Series::default();
+    let mut tree_ratio = Series::default();
     let mut last = None;
     for round in 0..RUNS {
         let mut node = Node::start();
@@ -861,6 +871,46 @@ fn main() {
         );
         node.chain.stop();
         last = Some((node, copies));
+
+        // What the state tree costs: fresh-wallet shares on two new nodes set up alike, one
+        // with the tree and one with the hash chain instead, in alternating order.
+        let mut ab = [None, None];
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for tree in order {
+            let mut node = Node::start_with(tree);
+            let users = node.add_users(plan.fresh_users);
+            let (txs, _) = presign(&users, 1, &grantees);
+            settle();
+            eprintln!(
+                "run {}: fresh wallets, state tree {}",
+                round + 1,
+                if tree { "on" } else { "off" }
+            );
+            let (tps, _) = throughput(&node, txs);
+            node.chain.stop();
+            ab[usize::from(!tree)] = Some(tps);
+        }
+        let [Some(on), Some(off)] = ab else {
+            unreachable!("both nodes ran")
+        };
+        with_tree.push(on);
+        without_tree.push(off);
+        tree_ratio.push(Rate {
+            wall: on.wall / off.wall,
+            cpu: on.cpu.zip(off.cpu).map(|(a, b)| a / b),
+        });
+        eprintln!(
+            "run {}: state tree on / off: {:.0} / {:.0} tx/s, by CPU time {:.0} / {:.0}",
+            round + 1,
+            on.wall,
+            off.wall,
+            on.cpu.unwrap_or(0.0),
+            off.cpu.unwrap_or(0.0),
+        );
     }
     let returning_shares = plan.returning_users * plan.shares_per_user;
 
@@ -958,6 +1008,13 @@ fn main() {
                 "ratio_to_one_by_one_limit_of_the_same_mix": mixed_reference_ratio.json(),
                 "mean_block_size": (plan.fresh_users * RUNS) as f64 / mixed_blocks.max(1) as f64,
             },
+        },
+        "state_tree_cost": {
+            "what": "fresh-wallet share_credential throughput (as fresh_wallets above) on two new nodes set up alike, each run in alternating order: with the state tree (the app hash is its root: tree update per block, nodes and stale index written with the block, pruning) and without it (a hash chain over the blocks' changes, no tree written: a bench-only mode)",
+            "shares_per_run": plan.fresh_users,
+            "with_tree_tx_per_second": with_tree.json(),
+            "without_tree_tx_per_second": without_tree.json(),
+            "ratio_with_to_without": tree_ratio.json(),
         },
         "get_credential_shared": {
             "credentials_in_state": in_state,

@@ -60,6 +60,10 @@ pub struct AppConfig {
     /// tree nodes are pruned ([`crate::state_tree::prune`]). Node-local: it never changes a
     /// root.
     pub state_retention: u64,
+    /// Whether the app hash is the state tree's root (always, but in benchmarks that measure
+    /// what the tree costs: without it, the app hash is a hash chain over the blocks' changes,
+    /// which proves nothing about a row, and no tree is written). Not a node setting.
+    pub authenticated_state: bool,
 }
 
 /// The default [`AppConfig::state_retention`]: about the last hundred blocks stay provable.
@@ -71,6 +75,7 @@ impl Default for AppConfig {
             trusted_gateways: Vec::new(),
             evm_key_cache: EvmKeys::DEFAULT_LIMIT,
             state_retention: DEFAULT_STATE_RETENTION,
+            authenticated_state: true,
         }
     }
 }
@@ -194,7 +199,7 @@ impl App {
             None => 1,
         };
         let committed = read_committed(&*store)?;
-        if genesis.is_some() {
+        if genesis.is_some() && config.authenticated_state {
             let version = tree_version(committed.height, initial_height);
             if state_tree::root(&*store, version)?.is_none() {
                 return Err(NodeError::Config(format!(
@@ -267,6 +272,9 @@ impl App {
         if let Some(existing) = &*current {
             if *existing == genesis && self.initial_height.load(Ordering::SeqCst) == initial_height
             {
+                if !self.config.authenticated_state {
+                    return Ok(genesis_digest(&genesis, initial_height));
+                }
                 return state_tree::root(&*self.store, 0)?
                     .map(|root| root.to_vec())
                     .ok_or_else(|| NodeError::corrupt("state tree", "no genesis root"));
@@ -279,9 +287,13 @@ impl App {
                 genesis.chain_id
             )));
         }
-        let tree = state_tree::genesis(&*self.store, &genesis_digest(&genesis, initial_height))?;
-        let app_hash = tree.root.to_vec();
-        let mut changes = tree.changes;
+        let digest = genesis_digest(&genesis, initial_height);
+        let (app_hash, mut changes) = if self.config.authenticated_state {
+            let tree = state_tree::genesis(&*self.store, &digest)?;
+            (tree.root.to_vec(), tree.changes)
+        } else {
+            (digest, Changes::default())
+        };
         let json = serde_json::to_vec(&genesis)
             .map_err(|e| NodeError::Config(format!("the genesis cannot be encoded: {e}")))?;
         changes.put(Table::Meta, meta::GENESIS.to_vec(), json);
@@ -512,10 +524,14 @@ impl App {
                 signers.insert(signer, nonce);
             }
         }
-        let version = tree_version(height, self.initial_height.load(Ordering::SeqCst));
-        let tree = state_tree::update(&*self.store, version, &block)?;
-        let app_hash = tree.root.to_vec();
-        block.absorb(tree.changes);
+        let app_hash = if self.config.authenticated_state {
+            let version = tree_version(height, self.initial_height.load(Ordering::SeqCst));
+            let tree = state_tree::update(&*self.store, version, &block)?;
+            block.absorb(tree.changes);
+            tree.root.to_vec()
+        } else {
+            unauthenticated_hash(&committed.app_hash, height, time, &block)
+        };
         *lock(&self.pending) = Some(PendingBlock {
             signers,
             height,
@@ -646,12 +662,14 @@ impl App {
             .ok_or_else(|| NodeError::CallOrder("Commit without a finalized block".into()))?;
         let mut changes = std::mem::take(&mut pending.changes);
         changes.absorb(extra);
-        let version = tree_version(pending.height, self.initial_height.load(Ordering::SeqCst));
-        changes.absorb(state_tree::prune(
-            &*self.store,
-            version,
-            self.config.state_retention,
-        )?);
+        if self.config.authenticated_state {
+            let version = tree_version(pending.height, self.initial_height.load(Ordering::SeqCst));
+            changes.absorb(state_tree::prune(
+                &*self.store,
+                version,
+                self.config.state_retention,
+            )?);
+        }
         changes.put(
             Table::Meta,
             meta::HEIGHT.to_vec(),
@@ -763,6 +781,35 @@ pub fn genesis_digest(genesis: &Genesis, initial_height: u64) -> Vec<u8> {
     h.update((owner.len() as u32).to_be_bytes());
     h.update(owner);
     h.update(initial_height.to_be_bytes());
+    h.finalize().to_vec()
+}
+
+/// The app hash without the state tree ([`AppConfig::authenticated_state`] off, benchmarks
+/// only): SHA-256 over the previous hash, the height, the time and the block's state changes
+/// in (table, key) order. It costs what hashing the changes costs, so a benchmark comparing it
+/// with the tree measures the tree.
+fn unauthenticated_hash(previous: &[u8], height: u64, time: i64, block: &Changes) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(b"idos-app-hash-v1");
+    h.update((previous.len() as u32).to_be_bytes());
+    h.update(previous);
+    h.update(height.to_be_bytes());
+    h.update(time.to_be_bytes());
+    for (table, key, value) in block.iter().filter(|(t, _, _)| t.is_state()) {
+        let name = table.name().as_bytes();
+        h.update((name.len() as u32).to_be_bytes());
+        h.update(name);
+        h.update((key.len() as u32).to_be_bytes());
+        h.update(key);
+        match value {
+            Some(v) => {
+                h.update([1]);
+                h.update((v.len() as u32).to_be_bytes());
+                h.update(v);
+            }
+            None => h.update([0]),
+        }
+    }
     h.finalize().to_vec()
 }
 

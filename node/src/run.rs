@@ -89,6 +89,7 @@ impl NodeConfig {
                 .state_retention
                 .unwrap_or(defaults.state_retention)
                 .max(1),
+            ..defaults
         }
     }
 
