@@ -628,7 +628,9 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
         ),
         ("fresh wallets", plan.fresh_users, 1),
     ] {
-        let mut node = Node::start();
+        // IDOS_BENCH_STATE_TREE=off profiles the node without the state tree.
+        let tree = std::env::var("IDOS_BENCH_STATE_TREE").map_or(true, |v| v != "off");
+        let mut node = Node::start_with(tree);
         let users = node.add_users(users);
         let (batches, _) = presign(&users, per_user, grantees);
         let txs: Vec<Vec<u8>> = batches.into_iter().flatten().collect();

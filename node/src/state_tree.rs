@@ -144,9 +144,22 @@ fn update_leaves<R: Read + ?Sized>(
     set: impl IntoIterator<Item = (KeyHash, Option<OwnedValue>)>,
 ) -> NodeResult<TreeUpdate> {
     let reader = NodeReader::nodes(store);
-    let (root, batch) = Sha256Jmt::new(&reader)
-        .put_value_set(set, version)
-        .map_err(|e| tree_error("update", e))?;
+    let tree = Sha256Jmt::new(&reader);
+    let set: Vec<(KeyHash, Option<OwnedValue>)> = set.into_iter().collect();
+    // A set of writes only (the common block) goes in one sorted pass that builds and hashes
+    // each changed node once; a set with deletions, or none, key by key. The root is the
+    // same either way: a JMT's shape is a function of its keys alone.
+    let result = if !set.is_empty() && set.iter().all(|(_, v)| v.is_some()) {
+        let writes = set
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect();
+        tree.batch_put_value_sets(vec![writes], None, version)
+            .map(|(mut roots, batch)| (roots.pop().unwrap_or(jmt::RootHash([0; 32])), batch))
+    } else {
+        tree.put_value_set(set, version)
+    };
+    let (root, batch) = result.map_err(|e| tree_error("update", e))?;
     Ok(TreeUpdate {
         root: root.0,
         changes: batch_changes(&batch),
@@ -422,5 +435,33 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn writes_alone_and_writes_with_deletions_reach_the_same_root_for_the_same_rows() {
+        // Writes alone take the one-pass batch; a deletion in the set takes the key-by-key
+        // path. The same rows must give the same root on both.
+        let (_a, batch) = open();
+        let (_b, keyed) = open();
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = (0..300u32)
+            .map(|i| (i.to_be_bytes().to_vec(), vec![i as u8; 20]))
+            .collect();
+        let mut writes = Changes::default();
+        for (k, v) in &rows {
+            put(&mut writes, Table::Grants, k, v);
+        }
+        let mut with_deletion = Changes::default();
+        for (k, v) in &rows {
+            put(&mut with_deletion, Table::Grants, k, v);
+        }
+        with_deletion.delete(Table::Grants, b"never written".to_vec());
+        let (first, second) = (commit(&batch, 1, writes), commit(&keyed, 1, with_deletion));
+        assert_eq!(first, second);
+        // And the next block builds on either.
+        let mut more = Changes::default();
+        put(&mut more, Table::Users, b"u", b"v");
+        let mut same = Changes::default();
+        put(&mut same, Table::Users, b"u", b"v");
+        assert_eq!(commit(&batch, 2, more), commit(&keyed, 2, same));
     }
 }
