@@ -151,6 +151,7 @@ impl Table {
                 | Table::GrantsByGranteeHash
                 | Table::GrantsByOwner
                 | Table::GrantLocks
+                | Table::StateTreeStale
         )
     }
 

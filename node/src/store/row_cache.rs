@@ -52,7 +52,12 @@ impl RowCache {
     /// Whether rows of `table` are worth keeping: not blocks (large, read by the RPC) nor the
     /// transaction index (each hash read about once).
     fn caches(table: Table) -> bool {
-        !matches!(table, Table::Blocks | Table::TxIndex)
+        // State-tree nodes are read once per update and replaced by new keys each block: a
+        // cached one would only push state rows out.
+        !matches!(
+            table,
+            Table::Blocks | Table::TxIndex | Table::StateTreeNodes | Table::StateTreeStale
+        )
     }
 
     /// The cached row, if any. `Err(generation)` on a miss: pass it to [`RowCache::offer`]
