@@ -313,6 +313,11 @@ impl App {
         Ok(app_hash)
     }
 
+    /// The state tree's version after block `height` of this chain.
+    fn tree_version(&self, height: u64) -> u64 {
+        tree_version(height, self.initial_height.load(Ordering::SeqCst))
+    }
+
     /// How many transactions FinalizeBlock has verified itself since this process started,
     /// because neither CheckTx nor a proposal had (or the cache had forgotten them). On a node
     /// whose blocks come from its own mempool it stays 0: no signature is checked twice.
@@ -525,7 +530,7 @@ impl App {
             }
         }
         let app_hash = if self.config.authenticated_state {
-            let version = tree_version(height, self.initial_height.load(Ordering::SeqCst));
+            let version = self.tree_version(height);
             let tree = state_tree::update(&*self.store, version, &block)?;
             block.absorb(tree.changes);
             tree.root.to_vec()
@@ -663,7 +668,7 @@ impl App {
         let mut changes = std::mem::take(&mut pending.changes);
         changes.absorb(extra);
         if self.config.authenticated_state {
-            let version = tree_version(pending.height, self.initial_height.load(Ordering::SeqCst));
+            let version = self.tree_version(pending.height);
             changes.absorb(state_tree::prune(
                 &*self.store,
                 version,

@@ -211,6 +211,32 @@ async fn issue_profile(
     (issuer, original)
 }
 
+/// `owner` shares `original` with a fresh Ed25519 grantee until `locked_until`; returns the
+/// grantee.
+async fn share_with_a_new_grantee(
+    relay: &Relay,
+    owner: &SigningKey,
+    original: Uuid,
+    locked_until: i64,
+) -> SigningKey {
+    let grantee = SigningKey::generate_ed25519();
+    relay
+        .submit_action(
+            owner,
+            share_action(
+                &Ed25519SigningKey::generate(),
+                original,
+                &plaintext(VC),
+                grantee.identity(),
+                &EncryptionSecretKey::generate().public_key(),
+                locked_until,
+            ),
+        )
+        .await
+        .unwrap();
+    grantee
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_users_data() {
     let data = tempfile::TempDir::new().unwrap();
@@ -269,22 +295,8 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     let dev_key = SigningKey::from_hex(SignatureScheme::Eip191, dev_key_hex.trim()).unwrap();
     assert_eq!(dev_key.identity(), Identity::parse(&address).unwrap());
     let (issuer, original) = issue_profile(&relay, data.path(), user, &user_key, &dev_key).await;
-    let grantee = SigningKey::generate_ed25519();
     let locked_until = 1_900_000_000; // 2030-03-17
-    relay
-        .submit_action(
-            &dev_key,
-            share_action(
-                &Ed25519SigningKey::generate(),
-                original,
-                &plaintext(VC),
-                grantee.identity(),
-                &EncryptionSecretKey::generate().public_key(),
-                locked_until,
-            ),
-        )
-        .await
-        .unwrap();
+    let grantee = share_with_a_new_grantee(&relay, &dev_key, original, locked_until).await;
 
     // The dashboard shows it all; the key remembered for this tab unlocks without a dialog.
     click(c, "#reload-profile").await;
@@ -424,21 +436,7 @@ async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_d
     let near_key = SigningKey::from_hex(SignatureScheme::Nep413, near_hex.trim()).unwrap();
     assert_eq!(near_key.identity().identifier(), near);
     let (_, original) = issue_profile(&relay, data.path(), user, &user_key, &near_key).await;
-    let grantee = SigningKey::generate_ed25519();
-    relay
-        .submit_action(
-            &near_key,
-            share_action(
-                &Ed25519SigningKey::generate(),
-                original,
-                &plaintext(VC),
-                grantee.identity(),
-                &EncryptionSecretKey::generate().public_key(),
-                0,
-            ),
-        )
-        .await
-        .unwrap();
+    share_with_a_new_grantee(&relay, &near_key, original, 0).await;
     click(c, "#reload-profile").await;
     text_of(c, "#wallet-rows", 15, |t| t.contains(&near)).await;
 

@@ -78,16 +78,6 @@ fn generate(kind: WalletType) -> SigningKey {
     }
 }
 
-fn kind_of(identity: &Identity) -> WalletType {
-    match identity {
-        Identity::Near(_) => WalletType::Near,
-        Identity::Xrpl(_) => WalletType::Xrpl,
-        Identity::Stellar(_) => WalletType::Stellar,
-        Identity::Evm(_) => WalletType::Evm,
-        Identity::Ed25519(_) => WalletType::Ed25519,
-    }
-}
-
 /// An account as a browser wallet shows it to a dapp.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Account {
@@ -108,12 +98,8 @@ fn account(key: &SigningKey) -> Account {
         }
         SigningKey::Xrpl(k) => Some(hex::encode_upper(k.public_key().to_bytes())),
     };
-    let address = match key.identity() {
-        Identity::Evm(a) => a.to_checksum(),
-        other => other.identifier(),
-    };
     Account {
-        address,
+        address: key.identity().display_name(),
         public_key,
     }
 }
@@ -231,7 +217,7 @@ impl Keyring {
     fn find(&self, address: &str) -> Result<(WalletType, usize, usize), DevWalletError> {
         let unknown = || DevWalletError::UnknownAccount(address.chars().take(100).collect());
         let wanted = Identity::parse(address).map_err(|_| unknown())?;
-        let kind = kind_of(&wanted);
+        let kind = WalletType::of(&wanted);
         let i = index(kind).map_err(|_| unknown())?;
         let n = self.lock()[i]
             .keys
