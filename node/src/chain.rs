@@ -11,7 +11,6 @@
 //! node restarts at the last whole block.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,13 +19,14 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use protocol::bytes::Sha256Digest;
 use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::{Code, Event, EventAttributeIndexExt};
-use tendermint::block::{self, Header};
-use tendermint::{Hash, Time, account, chain, validator};
+use tendermint::block::Header;
+use tendermint::block::signed_header::SignedHeader;
 use tokio::sync::{oneshot, watch};
 
 use crate::abci::exec_tx_result;
 use crate::app::{App, CheckedTx};
 use crate::error::{NodeError, NodeResult};
+pub use crate::light_block::Validator;
 use crate::store::{Changes, Read, Table, Write};
 
 /// Mempool and block limits. The byte limits default to CometBFT's (`mempool.max_tx_bytes`,
@@ -188,34 +188,6 @@ struct Mempool {
     stopping: bool,
 }
 
-/// The validator identity of the embedded chain (kept in the data directory).
-#[derive(Debug, Clone)]
-pub struct Validator {
-    pub public_key: tendermint::PublicKey,
-    pub address: account::Id,
-    /// The validator with its voting power, as `status` reports it.
-    pub info: validator::Info,
-    /// Hash of the one-validator set, as every header carries it.
-    pub validators_hash: Hash,
-}
-
-impl Validator {
-    /// Loads the validator key from `dir/validator_key`, creating it on first start.
-    pub fn load_or_create(dir: &Path) -> NodeResult<Validator> {
-        let (key, _) = crate::keyfile::load_or_create_ed25519(&dir.join("validator_key"))?;
-        let public_key = tendermint::PublicKey::from_raw_ed25519(key.public_key().as_bytes())
-            .ok_or_else(|| NodeError::Config("the validator key is not an Ed25519 key".into()))?;
-        let info = validator::Info::new(public_key, 10u32.into());
-        let validators_hash = validator::Set::new(vec![info.clone()], Some(info.clone())).hash();
-        Ok(Validator {
-            address: account::Id::from(public_key),
-            public_key,
-            info,
-            validators_hash,
-        })
-    }
-}
-
 /// The embedded chain.
 pub struct Chain {
     app: Arc<App>,
@@ -227,8 +199,17 @@ pub struct Chain {
     /// Why the producer stopped on its own (a storage failure), if it did.
     fault: watch::Sender<Option<String>>,
     producer: Mutex<Option<JoinHandle<()>>>,
-    /// Hash of the last committed block's header (empty before the first block).
-    last_block_hash: Mutex<Vec<u8>>,
+    /// The last committed block's header hash and time (none before the first block).
+    last_block: Mutex<LastBlock>,
+}
+
+/// What the next block's header needs of the last one.
+#[derive(Debug, Clone, Default)]
+struct LastBlock {
+    /// Header hash (empty before the first block).
+    hash: Vec<u8>,
+    /// Block time: unix seconds and nanoseconds.
+    time: (i64, u32),
 }
 
 impl std::fmt::Debug for Chain {
@@ -256,7 +237,7 @@ impl Chain {
         let (height, _) = watch::channel(app.committed().height);
         let last_height = app.committed().height;
         let chain = Arc::new(Chain {
-            last_block_hash: Mutex::new(Vec::new()),
+            last_block: Mutex::new(LastBlock::default()),
             app,
             config: config.normalized(),
             validator,
@@ -266,6 +247,8 @@ impl Chain {
             fault: watch::channel(None).0,
             producer: Mutex::new(None),
         });
+        // A chain stopped right after a block that changed the state owes its proof block.
+        let mut proof_block_due = false;
         if last_height > 0 {
             let last = chain.block(last_height)?.ok_or_else(|| {
                 NodeError::corrupt(
@@ -273,7 +256,11 @@ impl Chain {
                     format!("block {last_height}, the last committed one, is missing"),
                 )
             })?;
-            *lock(&chain.last_block_hash) = chain.header(&last).hash().as_bytes().to_vec();
+            *lock(&chain.last_block) = LastBlock {
+                hash: chain.header(&last)?.hash().as_bytes().to_vec(),
+                time: (last.time_seconds, last.time_nanos),
+            };
+            proof_block_due = last.app_hash_after != last.app_hash_before;
         } else {
             // As CometBFT: a new chain commits a first block at once, so that `status`, `block`
             // and every read name a block hash and an app hash from the start.
@@ -282,7 +269,7 @@ impl Chain {
         let producer = chain.clone();
         let handle = std::thread::Builder::new()
             .name("idos-block-producer".into())
-            .spawn(move || producer.produce_blocks())
+            .spawn(move || producer.produce_blocks(proof_block_due))
             .map_err(NodeError::io("starting the block producer thread"))?;
         *lock(&chain.producer) = Some(handle);
         Ok(chain)
@@ -420,13 +407,13 @@ impl Chain {
         }
     }
 
-    fn produce_blocks(&self) {
+    fn produce_blocks(&self, mut proof_block_due: bool) {
         // When the last block started (the first, empty one, just before this thread).
         let mut last_start = Instant::now();
         loop {
             let txs: Vec<Pending> = {
                 let mut mempool = lock(&self.mempool);
-                while mempool.txs.is_empty() && !mempool.stopping {
+                while mempool.txs.is_empty() && !mempool.stopping && !proof_block_due {
                     mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
                 }
                 let not_before = last_start.checked_add(self.config.block_linger);
@@ -464,7 +451,12 @@ impl Chain {
                 mempool.txs.drain(..n).collect()
             };
             last_start = Instant::now();
-            if let Err(e) = self.produce_block(txs) {
+            let produced = self.produce_block(txs);
+            // As CometBFT: a block that changed the state is followed by another, empty if
+            // nothing waits, because a block's app hash is only in the next block's header:
+            // without it nobody could prove what the block wrote.
+            proof_block_due = matches!(produced, Ok(true));
+            if let Err(e) = produced {
                 // The block was not committed; nothing of it is durable. Stop producing
                 // rather than diverge from what is stored.
                 tracing::error!(
@@ -483,23 +475,22 @@ impl Chain {
         }
     }
 
-    fn produce_block(&self, txs: Vec<Pending>) -> NodeResult<()> {
+    /// Executes and commits a block of `txs`; answers whether it changed the state.
+    fn produce_block(&self, txs: Vec<Pending>) -> NodeResult<bool> {
         let previous = self.app.committed();
         let height = self.app.next_height();
+        let last = lock(&self.last_block).clone();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        // Block time never goes backwards, even if the clock does.
-        let (mut seconds, mut nanos) = (now.as_secs() as i64, now.subsec_nanos());
-        if seconds < previous.time {
-            (seconds, nanos) = (previous.time, 0);
-        }
+        // Header times strictly increase, as a light client requires, even if the clock
+        // goes backwards or two blocks fall in the same nanosecond.
+        let (seconds, nanos) = later_than(last.time, (now.as_secs() as i64, now.subsec_nanos()));
         // The block record keeps the transactions' bytes: move them there, no copy.
         let (hashes, bytes): (Vec<Sha256Digest>, Vec<Vec<u8>>) =
             txs.into_iter().map(|p| (p.hash, p.bytes)).unzip();
         let (outcomes, app_hash) = self.app.finalize_block(height, seconds, &bytes)?;
         let results: Vec<ExecTxResult> = outcomes.iter().map(exec_tx_result).collect();
-        let last_block_hash = lock(&self.last_block_hash).clone();
         let stored = StoredBlock {
             height,
             time_seconds: seconds,
@@ -508,7 +499,7 @@ impl Chain {
             results: results.iter().map(StoredResult::from_exec).collect(),
             app_hash_before: previous.app_hash.clone(),
             app_hash_after: app_hash,
-            last_block_hash,
+            last_block_hash: last.hash,
         };
         let mut extra = Changes::default();
         extra.put_row(Table::Blocks, height.to_be_bytes().to_vec(), &stored);
@@ -522,7 +513,10 @@ impl Chain {
         // Submissions go on while the batch is written and fsynced: what waits in the mempool
         // was checked in nonce order after this block's transactions and stays valid.
         self.app.commit(extra)?;
-        *lock(&self.last_block_hash) = self.header(&stored).hash().as_bytes().to_vec();
+        *lock(&self.last_block) = LastBlock {
+            hash: self.header(&stored)?.hash().as_bytes().to_vec(),
+            time: (seconds, nanos),
+        };
         let waiters = {
             let mut mempool = lock(&self.mempool);
             hashes
@@ -541,7 +535,7 @@ impl Chain {
             }
         }
         self.height.send_replace(height);
-        Ok(())
+        Ok(stored.app_hash_after != stored.app_hash_before)
     }
 
     /// A stored block.
@@ -555,46 +549,46 @@ impl Chain {
     }
 
     /// The CometBFT header of a stored block.
-    pub fn header(&self, b: &StoredBlock) -> Header {
-        let chain_id = self.app.genesis().map(|g| g.chain_id).unwrap_or_default();
-        let validators_hash = self.validator.validators_hash;
-        let last_results: Vec<Vec<u8>> = b
-            .results
-            .iter()
-            .map(|r| borsh::to_vec(r).unwrap_or_default())
-            .collect();
-        Header {
-            version: block::header::Version { block: 11, app: 1 },
-            chain_id: chain::Id::try_from(chain_id)
-                .unwrap_or_else(|_| chain::Id::try_from("idos").expect("valid id")),
-            height: block::Height::try_from(b.height).unwrap_or_default(),
-            time: Time::from_unix_timestamp(b.time_seconds, b.time_nanos)
-                .unwrap_or_else(|_| Time::unix_epoch()),
-            last_block_id: hash_or_none(&b.last_block_hash).map(|hash| block::Id {
-                hash,
-                part_set_header: Default::default(),
-            }),
-            last_commit_hash: None,
-            data_hash: Some(Hash::Sha256(
-                tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&b.txs),
-            )),
-            validators_hash,
-            next_validators_hash: validators_hash,
-            consensus_hash: Hash::None,
-            app_hash: b.app_hash_before.clone().try_into().unwrap_or_default(),
-            last_results_hash: Some(Hash::Sha256(
-                tendermint::merkle::simple_hash_from_byte_vectors::<sha2::Sha256>(&last_results),
-            )),
-            evidence_hash: None,
-            proposer_address: self.validator.address,
+    pub fn header(&self, b: &StoredBlock) -> NodeResult<Header> {
+        crate::light_block::header(&self.chain_id(), &self.validator, b)
+    }
+
+    /// The header of block `height` with the validator's commit, if the block exists.
+    pub fn signed_header(&self, height: u64) -> NodeResult<Option<SignedHeader>> {
+        match self.block(height)? {
+            Some(b) => Ok(Some(self.validator.signed_header(&self.chain_id(), &b)?)),
+            None => Ok(None),
         }
+    }
+
+    fn chain_id(&self) -> String {
+        self.app.genesis().map(|g| g.chain_id).unwrap_or_default()
     }
 }
 
-fn hash_or_none(bytes: &[u8]) -> Option<Hash> {
-    if bytes.is_empty() {
-        None
+/// The first time strictly after `last`: `now` when the clock has moved on, else one
+/// nanosecond after `last`.
+fn later_than(last: (i64, u32), now: (i64, u32)) -> (i64, u32) {
+    if now > last {
+        now
+    } else if last.1 < 999_999_999 {
+        (last.0, last.1 + 1)
     } else {
-        Hash::try_from(bytes.to_vec()).ok()
+        (last.0 + 1, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::later_than;
+
+    #[test]
+    fn block_times_strictly_increase_whatever_the_clock_does() {
+        assert_eq!(later_than((10, 5), (11, 0)), (11, 0));
+        assert_eq!(later_than((10, 5), (10, 6)), (10, 6));
+        // The same instant, or a clock gone backwards: one nanosecond later.
+        assert_eq!(later_than((10, 5), (10, 5)), (10, 6));
+        assert_eq!(later_than((10, 5), (9, 999)), (10, 6));
+        assert_eq!(later_than((10, 999_999_999), (3, 0)), (11, 0));
     }
 }

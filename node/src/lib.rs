@@ -13,6 +13,7 @@ pub mod app;
 pub mod chain;
 pub mod error;
 pub mod keyfile;
+pub mod light_block;
 pub mod rpc;
 pub mod run;
 pub mod state;

@@ -1,6 +1,7 @@
 //! The embedded chain's JSON-RPC 2.0 server: the CometBFT RPC methods the relay uses
 //! (`status`, `health`, `abci_info`, `abci_query`, `broadcast_tx_sync`, `broadcast_tx_commit`,
-//! `tx`, `block`), in CometBFT 0.38's JSON forms, so `tendermint_rpc::HttpClient` (CompatMode
+//! `tx`, `block`) and what a light client needs (`commit`, `validators`), in CometBFT 0.38's
+//! JSON forms, so `tendermint_rpc::HttpClient` (CompatMode
 //! V0_38) talks to it as to a CometBFT node.
 //!
 //! Requests are `POST /` JSON-RPC bodies (as the client sends them) or, as CometBFT serves
@@ -29,7 +30,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tendermint::abci::Code;
 use tendermint::{Hash, block};
-use tendermint_rpc::endpoint::{abci_info, abci_query, block as block_ep, broadcast, status, tx};
+use tendermint_rpc::endpoint::{
+    abci_info, abci_query, block as block_ep, broadcast, commit, status, tx, validators,
+};
 
 use crate::abci::{check_tx_response, info_response, query_response};
 use crate::chain::Chain;
@@ -203,7 +206,8 @@ enum ParamKind {
 fn uri_params(method: &str, query: &HashMap<String, String>) -> Result<Value, RpcError> {
     use ParamKind::*;
     let known: &[(&str, ParamKind)] = match method {
-        "block" => &[("height", Int)],
+        "block" | "commit" => &[("height", Int)],
+        "validators" => &[("height", Int), ("page", Int), ("per_page", Int)],
         "tx" => &[("hash", Base64), ("prove", Bool)],
         "abci_query" => &[
             ("path", Text),
@@ -300,6 +304,34 @@ struct HashParams {
 struct BlockParams {
     #[serde(default)]
     height: Option<block::Height>,
+}
+
+#[derive(Deserialize)]
+struct ValidatorsParams {
+    #[serde(default)]
+    height: Option<block::Height>,
+    #[serde(default, deserialize_with = "optional_decimal")]
+    page: Option<u64>,
+    /// Accepted as CometBFT does; one validator always fits.
+    #[serde(default, deserialize_with = "optional_decimal")]
+    #[allow(dead_code)]
+    per_page: Option<u64>,
+}
+
+/// A number as CometBFT's JSON forms give it: a decimal string (or a bare number).
+fn optional_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("not a positive integer")),
+        Some(Value::String(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("not a positive integer")),
+        Some(_) => Err(serde::de::Error::custom("not a number")),
+    }
 }
 
 fn base64_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
@@ -477,10 +509,17 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
             let stored = chain.block(height)?.ok_or_else(|| {
                 RpcError::internal(format!("height {height} must be less than or equal to the current blockchain height {latest}"))
             })?;
-            let header = chain.header(&stored);
+            let header = chain.header(&stored)?;
             let block_id = block::Id {
                 hash: header.hash(),
                 part_set_header: Default::default(),
+            };
+            // As CometBFT: a block carries the commit of the block before it.
+            let last_commit = match height.checked_sub(1) {
+                Some(previous) if previous > 0 => {
+                    chain.signed_header(previous)?.map(|signed| signed.commit)
+                }
+                _ => None,
             };
             to_json(block_ep::v0_38::DialectResponse {
                 block_id,
@@ -488,15 +527,56 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
                     header,
                     data: stored.txs,
                     evidence: Default::default(),
-                    last_commit: None,
+                    last_commit,
                 },
             })
+        }
+        "commit" => {
+            let request: BlockParams = params(raw)?;
+            let height = known_height(&chain, request.height)?;
+            let signed_header = chain
+                .signed_header(height)?
+                .ok_or_else(|| RpcError::internal(format!("block {height} not found")))?;
+            // As CometBFT: the latest block's commit is not yet in a block (not canonical).
+            to_json(commit::Response {
+                signed_header,
+                canonical: height < chain.app().committed().height,
+            })
+        }
+        "validators" => {
+            let request: ValidatorsParams = params(raw)?;
+            let height = known_height(&chain, request.height)?;
+            // One validator at every height: page 1 holds it, as CometBFT pages them.
+            let page = request.page.unwrap_or(1);
+            if page != 1 {
+                return Err(RpcError::invalid_params(format!(
+                    "page should be within [1, 1] range, given {page}"
+                )));
+            }
+            let set = chain.validator().set();
+            to_json(validators::Response::new(
+                block::Height::try_from(height).map_err(RpcError::internal)?,
+                set.validators().clone(),
+                set.validators().len() as i32,
+            ))
         }
         other => Err(RpcError {
             code: -32601,
             message: "Method not found",
             data: format!("unknown method {other:?}"),
         }),
+    }
+}
+
+/// `height` (the latest when absent) if the chain has a block there, as CometBFT answers.
+fn known_height(chain: &Chain, height: Option<block::Height>) -> Result<u64, RpcError> {
+    let latest = chain.app().committed().height;
+    match height.map(|h| h.value()) {
+        None => Ok(latest),
+        Some(h) if (1..=latest).contains(&h) => Ok(h),
+        Some(h) => Err(RpcError::internal(format!(
+            "height {h} must be less than or equal to the current blockchain height {latest}"
+        ))),
     }
 }
 
@@ -529,27 +609,29 @@ fn status(state: &RpcState) -> Result<status::Response, RpcError> {
     };
     // As CometBFT: a block's app hash is the one in its header, the result of the block
     // before it.
-    let describe = |b: &Option<crate::chain::StoredBlock>| match b {
-        Some(b) => {
-            let header = chain.header(b);
-            (
-                header.hash(),
-                header.app_hash.clone(),
-                header.height,
-                header.time,
-            )
-        }
-        None => (
-            Hash::None,
-            Default::default(),
-            block::Height::from(0u32),
-            tendermint::Time::unix_epoch(),
-        ),
+    let describe = |b: &Option<crate::chain::StoredBlock>| -> Result<_, RpcError> {
+        Ok(match b {
+            Some(b) => {
+                let header = chain.header(b)?;
+                (
+                    header.hash(),
+                    header.app_hash.clone(),
+                    header.height,
+                    header.time,
+                )
+            }
+            None => (
+                Hash::None,
+                Default::default(),
+                block::Height::from(0u32),
+                tendermint::Time::unix_epoch(),
+            ),
+        })
     };
     let (earliest_block_hash, earliest_app_hash, earliest_block_height, earliest_block_time) =
-        describe(&earliest);
+        describe(&earliest)?;
     let (latest_block_hash, latest_app_hash, latest_block_height, latest_block_time) =
-        describe(&latest);
+        describe(&latest)?;
     Ok(status::Response {
         node_info,
         sync_info: status::SyncInfo {

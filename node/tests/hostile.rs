@@ -397,7 +397,14 @@ fn rpc_fixture() -> RpcFixture {
     .encode();
     chain.submit(tx.clone()).unwrap();
     let hash = protocol::tx::tx_hash(&tx);
-    while chain.locate(hash.as_bytes()).unwrap().is_none() {
+    let location = loop {
+        match chain.locate(hash.as_bytes()).unwrap() {
+            Some(location) => break location,
+            None => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    };
+    // The block after it, which carries its app hash, comes on its own: wait for it too.
+    while chain.app().committed().height <= location.height {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use node::chain::Validator;
 use node::run::{NodeConfig, start_embedded};
 use node::store::{Read, Table};
 use node::testkit::{credential_input, public_notes};
@@ -17,6 +18,10 @@ use protocol::records::{QueryAnswer, QueryOutput};
 use protocol::tx::SignedTransaction;
 use tempfile::TempDir;
 use tendermint::Hash;
+use tendermint::block::signed_header::SignedHeader;
+use tendermint_light_client_verifier::options::Options;
+use tendermint_light_client_verifier::types::LightBlock;
+use tendermint_light_client_verifier::{ProdVerifier, Verdict, Verifier};
 use tendermint_rpc::client::CompatMode;
 use tendermint_rpc::{Client, HttpClient};
 use uuid::Uuid;
@@ -547,7 +552,15 @@ async fn status_reports_the_app_hash_of_the_latest_header() {
             name: "Acme".into(),
         },
     );
-    node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+    let height = node
+        .client
+        .broadcast_tx_commit(tx.encode())
+        .await
+        .unwrap()
+        .height
+        .value();
+    // The block after the transaction's carries its app hash: the app's latest.
+    wait_for_height(&node, height + 1).await;
     let status = node.client.status().await.unwrap();
     let latest = node.client.latest_block().await.unwrap();
     assert_eq!(
@@ -560,7 +573,12 @@ async fn status_reports_the_app_hash_of_the_latest_header() {
     );
     assert_eq!(status.sync_info.latest_block_hash, latest.block_id.hash);
     let info = node.client.abci_info().await.unwrap();
-    assert_ne!(info.last_block_app_hash, status.sync_info.latest_app_hash);
+    assert_eq!(info.last_block_app_hash, status.sync_info.latest_app_hash);
+    let transaction_block = node.client.block(height as u32).await.unwrap();
+    assert_ne!(
+        transaction_block.block.header.app_hash,
+        status.sync_info.latest_app_hash
+    );
     let earliest = node.client.block(1u32).await.unwrap();
     assert_eq!(
         status.sync_info.earliest_app_hash,
@@ -703,5 +721,187 @@ async fn requests_are_bounded_in_number_and_time() {
         .await
         .unwrap_err();
     assert!(late.to_string().contains("timed out"), "{late}");
+    node.node.chain.stop();
+}
+
+/// The light block at `height` as a light client assembles it from `/commit` and
+/// `/validators` (one validator set at every height).
+async fn light_block(node: &Node, height: u64) -> LightBlock {
+    let commit = node.client.commit(height as u32).await.unwrap();
+    let validators = node
+        .client
+        .validators(height as u32, tendermint_rpc::Paging::All)
+        .await
+        .unwrap();
+    let set = tendermint::validator::Set::without_proposer(validators.validators);
+    LightBlock::new(
+        commit.signed_header,
+        set.clone(),
+        set,
+        tendermint::node::Id::new([0; 20]),
+    )
+}
+
+fn light_client_options() -> Options {
+    Options {
+        trust_threshold: Default::default(),
+        trusting_period: Duration::from_secs(14 * 24 * 3600),
+        clock_drift: Duration::from_secs(5),
+    }
+}
+
+fn verify(untrusted: &LightBlock, trusted: &LightBlock) -> Verdict {
+    ProdVerifier::default().verify_update_header(
+        untrusted.as_untrusted_state(),
+        trusted.as_trusted_state(),
+        &light_client_options(),
+        tendermint::Time::now(),
+    )
+}
+
+async fn wait_for_height(node: &Node, height: u64) {
+    for _ in 0..500 {
+        if node.node.chain.app().committed().height >= height {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("height {height} never came");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_headers_pass_the_light_client_verifier_and_prove_each_blocks_app_hash() {
+    let node = start().await;
+    let mut changed = Vec::new();
+    for nonce in 1..=2 {
+        let tx = signed(
+            &node.owner,
+            nonce,
+            AddInserter {
+                id: Uuid::new_v4(),
+                name: format!("Acme {nonce}"),
+            },
+        );
+        let committed = node.client.broadcast_tx_commit(tx.encode()).await.unwrap();
+        assert!(committed.tx_result.code.is_ok());
+        let height = committed.height.value();
+        // As CometBFT: a block that changed the state is followed by one that carries its
+        // app hash, without any transaction to make it.
+        wait_for_height(&node, height + 1).await;
+        let after = node
+            .node
+            .chain
+            .block(height)
+            .unwrap()
+            .unwrap()
+            .app_hash_after;
+        let next = light_block(&node, height + 1).await;
+        assert_eq!(next.signed_header.header.app_hash.as_bytes(), after);
+        changed.push(height);
+    }
+    let latest = node.node.chain.app().committed().height;
+    assert!(latest >= changed[1] + 1);
+
+    // Every header verifies from the first block (skipping) and from its parent (adjacent);
+    // heights and times strictly increase.
+    let first = light_block(&node, 1).await;
+    let mut parent = first.clone();
+    for height in 2..=latest {
+        let block = light_block(&node, height).await;
+        assert_eq!(
+            verify(&block, &first),
+            Verdict::Success,
+            "from 1 to {height}"
+        );
+        assert_eq!(
+            verify(&block, &parent),
+            Verdict::Success,
+            "adjacent {height}"
+        );
+        assert!(block.signed_header.header.time > parent.signed_header.header.time);
+        assert_eq!(
+            block.signed_header.header.last_block_id.map(|id| id.hash),
+            Some(parent.signed_header.header.hash())
+        );
+        parent = block;
+    }
+    // A block carries its parent's commit, as CometBFT's do.
+    let block = node.client.block(latest as u32).await.unwrap();
+    let last_commit = block.block.last_commit.expect("the parent's commit");
+    assert_eq!(
+        last_commit.block_id.hash,
+        light_block(&node, latest - 1)
+            .await
+            .signed_header
+            .header
+            .hash()
+    );
+    node.node.chain.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_signed_by_another_key_a_swapped_validator_set_or_an_altered_header_is_refused() {
+    let node = start().await;
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    let height = node
+        .client
+        .broadcast_tx_commit(tx.encode())
+        .await
+        .unwrap()
+        .height
+        .value();
+    wait_for_height(&node, height + 1).await;
+    let trusted = light_block(&node, 1).await;
+    let honest = light_block(&node, height + 1).await;
+    assert_eq!(verify(&honest, &trusted), Verdict::Success);
+
+    // Another key signs the same header, and the relay hands over that key's validator set.
+    let impostor = Validator::from_key(Ed25519SigningKey::generate()).unwrap();
+    let mut forged = honest.clone();
+    forged.signed_header = SignedHeader::new(
+        honest.signed_header.header.clone(),
+        impostor.commit(&honest.signed_header.header),
+    )
+    .unwrap();
+    assert_ne!(
+        verify(&forged, &trusted),
+        Verdict::Success,
+        "signed by another key"
+    );
+    forged.validators = impostor.set();
+    forged.next_validators = impostor.set();
+    assert_ne!(
+        verify(&forged, &trusted),
+        Verdict::Success,
+        "another key's set"
+    );
+    // The impostor's header names its own set, and signs it.
+    let mut header = honest.signed_header.header.clone();
+    header.validators_hash = impostor.validators_hash;
+    header.next_validators_hash = impostor.validators_hash;
+    forged.signed_header = SignedHeader::new(header.clone(), impostor.commit(&header)).unwrap();
+    assert_ne!(
+        verify(&forged, &trusted),
+        Verdict::Success,
+        "a swapped validator set"
+    );
+
+    // The honest commit over an altered app hash.
+    let mut altered = honest.clone();
+    let mut header = honest.signed_header.header.clone();
+    header.app_hash = tendermint::AppHash::try_from(vec![7u8; 32]).unwrap();
+    altered.signed_header = SignedHeader::new(header, honest.signed_header.commit.clone()).unwrap();
+    assert_ne!(
+        verify(&altered, &trusted),
+        Verdict::Success,
+        "altered app hash"
+    );
     node.node.chain.stop();
 }
