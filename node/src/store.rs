@@ -68,12 +68,8 @@ tables! {
     Wallets = "wallets", hashed = true;
     /// wallet identity -> wallet id (a wallet links to one profile only)
     WalletsByAddress = "wallets_by_address", hashed = true;
-    /// user id ‖ wallet id
-    WalletsByUser = "wallets_by_user", hashed = true;
     /// credential id -> CredentialRow (originals and copies)
     Credentials = "credentials", hashed = true;
-    /// user id ‖ credential id
-    CredentialsByUser = "credentials_by_user", hashed = true;
     /// issuer key ‖ sha256(verifiable credential id) ‖ credential id
     CredentialsByVcId = "credentials_by_vc_id", hashed = true;
     /// original id ‖ copy id (idOS's `shared_credentials`)
@@ -84,8 +80,6 @@ tables! {
     IssuerNotes = "issuer_notes", hashed = true;
     /// attribute id -> AttributeRow
     Attributes = "attributes", hashed = true;
-    /// user id ‖ attribute id
-    AttributesByUser = "attributes_by_user", hashed = true;
     /// inserter id -> InserterRow
     Inserters = "inserters", hashed = true;
     /// inserter name -> inserter id
@@ -98,17 +92,6 @@ tables! {
     Grants = "grants", hashed = true;
     /// data (copy) id ‖ grant id
     GrantsByData = "grants_by_data", hashed = true;
-    /// grantee ‖ height (u64 BE) ‖ grant id
-    GrantsByGrantee = "grants_by_grantee", hashed = true;
-    /// grantee ‖ owner user id ‖ height (u64 BE) ‖ grant id
-    GrantsByGranteeOwner = "grants_by_grantee_owner", hashed = true;
-    /// grantee ‖ content hash ‖ grant id
-    GrantsByGranteeHash = "grants_by_grantee_hash", hashed = true;
-    /// owner user id ‖ grant id
-    GrantsByOwner = "grants_by_owner", hashed = true;
-    /// credential id ‖ locked_until (order-preserving) ‖ grant id, for a grant's copy and for
-    /// that copy's original: the first entry at or after a time says whether anything is locked
-    GrantLocks = "grant_locks", hashed = true;
     /// counter key -> u64 BE (counts that reads and checks need without walking rows)
     Counts = "counts", hashed = true;
     /// delegated write grant id -> ConsumedWriteGrantRow
@@ -117,6 +100,12 @@ tables! {
     ConsumedWalletProofs = "consumed_wallet_proofs", hashed = true;
     /// signer identity -> last nonce (u64 BE)
     Nonces = "nonces", hashed = true;
+    /// list ‖ owner ‖ bound -> chunk of sorted entries (`crate::state::directory`): the lists
+    /// reads page through, provably whole
+    Directories = "directories", hashed = true;
+    /// grantee ‖ data (copy) id -> grant id: whether a grantee holds a grant on a credential,
+    /// proven without showing anyone else's
+    GrantsByGranteeData = "grants_by_grantee_data", hashed = true;
     /// height (u64 BE) -> stored block (embedded chain only)
     Blocks = "blocks", hashed = false;
     /// tx hash -> (height, index) (embedded chain only)
@@ -139,18 +128,10 @@ impl Table {
     const fn is_index(self) -> bool {
         matches!(
             self,
-            Table::WalletsByUser
-                | Table::CredentialsByUser
-                | Table::CredentialsByVcId
+            Table::CredentialsByVcId
                 | Table::CopiesByOriginal
-                | Table::AttributesByUser
                 | Table::DelegatesByInserter
                 | Table::GrantsByData
-                | Table::GrantsByGrantee
-                | Table::GrantsByGranteeOwner
-                | Table::GrantsByGranteeHash
-                | Table::GrantsByOwner
-                | Table::GrantLocks
                 | Table::StateTreeStale
         )
     }
@@ -459,6 +440,7 @@ impl Store {
         if statistics {
             options.enable_statistics();
         }
+        refuse_unknown_tables(&options, path)?;
         let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES)?;
         let families = Table::ALL
             .iter()
@@ -621,6 +603,29 @@ fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Reads of the latest committed state, without a snapshot (for the single writer).
+/// Refuses a database with a table this version does not know: it was written by another
+/// version of the node, whose state this one would misread (RocksDB would refuse it too, with
+/// a message that says less).
+fn refuse_unknown_tables(options: &Options, path: &Path) -> NodeResult<()> {
+    // A new database has no tables yet: nothing to check.
+    let Ok(names) = DB::list_cf(options, path) else {
+        return Ok(());
+    };
+    let unknown: Vec<String> = names
+        .into_iter()
+        .filter(|name| name != "default" && !Table::ALL.iter().any(|t| t.name() == name))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(NodeError::Config(format!(
+        "the database in {} was written by another version of the idOS node (it has tables \
+         this version does not know: {}); start the node on a new data directory",
+        path.display(),
+        unknown.join(", ")
+    )))
+}
+
 impl Read for Store {
     fn get(&self, table: Table, key: &[u8]) -> NodeResult<Option<Vec<u8>>> {
         let generation = match self.rows.get(table, key) {
@@ -814,6 +819,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_from_another_version_is_refused_with_its_unknown_tables_named() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut options = Options::default();
+            options.create_if_missing(true);
+            options.create_missing_column_families(true);
+            DB::open_cf(&options, dir.path(), ["meta", "grants_by_grantee"]).unwrap();
+        }
+        let error = Store::open(dir.path(), false).unwrap_err();
+        assert_eq!(error.code(), "configuration");
+        assert!(error.to_string().contains("grants_by_grantee"), "{error}");
+        // A database this version wrote opens again.
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), false).unwrap());
+        Store::open(dir.path(), false).unwrap();
+    }
 
     #[test]
     fn upper_bound_of_prefixes() {

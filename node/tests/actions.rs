@@ -1300,15 +1300,9 @@ fn an_original_cannot_be_deleted_while_a_grant_on_any_copy_is_locked() {
 /// revoking or deleting needs no wait; a locked grant beside it still locks.
 #[test]
 fn a_grant_without_a_lock_writes_no_lock_entry_and_locks_nothing() {
-    use node::store::{Read, Table};
-    let lock_entries = |w: &World| {
-        w.net
-            .app
-            .store()
-            .scan_keys(Table::GrantLocks, &[], 100)
-            .unwrap()
-            .len()
-    };
+    use node::state::directory::{List, count_entries};
+    let lock_entries =
+        |w: &World| count_entries(&**w.net.app.store(), List::LocksOnCredential).unwrap();
     let mut w = world();
     let original = w.issue("urn:vc:u");
     w.share(original, "urn:vc:u", 0);

@@ -143,7 +143,7 @@ fn fixture() -> Fixture {
             signature: vec![0; 64].into(),
             inserter: None,
         };
-        put_wallet(&mut w, &id(3, i), &wallet);
+        put_wallet(&mut w, &id(3, i), &wallet).unwrap();
         // A shared copy of Alice's attribute.
         let attribute = AttributeRow {
             user_id: alice.id,
@@ -152,7 +152,7 @@ fn fixture() -> Fixture {
             inserter: None,
             original_id: Some(original_attribute),
         };
-        put_attribute(&mut w, &id(4, i), &attribute);
+        put_attribute(&mut w, &id(4, i), &attribute).unwrap();
         // Bob's originals, all from the issuer with one verifiable credential id.
         let bobs = CredentialRow {
             user_id: bob.id,

@@ -256,7 +256,7 @@ impl<S: Read + Write> Exec<'_, S> {
             inserter: Some(inserter),
             original_id: None,
         };
-        put_attribute(self.s, &a.id, &row);
+        put_attribute(self.s, &a.id, &row)?;
         effects(&[("attribute_id", &a.id)])
     }
 
@@ -288,7 +288,7 @@ impl<S: Read + Write> Exec<'_, S> {
             signature: proof.signature.clone(),
             inserter,
         };
-        put_wallet(self.s, &proof.id, &row);
+        put_wallet(self.s, &proof.id, &row)?;
         self.s.mark(Table::ConsumedWalletProofs, used);
         effects(&[("wallet_id", &proof.id), ("user_id", user)])
     }
@@ -307,7 +307,7 @@ impl<S: Read + Write> Exec<'_, S> {
         if row.wallet == self.signer {
             return Err(NodeError::ConnectedWallet);
         }
-        delete_wallet(self.s, &a.id, &row);
+        delete_wallet(self.s, &a.id, &row)?;
         effects(&[("wallet_id", &a.id)])
     }
 
@@ -504,7 +504,7 @@ impl<S: Read + Write> Exec<'_, S> {
             inserter: None,
             original_id: original,
         };
-        put_attribute(self.s, id, &row);
+        put_attribute(self.s, id, &row)?;
         effects(&[("attribute_id", id)])
     }
 
@@ -521,14 +521,14 @@ impl<S: Read + Write> Exec<'_, S> {
         }
         row.attribute_key = a.attribute_key.clone();
         row.value = a.value.clone();
-        put_attribute(self.s, &a.id, &row);
+        put_attribute(self.s, &a.id, &row)?;
         effects(&[("attribute_id", &a.id)])
     }
 
     fn remove_attribute(&mut self, a: &RemoveAttribute) -> Result<Effects> {
         let user = self.caller_user()?;
         let row = self.owned_attribute(&user, &a.id)?;
-        delete_attribute(self.s, &a.id, &row);
+        delete_attribute(self.s, &a.id, &row)?;
         effects(&[("attribute_id", &a.id)])
     }
 

@@ -7,18 +7,21 @@
 //! - this module: lookups both share, and the index maintenance every write goes through, so
 //!   that no action can leave an index out of step with its table.
 
+pub mod directory;
 pub mod exec;
 pub mod read;
 pub mod role;
 pub mod rows;
 pub mod verify;
 
+use protocol::bytes::Sha256Digest;
 use protocol::identity::Identity;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::NodeError;
 use crate::store::{Read, Table, Write, key};
+use directory::{List, ListKey};
 use rows::*;
 
 /// What the state machine's functions return: the crate's `NodeResult`, under the name
@@ -111,6 +114,70 @@ pub fn id_of_key(index: Table, k: &[u8]) -> Result<Uuid> {
     key::trailing_uuid(k).ok_or_else(|| corrupt_key(index))
 }
 
+// ----- lists ---------------------------------------------------------------------------------
+
+pub fn wallets_of(user: &Uuid) -> ListKey {
+    ListKey::new(List::WalletsOfUser, key::uuid(user).to_vec())
+}
+
+pub fn credentials_of(user: &Uuid) -> ListKey {
+    ListKey::new(List::CredentialsOfUser, key::uuid(user).to_vec())
+}
+
+pub fn attributes_of(user: &Uuid) -> ListKey {
+    ListKey::new(List::AttributesOfUser, key::uuid(user).to_vec())
+}
+
+pub fn grants_of_owner(owner: &Uuid) -> ListKey {
+    ListKey::new(List::GrantsOfOwner, key::uuid(owner).to_vec())
+}
+
+/// Grants to `grantee` (from `owner` only, when given), ordered by height then id.
+pub fn grants_to(grantee: &Identity, owner: Option<&Uuid>) -> ListKey {
+    match owner {
+        None => ListKey::new(List::GrantsToGrantee, key::identity(grantee)),
+        Some(owner) => ListKey::new(
+            List::GrantsToGranteeFromOwner,
+            key::cat(&[&key::identity(grantee), &key::uuid(owner)]),
+        ),
+    }
+}
+
+pub fn grants_to_of_content(grantee: &Identity, content_hash: &Sha256Digest) -> ListKey {
+    ListKey::new(
+        List::GrantsToGranteeOfContent,
+        key::cat(&[&key::identity(grantee), content_hash.as_bytes()]),
+    )
+}
+
+pub fn locks_on(credential: &Uuid) -> ListKey {
+    ListKey::new(List::LocksOnCredential, key::uuid(credential).to_vec())
+}
+
+/// The key of the grant `grantee` holds on the credential `data_id`, if any.
+pub fn grantee_data_key(grantee: &Identity, data_id: &Uuid) -> Vec<u8> {
+    key::cat(&[&key::identity(grantee), &key::uuid(data_id)])
+}
+
+/// The grant `grantee` holds on the credential `data_id`: one point read, which proves
+/// nothing about anyone else's grants.
+pub fn grant_to_on<R: Read + ?Sized>(
+    r: &R,
+    grantee: &Identity,
+    data_id: &Uuid,
+) -> Result<Option<(Uuid, GrantRow)>> {
+    let Some(bytes) = r.get(
+        Table::GrantsByGranteeData,
+        &grantee_data_key(grantee, data_id),
+    )?
+    else {
+        return Ok(None);
+    };
+    let id = Uuid::from_slice(&bytes)
+        .map_err(|_| NodeError::corrupt("grant of a grantee", "not a grant id"))?;
+    Ok(grant(r, &id)?.map(|g| (id, g)))
+}
+
 // ----- bounded lookups -----------------------------------------------------------------------
 
 /// The grant on a credential, if any. A credential has at most one grant: grants are created
@@ -132,8 +199,7 @@ pub fn has_copies<R: Read + ?Sized>(r: &R, original: &Uuid) -> Result<bool> {
 
 /// Whether `user` has a wallet.
 pub fn has_wallet<R: Read + ?Sized>(r: &R, user: &Uuid) -> Result<bool> {
-    Ok(r.first_key(Table::WalletsByUser, &key::uuid(user))?
-        .is_some())
+    Ok(directory::first(r, &wallets_of(user))?.is_some())
 }
 
 /// `locked_until` as 8 bytes that sort in the opposite order of the number, so that the first
@@ -152,10 +218,11 @@ pub fn latest_locked_grant<R: Read + ?Sized>(
     credential_id: &Uuid,
     now: i64,
 ) -> Result<Option<(Uuid, GrantRow)>> {
-    let Some(k) = r.first_key(Table::GrantLocks, &key::uuid(credential_id))? else {
+    let Some(entry) = directory::first(r, &locks_on(credential_id))? else {
         return Ok(None);
     };
-    let id = id_of_key(Table::GrantLocks, &k)?;
+    let id = key::trailing_uuid(&entry)
+        .ok_or_else(|| NodeError::corrupt("lock entry", "no trailing id"))?;
     Ok(grant(r, &id)?
         .filter(|g| g.is_locked_at(now))
         .map(|g| (id, g)))
@@ -286,10 +353,7 @@ pub fn put_credential<S: Read + Write + ?Sized>(
     }
     let idk = key::uuid(id);
     s.put_row(Table::Credentials, idk.to_vec(), row);
-    s.mark(
-        Table::CredentialsByUser,
-        key::cat(&[&key::uuid(&row.user_id), &idk]),
-    );
+    directory::insert(s, &credentials_of(&row.user_id), &idk)?;
     if let Some(vc_id) = &row.verifiable_credential_id {
         s.mark(
             Table::CredentialsByVcId,
@@ -312,10 +376,7 @@ fn remove_credential_indexes<S: Read + Write + ?Sized>(
     row: &CredentialRow,
 ) -> Result<()> {
     let idk = key::uuid(id);
-    s.delete(
-        Table::CredentialsByUser,
-        key::cat(&[&key::uuid(&row.user_id), &idk]),
-    );
+    directory::remove(s, &credentials_of(&row.user_id), &idk)?;
     if let Some(vc_id) = &row.verifiable_credential_id {
         s.delete(
             Table::CredentialsByVcId,
@@ -351,43 +412,47 @@ pub fn delete_credential<S: Read + Write + ?Sized>(
 
 // ----- grants ----------------------------------------------------------------------------
 
-fn grant_index_keys(id: &Uuid, g: &GrantRow, original: Option<&Uuid>) -> Vec<(Table, Vec<u8>)> {
+/// Where a grant is indexed: the table entries (table, key, value) and the list entries.
+struct GrantIndexes {
+    entries: Vec<(Table, Vec<u8>, Vec<u8>)>,
+    lists: Vec<(ListKey, Vec<u8>)>,
+}
+
+fn grant_indexes(id: &Uuid, g: &GrantRow, original: Option<&Uuid>) -> GrantIndexes {
     let idk = key::uuid(id);
-    let grantee = key::identity(&g.grantee);
-    let owner = key::uuid(&g.owner);
     let height = g.height.to_be_bytes();
-    let lock = lock_time_key(g.locked_until);
-    let mut keys = vec![
+    let height_id = key::cat(&[&height, &idk]);
+    let entries = vec![
         (
             Table::GrantsByData,
             key::cat(&[&key::uuid(&g.data_id), &idk]),
-        ),
-        (Table::GrantsByGrantee, key::cat(&[&grantee, &height, &idk])),
-        (
-            Table::GrantsByGranteeOwner,
-            key::cat(&[&grantee, &owner, &height, &idk]),
+            Vec::new(),
         ),
         (
-            Table::GrantsByGranteeHash,
-            key::cat(&[&grantee, g.content_hash.as_bytes(), &idk]),
+            Table::GrantsByGranteeData,
+            grantee_data_key(&g.grantee, &g.data_id),
+            idk.to_vec(),
         ),
-        (Table::GrantsByOwner, key::cat(&[&owner, &idk])),
+    ];
+    let mut lists = vec![
+        (grants_to(&g.grantee, None), height_id.clone()),
+        (grants_to(&g.grantee, Some(&g.owner)), height_id),
+        (
+            grants_to_of_content(&g.grantee, &g.content_hash),
+            idk.to_vec(),
+        ),
+        (grants_of_owner(&g.owner), idk.to_vec()),
     ];
     // Only a grant with a lock can keep a credential from being deleted: the others need no
-    // lock entry (most shares carry no lock, and each entry is a row every write pays for).
+    // lock entry (most shares carry no lock, and each entry is a write every share pays for).
     if g.has_lock() {
-        keys.push((
-            Table::GrantLocks,
-            key::cat(&[&key::uuid(&g.data_id), &lock, &idk]),
-        ));
+        let lock = key::cat(&[&lock_time_key(g.locked_until), &idk]);
+        lists.push((locks_on(&g.data_id), lock.clone()));
         if let Some(original) = original {
-            keys.push((
-                Table::GrantLocks,
-                key::cat(&[&key::uuid(original), &lock, &idk]),
-            ));
+            lists.push((locks_on(original), lock));
         }
     }
-    keys
+    GrantIndexes { entries, lists }
 }
 
 fn bump_grant_counters<S: Read + Write + ?Sized>(s: &mut S, g: &GrantRow, up: bool) -> Result<()> {
@@ -403,8 +468,12 @@ pub fn put_grant<S: Read + Write + ?Sized>(
     original: Option<&Uuid>,
 ) -> Result<()> {
     s.put_row(Table::Grants, key::uuid(id).to_vec(), g);
-    for (table, k) in grant_index_keys(id, g, original) {
-        s.mark(table, k);
+    let indexes = grant_indexes(id, g, original);
+    for (table, k, v) in indexes.entries {
+        s.put(table, k, v);
+    }
+    for (list, entry) in &indexes.lists {
+        directory::insert(s, list, entry)?;
     }
     bump_grant_counters(s, g, true)
 }
@@ -414,54 +483,58 @@ pub fn put_grant<S: Read + Write + ?Sized>(
 pub fn delete_grant<S: Read + Write + ?Sized>(s: &mut S, id: &Uuid, g: &GrantRow) -> Result<()> {
     let original = credential(s, &g.data_id)?.and_then(|c| c.original_id);
     s.delete(Table::Grants, key::uuid(id).to_vec());
-    for (table, k) in grant_index_keys(id, g, original.as_ref()) {
+    let indexes = grant_indexes(id, g, original.as_ref());
+    for (table, k, _) in indexes.entries {
         s.delete(table, k);
+    }
+    for (list, entry) in &indexes.lists {
+        directory::remove(s, list, entry)?;
     }
     bump_grant_counters(s, g, false)
 }
 
 // ----- attributes and wallets ------------------------------------------------------------
 
-pub fn put_attribute<W: Write + ?Sized>(w: &mut W, id: &Uuid, row: &AttributeRow) {
+pub fn put_attribute<S: Read + Write + ?Sized>(
+    s: &mut S,
+    id: &Uuid,
+    row: &AttributeRow,
+) -> Result<()> {
     let idk = key::uuid(id);
-    w.put_row(Table::Attributes, idk.to_vec(), row);
-    w.mark(
-        Table::AttributesByUser,
-        key::cat(&[&key::uuid(&row.user_id), &idk]),
-    );
+    s.put_row(Table::Attributes, idk.to_vec(), row);
+    directory::insert(s, &attributes_of(&row.user_id), &idk)
 }
 
 /// Deletes an attribute. Its shared copies stay, naming it as their original (as the copies of
 /// a credential do).
-pub fn delete_attribute<W: Write + ?Sized>(w: &mut W, id: &Uuid, row: &AttributeRow) {
+pub fn delete_attribute<S: Read + Write + ?Sized>(
+    s: &mut S,
+    id: &Uuid,
+    row: &AttributeRow,
+) -> Result<()> {
     let idk = key::uuid(id);
-    w.delete(Table::Attributes, idk.to_vec());
-    w.delete(
-        Table::AttributesByUser,
-        key::cat(&[&key::uuid(&row.user_id), &idk]),
-    );
+    s.delete(Table::Attributes, idk.to_vec());
+    directory::remove(s, &attributes_of(&row.user_id), &idk)
 }
 
-pub fn put_wallet<W: Write + ?Sized>(w: &mut W, id: &Uuid, row: &WalletRow) {
+pub fn put_wallet<S: Read + Write + ?Sized>(s: &mut S, id: &Uuid, row: &WalletRow) -> Result<()> {
     let idk = key::uuid(id);
-    w.put_row(Table::Wallets, idk.to_vec(), row);
-    w.put(
+    s.put_row(Table::Wallets, idk.to_vec(), row);
+    s.put(
         Table::WalletsByAddress,
         key::identity(&row.wallet),
         idk.to_vec(),
     );
-    w.mark(
-        Table::WalletsByUser,
-        key::cat(&[&key::uuid(&row.user_id), &idk]),
-    );
+    directory::insert(s, &wallets_of(&row.user_id), &idk)
 }
 
-pub fn delete_wallet<W: Write + ?Sized>(w: &mut W, id: &Uuid, row: &WalletRow) {
+pub fn delete_wallet<S: Read + Write + ?Sized>(
+    s: &mut S,
+    id: &Uuid,
+    row: &WalletRow,
+) -> Result<()> {
     let idk = key::uuid(id);
-    w.delete(Table::Wallets, idk.to_vec());
-    w.delete(Table::WalletsByAddress, key::identity(&row.wallet));
-    w.delete(
-        Table::WalletsByUser,
-        key::cat(&[&key::uuid(&row.user_id), &idk]),
-    );
+    s.delete(Table::Wallets, idk.to_vec());
+    s.delete(Table::WalletsByAddress, key::identity(&row.wallet));
+    directory::remove(s, &wallets_of(&row.user_id), &idk)
 }

@@ -56,28 +56,16 @@ pub fn answer<R: Read>(
         }
         Query::GetWallets { page } => {
             let user = user()?;
-            QueryOutput::Wallets(page_of(
-                r,
-                Table::WalletsByUser,
-                &key::uuid(&user),
-                ID,
-                page,
-                |id| {
-                    Ok(r.row::<WalletRow>(Table::Wallets, &key::uuid(&id))?
-                        .map(|w| w.record(id, ctx.chain_id)))
-                },
-            )?)
+            QueryOutput::Wallets(page_of(r, &wallets_of(&user), page, |id| {
+                Ok(r.row::<WalletRow>(Table::Wallets, &key::uuid(&id))?
+                    .map(|w| w.record(id, ctx.chain_id)))
+            })?)
         }
         Query::GetCredentials { page } => {
             let user = user()?;
-            QueryOutput::Credentials(page_of(
-                r,
-                Table::CredentialsByUser,
-                &key::uuid(&user),
-                ID,
-                page,
-                |id| summary(r, id),
-            )?)
+            QueryOutput::Credentials(page_of(r, &credentials_of(&user), page, |id| {
+                summary(r, id)
+            })?)
         }
         Query::GetCredentialOwned { id } => {
             let row = owned_credential(r, &user()?, id)?;
@@ -87,33 +75,23 @@ pub fn answer<R: Read>(
         }
         Query::GetAttributes { page } => {
             let user = user()?;
-            QueryOutput::Attributes(page_of(
-                r,
-                Table::AttributesByUser,
-                &key::uuid(&user),
-                ID,
-                page,
-                |id| Ok(attribute(r, &id)?.map(|a| a.record(id))),
-            )?)
+            QueryOutput::Attributes(page_of(r, &attributes_of(&user), page, |id| {
+                Ok(attribute(r, &id)?.map(|a| a.record(id)))
+            })?)
         }
         Query::GetAccessGrantsOwned { page } => {
             let user = user()?;
-            QueryOutput::AccessGrants(page_of(
-                r,
-                Table::GrantsByOwner,
-                &key::uuid(&user),
-                ID,
-                page,
-                |id| Ok(grant(r, &id)?.map(|g| g.record(id))),
-            )?)
+            QueryOutput::AccessGrants(page_of(r, &grants_of_owner(&user), page, |id| {
+                Ok(grant(r, &id)?.map(|g| g.record(id)))
+            })?)
         }
         Query::HasLockedAccessGrants { id } => {
             owned_credential(r, &user()?, id)?;
             QueryOutput::Bool(latest_locked_grant(r, id, ctx.block_time)?.is_some())
         }
         Query::GetAccessGrantsGranted { user_id, page } => {
-            let (index, prefix) = granted_index(caller_id()?, user_id.as_ref());
-            QueryOutput::AccessGrants(page_of(r, index, &prefix, HEIGHT_ID, page, |id| {
+            let list = grants_to(caller_id()?, user_id.as_ref());
+            QueryOutput::AccessGrants(page_of(r, &list, page, |id| {
                 Ok(grant(r, &id)?.map(|g| g.record(id)))
             })?)
         }
@@ -125,19 +103,16 @@ pub fn answer<R: Read>(
             credential_id,
             page,
         } => {
-            let caller = caller_id()?;
-            QueryOutput::AccessGrants(page_of(
-                r,
-                Table::GrantsByData,
-                &key::uuid(credential_id),
-                ID,
-                page,
-                |id| {
-                    Ok(grant(r, &id)?
-                        .filter(|g| g.grantee == *caller)
-                        .map(|g| g.record(id)))
-                },
-            )?)
+            // The caller's own grant on the credential, by one point read: a proof of the
+            // answer shows nothing of the grants anyone else holds.
+            let after = cursor_id(page)?;
+            let grant = grant_to_on(r, caller_id()?, credential_id)?
+                .filter(|(id, _)| after.is_none_or(|after| *id > after))
+                .filter(|_| page.limit > 0);
+            QueryOutput::AccessGrants(Page {
+                items: grant.map(|(id, g)| g.record(id)).into_iter().collect(),
+                next_cursor: None,
+            })
         }
         Query::GetCredentialShared { id } => {
             QueryOutput::Credential(shared_copy(r, caller_id()?, id)?)
@@ -147,8 +122,8 @@ pub fn answer<R: Read>(
             original_issuer_auth_public_key,
             page,
         } => {
-            let (index, prefix) = granted_index(caller_id()?, Some(user_id));
-            QueryOutput::Credentials(page_of(r, index, &prefix, HEIGHT_ID, page, |grant_id| {
+            let list = grants_to(caller_id()?, Some(user_id));
+            QueryOutput::Credentials(page_of(r, &list, page, |grant_id| {
                 let Some(g) = grant(r, &grant_id)? else {
                     return Ok(None);
                 };
@@ -168,11 +143,9 @@ pub fn answer<R: Read>(
             })?)
         }
         Query::GetSiblingCredentialId { content_hash } => {
-            let prefix = key::cat(&[&key::identity(caller_id()?), content_hash.as_bytes()]);
-            let data_id = match r.first_key(Table::GrantsByGranteeHash, &prefix)? {
-                Some(k) => {
-                    grant(r, &id_of_key(Table::GrantsByGranteeHash, &k)?)?.map(|g| g.data_id)
-                }
+            let list = grants_to_of_content(caller_id()?, content_hash);
+            let data_id = match directory::first(r, &list)? {
+                Some(entry) => grant(r, &id_of_entry(&list, &entry)?)?.map(|g| g.data_id),
                 None => None,
             };
             QueryOutput::CredentialId(data_id)
@@ -238,69 +211,60 @@ fn answer_public<R: Read>(r: &R, ctx: &ReadContext<'_>, query: &Query) -> Result
     })
 }
 
-/// Length of the key suffix after a list read's prefix (what a cursor holds): an id.
-const ID: usize = 16;
-/// A height (u64 big-endian) then an id.
-const HEIGHT_ID: usize = 8 + 16;
-
-/// One page of a list read: up to `page.limit` keys of `index` under `prefix`, after the
-/// cursor, each turned into an item by `item` (which may skip it by answering `None`). Reads
-/// `limit + 1` index keys and what `item` reads for each, never the rest of the prefix.
+/// One page of a list read: up to `page.limit` entries of `list` after the cursor, each turned
+/// into an item by `item` (which may skip it by answering `None`). Reads the chunks that hold
+/// `limit + 1` entries and what `item` reads for each, never the rest of the list.
 fn page_of<R: Read, T>(
     r: &R,
-    index: Table,
-    prefix: &[u8],
-    suffix_len: usize,
+    list: &ListKey,
     page: &PageRequest,
     mut item: impl FnMut(Uuid) -> Result<Option<T>>,
 ) -> Result<Page<T>> {
-    let start = match &page.after {
-        None => prefix.to_vec(),
-        Some(cursor) => {
-            if cursor.as_bytes().len() != suffix_len {
-                return Err(protocol::Error::invalid(
-                    "cursor",
-                    "not a cursor of this read; pass back the next_cursor of its previous page",
-                )
-                .into());
-            }
-            // The smallest key after prefix ‖ cursor.
-            let mut start = key::cat(&[prefix, cursor.as_bytes()]);
-            start.push(0);
-            start
-        }
+    let after = match &page.after {
+        None => None,
+        Some(cursor) if cursor.as_bytes().len() == list.list.entry_len() => Some(cursor.as_bytes()),
+        Some(_) => return Err(bad_cursor()),
     };
-    let limit = page.limit as usize;
-    let mut keys = r
-        .scan_from(index, prefix, &start, limit + 1)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect::<Vec<_>>();
-    let more = keys.len() > limit;
-    keys.truncate(limit);
-    let next_cursor = match keys.last() {
-        Some(last) if more => Some(Cursor::new(last[prefix.len()..].to_vec())?),
+    let (entries, more) = directory::page(r, list, after, page.limit as usize)?;
+    let next_cursor = match entries.last() {
+        Some(last) if more => Some(Cursor::new(last.clone())?),
         _ => None,
     };
-    let mut items = Vec::with_capacity(keys.len());
-    for k in &keys {
-        if let Some(found) = item(id_of_key(index, k)?)? {
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        if let Some(found) = item(id_of_entry(list, entry)?)? {
             items.push(found);
         }
     }
     Ok(Page { items, next_cursor })
 }
 
-/// The index of grants to `grantee` (from `owner` only, when given), ordered by height then
-/// id, and its prefix.
-fn granted_index(grantee: &Identity, owner: Option<&Uuid>) -> (Table, Vec<u8>) {
-    match owner {
-        None => (Table::GrantsByGrantee, key::identity(grantee)),
-        Some(owner) => (
-            Table::GrantsByGranteeOwner,
-            key::cat(&[&key::identity(grantee), &key::uuid(owner)]),
-        ),
+fn bad_cursor() -> NodeError {
+    protocol::Error::invalid(
+        "cursor",
+        "not a cursor of this read; pass back the next_cursor of its previous page",
+    )
+    .into()
+}
+
+/// The cursor of a read whose items are ids.
+fn cursor_id(page: &PageRequest) -> Result<Option<Uuid>> {
+    match &page.after {
+        None => Ok(None),
+        Some(cursor) => Uuid::from_slice(cursor.as_bytes())
+            .map(Some)
+            .map_err(|_| bad_cursor()),
     }
+}
+
+/// The id at the end of a list entry.
+fn id_of_entry(list: &ListKey, entry: &[u8]) -> Result<Uuid> {
+    key::trailing_uuid(entry).ok_or_else(|| {
+        NodeError::corrupt(
+            format!("entry of the {}", list.list.name()),
+            "no trailing id",
+        )
+    })
 }
 
 /// A credential's list view, with the public notes it shows.
@@ -321,7 +285,7 @@ fn shared_copy<R: Read>(
 ) -> Result<protocol::records::CredentialRecord> {
     let not_found = || NodeError::not_found("credential shared with you", id);
     let copy = credential(r, id)?.ok_or_else(not_found)?;
-    if grant_on(r, id)?.is_none_or(|(_, g)| g.grantee != *grantee) {
+    if grant_to_on(r, grantee, id)?.is_none() {
         return Err(not_found());
     }
     let mut record = copy.record(*id);
