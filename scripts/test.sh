@@ -45,6 +45,6 @@ step "native tests";  cargo test --workspace --locked -- "$@"
 if [ "$#" -eq 0 ]; then
   step "screenshots";  scripts/screenshots.sh
 fi
-step "protocol for wasm32"
-cargo build -p protocol --target wasm32-unknown-unknown --locked
+step "protocol and the state model for wasm32"
+cargo build -p protocol -p idos-state --target wasm32-unknown-unknown --locked
 step "done"

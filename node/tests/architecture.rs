@@ -43,25 +43,35 @@ fn the_node_never_decrypts() {
     }
 }
 
-/// `protocol` stays I/O-free: none of the runtime, storage or browser crates.
+/// `protocol` and `idos-state` stay I/O-free: none of the runtime, storage or browser crates
+/// (clients, the enclave among them, run their code).
 #[test]
-fn protocol_has_no_io_dependencies() {
-    let manifest = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/Cargo.toml"),
-    )
-    .unwrap();
-    let dependencies = manifest.split("[dev-dependencies]").next().unwrap();
-    for forbidden in [
-        "tokio",
-        "rocksdb",
-        "web-sys",
-        "axum",
-        "reqwest",
-        "tendermint",
-    ] {
-        assert!(
-            !dependencies.contains(forbidden),
-            "protocol depends on {forbidden}"
-        );
+fn protocol_and_the_state_model_have_no_io_dependencies() {
+    for krate in ["protocol", "state"] {
+        let manifest = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../{krate}/Cargo.toml")),
+        )
+        .unwrap();
+        let dependencies = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap()
+            .split("[dev-dependencies]")
+            .next()
+            .unwrap();
+        for forbidden in [
+            "tokio",
+            "rocksdb",
+            "web-sys",
+            "axum",
+            "reqwest",
+            "tendermint",
+            "node",
+        ] {
+            assert!(
+                !dependencies.contains(forbidden),
+                "{krate} depends on {forbidden}"
+            );
+        }
     }
 }

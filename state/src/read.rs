@@ -6,10 +6,11 @@ use protocol::records::{CredentialSummary, Cursor, Page, QueryOutput};
 use protocol::wallet::{wallet_approval_message, wallet_ownership_message};
 use uuid::Uuid;
 
-use super::rows::*;
-use super::*;
+use crate::access::*;
+use crate::directory::{self, ListKey};
 use crate::error::NodeError;
-use crate::store::{Read, Table, key};
+use crate::rows::*;
+use crate::table::{Read, Table, key};
 
 /// Everything a read may depend on besides the state.
 #[derive(Debug, Clone)]
@@ -37,7 +38,7 @@ pub fn answer<R: Read>(
         Query::GetUser => {
             let id = user()?;
             QueryOutput::User(
-                super::user(r, &id)?
+                crate::access::user(r, &id)?
                     .ok_or_else(|| NodeError::not_found("user", id))?
                     .record(id),
             )
@@ -45,7 +46,7 @@ pub fn answer<R: Read>(
         Query::GetUserAsInserter { id } => {
             require_inserter(r, caller_id()?)?;
             QueryOutput::User(
-                super::user(r, id)?
+                crate::access::user(r, id)?
                     .ok_or_else(|| NodeError::not_found("user", id))?
                     .record(*id),
             )

@@ -20,9 +20,9 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
+use crate::access::Result;
 use crate::error::NodeError;
-use crate::state::Result;
-use crate::store::{Read, Table, Write};
+use crate::table::{Read, Table, Write};
 
 /// The most entries a chunk holds (at most 24 bytes each: under 800 bytes a chunk).
 pub const MAX_CHUNK_ENTRIES: usize = 32;
@@ -408,7 +408,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::store::{Changes, Store, Working};
+    use crate::memory::MemoryState;
 
     fn entry(n: u16) -> Vec<u8> {
         let mut e = vec![0u8; 16];
@@ -465,18 +465,14 @@ mod tests {
 
         /// Whatever the sequence of inserts and removals, the directory holds exactly the set
         /// a model holds, every paging reads it whole and in order, and its chunks stay linked,
-        /// within bounds and as few as the splits made. Blocks are committed now and then, so
-        /// that reads cross the uncommitted and committed layers.
+        /// within bounds and as few as the splits made.
         #[test]
         fn a_directory_holds_exactly_what_was_inserted_and_not_removed(
-            ops in proptest::collection::vec((any::<bool>(), 0u16..120, 0u8..10), 1..400),
+            ops in proptest::collection::vec((any::<bool>(), 0u16..120), 1..400),
         ) {
-            let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(dir.path(), false).unwrap();
+            let mut w = MemoryState::default();
             let mut model = BTreeSet::new();
-            let empty = Changes::default();
-            let mut w = Working::new(&store, &empty);
-            for (add, n, commit) in ops {
+            for (add, n) in ops {
                 if add {
                     insert(&mut w, &alice(), &entry(n)).unwrap();
                     model.insert(entry(n));
@@ -486,11 +482,6 @@ mod tests {
                 }
                 // Another list beside it changes nothing of it.
                 insert(&mut w, &bob(), &entry(n)).unwrap();
-                if commit == 0 {
-                    let changes = w.into_changes();
-                    store.commit(&changes).unwrap();
-                    w = Working::new(&store, &empty);
-                }
             }
             let want: Vec<Vec<u8>> = model.iter().cloned().collect();
             prop_assert_eq!(paged(&w, &alice(), 1000), want.clone());
@@ -505,10 +496,7 @@ mod tests {
 
     #[test]
     fn a_growing_list_splits_into_chunks_of_at_most_the_maximum() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), false).unwrap();
-        let empty = Changes::default();
-        let mut w = Working::new(&store, &empty);
+        let mut w = MemoryState::default();
         for n in 0..1000 {
             insert(&mut w, &alice(), &entry(n)).unwrap();
         }
