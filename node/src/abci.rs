@@ -13,10 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use idos_state::proof::PROOF_OP_TYPE;
+use protocol::records::QueryAnswer;
 use tendermint::abci::request::CheckTxKind;
 use tendermint::abci::response::{self, ProcessProposal, VerifyVoteExtension};
 use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::{Code, Event, EventAttributeIndexExt};
+use tendermint::merkle::proof::{ProofOp, ProofOps};
 use tendermint::v0_38::abci::{
     ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest,
     MempoolResponse, SnapshotRequest, SnapshotResponse,
@@ -247,20 +250,65 @@ impl Service<MempoolRequest> for AbciApp {
 
 /// The ABCI form of a read's answer (Borsh-encoded `QueryAnswer` in `value`).
 pub fn query_response(app: &App, query: &tendermint::abci::request::Query) -> response::Query {
+    if query.prove {
+        return proven_query_response(app, query);
+    }
     match app.query(&query.path, &query.data, query.height.value() as i64, now()) {
         Ok(answer) => response::Query {
             value: borsh::to_vec(&answer).unwrap_or_default().into(),
             height: answer.height.try_into().unwrap_or_default(),
             ..Default::default()
         },
-        Err(e) => response::Query {
-            code: Code::from(e.abci_code()),
-            log: e.to_string(),
-            info: e.code().to_owned(),
-            codespace: CODESPACE.to_owned(),
-            height: app.committed().height.try_into().unwrap_or_default(),
+        Err(e) => error_response(app, &e),
+    }
+}
+
+/// The answer to a query with `prove = true`: the answer (or the refusal the state gives) and,
+/// in `proof_ops`, every state entry it read with its proof (`idos_state::proof`).
+fn proven_query_response(app: &App, query: &tendermint::abci::request::Query) -> response::Query {
+    let proven =
+        match app.query_proven(&query.path, &query.data, query.height.value() as i64, now()) {
+            Ok(proven) => proven,
+            Err(e) => return error_response(app, &e),
+        };
+    let ops = proven
+        .entries
+        .iter()
+        .map(|entry| {
+            let (key, data) = entry.to_op_parts();
+            ProofOp {
+                field_type: PROOF_OP_TYPE.to_owned(),
+                key,
+                data,
+            }
+        })
+        .collect();
+    let mut response = match proven.result {
+        Ok(output) => response::Query {
+            value: borsh::to_vec(&QueryAnswer {
+                height: proven.height,
+                app_hash: proven.app_hash,
+                output,
+            })
+            .unwrap_or_default()
+            .into(),
             ..Default::default()
         },
+        Err(e) => error_response(app, &e),
+    };
+    response.height = proven.height.try_into().unwrap_or_default();
+    response.proof = Some(ProofOps { ops });
+    response
+}
+
+fn error_response(app: &App, e: &NodeError) -> response::Query {
+    response::Query {
+        code: Code::from(e.abci_code()),
+        log: e.to_string(),
+        info: e.code().to_owned(),
+        codespace: CODESPACE.to_owned(),
+        height: app.committed().height.try_into().unwrap_or_default(),
+        ..Default::default()
     }
 }
 

@@ -29,6 +29,7 @@ use crate::state::{BlockContext, next_nonce, set_nonce};
 use crate::state_tree;
 use crate::store::{Changes, Read, ReadCache, Store, Table, Working, Write};
 use crate::verified::VerifiedTxs;
+use idos_state::proof::{ProvenEntry, Recorder};
 
 /// The ABCI query path reads are served on.
 pub const QUERY_PATH: &str = "/idos";
@@ -706,25 +707,7 @@ impl App {
     /// Answers a read (ABCI Query) at the last committed height. `now` is this node's clock
     /// (unix seconds), against which signed reads must be fresh.
     pub fn query(&self, path: &str, data: &[u8], height: i64, now: i64) -> NodeResult<QueryAnswer> {
-        if !(path == QUERY_PATH || path.is_empty()) {
-            return Err(NodeError::UnknownPath(path.to_owned()));
-        }
-        let genesis = self.require_genesis()?;
-        let signed = SignedQuery::decode(data)?;
-        if signed.chain_id != genesis.chain_id {
-            return Err(NodeError::WrongChainId {
-                expected: genesis.chain_id,
-                got: signed.chain_id,
-            });
-        }
-        if let protocol::query::QueryAuth::Gateway { gateway, .. } = &signed.auth
-            && !self.config.trusted_gateways.contains(gateway)
-        {
-            return Err(NodeError::Unauthorized(format!(
-                "gateway key {gateway} is not in this node's trusted gateways; sign the read with your own key"
-            )));
-        }
-        let caller = signed.authenticate(now, |key| self.config.trusted_gateways.contains(key))?;
+        let (genesis, signed, caller) = self.authenticate_query(path, data, now)?;
         // Height, app hash and time come from the snapshot itself, so they describe exactly
         // the state the answer was read from.
         let snapshot = self.store.snapshot();
@@ -754,6 +737,104 @@ impl App {
             output,
         })
     }
+
+    /// Answers a read (ABCI `Query` with `prove = true`) with every state entry it looked at,
+    /// each proven against the app hash of the state it read, so that a client re-runs the
+    /// read over the entries and trusts no one's answer but its own
+    /// (`idos_state::proof::verify_read`). A refusal the state gives (no profile, not found)
+    /// is proven too; one that comes before any state is read (a bad signature, another chain)
+    /// is an error without proof. The answer is the committed state's alone: a next nonce does
+    /// not count the mempool, which no proof covers.
+    pub fn query_proven(
+        &self,
+        path: &str,
+        data: &[u8],
+        height: i64,
+        now: i64,
+    ) -> NodeResult<ProvenAnswer> {
+        let (genesis, signed, caller) = self.authenticate_query(path, data, now)?;
+        if !self.config.authenticated_state {
+            return Err(NodeError::Unavailable(
+                "this node keeps no state tree, so it proves nothing".into(),
+            ));
+        }
+        let snapshot = self.store.snapshot();
+        let committed = read_committed(&snapshot)?;
+        if height != 0 && height as u64 != committed.height {
+            return Err(NodeError::HistoricalQuery(height));
+        }
+        let ctx = ReadContext {
+            chain_id: &genesis.chain_id,
+            block_time: committed.time,
+        };
+        let recorder = Recorder::new(&snapshot);
+        let result = answer(&recorder, &ctx, caller.as_ref(), &signed.query);
+        if let Err(e) = &result
+            && e.is_fault()
+        {
+            return Err(e.clone());
+        }
+        let version = self.tree_version(committed.height);
+        let mut entries = Vec::new();
+        for (table, key) in recorder.into_entries()? {
+            let (value, proof) = state_tree::prove(&snapshot, version, table, &key)?;
+            entries.push(ProvenEntry {
+                table: table.name().to_owned(),
+                key,
+                value,
+                proof,
+            });
+        }
+        Ok(ProvenAnswer {
+            height: committed.height,
+            app_hash: Sha256Digest::from_bytes(
+                committed.app_hash.as_slice().try_into().unwrap_or([0; 32]),
+            ),
+            result,
+            entries,
+        })
+    }
+
+    /// The checks every read passes before it reads state: path, chain, gateway, signature.
+    fn authenticate_query(
+        &self,
+        path: &str,
+        data: &[u8],
+        now: i64,
+    ) -> NodeResult<(Genesis, SignedQuery, Option<Identity>)> {
+        if !(path == QUERY_PATH || path.is_empty()) {
+            return Err(NodeError::UnknownPath(path.to_owned()));
+        }
+        let genesis = self.require_genesis()?;
+        let signed = SignedQuery::decode(data)?;
+        if signed.chain_id != genesis.chain_id {
+            return Err(NodeError::WrongChainId {
+                expected: genesis.chain_id,
+                got: signed.chain_id,
+            });
+        }
+        if let protocol::query::QueryAuth::Gateway { gateway, .. } = &signed.auth
+            && !self.config.trusted_gateways.contains(gateway)
+        {
+            return Err(NodeError::Unauthorized(format!(
+                "gateway key {gateway} is not in this node's trusted gateways; sign the read with your own key"
+            )));
+        }
+        let caller = signed.authenticate(now, |key| self.config.trusted_gateways.contains(key))?;
+        Ok((genesis, signed, caller))
+    }
+}
+
+/// A read's answer with the entries it looked at, proven ([`App::query_proven`]).
+#[derive(Debug)]
+pub struct ProvenAnswer {
+    /// The committed height the read saw.
+    pub height: u64,
+    /// The app hash at that height: the root every entry is proven against.
+    pub app_hash: Sha256Digest,
+    /// The answer, or the refusal the state gives.
+    pub result: Result<QueryOutput, NodeError>,
+    pub entries: Vec<ProvenEntry>,
 }
 
 fn read_committed<R: Read + ?Sized>(r: &R) -> NodeResult<Committed> {

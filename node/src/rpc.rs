@@ -382,7 +382,7 @@ async fn dispatch(state: &RpcState, method: &str, raw: Value) -> Result<Value, R
                     index: answer.index,
                     key: answer.key.to_vec(),
                     value: answer.value.to_vec(),
-                    proof: None,
+                    proof: answer.proof,
                     height: answer.height,
                     codespace: answer.codespace,
                 },

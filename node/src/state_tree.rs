@@ -25,7 +25,7 @@
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::error::{NodeError, NodeResult};
 use crate::store::{Changes, Read, Table, Write};
@@ -37,17 +37,7 @@ pub const PRUNE_PER_BLOCK: usize = 4096;
 /// Stale-index entries read per step of pruning.
 const PRUNE_PAGE: usize = 64;
 
-/// The leaf position of a row: SHA-256 over the table's name (length-prefixed) and the key, so
-/// rows of different tables never share a leaf and no row can be read as another.
-pub fn key_hash(table: Table, key: &[u8]) -> KeyHash {
-    let name = table.name().as_bytes();
-    let mut h = Sha256::new();
-    h.update(b"idos-state-v1");
-    h.update((name.len() as u32).to_be_bytes());
-    h.update(name);
-    h.update(key);
-    KeyHash(h.finalize().into())
-}
+pub use idos_state::proof::key_hash;
 
 /// A tree that cannot be read or updated: a node is missing or does not decode (the data
 /// directory is damaged).

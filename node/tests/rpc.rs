@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use idos_state::proof::{ProvenEntry, verify_read};
+use idos_state::read::ReadContext;
 use node::chain::Validator;
 use node::run::{NodeConfig, start_embedded};
 use node::store::{Read, Table};
@@ -904,4 +906,85 @@ async fn a_header_signed_by_another_key_a_swapped_validator_set_or_an_altered_he
         "altered app hash"
     );
     node.node.chain.stop();
+}
+
+/// Part of what a client does with an untrusted relay: a read with `prove = true` comes back
+/// with its entries in `proof_ops`, and they prove the answer against the app hash of the next
+/// header, which the validator signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proven_read_verifies_against_the_app_hash_of_a_signed_header() {
+    let node = start().await;
+    let inserter = Uuid::new_v4();
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: inserter,
+            name: "Acme".into(),
+        },
+    );
+    let height = node
+        .client
+        .broadcast_tx_commit(tx.encode())
+        .await
+        .unwrap()
+        .height
+        .value();
+    wait_for_height(&node, height + 1).await;
+    let caller = SigningKey::generate_ed25519();
+    let query = Query::NextNonce {
+        account: node.owner.identity(),
+    };
+    let signed_query = SignedQuery::signed(CHAIN, query.clone(), &caller, now());
+    let response = node
+        .client
+        .abci_query(Some("/idos".into()), signed_query.encode(), None, true)
+        .await
+        .unwrap();
+    assert!(response.code.is_ok(), "{}", response.log);
+    let answer: QueryAnswer = borsh::from_slice(&response.value).unwrap();
+    let ops = response.proof.expect("proof ops").ops;
+    assert!(!ops.is_empty());
+    let entries: Vec<ProvenEntry> = ops
+        .iter()
+        .map(|op| ProvenEntry::from_op_parts(&op.field_type, &op.key, &op.data).unwrap())
+        .collect();
+    // A header carries the app hash of the block before it: the read's block (a proof block
+    // here, which changed nothing) carries the same app hash its state has.
+    assert!(answer.height > height);
+    let trusted = light_block(&node, 1).await;
+    let signed = light_block(&node, answer.height).await;
+    assert_eq!(verify(&signed, &trusted), Verdict::Success);
+    let root: [u8; 32] = signed
+        .signed_header
+        .header
+        .app_hash
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    assert_eq!(&root, answer.app_hash.as_bytes());
+    let ctx = ReadContext {
+        chain_id: CHAIN,
+        block_time: signed.signed_header.header.time.unix_timestamp(),
+    };
+    let verified = verify_read(root, &entries, &ctx, Some(&caller.identity()), &query).unwrap();
+    assert_eq!(verified.unwrap(), QueryOutput::NextNonce(2));
+    // The same entries against another header's app hash (before the transaction) fail.
+    let before = light_block(&node, height).await;
+    let old_root: [u8; 32] = before
+        .signed_header
+        .header
+        .app_hash
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    assert!(verify_read(old_root, &entries, &ctx, Some(&caller.identity()), &query).is_err());
+    node.node.chain.stop();
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }

@@ -87,6 +87,11 @@ impl List {
         }
     }
 
+    /// The list with code `code`.
+    fn from_code(code: u8) -> Option<List> {
+        List::ALL.iter().copied().find(|l| l.code() == code)
+    }
+
     /// The list's name, for errors.
     pub const fn name(self) -> &'static str {
         match self {
@@ -153,6 +158,16 @@ impl ListKey {
     pub fn header(&self) -> Vec<u8> {
         let len = u16::try_from(self.owner.len()).unwrap_or(u16::MAX);
         [&[self.list.code()][..], &len.to_be_bytes(), &self.owner].concat()
+    }
+
+    /// The list whose chunk keys start with `header` (see [`ListKey::header`]).
+    pub fn from_header(header: &[u8]) -> Option<ListKey> {
+        let (&code, rest) = header.split_first()?;
+        let (len, owner) = rest.split_first_chunk::<2>()?;
+        if usize::from(u16::from_be_bytes(*len)) != owner.len() {
+            return None;
+        }
+        Some(ListKey::new(List::from_code(code)?, owner.to_vec()))
     }
 
     /// The key of the chunk that ends at `bound`.

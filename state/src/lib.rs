@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
+pub mod proof;
 pub mod read;
 pub mod rows;
 pub mod table;

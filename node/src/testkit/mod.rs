@@ -23,7 +23,7 @@ use protocol::wallet::{
 };
 use uuid::Uuid;
 
-use crate::app::{App, AppConfig, Genesis, TxOutcome};
+use crate::app::{App, AppConfig, Genesis, ProvenAnswer, TxOutcome};
 use crate::error::{NodeError, NodeResult};
 use crate::state::exec::Effects;
 use crate::state::next_nonce;
@@ -296,6 +296,34 @@ impl TestNet {
     pub fn query(&self, signed: &SignedQuery) -> NodeResult<QueryAnswer> {
         self.app
             .query(crate::app::QUERY_PATH, &signed.encode(), 0, self.time)
+    }
+
+    /// A read signed by `key`, answered with its proven entries (`prove = true`).
+    pub fn read_proven(&self, key: &SigningKey, query: Query) -> NodeResult<ProvenAnswer> {
+        let signed = SignedQuery::signed(CHAIN_ID, query, key, self.time);
+        self.app
+            .query_proven(crate::app::QUERY_PATH, &signed.encode(), 0, self.time)
+    }
+
+    /// What a client that trusts only the app hash concludes from `proven`: the read re-run
+    /// over the proven entries, for `caller`.
+    pub fn verify_proven(
+        &self,
+        proven: &ProvenAnswer,
+        caller: &Identity,
+        query: &Query,
+    ) -> Result<Result<QueryOutput, NodeError>, idos_state::proof::ProofError> {
+        let ctx = idos_state::read::ReadContext {
+            chain_id: CHAIN_ID,
+            block_time: self.app.committed().time,
+        };
+        idos_state::proof::verify_read(
+            *proven.app_hash.as_bytes(),
+            &proven.entries,
+            &ctx,
+            Some(caller),
+            query,
+        )
     }
 
     /// Registers an inserter named `name` with a fresh delegate key.
