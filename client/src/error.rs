@@ -54,8 +54,19 @@ pub enum ClientError {
     #[error("{}: {}", .0.code(), .0)]
     Protocol(#[from] protocol::Error),
 
+    /// The state, as proven, refuses the read (a proven `not_found`, `no_profile`, …).
+    #[error("{code}: {message}")]
+    ReadRefused {
+        /// The node's stable code (`not_found`, `no_profile`, …).
+        code: String,
+        /// What the refusal says.
+        message: String,
+    },
+
     /// A credential failed a check before its plaintext was released (`content_hash_mismatch`,
-    /// `credential_revoked`, `issuer_mismatch`, `no_issuer_signature`, `bad_issuer_signature`).
+    /// `credential_revoked`, `issuer_mismatch`, `no_issuer_signature`, `bad_issuer_signature`),
+    /// or a proven read did not verify (`idos-verify`'s codes: `header_not_signed`,
+    /// `validator_set_mismatch`, `stale_answer`, `proof_value_mismatch`, …).
     #[error("{code}: {message}")]
     Unverified {
         /// The check's stable code.
@@ -73,7 +84,9 @@ impl ClientError {
     /// The stable machine-readable code of this error.
     pub fn code(&self) -> &str {
         match self {
-            ClientError::Api { code, .. } | ClientError::Refused { code, .. } => code,
+            ClientError::Api { code, .. }
+            | ClientError::Refused { code, .. }
+            | ClientError::ReadRefused { code, .. } => code,
             ClientError::Transport(_) => "transport",
             ClientError::BadAnswer(_) => "bad_answer",
             ClientError::NotCommitted { .. } => "tx_not_committed",

@@ -46,6 +46,8 @@ use protocol::action::Action;
 use protocol::bytes::{Ed25519PublicKey, Sha256Digest};
 use protocol::grant::DelegatedWriteGrant;
 use protocol::identity::{Identity, SigningKey};
+use protocol::query::Query;
+use protocol::records::QueryOutput;
 use protocol::records::{
     AccessGrantRecord, AttributeRecord, CredentialRecord, CredentialSummary, Page, UserRecord,
     WalletRecord,
@@ -58,6 +60,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub use error::{ClientError, Result};
+pub use idos_verify::{Freshness, ProvenRead, TrustRoot, Verified, VerifyError, verify_read};
 pub use sign_in::SiweOptions;
 pub use types::{
     AccessPage, AccessRecord, Answer, ChainInfo, ErrorBody, PageQuery, PreparedTransaction,
@@ -220,6 +223,59 @@ impl Client {
         body: &B,
     ) -> Result<T> {
         Self::json(self.request(Method::POST, path)?.query(query).json(body)).await
+    }
+
+    // ---- proven reads ---------------------------------------------------------------------
+
+    /// `POST /api/v1/proven-read`: `query`, read as the signed-in `caller` and verified against
+    /// `trust` alone (the header signed by the pinned validators, every proof against its app
+    /// hash, the read re-run over the proven entries; see `idos-verify`). The relay is trusted
+    /// for nothing: an altered, incomplete or stale answer is a [`ClientError::Unverified`]
+    /// with the check's code. The answer, or the refusal the state gives (a
+    /// [`ClientError::Refused`] with the node's code), is the client's own computation.
+    pub async fn proven_read(
+        &self,
+        caller: &Identity,
+        query: Query,
+        trust: &TrustRoot,
+        freshness: &Freshness,
+    ) -> Result<Verified> {
+        let read: ProvenRead = self
+            .post("/api/v1/proven-read", &[], &json!({ "query": &query }))
+            .await?;
+        let verified = verify_read(
+            trust,
+            freshness,
+            &read,
+            Some(caller),
+            &query,
+            tendermint::Time::now(),
+        )
+        .map_err(|e| ClientError::Unverified {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        Ok(verified)
+    }
+
+    /// [`Client::proven_read`] whose refusals are errors: the verified output and the header
+    /// height that proved it.
+    pub async fn proven_output(
+        &self,
+        caller: &Identity,
+        query: Query,
+        trust: &TrustRoot,
+        freshness: &Freshness,
+    ) -> Result<(QueryOutput, u64)> {
+        let verified = self.proven_read(caller, query, trust, freshness).await?;
+        let height = verified.header_height;
+        match verified.output {
+            Ok(output) => Ok((output, height)),
+            Err(e) => Err(ClientError::ReadRefused {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            }),
+        }
     }
 
     // ---- sign-in ------------------------------------------------------------------------

@@ -330,7 +330,7 @@ fn fail_one_grant_dropped_from_a_list() {
     edited[at].value = Some(borsh::to_vec(&(lower, entries[24..].to_vec())).unwrap());
     assert_eq!(
         verdict(&w, &w.grantee, &query, edited),
-        "proof_value_mismatch"
+        "proof_list_altered"
     );
     // Or leaves the chunk out, or the grant's row.
     let mut edited = answer.entries.clone();

@@ -9,12 +9,15 @@
 
 use std::time::{Duration, Instant};
 
+use idos_state::proof::ProvenEntry;
+use idos_verify::ProvenRead;
 use protocol::identity::{Ed25519SigningKey, Identity};
 use protocol::query::{Query, SignedQuery};
 use protocol::records::QueryAnswer;
 use protocol::tx::tx_hash_hex;
 use tendermint::Hash;
 use tendermint::abci::Code;
+use tendermint::block::signed_header::SignedHeader;
 use tendermint_rpc::client::CompatMode;
 use tendermint_rpc::{Client, HttpClient};
 
@@ -23,6 +26,14 @@ pub const QUERY_PATH: &str = "/idos";
 
 /// How often `wait_for_commit` asks the node for a transaction.
 const COMMIT_POLL: Duration = Duration::from_millis(50);
+
+/// How long a proven read waits for the header that carries its state's app hash.
+pub const PROOF_HEADER_WAIT: Duration = Duration::from_secs(5);
+
+fn next_height(height: u64) -> Result<tendermint::block::Height, NodeClientError> {
+    tendermint::block::Height::try_from(height.saturating_add(1))
+        .map_err(|e| NodeClientError::BadAnswer(e.to_string()))
+}
 
 /// What went wrong talking to the node.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,6 +245,114 @@ impl NodeClient {
             return Err(NodeClientError::Refused { code, message });
         }
         borsh::from_slice(&answer.value).map_err(|e| NodeClientError::BadAnswer(e.to_string()))
+    }
+
+    /// Reads `query` as `caller` with `prove = true`: the entries the node read with their
+    /// proofs, and a signed header whose app hash they prove against, with the validator set
+    /// (what a client verifies, trusting nothing the relay says), and the node's own answer.
+    ///
+    /// A header carries the app hash of the block before it: the read at height `L` is proven
+    /// by header `L + 1`, or by header `L` when block `L` changed nothing (then both carry the
+    /// same app hash; an idle chain makes no block `L + 1`). Which one the proofs match is
+    /// checked here, so the relay hands over the right one; a block that changed the state is
+    /// followed by another within moments (the embedded chain's proof block, CometBFT's), so
+    /// the wait is bounded by [`PROOF_HEADER_WAIT`].
+    pub async fn query_proven(
+        &self,
+        caller: Option<Identity>,
+        query: Query,
+    ) -> Result<(ProvenRead, Result<QueryAnswer, NodeClientError>), NodeClientError> {
+        let signed = match caller {
+            Some(caller) => {
+                SignedQuery::attested(&self.chain_id, query, caller, &self.gateway, unix_now())
+            }
+            None => SignedQuery::anonymous(&self.chain_id, query),
+        };
+        let response = self
+            .rpc
+            .abci_query(Some(QUERY_PATH.into()), signed.encode(), None, true)
+            .await
+            .map_err(rpc_error)?;
+        let refusal = || {
+            let code = refusal_code(
+                response.code,
+                &response.info,
+                &response.log,
+                &response.codespace,
+            );
+            let message = refusal_message(&code, &response.log);
+            NodeClientError::Refused { code, message }
+        };
+        let Some(proof) = &response.proof else {
+            // Refused before reading state (a bad signature, another chain): nothing to prove.
+            return Err(refusal());
+        };
+        let answer = if response.code.is_err() {
+            Err(refusal())
+        } else {
+            Ok(borsh::from_slice::<QueryAnswer>(&response.value)
+                .map_err(|e| NodeClientError::BadAnswer(e.to_string()))?)
+        };
+        let entries = proof
+            .ops
+            .iter()
+            .map(|op| ProvenEntry::from_op_parts(&op.field_type, &op.key, &op.data))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| NodeClientError::BadAnswer(e.to_string()))?;
+        let height = response.height.value();
+        let signed_header = self.proving_header(height, &entries).await?;
+        let validators = self
+            .rpc
+            .validators(signed_header.header.height, tendermint_rpc::Paging::All)
+            .await
+            .map_err(rpc_error)?
+            .validators;
+        let read = ProvenRead {
+            height,
+            entries: ProvenRead::encode_entries(&entries),
+            signed_header,
+            validators,
+        };
+        Ok((read, answer))
+    }
+
+    /// The signed header whose app hash `entries` (read at `height`) prove against.
+    async fn proving_header(
+        &self,
+        height: u64,
+        entries: &[ProvenEntry],
+    ) -> Result<SignedHeader, NodeClientError> {
+        let deadline = Instant::now() + PROOF_HEADER_WAIT;
+        let proves = |header: &SignedHeader| {
+            let Ok(root) = <[u8; 32]>::try_from(header.header.app_hash.as_bytes()) else {
+                return false;
+            };
+            idos_state::proof::ProvenState::verify(root, entries).is_ok()
+        };
+        loop {
+            if let Ok(next) = self.rpc.commit(next_height(height)?).await
+                && proves(&next.signed_header)
+            {
+                return Ok(next.signed_header);
+            }
+            let same = self
+                .rpc
+                .commit(
+                    tendermint::block::Height::try_from(height)
+                        .map_err(|e| NodeClientError::BadAnswer(e.to_string()))?,
+                )
+                .await
+                .map_err(rpc_error)?;
+            if proves(&same.signed_header) {
+                return Ok(same.signed_header);
+            }
+            if Instant::now() >= deadline {
+                return Err(NodeClientError::Unreachable(format!(
+                    "no header proves the read at height {height} yet; retry shortly"
+                )));
+            }
+            tokio::time::sleep(COMMIT_POLL / 5).await;
+        }
     }
 
     /// Submits encoded transaction bytes after CheckTx; returns its hash (upper-case hex).

@@ -170,6 +170,12 @@ impl ListKey {
         Some(ListKey::new(List::from_code(code)?, owner.to_vec()))
     }
 
+    /// The list a chunk key belongs to.
+    pub fn of_chunk_key(key: &[u8]) -> Option<ListKey> {
+        let len = usize::from(u16::from_be_bytes(key.get(1..3)?.try_into().ok()?));
+        ListKey::from_header(key.get(..3 + len)?)
+    }
+
     /// The key of the chunk that ends at `bound`.
     pub fn chunk_key(&self, bound: &Bound) -> Vec<u8> {
         match bound {

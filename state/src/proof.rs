@@ -97,6 +97,10 @@ pub enum ProofError {
     /// An entry's value is not the one the app hash commits to (or its proof is not one).
     #[error("the value of {table} entry {key} does not match the app hash")]
     ValueMismatch { table: String, key: String },
+    /// A list's chunk is not the one the app hash commits to: entries were left out of the
+    /// list, added to it or reordered.
+    #[error("the {list} chunk {key} does not match the app hash: the list was altered")]
+    ListAltered { list: String, key: String },
     /// An entry claimed absent exists: the proof itself shows its leaf.
     #[error("{table} entry {key} was claimed absent but exists")]
     AbsenceRefuted { table: String, key: String },
@@ -111,6 +115,7 @@ impl ProofError {
         match self {
             ProofError::Malformed(_) => "proof_malformed",
             ProofError::ValueMismatch { .. } => "proof_value_mismatch",
+            ProofError::ListAltered { .. } => "proof_list_altered",
             ProofError::AbsenceRefuted { .. } => "proof_absence_refuted",
             ProofError::Incomplete(_) => "proof_incomplete",
         }
@@ -218,12 +223,16 @@ impl ProvenState {
                 .verify(RootHash(root), at, entry.value.as_deref())
                 .is_err()
             {
-                let (table, key) = describe();
+                let (name, key) = describe();
                 return Err(
                     if entry.value.is_none() && proof_shows_leaf(&entry.proof, &at) {
-                        ProofError::AbsenceRefuted { table, key }
+                        ProofError::AbsenceRefuted { table: name, key }
+                    } else if table == Table::Directories {
+                        let list = ListKey::of_chunk_key(&entry.key)
+                            .map_or_else(|| "list".to_owned(), |l| l.list.name().to_owned());
+                        ProofError::ListAltered { list, key }
                     } else {
-                        ProofError::ValueMismatch { table, key }
+                        ProofError::ValueMismatch { table: name, key }
                     },
                 );
             }

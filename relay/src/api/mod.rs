@@ -22,6 +22,7 @@ pub mod json;
 pub mod openapi;
 pub mod page;
 pub mod profile;
+pub mod proven;
 pub mod shared;
 pub mod tx;
 
@@ -125,6 +126,7 @@ pub fn openapi_router() -> OpenApiRouter<ApiState> {
         .merge(dwg::routes())
         .merge(tx::routes())
         .merge(chain::routes())
+        .merge(proven::routes())
         .merge(access_log::routes())
         .merge(openapi::routes())
 }

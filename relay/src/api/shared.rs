@@ -52,7 +52,6 @@ async fn get_shared_credential(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Answer>, ApiError> {
-    let log = s.access_log().clone();
     let answer = s
         .node()
         .query(Some(caller.0), Read::GetCredentialShared { id })
@@ -64,17 +63,29 @@ async fn get_shared_credential(
             "the node answered get_credential_shared with something else",
         ));
     };
+    // Recorded on disk before the content is returned.
+    record_access(&s, caller.0, id, copy, &headers).await?;
+    Ok(Json(Answer::from_node(answer)?))
+}
+
+/// Records that `reader` read the copy `id` in the access log, on disk.
+pub(super) async fn record_access(
+    s: &ApiState,
+    reader: protocol::identity::Identity,
+    id: Uuid,
+    copy: &protocol::records::CredentialRecord,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let record = AccessRecord {
-        reader: caller.0,
+        reader,
         copy_id: id,
         original_id: copy.original_id,
         owner_user_id: copy.user_id,
         at_ms: now_ms(),
-        request_id: request_id(&headers),
+        request_id: request_id(headers),
     };
-    // Recorded on disk before the content is returned.
-    log.record(record).await?;
-    Ok(Json(Answer::from_node(answer)?))
+    s.access_log().clone().record(record).await?;
+    Ok(())
 }
 
 /// The request's id: the `x-request-id` header (as the request-id middleware sets it; at most

@@ -5,10 +5,13 @@
 
 use clap::Subcommand;
 use idos_client::credential::open_shared;
-use idos_client::{Client, ClientError, PageQuery};
+use idos_client::{Client, ClientError, Freshness, PageQuery, TrustRoot};
 use protocol::action::RescindSharedCredential;
 use protocol::bytes::Ed25519PublicKey;
+use protocol::identity::Identity;
+use protocol::query::{PageRequest, Query};
 use protocol::records::AccessGrantRecord;
+use protocol::records::{CredentialRecord, QueryOutput};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -47,6 +50,11 @@ pub enum ConsumerCommand {
         /// The issuer's Ed25519 public key (hex) whose signature the credential must carry.
         #[arg(long)]
         issuer: Option<String>,
+        /// Verify both reads against this chain and validator set instead of trusting the
+        /// relay: `<chain id>@<validator key hex>[:<power>],...` (`idos serve` prints its
+        /// bundled node's). Prints the height the answer is verified at.
+        #[arg(long, env = "IDOS_TRUST")]
+        trust: Option<String>,
     },
     /// Give up a copy shared with this key (the owner's grant on it ends).
     Rescind {
@@ -64,6 +72,55 @@ fn unverified(code: &'static str, message: &str) -> CliError {
         code,
         message: message.to_owned(),
     })
+}
+
+/// The copy and the caller's grant on it, each read proven and verified against `trust`; the
+/// height of the state they were verified at (the older of the two).
+async fn fetch_verified(
+    me: &Client,
+    caller: &Identity,
+    copy_id: Uuid,
+    trust: &TrustRoot,
+) -> Result<(CredentialRecord, Option<AccessGrantRecord>, Option<u64>), ClientError> {
+    let fresh = Freshness::default();
+    let grants = me
+        .proven_read(
+            caller,
+            Query::GetAccessGrantsForCredential {
+                credential_id: copy_id,
+                page: PageRequest::default(),
+            },
+            trust,
+            &fresh,
+        )
+        .await?;
+    let copy = me
+        .proven_read(
+            caller,
+            Query::GetCredentialShared { id: copy_id },
+            trust,
+            &fresh,
+        )
+        .await?;
+    let height = grants.state_height().min(copy.state_height());
+    let grant = match grants.output {
+        Ok(QueryOutput::AccessGrants(page)) => page.items.into_iter().next(),
+        Ok(_) => return Err(ClientError::BadAnswer("not a page of grants".into())),
+        Err(e) => return Err(read_refused(e)),
+    };
+    let copy = match copy.output {
+        Ok(QueryOutput::Credential(copy)) => copy,
+        Ok(_) => return Err(ClientError::BadAnswer("not a credential".into())),
+        Err(e) => return Err(read_refused(e)),
+    };
+    Ok((copy, grant, Some(height)))
+}
+
+fn read_refused(e: node::error::NodeError) -> ClientError {
+    ClientError::ReadRefused {
+        code: e.code().to_owned(),
+        message: e.to_string(),
+    }
 }
 
 pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
@@ -108,24 +165,42 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
             copy_id,
             decrypt,
             issuer,
+            trust,
         } => {
             let key = key.signing_key()?;
             let trusted = issuer.as_deref().map(Ed25519PublicKey::parse).transpose()?;
+            let trust = trust
+                .as_deref()
+                .map(TrustRoot::parse)
+                .transpose()
+                .map_err(|e| CliError::Usage(format!("--trust: {e}")))?;
             let secret = if decrypt {
                 Some(encryption.secret_key()?)
             } else {
                 None
             };
             let client = relay.client()?;
-            let (copy, grant) = block_on(async {
+            let (copy, grant, verified_at) = block_on(async {
                 let me = sign_in(&client, &key).await?;
-                let grants = me
-                    .grants_for_credential(copy_id, &PageQuery::first())
-                    .await?;
-                let copy = me.shared_credential(copy_id).await?;
+                let fetched = match &trust {
+                    None => {
+                        let grants = me
+                            .grants_for_credential(copy_id, &PageQuery::first())
+                            .await?;
+                        let copy = me.shared_credential(copy_id).await?;
+                        (copy.data, grants.data.items.into_iter().next(), None)
+                    }
+                    Some(trust) => fetch_verified(&me, &key.identity(), copy_id, trust).await?,
+                };
                 me.logout().await?;
-                Ok((copy.data, grants.data.items.into_iter().next()))
+                Ok(fetched)
             })?;
+            if let Some(height) = verified_at {
+                eprintln!(
+                    "verified at height {height} (signed by the pinned validators of {})",
+                    trust.as_ref().map_or("", |t| t.chain_id.as_str())
+                );
+            }
             match (secret, trusted) {
                 (Some(secret), Some(trusted)) => {
                     let grant = grant.ok_or_else(|| {
@@ -145,7 +220,11 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
                         copy.public_notes,
                         copy.encryptor_public_key,
                     );
-                    print(relay.json, &human, &json!({ "credential": copy }))
+                    print(
+                        relay.json,
+                        &human,
+                        &json!({ "credential": copy, "verified_height": verified_at }),
+                    )
                 }
             }
         }

@@ -308,6 +308,14 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
                 ", external"
             }
         );
+        if let Some((running, _)) = &bundled {
+            let validator = running.chain.validator();
+            eprintln!(
+                "  trust root   {}@{}  (pin it in clients that verify reads: --trust)",
+                node.chain_id(),
+                hex::encode(validator.public_key.to_bytes())
+            );
+        }
         eprintln!("  gateway key  {gateway_public}  (a node must list it in trusted_gateways)");
         eprintln!("  data         {}", cfg.data_dir.display());
         if let Some((account, _)) = &dev_wallet {

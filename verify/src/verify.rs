@@ -1,0 +1,151 @@
+//! The checks of a proven read, in order.
+
+use std::time::Duration;
+
+use idos_state::error::NodeError;
+use idos_state::proof::ProofError;
+use idos_state::read::ReadContext;
+use protocol::identity::Identity;
+use protocol::query::Query;
+use protocol::records::QueryOutput;
+use tendermint::Time;
+use tendermint::validator::Set;
+use tendermint_light_client_verifier::types::UntrustedBlockState;
+use tendermint_light_client_verifier::{ProdVerifier, Verdict};
+
+use crate::{ProvenRead, TrustRoot, VerifyError};
+
+/// How fresh a client needs answers to be.
+#[derive(Debug, Clone)]
+pub struct Freshness {
+    /// The answer must describe the state after this block or a later one: the block of the
+    /// client's own last committed transaction (0: no such need).
+    pub min_height: u64,
+    /// Headers older than this are refused; `None` accepts any age (an idle embedded chain
+    /// makes no blocks, so its latest header may be old and still current).
+    pub max_header_age: Option<Duration>,
+    /// How far ahead of the client's clock a header's time may be.
+    pub clock_drift: Duration,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness {
+            min_height: 0,
+            max_header_age: None,
+            clock_drift: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A verified answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// The answer, or the refusal, the proven state gives.
+    pub output: Result<QueryOutput, NodeError>,
+    /// The header that proved it: the state is the one after block `header_height - 1`.
+    pub header_height: u64,
+    /// Its time, unix seconds (the time the read was answered at).
+    pub header_time: i64,
+}
+
+impl Verified {
+    /// The block whose resulting state the answer describes.
+    pub fn state_height(&self) -> u64 {
+        self.header_height.saturating_sub(1)
+    }
+}
+
+/// Verifies `read`, the relay's answer to `query` by `caller`, against `trust` alone, at the
+/// client's time `now` (see the crate's documentation for the checks).
+pub fn verify_read(
+    trust: &TrustRoot,
+    freshness: &Freshness,
+    read: &ProvenRead,
+    caller: Option<&Identity>,
+    query: &Query,
+    now: Time,
+) -> Result<Verified, VerifyError> {
+    let header = &read.signed_header.header;
+    if header.chain_id.as_str() != trust.chain_id {
+        return Err(VerifyError::ChainMismatch {
+            pinned: trust.chain_id.clone(),
+            got: header.chain_id.to_string(),
+        });
+    }
+    let pinned = trust.validators.hash();
+    if Set::without_proposer(read.validators.clone()).hash() != pinned {
+        return Err(VerifyError::ValidatorSetMismatch(
+            "the relay sent another validator set".into(),
+        ));
+    }
+    if header.validators_hash != pinned {
+        return Err(VerifyError::ValidatorSetMismatch(
+            "the header names another validator set".into(),
+        ));
+    }
+    // The pinned set itself stands for the header's validators: its hash is the header's, and
+    // more than two thirds of its power must have signed this very header.
+    let untrusted = UntrustedBlockState {
+        signed_header: &read.signed_header,
+        validators: &trust.validators,
+        next_validators: None,
+    };
+    let verifier = ProdVerifier::default();
+    for verdict in [
+        verifier.verify_validator_sets(&untrusted),
+        verifier.verify_commit(&untrusted),
+    ] {
+        match verdict {
+            Verdict::Success => {}
+            Verdict::NotEnoughTrust(tally) => {
+                return Err(VerifyError::HeaderNotSigned(format!(
+                    "too little voting power signed: {tally}"
+                )));
+            }
+            Verdict::Invalid(detail) => {
+                return Err(VerifyError::HeaderNotSigned(detail.to_string()));
+            }
+        }
+    }
+    let header_time = header.time;
+    let latest_allowed = (now + freshness.clock_drift).unwrap_or(now);
+    if header_time > latest_allowed {
+        return Err(VerifyError::HeaderFromFuture {
+            header_time: header_time.to_rfc3339(),
+        });
+    }
+    if let Some(max) = freshness.max_header_age {
+        let age = now.duration_since(header_time).unwrap_or_default();
+        if age > max {
+            return Err(VerifyError::HeaderTooOld {
+                age_seconds: age.as_secs(),
+                max_seconds: max.as_secs(),
+            });
+        }
+    }
+    let header_height = header.height.value();
+    let state_height = header_height.saturating_sub(1);
+    if state_height < freshness.min_height {
+        return Err(VerifyError::StaleAnswer {
+            state_height,
+            required: freshness.min_height,
+        });
+    }
+    let root: [u8; 32] = header
+        .app_hash
+        .as_bytes()
+        .try_into()
+        .map_err(|_| ProofError::Malformed("the header's app hash is not 32 bytes".into()))?;
+    let entries = read.decode_entries()?;
+    let ctx = ReadContext {
+        chain_id: &trust.chain_id,
+        block_time: header_time.unix_timestamp(),
+    };
+    let output = idos_state::proof::verify_read(root, &entries, &ctx, caller, query)?;
+    Ok(Verified {
+        output,
+        header_height,
+        header_time: header_time.unix_timestamp(),
+    })
+}
