@@ -324,10 +324,11 @@ fn fail_one_grant_dropped_from_a_list() {
     // The relay edits the directory chunk: one entry (height ‖ grant id, 24 bytes) out.
     let mut edited = answer.entries.clone();
     let at = entry_of(&answer, "directories");
-    let (lower, entries) =
-        borsh::from_slice::<(Option<Vec<u8>>, Vec<u8>)>(edited[at].value.as_ref().unwrap())
-            .unwrap();
-    edited[at].value = Some(borsh::to_vec(&(lower, entries[24..].to_vec())).unwrap());
+    let (lower, entries, total) = borsh::from_slice::<(Option<Vec<u8>>, Vec<u8>, Option<u64>)>(
+        edited[at].value.as_ref().unwrap(),
+    )
+    .unwrap();
+    edited[at].value = Some(borsh::to_vec(&(lower, entries[24..].to_vec(), total)).unwrap());
     assert_eq!(
         verdict(&w, &w.grantee, &query, edited),
         "proof_list_altered"

@@ -238,26 +238,19 @@ pub fn set_nonce<W: Write + ?Sized>(w: &mut W, signer: &Identity, nonce: u64) {
 
 // ----- counters --------------------------------------------------------------------------
 
-/// Counts kept up to date by every write that changes them, so that checks and reads that
-/// need a count read one row.
+/// Counts kept up to date by every write that changes them, so that checks that need a count
+/// read one row. (The grants a grantee holds are counted in their lists' last chunks:
+/// [`directory::total`].)
 #[derive(Debug, Clone, Copy)]
 pub enum Counter<'a> {
     /// Original credentials of a user (what a key rotation must re-encrypt).
     Originals(&'a Uuid),
-    /// Access grants to a grantee.
-    GrantsTo(&'a Identity),
-    /// Access grants to a grantee from one owner.
-    GrantsToFrom(&'a Identity, &'a Uuid),
 }
 
 impl Counter<'_> {
     fn key(self) -> Vec<u8> {
         match self {
             Counter::Originals(user) => key::cat(&[b"o", &key::uuid(user)]),
-            Counter::GrantsTo(grantee) => key::cat(&[b"g", &key::identity(grantee)]),
-            Counter::GrantsToFrom(grantee, owner) => {
-                key::cat(&[b"f", &key::identity(grantee), &key::uuid(owner)])
-            }
         }
     }
 }
@@ -442,12 +435,7 @@ fn grant_indexes(id: &Uuid, g: &GrantRow, original: Option<&Uuid>) -> GrantIndex
     GrantIndexes { entries, lists }
 }
 
-fn bump_grant_counters<S: Read + Write + ?Sized>(s: &mut S, g: &GrantRow, up: bool) -> Result<()> {
-    bump(s, Counter::GrantsTo(&g.grantee), up)?;
-    bump(s, Counter::GrantsToFrom(&g.grantee, &g.owner), up)
-}
-
-/// Writes a grant on a copy of `original` with its indexes and counts.
+/// Writes a grant on a copy of `original` with its indexes (its grantee's lists count it).
 pub fn put_grant<S: Read + Write + ?Sized>(
     s: &mut S,
     id: &Uuid,
@@ -462,10 +450,10 @@ pub fn put_grant<S: Read + Write + ?Sized>(
     for (list, entry) in &indexes.lists {
         directory::insert(s, list, entry)?;
     }
-    bump_grant_counters(s, g, true)
+    Ok(())
 }
 
-/// Deletes a grant with its indexes and counts. Call it before deleting the grant's copy:
+/// Deletes a grant with its indexes. Call it before deleting the grant's copy:
 /// the copy names the original whose lock entry goes too.
 pub fn delete_grant<S: Read + Write + ?Sized>(s: &mut S, id: &Uuid, g: &GrantRow) -> Result<()> {
     let original = credential(s, &g.data_id)?.and_then(|c| c.original_id);
@@ -477,7 +465,7 @@ pub fn delete_grant<S: Read + Write + ?Sized>(s: &mut S, id: &Uuid, g: &GrantRow
     for (list, entry) in &indexes.lists {
         directory::remove(s, list, entry)?;
     }
-    bump_grant_counters(s, g, false)
+    Ok(())
 }
 
 // ----- attributes and wallets ------------------------------------------------------------

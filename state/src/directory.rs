@@ -92,6 +92,12 @@ impl List {
         List::ALL.iter().copied().find(|l| l.code() == code)
     }
 
+    /// Whether the list's last chunk keeps the list's length (the grantee's counts): lists
+    /// ordered by height, whose new entries land in the last chunk anyway.
+    pub const fn is_counted(self) -> bool {
+        matches!(self, List::GrantsToGrantee | List::GrantsToGranteeFromOwner)
+    }
+
     /// The list's name, for errors.
     pub const fn name(self) -> &'static str {
         match self {
@@ -121,6 +127,9 @@ pub struct Chunk {
     pub lower: Option<Vec<u8>>,
     /// The entries, concatenated (each `entry_len` bytes), in increasing order.
     entries: Vec<u8>,
+    /// In the last chunk of a counted list ([`List::is_counted`]): how many entries the whole
+    /// list holds, so that a count is one read (and one proof). `None` in every other chunk.
+    total: Option<u64>,
 }
 
 impl Chunk {
@@ -128,6 +137,7 @@ impl Chunk {
         Chunk {
             lower,
             entries: entries.concat(),
+            total: None,
         }
     }
 
@@ -259,6 +269,15 @@ pub fn decode_chunk(list: &ListKey, key: &[u8], bytes: &[u8]) -> Result<(Bound, 
     {
         return Err(corrupt("an empty range"));
     }
+    match (chunk.total, &bound) {
+        (None, _) => {}
+        (Some(total), Bound::End) if list.list.is_counted() => {
+            if total < chunk.len(list.list) as u64 {
+                return Err(corrupt("a list total below the entries of its last chunk"));
+            }
+        }
+        (Some(_), _) => return Err(corrupt("a total outside a counted list's last chunk")),
+    }
     Ok((bound, chunk))
 }
 
@@ -305,18 +324,71 @@ fn put_chunk<W: Write + ?Sized>(w: &mut W, list: &ListKey, bound: &Bound, chunk:
 /// Adds `entry` to the list (nothing if it is there already).
 pub fn insert<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8]) -> Result<()> {
     list.check_entry(entry)?;
+    let before = total(s, list)?;
+    if insert_entry(s, list, entry)? {
+        set_total(s, list, before + 1)?;
+    }
+    Ok(())
+}
+
+/// Removes `entry` from the list (nothing if it is not there).
+pub fn remove<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8]) -> Result<()> {
+    list.check_entry(entry)?;
+    let before = total(s, list)?;
+    if remove_entry(s, list, entry)? && list.list.is_counted() {
+        let after = before.checked_sub(1).ok_or_else(|| {
+            NodeError::corrupt(
+                format!("chunks of the {}", list.list.name()),
+                "a list total below zero",
+            )
+        })?;
+        set_total(s, list, after)?;
+    }
+    Ok(())
+}
+
+/// How many entries a counted list holds: one read, of its last chunk (0 for other lists).
+pub fn total<R: Read + ?Sized>(r: &R, list: &ListKey) -> Result<u64> {
+    if !list.list.is_counted() {
+        return Ok(0);
+    }
+    let key = list.chunk_key(&Bound::End);
+    match r.get(Table::Directories, &key)? {
+        Some(bytes) => Ok(decode_chunk(list, &key, &bytes)?.1.total.unwrap_or(0)),
+        None => Ok(0),
+    }
+}
+
+/// Writes a counted list's new length into its last chunk (which a change may just have
+/// rewritten without it); nothing when the list is now empty.
+fn set_total<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, total: u64) -> Result<()> {
+    if !list.list.is_counted() {
+        return Ok(());
+    }
+    let key = list.chunk_key(&Bound::End);
+    let Some(bytes) = s.get(Table::Directories, &key)? else {
+        return Ok(());
+    };
+    let (_, mut chunk) = decode_chunk(list, &key, &bytes)?;
+    chunk.total = Some(total);
+    put_chunk(s, list, &Bound::End, &chunk);
+    Ok(())
+}
+
+/// Inserts `entry`; answers whether it was new.
+fn insert_entry<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8]) -> Result<bool> {
     let Some((bound, chunk)) = chunk_holding(s, list, entry)? else {
         put_chunk(s, list, &Bound::End, &Chunk::new(None, &[entry]));
-        return Ok(());
+        return Ok(true);
     };
     let mut entries: Vec<&[u8]> = chunk.entries(list.list).collect();
     let Err(at) = entries.binary_search(&entry) else {
-        return Ok(());
+        return Ok(false);
     };
     entries.insert(at, entry);
     if entries.len() <= MAX_CHUNK_ENTRIES {
         put_chunk(s, list, &bound, &Chunk::new(chunk.lower.clone(), &entries));
-        return Ok(());
+        return Ok(true);
     }
     // Split in two halves: the lower half ends at its last entry, the upper half keeps the
     // chunk's key and starts there. No other chunk names either, so nothing else changes.
@@ -329,23 +401,22 @@ pub fn insert<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8])
         &Chunk::new(chunk.lower.clone(), low),
     );
     put_chunk(s, list, &bound, &Chunk::new(Some(split), high));
-    Ok(())
+    Ok(true)
 }
 
-/// Removes `entry` from the list (nothing if it is not there).
-pub fn remove<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8]) -> Result<()> {
-    list.check_entry(entry)?;
+/// Removes `entry`; answers whether it was there.
+fn remove_entry<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8]) -> Result<bool> {
     let Some((bound, chunk)) = chunk_holding(s, list, entry)? else {
-        return Ok(());
+        return Ok(false);
     };
     let mut entries: Vec<&[u8]> = chunk.entries(list.list).collect();
     let Ok(at) = entries.binary_search(&entry) else {
-        return Ok(());
+        return Ok(false);
     };
     entries.remove(at);
     if !entries.is_empty() {
         put_chunk(s, list, &bound, &Chunk::new(chunk.lower.clone(), &entries));
-        return Ok(());
+        return Ok(true);
     }
     // The chunk is empty: it goes, and its neighbour takes its range.
     match (&bound, &chunk.lower) {
@@ -371,7 +442,7 @@ pub fn remove<S: Read + Write + ?Sized>(s: &mut S, list: &ListKey, entry: &[u8])
         // The only chunk: the list is empty.
         (Bound::End, None) => s.delete(Table::Directories, list.chunk_key(&bound)),
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The first entry of the list.
@@ -445,6 +516,15 @@ mod tests {
         ListKey::new(List::CredentialsOfUser, vec![0xb0; 16])
     }
 
+    /// A counted list (24-byte entries).
+    fn grants() -> ListKey {
+        ListKey::new(List::GrantsToGrantee, vec![0xc0; 33])
+    }
+
+    fn entry24(n: u16) -> Vec<u8> {
+        [vec![0u8; 8], entry(n)].concat()
+    }
+
     /// The whole list, page by page (`size` entries each), following the cursors.
     fn paged<R: Read>(r: &R, list: &ListKey, size: usize) -> Vec<Vec<u8>> {
         let mut all = Vec::new();
@@ -496,11 +576,15 @@ mod tests {
             for (add, n) in ops {
                 if add {
                     insert(&mut w, &alice(), &entry(n)).unwrap();
+                    insert(&mut w, &grants(), &entry24(n)).unwrap();
                     model.insert(entry(n));
                 } else {
                     remove(&mut w, &alice(), &entry(n)).unwrap();
+                    remove(&mut w, &grants(), &entry24(n)).unwrap();
                     model.remove(&entry(n));
                 }
+                // A counted list's total is its length after every change.
+                prop_assert_eq!(total(&w, &grants()).unwrap(), model.len() as u64);
                 // Another list beside it changes nothing of it.
                 insert(&mut w, &bob(), &entry(n)).unwrap();
             }
@@ -542,6 +626,7 @@ mod tests {
         borsh::to_vec(&Chunk {
             lower,
             entries: entries.concat(),
+            total: None,
         })
         .unwrap()
     }

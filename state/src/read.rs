@@ -97,8 +97,8 @@ pub fn answer<R: Read>(
             })?)
         }
         Query::GetAccessGrantsGrantedCount { user_id } => QueryOutput::Count(match user_id {
-            None => count(r, Counter::GrantsTo(caller_id()?))?,
-            Some(owner) => count(r, Counter::GrantsToFrom(caller_id()?, owner))?,
+            None => directory::total(r, &grants_to(caller_id()?, None))?,
+            Some(owner) => directory::total(r, &grants_to(caller_id()?, Some(owner)))?,
         }),
         Query::GetAccessGrantsForCredential {
             credential_id,

@@ -29,7 +29,9 @@ macro_rules! tables {
             }
 
             /// Whether the table is application state covered by the app hash (as opposed to
-            /// chain bookkeeping: metadata, blocks, transaction results).
+            /// chain bookkeeping: metadata, blocks, transaction results; and indexes that only
+            /// transactions read and that follow from covered rows, which every replica keeps
+            /// alike but no read needs proven: a leaf each would cost every share for nothing).
             pub const fn is_state(self) -> bool {
                 match self { $(Table::$variant => $hashed),* }
             }
@@ -49,9 +51,9 @@ tables! {
     /// credential id -> CredentialRow (originals and copies)
     Credentials = "credentials", hashed = true;
     /// issuer key ‖ sha256(verifiable credential id) ‖ credential id
-    CredentialsByVcId = "credentials_by_vc_id", hashed = true;
+    CredentialsByVcId = "credentials_by_vc_id", hashed = false;
     /// original id ‖ copy id (idOS's `shared_credentials`)
-    CopiesByOriginal = "copies_by_original", hashed = true;
+    CopiesByOriginal = "copies_by_original", hashed = false;
     /// ids of originals deleted while copies of them remained: never used again
     RetiredCredentialIds = "retired_credential_ids", hashed = true;
     /// issuer key ‖ sha256(verifiable credential id) -> the public notes the issuer set last
@@ -65,11 +67,11 @@ tables! {
     /// delegate identity -> inserter id
     Delegates = "delegates", hashed = true;
     /// inserter id ‖ delegate identity
-    DelegatesByInserter = "delegates_by_inserter", hashed = true;
+    DelegatesByInserter = "delegates_by_inserter", hashed = false;
     /// grant id -> GrantRow
     Grants = "grants", hashed = true;
     /// data (copy) id ‖ grant id
-    GrantsByData = "grants_by_data", hashed = true;
+    GrantsByData = "grants_by_data", hashed = false;
     /// counter key -> u64 BE (counts that reads and checks need without walking rows)
     Counts = "counts", hashed = true;
     /// delegated write grant id -> ConsumedWriteGrantRow

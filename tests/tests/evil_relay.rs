@@ -100,12 +100,13 @@ fn alter(read: &mut ProvenRead, attack: Attack, impostor: &Validator) {
         }
         Attack::DropGrant => {
             let at = find(&entries, "directories");
-            let (lower, list) = borsh::from_slice::<(Option<Vec<u8>>, Vec<u8>)>(
-                entries[at].value.as_ref().unwrap(),
-            )
-            .unwrap();
+            let (lower, list, total) =
+                borsh::from_slice::<(Option<Vec<u8>>, Vec<u8>, Option<u64>)>(
+                    entries[at].value.as_ref().unwrap(),
+                )
+                .unwrap();
             // Each entry of a grantee's list is height ‖ grant id: one fewer.
-            entries[at].value = Some(borsh::to_vec(&(lower, list[24..].to_vec())).unwrap());
+            entries[at].value = Some(borsh::to_vec(&(lower, list[24..].to_vec(), total)).unwrap());
         }
         Attack::ClaimAbsent => {
             let at = find(&entries, "grants_by_grantee_data");
