@@ -542,25 +542,12 @@ async fn every_method_takes_cometbft_uri_parameters() {
 }
 
 /// `status.latest_app_hash` is what CometBFT means by it: the app hash in the latest block's
-/// header (the result of the block before), while ABCI Info names the latest result.
+/// header (the result of the block before), which after the proof block that follows a change
+/// is also the latest result ABCI Info names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_reports_the_app_hash_of_the_latest_header() {
     let node = start().await;
-    let tx = signed(
-        &node.owner,
-        1,
-        AddInserter {
-            id: Uuid::new_v4(),
-            name: "Acme".into(),
-        },
-    );
-    let height = node
-        .client
-        .broadcast_tx_commit(tx.encode())
-        .await
-        .unwrap()
-        .height
-        .value();
+    let height = commit_an_inserter(&node).await;
     // The block after the transaction's carries its app hash: the app's latest.
     wait_for_height(&node, height + 1).await;
     let status = node.client.status().await.unwrap();
@@ -726,6 +713,24 @@ async fn requests_are_bounded_in_number_and_time() {
     node.node.chain.stop();
 }
 
+/// Commits the owner's first transaction (an inserter); answers its block's height.
+async fn commit_an_inserter(node: &Node) -> u64 {
+    let tx = signed(
+        &node.owner,
+        1,
+        AddInserter {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+        },
+    );
+    node.client
+        .broadcast_tx_commit(tx.encode())
+        .await
+        .unwrap()
+        .height
+        .value()
+}
+
 /// The light block at `height` as a light client assembles it from `/commit` and
 /// `/validators` (one validator set at every height).
 async fn light_block(node: &Node, height: u64) -> LightBlock {
@@ -844,21 +849,7 @@ async fn signed_headers_pass_the_light_client_verifier_and_prove_each_blocks_app
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_header_signed_by_another_key_a_swapped_validator_set_or_an_altered_header_is_refused() {
     let node = start().await;
-    let tx = signed(
-        &node.owner,
-        1,
-        AddInserter {
-            id: Uuid::new_v4(),
-            name: "Acme".into(),
-        },
-    );
-    let height = node
-        .client
-        .broadcast_tx_commit(tx.encode())
-        .await
-        .unwrap()
-        .height
-        .value();
+    let height = commit_an_inserter(&node).await;
     wait_for_height(&node, height + 1).await;
     let trusted = light_block(&node, 1).await;
     let honest = light_block(&node, height + 1).await;
@@ -909,27 +900,12 @@ async fn a_header_signed_by_another_key_a_swapped_validator_set_or_an_altered_he
 }
 
 /// Part of what a client does with an untrusted relay: a read with `prove = true` comes back
-/// with its entries in `proof_ops`, and they prove the answer against the app hash of the next
-/// header, which the validator signed.
+/// with its entries in `proof_ops`, and they prove the answer against the app hash of a header
+/// the validator signed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proven_read_verifies_against_the_app_hash_of_a_signed_header() {
     let node = start().await;
-    let inserter = Uuid::new_v4();
-    let tx = signed(
-        &node.owner,
-        1,
-        AddInserter {
-            id: inserter,
-            name: "Acme".into(),
-        },
-    );
-    let height = node
-        .client
-        .broadcast_tx_commit(tx.encode())
-        .await
-        .unwrap()
-        .height
-        .value();
+    let height = commit_an_inserter(&node).await;
     wait_for_height(&node, height + 1).await;
     let caller = SigningKey::generate_ed25519();
     let query = Query::NextNonce {
