@@ -1,8 +1,8 @@
 //! The embedded single-validator chain: a mempool, a block producer in the same process, and
 //! the block store. Its JSON-RPC face is [`crate::rpc`].
 //!
-//! The producer makes a block as soon as there is work and none while idle, but at most one
-//! per `block_linger`: transactions arriving while a block executes, or before the next may
+//! The producer makes a block as soon as there is work, and an empty one every `heartbeat`
+//! while idle, but at most one per `block_linger`: transactions arriving while a block executes, or before the next may
 //! start, form the next block, so batches grow with load. A new
 //! chain commits one empty block at start, as CometBFT does, so that every answer names a
 //! block and an app hash. Each
@@ -50,8 +50,13 @@ pub struct ChainConfig {
     /// arriving meanwhile gather for the next block (a full block goes at once). On an idle
     /// chain a transaction's block starts as soon as it arrives; under load blocks come at
     /// most this often and grow with the load, which spreads each block's fixed costs (the
-    /// commit's fsync, the block record) over more transactions. Idle chains make no blocks.
+    /// commit's fsync, the block record) over more transactions.
     pub block_linger: Duration,
+    /// An idle chain makes an empty block this long after the last block started (`None`:
+    /// none while idle). Signed headers of bounded age let a client refuse stale answers
+    /// (`idos_verify::Freshness::max_header_age`) even when nobody writes; an empty block
+    /// changes no state, so it keeps the app hash and costs a block record and a tree root.
+    pub heartbeat: Option<Duration>,
 }
 
 impl Default for ChainConfig {
@@ -63,6 +68,7 @@ impl Default for ChainConfig {
             max_block_txs: 5_000,
             max_block_bytes: 22_020_096,
             block_linger: Duration::from_millis(20),
+            heartbeat: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -413,8 +419,28 @@ impl Chain {
         loop {
             let txs: Vec<Pending> = {
                 let mut mempool = lock(&self.mempool);
+                // An idle chain waits for work, or until its heartbeat is due.
+                let heartbeat_at = self
+                    .config
+                    .heartbeat
+                    .and_then(|beat| last_start.checked_add(beat));
                 while mempool.txs.is_empty() && !mempool.stopping && !proof_block_due {
-                    mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
+                    match heartbeat_at {
+                        None => {
+                            mempool = self.work.wait(mempool).unwrap_or_else(|p| p.into_inner());
+                        }
+                        Some(at) => {
+                            let left = at.saturating_duration_since(Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            mempool = self
+                                .work
+                                .wait_timeout(mempool, left)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0;
+                        }
+                    }
                 }
                 let not_before = last_start.checked_add(self.config.block_linger);
                 while !mempool.stopping

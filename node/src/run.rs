@@ -51,6 +51,9 @@ pub struct NodeConfig {
     /// Shortest milliseconds from one embedded block's start to the next's (default 20):
     /// transactions gather meanwhile; on an idle chain a transaction's block starts at once.
     pub block_linger_ms: Option<u64>,
+    /// Milliseconds after which an idle embedded chain makes an empty block (default 30000; 0:
+    /// none while idle). Clients that demand recent signed headers need it.
+    pub heartbeat_ms: Option<u64>,
     /// EVM public keys remembered to verify returning signers faster (default 100000; 0
     /// turns the cache off). Speed only, never a verdict.
     pub evm_key_cache: Option<usize>,
@@ -106,6 +109,11 @@ impl NodeConfig {
                 .block_linger_ms
                 .map(std::time::Duration::from_millis)
                 .unwrap_or(defaults.block_linger),
+            heartbeat: match self.heartbeat_ms {
+                None => defaults.heartbeat,
+                Some(0) => None,
+                Some(ms) => Some(std::time::Duration::from_millis(ms)),
+            },
         }
         .normalized()
     }

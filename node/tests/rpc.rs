@@ -964,3 +964,38 @@ fn now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// An idle chain makes an empty block every heartbeat, so its latest signed header is never
+/// older than that; without a heartbeat it makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chain_beats_its_heartbeat_and_only_then() {
+    let beating = start_with(NodeConfig {
+        heartbeat_ms: Some(100),
+        ..NodeConfig::default()
+    })
+    .await;
+    let still = start_with(NodeConfig {
+        heartbeat_ms: Some(0),
+        ..NodeConfig::default()
+    })
+    .await;
+    let start = (
+        beating.node.chain.app().committed().height,
+        still.node.chain.app().committed().height,
+    );
+    wait_for_height(&beating, start.0 + 3).await;
+    assert_eq!(still.node.chain.app().committed().height, start.1);
+    // Empty blocks change nothing: the app hash stays, the header times move on.
+    let a = light_block(&beating, start.0 + 1)
+        .await
+        .signed_header
+        .header;
+    let b = light_block(&beating, start.0 + 3)
+        .await
+        .signed_header
+        .header;
+    assert_eq!(a.app_hash, b.app_hash);
+    assert!(b.time > a.time);
+    beating.node.chain.stop();
+    still.node.chain.stop();
+}

@@ -623,6 +623,54 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
         plaintext.as_bytes(),
         "the consumer prints exactly the plaintext"
     );
+    // The same, each read verified against the bundled node's validator (the trust root
+    // `idos serve` printed) instead of trusting the relay.
+    let serve_log = std::fs::read_to_string(serve.path("serve.stderr")).unwrap();
+    let trust = serve_log
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("trust root"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("idos serve prints its trust root")
+        .to_owned();
+    let verified = serve.cli(
+        &[
+            "consumer",
+            "fetch",
+            &copy_id.to_string(),
+            "--trust",
+            &trust,
+            "--max-header-age",
+            "90",
+            "--decrypt",
+            "--issuer",
+            &issuer.public_key().to_text(),
+        ],
+        &consumer_env,
+    );
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert_eq!(verified.stdout, plaintext.as_bytes());
+    assert!(
+        String::from_utf8_lossy(&verified.stderr).contains("verified at height"),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    // A trust root naming another validator refuses the relay's (true) answer.
+    let other = format!(
+        "{}@{}",
+        trust.split('@').next().unwrap(),
+        Ed25519SigningKey::generate().public_key().to_text()
+    );
+    fails_with(
+        &serve.cli(
+            &["consumer", "fetch", &copy_id.to_string(), "--trust", &other],
+            &consumer_env,
+        ),
+        "validator_set_mismatch",
+    );
     // Another issuer's key is refused, with its code, and nothing is printed.
     let wrong_issuer = serve.cli(
         &[
@@ -645,7 +693,8 @@ fn an_issued_credential_reaches_a_consumer_through_the_relay_which_never_sees_th
         .iter()
         .filter(|r| r.copy_id == copy_id && r.reader == consumer_identity)
         .collect();
-    assert_eq!(reads.len(), 2, "two fetches, two reads: {log:?}");
+    // The fetch under another trust root stopped at its first read, before the copy.
+    assert_eq!(reads.len(), 3, "three fetches read the copy: {log:?}");
     assert!(reads.iter().all(|r| r.owner_user_id == user_id));
 
     // Revoking before the timelock is refused with its code; after it, it succeeds.

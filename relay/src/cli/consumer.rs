@@ -55,6 +55,10 @@ pub enum ConsumerCommand {
         /// bundled node's). Prints the height the answer is verified at.
         #[arg(long, env = "IDOS_TRUST")]
         trust: Option<String>,
+        /// With `--trust`: refuse answers proven by a header older than this many seconds (the
+        /// bundled node's idle chain makes an empty block every 30 s, so 90 is safe there).
+        #[arg(long, requires = "trust")]
+        max_header_age: Option<u64>,
     },
     /// Give up a copy shared with this key (the owner's grant on it ends).
     Rescind {
@@ -81,8 +85,8 @@ async fn fetch_verified(
     caller: &Identity,
     copy_id: Uuid,
     trust: &TrustRoot,
+    fresh: &Freshness,
 ) -> Result<(CredentialRecord, Option<AccessGrantRecord>, Option<u64>), ClientError> {
-    let fresh = Freshness::default();
     let grants = me
         .proven_read(
             caller,
@@ -91,7 +95,7 @@ async fn fetch_verified(
                 page: PageRequest::default(),
             },
             trust,
-            &fresh,
+            fresh,
         )
         .await?;
     let copy = me
@@ -99,7 +103,7 @@ async fn fetch_verified(
             caller,
             Query::GetCredentialShared { id: copy_id },
             trust,
-            &fresh,
+            fresh,
         )
         .await?;
     let height = grants.state_height().min(copy.state_height());
@@ -166,7 +170,12 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
             decrypt,
             issuer,
             trust,
+            max_header_age,
         } => {
+            let freshness = Freshness {
+                max_header_age: max_header_age.map(std::time::Duration::from_secs),
+                ..Freshness::default()
+            };
             let key = key.signing_key()?;
             let trusted = issuer.as_deref().map(Ed25519PublicKey::parse).transpose()?;
             let trust = trust
@@ -190,7 +199,9 @@ pub fn run(cmd: ConsumerCommand) -> Result<(), CliError> {
                         let copy = me.shared_credential(copy_id).await?;
                         (copy.data, grants.data.items.into_iter().next(), None)
                     }
-                    Some(trust) => fetch_verified(&me, &key.identity(), copy_id, trust).await?,
+                    Some(trust) => {
+                        fetch_verified(&me, &key.identity(), copy_id, trust, &freshness).await?
+                    }
                 };
                 me.logout().await?;
                 Ok(fetched)
