@@ -276,24 +276,25 @@ impl Read for ProvenState {
             return Err(self.missing(format!("a scan of {}", table.name())));
         };
         let start = start.max(prefix);
-        // The chunk a seek from `start` lands on is the one whose range holds `start`: at or
-        // before its key, and after its lower bound (the first chunk has none).
-        for ((t, key), value) in self.entries.range((Table::Directories, prefix.to_vec())..) {
-            if *t != Table::Directories || !key.starts_with(prefix) {
-                break;
-            }
-            let Some(bytes) = value else { continue };
-            if key.as_slice() < start {
-                continue;
-            }
+        // The chunk a seek from `start` lands on is the one whose range holds `start`: the
+        // first chunk at or after it, if it starts before it (the first chunk starts before
+        // everything). Chunks partition the list, so if the first proven one after `start`
+        // does not, the one that does was left out.
+        let first_after = self
+            .entries
+            .range((Table::Directories, start.to_vec())..)
+            .take_while(|((t, key), _)| *t == Table::Directories && key.starts_with(prefix))
+            .find_map(|((_, key), value)| Some((key, value.as_ref()?)));
+        if let Some((key, bytes)) = first_after {
             let (_, chunk) = decode_chunk(&list, key, bytes)?;
-            let after_lower = match &chunk.lower {
+            let holds_start = match &chunk.lower {
                 None => true,
                 Some(lower) => [prefix, &[0], lower.as_slice()].concat().as_slice() < start,
             };
-            if after_lower {
+            if holds_start {
                 return Ok(vec![(key.clone(), bytes.clone())]);
             }
+            return Err(self.missing(format!("a chunk of the {}", list.list.name())));
         }
         // No chunk holds `start`: the list must be provably empty.
         match self
