@@ -149,3 +149,111 @@ pub fn verify_read(
         header_time: header_time.unix_timestamp(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use protocol::bytes::Nonce128;
+    use protocol::identity::Ed25519SigningKey;
+
+    use super::*;
+
+    /// A header at height 3 of chain `idos-sample`, signed by the validator with seed 9…9.
+    fn sample() -> ProvenRead {
+        serde_json::from_str(include_str!("testdata/proven_read.json")).unwrap()
+    }
+
+    fn trust(seed: u8) -> TrustRoot {
+        let key = Ed25519SigningKey::from_seed(&[seed; 32]).public_key();
+        TrustRoot::new("idos-sample", &[(*key.as_bytes(), 10)]).unwrap()
+    }
+
+    /// A read that looks at no state (its answer needs no entries).
+    fn query() -> Query {
+        Query::WalletProofMessage {
+            user_id: uuid::Uuid::nil(),
+            wallet: Identity::Ed25519(Ed25519SigningKey::from_seed(&[1; 32]).public_key()),
+            nonce: Nonce128::from_bytes([0; 16]),
+        }
+    }
+
+    fn at(seconds: i64) -> Time {
+        Time::from_unix_timestamp(seconds, 0).unwrap()
+    }
+
+    const HEADER_TIME: i64 = 1_796_000_000;
+
+    fn check(trust: &TrustRoot, freshness: &Freshness, read: &ProvenRead, now: i64) -> String {
+        match verify_read(trust, freshness, read, None, &query(), at(now)) {
+            Ok(v) => format!("ok at {}", v.header_height),
+            Err(e) => e.code().to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_header_the_pinned_validator_signed_verifies() {
+        let verified = verify_read(
+            &trust(9),
+            &Freshness::default(),
+            &sample(),
+            None,
+            &query(),
+            at(HEADER_TIME + 5),
+        )
+        .unwrap();
+        assert_eq!(verified.header_height, 3);
+        assert_eq!(verified.state_height(), 2);
+        assert!(matches!(verified.output, Ok(QueryOutput::Message(_))));
+    }
+
+    #[test]
+    fn fail_every_way_a_header_can_be_untrustworthy() {
+        let fresh = Freshness::default();
+        let now = HEADER_TIME + 5;
+        assert_eq!(
+            check(&trust(8), &fresh, &sample(), now),
+            "validator_set_mismatch"
+        );
+        let mut other_chain = trust(9);
+        other_chain.chain_id = "idos-other".into();
+        assert_eq!(
+            check(&other_chain, &fresh, &sample(), now),
+            "chain_mismatch"
+        );
+        // The commit no longer matches an altered header.
+        let mut altered = sample();
+        altered.signed_header.header.time = at(HEADER_TIME - 1);
+        assert_eq!(check(&trust(9), &fresh, &altered, now), "header_not_signed");
+        // A signature taken out.
+        let mut unsigned = sample();
+        unsigned.signed_header.commit.signatures =
+            vec![tendermint::block::CommitSig::BlockIdFlagAbsent];
+        assert_eq!(
+            check(&trust(9), &fresh, &unsigned, now),
+            "header_not_signed"
+        );
+        assert_eq!(
+            check(&trust(9), &fresh, &sample(), HEADER_TIME - 60),
+            "header_from_future"
+        );
+        let young = Freshness {
+            max_header_age: Some(Duration::from_secs(30)),
+            ..Freshness::default()
+        };
+        assert_eq!(
+            check(&trust(9), &young, &sample(), HEADER_TIME + 31),
+            "header_too_old"
+        );
+        assert_eq!(
+            check(&trust(9), &young, &sample(), HEADER_TIME + 29),
+            "ok at 3"
+        );
+        let after_my_write = Freshness {
+            min_height: 3,
+            ..Freshness::default()
+        };
+        assert_eq!(
+            check(&trust(9), &after_my_write, &sample(), now),
+            "stale_answer"
+        );
+    }
+}

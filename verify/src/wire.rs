@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use tendermint::block::signed_header::SignedHeader;
 use tendermint::validator;
 
+/// The most entries a proven read carries: a page reads at most 1,000 items, each a few rows,
+/// and the chunks that list them.
+pub const MAX_ENTRIES: usize = 8_192;
+
 /// A read's proven entries and the signed header to check them against, as the relay returns
 /// them (JSON: CometBFT's forms for the header and validators).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,8 +25,15 @@ pub struct ProvenRead {
 }
 
 impl ProvenRead {
-    /// The entries, decoded (strictly: an entry that does not decode is refused).
+    /// The entries, decoded (strictly: an entry that does not decode is refused, and so are
+    /// more entries than any read looks at, so a relay cannot make a client work without end).
     pub fn decode_entries(&self) -> Result<Vec<ProvenEntry>, ProofError> {
+        if self.entries.len() > MAX_ENTRIES {
+            return Err(ProofError::Malformed(format!(
+                "{} entries, more than the {MAX_ENTRIES} any read looks at",
+                self.entries.len()
+            )));
+        }
         self.entries
             .iter()
             .map(|text| {
@@ -44,5 +55,42 @@ impl ProvenRead {
                     .encode(borsh::to_vec(e).expect("encoding into a Vec"))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_entries(entries: Vec<String>) -> ProvenRead {
+        let mut read: ProvenRead = serde_json::from_str(include_str!("testdata/proven_read.json"))
+            .expect("the sample decodes");
+        read.entries = entries;
+        read
+    }
+
+    #[test]
+    fn the_sample_proven_read_decodes() {
+        let read = with_entries(Vec::new());
+        assert_eq!(read.signed_header.header.height.value(), 3);
+        assert!(read.decode_entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn fail_entries_that_do_not_decode_or_are_too_many() {
+        let code = |read: ProvenRead| {
+            read.decode_entries()
+                .map(|_| "ok")
+                .unwrap_or_else(|e| e.code())
+        };
+        assert_eq!(
+            code(with_entries(vec!["not base64!".into()])),
+            "proof_malformed"
+        );
+        assert_eq!(code(with_entries(vec!["AAAA".into()])), "proof_malformed");
+        assert_eq!(
+            code(with_entries(vec![String::new(); MAX_ENTRIES + 1])),
+            "proof_malformed"
+        );
     }
 }
