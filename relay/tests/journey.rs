@@ -105,7 +105,21 @@ struct Serve {
 }
 
 impl Serve {
+    /// Starts `idos serve`; ports are picked free and then released, so another process may
+    /// take one before `idos serve` binds it: that attempt is retried on fresh ports.
     fn start() -> Serve {
+        for _ in 0..3 {
+            match Serve::try_start() {
+                Ok(serve) => return serve,
+                Err(stderr) if stderr.contains("Address already in use") => continue,
+                Err(stderr) => panic!("idos serve exited as it started:\n{stderr}"),
+            }
+        }
+        panic!("idos serve found its ports taken three times");
+    }
+
+    /// Starts `idos serve` and waits until it answers; `Err(stderr)` if it exits first.
+    fn try_start() -> Result<Serve, String> {
         let dir = tempfile::TempDir::new().unwrap();
         let www = dir.path().join("www");
         std::fs::create_dir_all(www.join("enclave/dist")).unwrap();
@@ -132,7 +146,7 @@ impl Serve {
             .stderr(std::fs::File::create(dir.path().join("serve.stderr")).unwrap())
             .spawn()
             .unwrap();
-        let serve = Serve {
+        let mut serve = Serve {
             child: Some(child),
             proxy,
             dir,
@@ -142,7 +156,14 @@ impl Serve {
         let runtime = runtime();
         let client = serve.client();
         while runtime.block_on(client.chain()).is_err() {
-            assert!(Instant::now() < deadline, "idos serve did not come up");
+            if serve.exited() {
+                return Err(serve.stderr_tail());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "idos serve did not come up in 60 s:\n{}",
+                serve.stderr_tail()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         // As it starts, `idos serve` registers the demo issuer with the owner key, which the
@@ -164,7 +185,19 @@ impl Serve {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        serve
+        Ok(serve)
+    }
+
+    fn exited(&mut self) -> bool {
+        let child = self.child.as_mut().expect("running");
+        child.try_wait().unwrap().is_some()
+    }
+
+    /// The last lines `idos serve` wrote to stderr (its trace log is long).
+    fn stderr_tail(&self) -> String {
+        let stderr = std::fs::read_to_string(self.path("serve.stderr")).unwrap_or_default();
+        let lines: Vec<&str> = stderr.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     fn url(&self) -> String {
