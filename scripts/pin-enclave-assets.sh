@@ -4,18 +4,26 @@
 # by SHA-384:
 #   <script type="importmap">{"integrity": {"/enclave.js": "sha384-…", "/snippets/…": …}}</script>
 #   <script type="module">import init from "/enclave.js";
+#     window.idosVerifier = () => (import("/enclave-verifier.js"), then its init with
+#       fetch("/enclave-verifier_bg.wasm", {integrity: "sha384-…"}), once);
 #     await init({module_or_path: fetch("/enclave_bg.wasm", {integrity: "sha384-…"})});</script>
+# The read verifier (enclave-verifier.js and its wasm) is pinned the same way but loaded only when
+# the enclave first verifies a read: its glue through the import map (which also covers dynamic
+# imports), its wasm by the hash written into `window.idosVerifier`.
 # The enclave server hashes these inline scripts into each page's CSP.
 set -eu
 dir="${TRUNK_STAGING_DIR:?this script runs as a trunk post_build hook}"
 command -v openssl >/dev/null || { echo "pin-enclave-assets: openssl is needed" >&2; exit 1; }
 sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | base64 -w0)"; }
-modules="\"/enclave.js\":\"$(sri "$dir/enclave.js")\""
+modules="\"/enclave.js\":\"$(sri "$dir/enclave.js")\",\"/enclave-verifier.js\":\"$(sri "$dir/enclave-verifier.js")\""
 for snippet in $(cd "$dir" && find snippets -name '*.js' 2>/dev/null | sort); do
   modules="$modules,\"/$snippet\":\"$(sri "$dir/$snippet")\""
 done
 wasm=$(sri "$dir/enclave_bg.wasm")
-loader="<script type=\"importmap\">{\"integrity\":{$modules}}</script><script type=\"module\">import init from \"/enclave.js\"; await init({module_or_path: fetch(\"/enclave_bg.wasm\", {integrity: \"$wasm\"})});</script>"
+verifier=$(sri "$dir/enclave-verifier_bg.wasm")
+# One load at a time; a failed load may be retried.
+load_verifier="let verifier; window.idosVerifier = () => verifier ??= import(\"/enclave-verifier.js\").then(async (m) => { await m.default({module_or_path: fetch(\"/enclave-verifier_bg.wasm\", {integrity: \"$verifier\"})}); return m; }).catch((e) => { verifier = undefined; throw e; });"
+loader="<script type=\"importmap\">{\"integrity\":{$modules}}</script><script type=\"module\">import init from \"/enclave.js\"; $load_verifier await init({module_or_path: fetch(\"/enclave_bg.wasm\", {integrity: \"$wasm\"})});</script>"
 for page in index.html dialog.html; do
   file="$dir/$page"
   if [ "$(grep -c '<!-- enclave-boot -->' "$file")" != 1 ]; then

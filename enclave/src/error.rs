@@ -48,7 +48,27 @@ pub enum ErrorCode {
     /// A `protocol::Error` code (`decryption_failed`, `invalid_base64`, `bad_signature`, …),
     /// passed through unchanged.
     Protocol(&'static str),
+    /// A read that did not verify: one of [`VERIFY_CODES`] (`idos-verify`'s codes, from the
+    /// read verifier module).
+    Unverified(&'static str),
 }
+
+/// Why a read does not verify, as the read verifier module (`enclave-verifier`, over
+/// `idos-verify`) says: the header's checks, then the proofs'. The module's own list is
+/// checked equal to this one by its tests.
+pub const VERIFY_CODES: &[&str] = &[
+    "chain_mismatch",
+    "validator_set_mismatch",
+    "header_not_signed",
+    "header_from_future",
+    "header_too_old",
+    "stale_answer",
+    "proof_malformed",
+    "proof_value_mismatch",
+    "proof_list_altered",
+    "proof_absence_refuted",
+    "proof_incomplete",
+];
 
 impl ErrorCode {
     /// Every code the enclave itself produces (not the `protocol` ones).
@@ -94,8 +114,16 @@ impl ErrorCode {
             ErrorCode::NotJson => "not_json",
             ErrorCode::NoPendingChange => "no_pending_change",
             ErrorCode::Internal => "internal",
-            ErrorCode::Protocol(code) => code,
+            ErrorCode::Protocol(code) | ErrorCode::Unverified(code) => code,
         }
+    }
+
+    /// The verification code with this text (the read verifier module answers in text).
+    pub fn unverified(text: &str) -> Option<ErrorCode> {
+        VERIFY_CODES
+            .iter()
+            .find(|c| **c == text)
+            .map(|c| ErrorCode::Unverified(c))
     }
 
     /// The enclave code with this text (`protocol` codes are not recognised here: an error
@@ -235,5 +263,15 @@ mod tests {
         );
         assert_eq!(ErrorCode::parse("decryption_failed"), None);
         assert_eq!(ErrorCode::parse("Internal"), None);
+    }
+
+    #[test]
+    fn verification_codes_are_recognised_only_from_their_list() {
+        for text in VERIFY_CODES {
+            assert_eq!(ErrorCode::unverified(text).unwrap().as_str(), *text);
+            assert_eq!(ErrorCode::parse(text), None);
+        }
+        assert_eq!(ErrorCode::unverified("internal"), None);
+        assert_eq!(ErrorCode::unverified("proof_"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The methods a host may call, their parameters, and what each needs from the user. Nothing
 //! derived from plaintext (content, a field, whether a field matches) reaches the host without
 //! an approval in the dialog: `release` and `share` ask every time, `filter` once per question
-//! and page session, `view` and `backup` show their content in the dialog only.
+//! and page session, `view` and `backup` show their content in the dialog only. `verifyRead`
+//! needs nothing from the user: it checks what a relay said.
 
 use js_sys::Object;
 use protocol::bytes::EncryptionPublicKey;
@@ -35,6 +36,7 @@ pub const METHODS: &[&str] = &[
     "confirmPasswordChange",
     "abandonPasswordChange",
     "forget",
+    "verifyRead",
 ];
 
 /// Handles one request from the host's port; the answer goes back on it.
@@ -185,6 +187,7 @@ async fn dispatch(method: &str, params: JsValue) -> Result<JsValue> {
             keys::forget().await?;
             status()
         }
+        "verifyRead" => super::verify_read::verify_read(params).await,
         other => Err(EnclaveError::new(
             ErrorCode::UnknownMethod,
             format!(

@@ -6,13 +6,15 @@
 //! - [`dispatch`]: the methods, their parameters and what each needs from the user;
 //! - [`keys`]: the key's lifecycle (unlock, remember per origin, expiry, password change);
 //! - [`dialog_client`]: opening the dialog from a deliberate click and talking to it;
-//! - [`click_guard`]: whether the enclave's button is fully visible, so a click is meant.
+//! - [`click_guard`]: whether the enclave's button is fully visible, so a click is meant;
+//! - [`verify_read`]: reads from a relay verified against the host's pinned validators.
 
 pub mod click_guard;
 pub mod dialog_client;
 pub mod dispatch;
 pub mod host;
 pub mod keys;
+pub mod verify_read;
 
 use std::cell::RefCell;
 
@@ -42,6 +44,8 @@ pub(crate) struct Iframe {
     /// Filters ([`crate::filter::Filter::canonical`]) the user approved for the connected
     /// origin during this page's life.
     pub approved_filters: Vec<String>,
+    /// The newest state verified per trust root: older answers are stale.
+    pub verified_heights: verify_read::VerifiedHeights,
 }
 
 thread_local! {
@@ -55,6 +59,7 @@ thread_local! {
         key_expires_at: None,
         pending_change: None,
         approved_filters: Vec::new(),
+        verified_heights: verify_read::VerifiedHeights::default(),
     });
 }
 
