@@ -19,7 +19,7 @@ export const METHODS: readonly MethodName[];
 
 export type MethodName =
   | "configure" | "ensureKey" | "encrypt" | "share" | "view" | "release" | "filter" | "backup"
-  | "changePassword" | "confirmPasswordChange" | "abandonPasswordChange" | "forget";
+  | "changePassword" | "confirmPasswordChange" | "abandonPasswordChange" | "forget" | "verifyRead";
 
 /** Base64 (standard alphabet, padded) text. */
 export type Base64 = string;
@@ -98,6 +98,47 @@ export interface PrivateFieldFilter {
   omit?: Record<string, string[]>;
 }
 
+/** What the relay answers to `POST /api/v1/proven-read`: pass it to `verifyRead` as it came. */
+export interface ProvenRead {
+  height: number;
+  entries: Base64[];
+  signed_header: object;
+  validators: object[];
+}
+
+export interface VerifyReadParams {
+  /**
+   * The chain and validators you trust, never taken from the relay: `<chain id>@<hex Ed25519
+   * key>[:<power>],...` (`idos serve` prints its bundled node's as `trust root …`).
+   */
+  trustRoot: string;
+  /** The read, in the protocol's JSON form, e.g. `{"GetCredentialShared": {"id": "…"}}`. */
+  query: object;
+  /** The relay's answer, unchanged. */
+  read: ProvenRead;
+  /** The signed-in identity the relay read as (wallet address or key), if the read has a caller. */
+  caller?: string;
+  /** Refuse answers from before this block: the block of your last committed transaction. */
+  minHeight?: number;
+  /** Refuse headers older than this. */
+  maxHeaderAgeSeconds?: number;
+}
+
+/** A read the enclave verified: the answer is its own computation from proven entries. */
+export interface VerifiedRead {
+  chainId: string;
+  /** The header whose validators' signatures and app hash prove the answer. */
+  headerHeight: number;
+  /** The block whose resulting state the answer describes (`headerHeight - 1`). */
+  stateHeight: number;
+  /** The header's time, unix seconds. */
+  headerTime: number;
+  /** The answer (`{kind, value}`, the protocol's JSON form)... */
+  output?: { kind: string; value: unknown };
+  /** ...or the refusal the proven state gives (e.g. `not_found`): verified too. */
+  refusal?: { code: string; message: string };
+}
+
 export class Enclave {
   private constructor();
   call(method: MethodName, params?: object): Promise<unknown>;
@@ -136,6 +177,16 @@ export class Enclave {
   abandonPasswordChange(): Promise<Status>;
   /** Wipes the key from memory and from this browser. */
   forget(): Promise<Status>;
+  /**
+   * Verifies a relay's proven read against `trustRoot` alone: the header signed by more than two
+   * thirds of the pinned validators' power, every proof against its app hash, the read re-run over
+   * the proven entries, and freshness (`minHeight`, `maxHeaderAgeSeconds`, and never older than a
+   * state this page already verified). Needs no key and no dialog. Rejects with the check's code:
+   * `chain_mismatch`, `validator_set_mismatch`, `header_not_signed`, `header_from_future`,
+   * `header_too_old`, `stale_answer`, `proof_malformed`, `proof_value_mismatch`,
+   * `proof_list_altered`, `proof_absence_refuted`, `proof_incomplete`.
+   */
+  verifyRead(params: VerifyReadParams): Promise<VerifiedRead>;
   destroy(): void;
 }
 

@@ -9,7 +9,7 @@
 // unsandboxed popup; it has no forms and no alert/confirm, so nothing else is allowed.
 export const SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox";
 export const METHODS = ["configure", "ensureKey", "encrypt", "share", "view", "release", "filter", "backup",
-  "changePassword", "confirmPasswordChange", "abandonPasswordChange", "forget"];
+  "changePassword", "confirmPasswordChange", "abandonPasswordChange", "forget", "verifyRead"];
 
 /** A typed enclave failure: `code` is stable, `message` is for people. */
 export class EnclaveError extends Error {
@@ -128,6 +128,7 @@ export class Enclave {
   confirmPasswordChange(params) { return this.call("confirmPasswordChange", params); }
   abandonPasswordChange() { return this.call("abandonPasswordChange"); }
   forget() { return this.call("forget"); }
+  verifyRead(params) { return this.call("verifyRead", params); }
 
   /** Closes the channel and removes the iframe. */
   destroy() {
