@@ -9,6 +9,11 @@
 //! (also the signed header, one Ed25519 signature). Medians of 200 runs, with the 10th and 90th
 //! percentiles; native, release build, warm caches. Run:
 //! `cargo bench --workspace --bench proofs`.
+//!
+//! With `IDOS_BENCH_VERIFY_REQUESTS=<dir>`, each read is also written there as the request a
+//! host hands the enclave's `verifyRead` (`<leaves>-<read>.json`: trust root, caller, query, the
+//! relay's JSON answer, and the time to verify at), for `scripts/bench-verify-read.sh` to time
+//! the enclave's verifier module in Chromium on exactly these reads.
 
 use std::time::Instant;
 
@@ -191,6 +196,11 @@ fn main() {
         chain_id: CHAIN.into(),
         validators: validator.set(),
     };
+    let requests_dir = std::env::var_os("IDOS_BENCH_VERIFY_REQUESTS").map(std::path::PathBuf::from);
+    let trust_text = format!(
+        "{CHAIN}@{}",
+        hex::encode(validator.public_key.to_bytes())
+    );
     println!("proven reads: proof bytes and client verification time per read");
     println!("(native, release, warm; median [p10, p90] of {RUNS} runs)");
     for leaves in sizes {
@@ -268,6 +278,26 @@ fn main() {
                 .output
                 .unwrap();
             });
+            if let Some(dir) = &requests_dir {
+                let slug: String = name.split(' ').next().unwrap_or(name).to_owned();
+                let request = serde_json::json!({
+                    "request": {
+                        "trustRoot": trust_text,
+                        "caller": w.grantee,
+                        "query": query,
+                        "read": read,
+                    },
+                    "nowMs": 1_700_000_100_000u64,
+                    "leaves": leaves,
+                    "read": name,
+                });
+                std::fs::create_dir_all(dir).unwrap();
+                std::fs::write(
+                    dir.join(format!("{leaves}-{slug}.json")),
+                    request.to_string(),
+                )
+                .unwrap();
+            }
             println!("  {name}:");
             println!(
                 "    entries {}, proof bytes {proof_bytes} (values {value_bytes}), JSON answer {wire} bytes",

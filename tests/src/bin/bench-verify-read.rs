@@ -1,0 +1,161 @@
+//! `scripts/bench-verify-read.sh`: times the enclave's read verifier module (`enclave-verifier`
+//! as `trunk build` makes it: `enclave-verifier.js` and its wasm) in headless Chromium, on the
+//! requests `cargo bench --bench proofs` wrote with `IDOS_BENCH_VERIFY_REQUESTS` (real proofs
+//! from a state tree of 10^6 or more leaves, a signed header, the relay's JSON form).
+//!
+//! ```text
+//! bench-verify-read --dist DIR --requests DIR [--loads N]
+//! ```
+//!
+//! Each page load warms up, then times 100 batches of 10 calls of the module's `verify(request,
+//! now)` per request (batches, because the page's clock steps by 0.1 ms). What a call includes:
+//! parsing the request's JSON text, the trust root, the validator set and signed header,
+//! checking the Ed25519 commit signature, decoding the entries, every Merkle proof against the
+//! app hash, re-running the read, and writing the answer as JSON text. Not included: the host's
+//! `postMessage` to the enclave and the enclave's `JSON.stringify` of the parameters. Printed:
+//! per request, the median over page loads of each load's median, with the range of the loads'
+//! medians, and each load's 10th and 90th percentiles.
+
+use std::path::PathBuf;
+
+use e2e::{Browser, js, poll, serve};
+use serde_json::Value;
+use tower_http::services::ServeDir;
+
+const PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>verify bench</title>
+<script type="module" src="/bench.js"></script></head><body>bench</body></html>"#;
+
+const SCRIPT: &str = r#"
+import init, { verify } from '/enclave/enclave-verifier.js';
+await init({ module_or_path: '/enclave/enclave-verifier_bg.wasm' });
+window.benchVerify = async (names) => {
+  const out = [];
+  for (const name of names) {
+    const file = await (await fetch('/requests/' + name)).json();
+    const text = JSON.stringify(file.request);
+    const first = JSON.parse(verify(text, file.nowMs));
+    if (!first.ok) throw new Error(name + ': ' + JSON.stringify(first.error));
+    const inner = 10, runs = 100, samples = [];
+    for (let i = 0; i < 20; i++) verify(text, file.nowMs);
+    for (let r = 0; r < runs; r++) {
+      const t = performance.now();
+      for (let i = 0; i < inner; i++) verify(text, file.nowMs);
+      samples.push((performance.now() - t) / inner);
+    }
+    out.push({ name, read: file.read, leaves: file.leaves, bytes: text.length, samples });
+  }
+  return out;
+};
+window.benchReady = true;
+"#;
+
+fn flag(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn usage() -> ! {
+    eprintln!("usage: bench-verify-read --dist DIR --requests DIR [--loads N]");
+    std::process::exit(2);
+}
+
+/// The value at fraction `q` of sorted `xs`.
+fn quantile(xs: &[f64], q: f64) -> f64 {
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let dist = PathBuf::from(flag("--dist").unwrap_or_else(|| usage()));
+    let requests = PathBuf::from(flag("--requests").unwrap_or_else(|| usage()));
+    let loads: usize = flag("--loads").map_or(3, |n| n.parse().unwrap_or_else(|_| usage()));
+    if !dist.join("enclave-verifier_bg.wasm").is_file() {
+        eprintln!(
+            "bench-verify-read: no enclave-verifier_bg.wasm in {} (run `trunk build`)",
+            dist.display()
+        );
+        std::process::exit(1);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&requests)
+        .unwrap_or_else(|e| panic!("{}: {e}", requests.display()))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        eprintln!("bench-verify-read: no requests in {}", requests.display());
+        std::process::exit(1);
+    }
+    let router = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Html(PAGE) }),
+        )
+        .route(
+            "/bench.js",
+            axum::routing::get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                    SCRIPT,
+                )
+            }),
+        )
+        .nest_service("/enclave", ServeDir::new(&dist))
+        .nest_service("/requests", ServeDir::new(&requests));
+    let origin = serve(router).await;
+    let b = Browser::start().await;
+    let c = &b.client;
+    // Per request: each page load's samples.
+    let mut runs: Vec<(Value, Vec<Vec<f64>>)> = Vec::new();
+    for _ in 0..loads {
+        c.goto(&format!("{origin}/")).await.expect("bench page");
+        let ready = poll(c, "return window.benchReady === true", 30, |v| v == true).await;
+        assert_eq!(ready, true, "the bench page did not load the verifier");
+        let results = js(
+            c,
+            "return window.benchVerify(arguments[0])",
+            vec![serde_json::json!(names)],
+        )
+        .await;
+        for (i, r) in results.as_array().expect("results").iter().enumerate() {
+            let samples: Vec<f64> = r["samples"]
+                .as_array()
+                .expect("samples")
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect();
+            if runs.len() <= i {
+                runs.push((r.clone(), Vec::new()));
+            }
+            runs[i].1.push(samples);
+        }
+    }
+    b.close().await;
+    println!(
+        "enclave read verifier (enclave-verifier wasm) in headless Chromium: one verify call, ms"
+    );
+    println!(
+        "(median over {loads} page loads of each load's median of 100 batches of 10 calls; [range of the loads' medians]; p10–p90 per load)"
+    );
+    for (about, loads) in runs {
+        let medians: Vec<f64> = loads.iter().map(|s| quantile(s, 0.5)).collect();
+        let spreads: Vec<String> = loads
+            .iter()
+            .map(|s| format!("{:.3}–{:.3}", quantile(s, 0.1), quantile(s, 0.9)))
+            .collect();
+        println!(
+            "  {} leaves, {} ({} bytes of request JSON): {:.3} ms [{:.3}, {:.3}]; p10–p90 {}",
+            about["leaves"],
+            about["read"].as_str().unwrap_or("?"),
+            about["bytes"],
+            quantile(&medians, 0.5),
+            quantile(&medians, 0.0),
+            quantile(&medians, 1.0),
+            spreads.join(", ")
+        );
+    }
+}
