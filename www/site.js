@@ -9,6 +9,7 @@ import { signOut, me } from "/shared/session.js";
 import { showWalletPicker, connectAndSignIn } from "/shared/wallet-picker.js";
 import { submitAction } from "/shared/tx.js";
 import { el, describeError, showError, loadInto, busy, formatTime, STAGE_TEXT } from "/shared/ui.js";
+import { trustRoot, setTrustRoot, verifyList } from "/shared/verified.js";
 
 const $ = (id) => document.getElementById(id);
 const SIGNED_IN = "idos-dashboard-signed-in"; // {identifier, walletType, expiresAt}: who this tab signed in as
@@ -24,6 +25,7 @@ const app = {
   enclave: null,
   unlocked: false,
   credentials: [],
+  lastHeight: 0, // the block of this page's last committed transaction: older answers are stale
 };
 
 // --- node status ---------------------------------------------------------------------------------
@@ -230,6 +232,7 @@ function loadAll() {
       el("dt", {}, "Encryption public key"), el("dd", {}, el("code", {}, profile.recipient_encryption_public_key)),
       el("dt", {}, "Created by"), el("dd", {}, profile.inserter)));
   });
+  renderTrustRoot();
   loadCredentials();
   loadGrants();
   loadReceived();
@@ -260,7 +263,7 @@ function loadCredentials() {
     const originals = all.filter((c) => !c.original_id);
     for (const c of originals) c.fingerprint = await fingerprint(c.issuer_auth_public_key);
     app.credentials = originals;
-    return originals;
+    return Object.assign(originals, { all });
   }, (creds, box) => {
     if (creds.length === 0) return empty(box, "No credentials yet. An issuer adds them when it verifies you.");
     const ul = el("ul", { class: "cards", id: "credential-list" });
@@ -281,7 +284,9 @@ function loadCredentials() {
         el("div", { class: "card-status", role: "status", "aria-live": "polite" })));
     }
     box.append(ul);
-  }, { loadingText: "Loading your credentials…" });
+  }, { loadingText: "Loading your credentials…" }).then((all) => {
+    if (all) showVerified($("credentials-verified"), { query: "get_credentials" }, all.all.map((c) => c.id));
+  });
 }
 
 async function fullCredential(id) {
@@ -322,8 +327,59 @@ function loadGrants() {
   return loadInto($("grants"), () => allPages("/api/v1/grants/owned"), (grants, box) => {
     if (grants.length === 0) return empty(box, "You have not shared anything.");
     box.append(el("ul", { class: "cards", id: "grant-list" }, ...grants.map((g) => grantRow(g, { revocable: true }))));
-  }, { loadingText: "Loading what you shared…" });
+  }, { loadingText: "Loading what you shared…" }).then((grants) => {
+    if (grants) showVerified($("grants-verified"), { query: "get_access_grants_owned" }, grants.map((g) => g.id));
+  });
 }
+
+// --- verified reads ------------------------------------------------------------------------------
+
+/**
+ * Says in `line` whether the list just shown (`ids`) is what the chain's validators signed for
+ * `query` (first page of up to 1000): checked in the enclave against the trust root the user set.
+ */
+async function showVerified(line, query, ids) {
+  const root = trustRoot();
+  line.dataset.state = root ? "verifying" : "unset";
+  if (!root) {
+    line.replaceChildren("Not verified: set the chain's trust root under “Your data and key” to check this list against the validators' signatures.");
+    return;
+  }
+  line.replaceChildren("Verifying against the validators' signatures…");
+  try {
+    const v = await verifyList({
+      enclave: await ensureEnclave(),
+      trustRoot: root,
+      query: { ...query, page: { limit: 1000 } },
+      caller: app.identifier,
+      minHeight: app.lastHeight,
+      ids,
+    });
+    line.dataset.state = "verified";
+    line.dataset.height = String(v.headerHeight);
+    line.dataset.minHeight = String(app.lastHeight);
+    line.replaceChildren(`✓ Verified at height ${v.headerHeight}: the validators of ${v.chainId} signed this state`,
+      v.complete ? "." : " (the first 1000 items).");
+  } catch (e) {
+    line.dataset.state = "failed";
+    line.dataset.code = e.code ?? "";
+    line.replaceChildren(`⚠ Not verified (${e.code ?? "error"}): ${e.message}`);
+  }
+}
+
+function renderTrustRoot() {
+  $("trust-root").value = trustRoot() ?? "";
+}
+
+$("save-trust-root").addEventListener("click", () => {
+  setTrustRoot($("trust-root").value);
+  renderTrustRoot();
+  $("trust-root-status").replaceChildren(trustRoot()
+    ? "Saved in this browser. Lists are now checked against these validators."
+    : "Cleared: lists are no longer verified.");
+  loadCredentials();
+  loadGrants();
+});
 
 function loadReceived() {
   return loadInto($("received"), () => allPages("/api/v1/grants/granted"), (grants, box) => {
@@ -370,7 +426,10 @@ async function transact(action, statusBox) {
     action,
     onStage: ({ stage, signingText, hash, height }) => {
       if (stage === "signing") show(STAGE_TEXT.signing, el("pre", { class: "signing-text" }, signingText));
-      else if (stage === "committed") show(`${STAGE_TEXT.committed} Block ${height}, transaction ${hash.slice(0, 16)}…`);
+      else if (stage === "committed") {
+        app.lastHeight = Math.max(app.lastHeight, height);
+        show(`${STAGE_TEXT.committed} Block ${height}, transaction ${hash.slice(0, 16)}…`);
+      }
       else show(STAGE_TEXT[stage]);
     },
   });

@@ -197,10 +197,7 @@ fn main() {
         validators: validator.set(),
     };
     let requests_dir = std::env::var_os("IDOS_BENCH_VERIFY_REQUESTS").map(std::path::PathBuf::from);
-    let trust_text = format!(
-        "{CHAIN}@{}",
-        hex::encode(validator.public_key.to_bytes())
-    );
+    let trust_text = format!("{CHAIN}@{}", hex::encode(validator.public_key.to_bytes()));
     println!("proven reads: proof bytes and client verification time per read");
     println!("(native, release, warm; median [p10, p90] of {RUNS} runs)");
     for leaves in sizes {

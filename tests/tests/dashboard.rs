@@ -62,6 +62,8 @@ async fn page_weight(c: &Client) {
 /// development wallet on, enclave origin), in this process.
 struct Dashboard {
     app: String,
+    /// The bundled node's trust root (`<chain id>@<validator key hex>`), as `idos serve` prints it.
+    trust_root: String,
     wallet: DevWallet,
     chain: std::sync::Arc<node::chain::Chain>,
     stop_relay: tokio::sync::oneshot::Sender<()>,
@@ -72,6 +74,11 @@ async fn start_dashboard(data: &std::path::Path) -> Dashboard {
     // As `idos serve` does: the bundled node trusts the relay's gateway key.
     let bundled = bundled_node(data).await;
     let node = bundled.client.clone();
+    let trust_root = format!(
+        "{}@{}",
+        node.chain_id(),
+        hex::encode(bundled.chain.validator().public_key.to_bytes())
+    );
     let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!(
         "http://localhost:{}",
@@ -103,6 +110,7 @@ async fn start_dashboard(data: &std::path::Path) -> Dashboard {
     ));
     Dashboard {
         app,
+        trust_root,
         wallet,
         chain: bundled.chain,
         stop_relay,
@@ -242,6 +250,7 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     let data = tempfile::TempDir::new().unwrap();
     let Dashboard {
         app,
+        trust_root,
         wallet,
         chain,
         stop_relay,
@@ -330,6 +339,37 @@ async fn the_dashboard_signs_in_with_the_dev_wallet_creates_a_key_and_lists_the_
     assert!(grant.contains(&grantee.identity().identifier()), "{grant}");
     text_of(c, "#received", 10, |t| t.contains("Nothing is shared")).await;
     text_of(c, "#access-log", 10, |t| t.contains("Nobody has read")).await;
+
+    // Lists are verified in the enclave once the user sets the chain's trust root: without
+    // one the dashboard says so; a root naming other validators fails with the check's code;
+    // the chain's own verifies both lists at the height that proves them.
+    text_of(c, "#credentials-verified", 10, |t| {
+        t.contains("Not verified: set the chain's trust root")
+    })
+    .await;
+    let set_trust_root = |root: String| async move {
+        js(
+            c,
+            "document.getElementById('trust-root').value = arguments[0]",
+            vec![serde_json::json!(root)],
+        )
+        .await;
+        click(c, "#save-trust-root").await;
+    };
+    let impostor = hex::encode(Ed25519SigningKey::generate().public_key().as_bytes());
+    let chain_id = trust_root.split('@').next().unwrap().to_owned();
+    set_trust_root(format!("{chain_id}@{impostor}")).await;
+    let refused = text_of(c, "#credentials-verified", 20, |t| t.starts_with("⚠")).await;
+    assert!(refused.contains("validator_set_mismatch"), "{refused}");
+    set_trust_root(trust_root.clone()).await;
+    for line in ["#credentials-verified", "#grants-verified"] {
+        let verified = text_of(c, line, 20, |t| t.starts_with("✓")).await;
+        assert!(
+            verified.starts_with("✓ Verified at height ") && verified.contains(&chain_id),
+            "{verified}"
+        );
+    }
+    text_of(c, "#credential-list .credential", 15, |t| t.contains("KYC")).await;
     assert_accessible(c).await;
     screenshot(c, "dashboard", None).await;
 
@@ -464,7 +504,16 @@ async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_d
         text_of(c, "#wallet-rows", 20, |t| t.contains(address.as_str())).await;
     }
 
-    // Revoke, signed by the NEAR wallet.
+    // Revoke, signed by the NEAR wallet; with the chain's trust root set, the emptied list is
+    // verified in the enclave at a state no older than the revocation's block.
+    js(
+        c,
+        "document.getElementById('trust-root').value = arguments[0]",
+        vec![serde_json::json!(dashboard.trust_root)],
+    )
+    .await;
+    click(c, "#save-trust-root").await;
+    text_of(c, "#grants-verified", 20, |t| t.starts_with("✓ Verified")).await;
     click(c, "#grant-list .grant button.revoke").await;
     let tx = approve_in_dev_wallet(c).await;
     assert!(
@@ -475,6 +524,32 @@ async fn near_xrpl_and_stellar_users_sign_in_link_each_other_and_revoke_on_the_d
         t.contains("You have not shared anything")
     })
     .await;
+    let verified = text_of(c, "#grants-verified", 20, |t| t.starts_with("✓ Verified")).await;
+    let at: u64 = js(
+        c,
+        "return document.getElementById('grants-verified').dataset.height",
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .parse()
+    .unwrap();
+    // The block of the page's own last write, which the answer had to be at least as new as.
+    let revoked_at: u64 = js(
+        c,
+        "return document.getElementById('grants-verified').dataset.minHeight",
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert!(
+        at > revoked_at && revoked_at > 0,
+        "{verified}: {at} after {revoked_at}"
+    );
     assert_accessible(c).await;
     screenshot(c, "dashboard-wallet-types", None).await;
 
