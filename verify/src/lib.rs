@@ -8,7 +8,8 @@
 //! 1. the validator set is the one the client pinned ([`TrustRoot`]: chain id and validators,
 //!    from the dapp or the user's settings, never from the relay), the header names it, and
 //!    more than two thirds of its voting power signed the header (`tendermint-light-client-
-//!    verifier`'s own predicates and voting-power tally);
+//!    verifier`'s own predicates and voting-power tally, signatures checked by
+//!    [`StrictEd25519`]);
 //! 2. the header is of the pinned chain, not from the future, not older than the client
 //!    accepts, and recent enough for the client's own writes ([`Freshness`]);
 //! 3. every entry's proof against the header's app hash, and then the read itself, re-run over
@@ -21,11 +22,13 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod signature;
 mod trust;
 mod verify;
 mod wire;
 
 pub use error::VerifyError;
+pub use signature::StrictEd25519;
 pub use trust::TrustRoot;
 pub use verify::{Freshness, Verified, verify_read};
 pub use wire::ProvenRead;

@@ -10,8 +10,22 @@ use protocol::query::Query;
 use protocol::records::QueryOutput;
 use tendermint::Time;
 use tendermint::validator::Set;
+use tendermint_light_client_verifier::operations::{
+    ProdCommitValidator, ProvidedVotingPowerCalculator,
+};
+use tendermint_light_client_verifier::predicates::ProdPredicates;
 use tendermint_light_client_verifier::types::UntrustedBlockState;
-use tendermint_light_client_verifier::{ProdVerifier, Verdict};
+use tendermint_light_client_verifier::{PredicateVerifier, Verdict};
+
+use crate::signature::StrictEd25519;
+
+/// The light-client verifier's production predicates, with signatures checked by
+/// [`StrictEd25519`].
+type ClientVerifier = PredicateVerifier<
+    ProdPredicates,
+    ProvidedVotingPowerCalculator<StrictEd25519>,
+    ProdCommitValidator,
+>;
 
 use crate::{ProvenRead, TrustRoot, VerifyError};
 
@@ -91,7 +105,7 @@ pub fn verify_read(
         validators: &trust.validators,
         next_validators: None,
     };
-    let verifier = ProdVerifier::default();
+    let verifier = ClientVerifier::default();
     for verdict in [
         verifier.verify_validator_sets(&untrusted),
         verifier.verify_commit(&untrusted),

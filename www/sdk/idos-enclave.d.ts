@@ -112,7 +112,7 @@ export interface VerifyReadParams {
    * key>[:<power>],...` (`idos serve` prints its bundled node's as `trust root …`).
    */
   trustRoot: string;
-  /** The read, in the protocol's JSON form, e.g. `{"GetCredentialShared": {"id": "…"}}`. */
+  /** The read, in the protocol's JSON form, e.g. `{"query": "get_credential_shared", "id": "…"}`. */
   query: object;
   /** The relay's answer, unchanged. */
   read: ProvenRead;

@@ -22,8 +22,8 @@ use super::shared::record_access;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvenReadRequest {
-    /// The read, in the `protocol` crate's JSON form (e.g. `{"GetCredentialShared": {"id":
-    /// "…"}}`), as the signed-in caller.
+    /// The read, in the `protocol` crate's JSON form (e.g. `{"query": "get_credential_shared",
+    /// "id": "…"}`), as the signed-in caller.
     #[schema(value_type = Object)]
     pub query: Read,
 }
