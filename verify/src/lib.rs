@@ -31,4 +31,4 @@ pub use error::VerifyError;
 pub use signature::StrictEd25519;
 pub use trust::TrustRoot;
 pub use verify::{Freshness, Verified, verify_read};
-pub use wire::ProvenRead;
+pub use wire::{MAX_ENTRIES, ProvenRead};

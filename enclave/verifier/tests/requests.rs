@@ -6,7 +6,7 @@ use protocol::identity::{Ed25519SigningKey, Identity};
 use protocol::query::Query;
 use serde_json::{Value, json};
 use tendermint::Time;
-use verifier::{MAX_REQUEST_BYTES, VERIFY_CODES, verify, verify_request};
+use verifier::{MAX_REQUEST_BYTES, VERIFY_CODES, verify_at, verify_request};
 
 const SAMPLE: &str = include_str!("../../../verify/src/testdata/proven_read.json");
 const HEADER_TIME: i64 = 1_796_000_000;
@@ -39,7 +39,7 @@ fn at(seconds: i64) -> Time {
 }
 
 fn code(request: &Value) -> &'static str {
-    match verify_request(&request.to_string(), at(HEADER_TIME + 5)) {
+    match verify_request(&request.to_string(), Vec::new(), at(HEADER_TIME + 5)) {
         Ok(_) => "ok",
         Err(failure) => failure.code,
     }
@@ -47,7 +47,7 @@ fn code(request: &Value) -> &'static str {
 
 #[test]
 fn a_read_the_pinned_validator_signed_verifies_with_its_heights() {
-    let answer = verify_request(&request(9).to_string(), at(HEADER_TIME + 5)).unwrap();
+    let answer = verify_request(&request(9).to_string(), Vec::new(), at(HEADER_TIME + 5)).unwrap();
     assert_eq!(answer.chain_id, "idos-sample");
     assert_eq!((answer.header_height, answer.state_height), (3, 2));
     assert_eq!(answer.header_time, HEADER_TIME);
@@ -59,10 +59,10 @@ fn a_read_the_pinned_validator_signed_verifies_with_its_heights() {
 #[test]
 fn the_wasm_export_answers_ok_or_error_as_json_text() {
     let now_ms = (HEADER_TIME + 5) as f64 * 1000.0;
-    let ok: Value = serde_json::from_str(&verify(&request(9).to_string(), now_ms)).unwrap();
+    let ok: Value = serde_json::from_str(&verify_at(&request(9).to_string(), Vec::new(), now_ms)).unwrap();
     assert_eq!(ok["ok"]["headerHeight"], 3);
     assert_eq!(ok["ok"]["stateHeight"], 2);
-    let refused: Value = serde_json::from_str(&verify(&request(8).to_string(), now_ms)).unwrap();
+    let refused: Value = serde_json::from_str(&verify_at(&request(8).to_string(), Vec::new(), now_ms)).unwrap();
     assert_eq!(refused["error"]["code"], "validator_set_mismatch");
     assert!(
         refused["error"]["message"]
@@ -71,7 +71,7 @@ fn the_wasm_export_answers_ok_or_error_as_json_text() {
             .contains("validator set")
     );
     for clock in [f64::NAN, -1.0, f64::INFINITY] {
-        let bad: Value = serde_json::from_str(&verify(&request(9).to_string(), clock)).unwrap();
+        let bad: Value = serde_json::from_str(&verify_at(&request(9).to_string(), Vec::new(), clock)).unwrap();
         assert_eq!(bad["error"]["code"], "bad_request");
     }
 }
@@ -102,11 +102,11 @@ fn fail_requests_that_do_not_parse_are_bad_requests() {
     ] {
         assert_eq!(code(&hostile), "bad_request", "{hostile}");
     }
-    let failure = verify_request("{", at(HEADER_TIME)).unwrap_err();
+    let failure = verify_request("{", Vec::new(), at(HEADER_TIME)).unwrap_err();
     assert_eq!(failure.code, "bad_request");
     assert!(failure.message.starts_with("verifyRead's parameters"));
     let huge = " ".repeat(MAX_REQUEST_BYTES + 1);
-    let failure = verify_request(&huge, at(HEADER_TIME)).unwrap_err();
+    let failure = verify_request(&huge, Vec::new(), at(HEADER_TIME)).unwrap_err();
     assert!(failure.message.contains("at most"), "{}", failure.message);
 }
 
@@ -143,4 +143,24 @@ fn every_failure_code_is_one_the_enclave_knows() {
         assert_eq!(got, expected);
         assert!(VERIFY_CODES.contains(&got));
     }
+}
+
+#[test]
+fn entries_given_apart_are_the_reads_and_may_not_be_given_twice() {
+    let mut with_entries = request(9);
+    with_entries["read"]["entries"] = json!(["AAAA"]);
+    let mut without = request(9);
+    without["read"]["entries"] = json!([]);
+    let apart = |request: &Value, entries: &[&str]| {
+        let entries = entries.iter().map(|e| e.to_string()).collect();
+        match verify_request(&request.to_string(), entries, at(HEADER_TIME + 5)) {
+            Ok(_) => "ok",
+            Err(failure) => failure.code,
+        }
+    };
+    assert_eq!(apart(&without, &[]), "ok");
+    // The entries given apart are the ones checked.
+    assert_eq!(apart(&without, &["AAAA"]), "proof_malformed");
+    assert_eq!(apart(&with_entries, &["AAAA"]), "bad_request");
+    assert_eq!(apart(&with_entries, &[]), "proof_malformed");
 }
