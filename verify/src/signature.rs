@@ -27,8 +27,8 @@ impl Verifier for StrictEd25519 {
             .as_bytes()
             .try_into()
             .map_err(|_| Error::MalformedPublicKey)?;
-        let key =
-            ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| Error::MalformedPublicKey)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| Error::MalformedPublicKey)?;
         let signature = ed25519_dalek::Signature::from_slice(signature.as_bytes())
             .map_err(|_| Error::MalformedSignature)?;
         key.verify_strict(msg, &signature)
@@ -74,7 +74,9 @@ mod tests {
         let failed = |r: Result<(), Error>| matches!(r, Err(Error::VerificationFailed));
         assert!(failed(check(key, b"another vote", &signature)));
         let other = PublicKey::from_raw_ed25519(
-            Ed25519SigningKey::from_seed(&[6; 32]).public_key().as_bytes(),
+            Ed25519SigningKey::from_seed(&[6; 32])
+                .public_key()
+                .as_bytes(),
         )
         .unwrap();
         assert!(failed(check(other, &message, &signature)));

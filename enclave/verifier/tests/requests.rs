@@ -59,10 +59,12 @@ fn a_read_the_pinned_validator_signed_verifies_with_its_heights() {
 #[test]
 fn the_wasm_export_answers_ok_or_error_as_json_text() {
     let now_ms = (HEADER_TIME + 5) as f64 * 1000.0;
-    let ok: Value = serde_json::from_str(&verify_at(&request(9).to_string(), Vec::new(), now_ms)).unwrap();
+    let ok: Value =
+        serde_json::from_str(&verify_at(&request(9).to_string(), Vec::new(), now_ms)).unwrap();
     assert_eq!(ok["ok"]["headerHeight"], 3);
     assert_eq!(ok["ok"]["stateHeight"], 2);
-    let refused: Value = serde_json::from_str(&verify_at(&request(8).to_string(), Vec::new(), now_ms)).unwrap();
+    let refused: Value =
+        serde_json::from_str(&verify_at(&request(8).to_string(), Vec::new(), now_ms)).unwrap();
     assert_eq!(refused["error"]["code"], "validator_set_mismatch");
     assert!(
         refused["error"]["message"]
@@ -71,7 +73,8 @@ fn the_wasm_export_answers_ok_or_error_as_json_text() {
             .contains("validator set")
     );
     for clock in [f64::NAN, -1.0, f64::INFINITY] {
-        let bad: Value = serde_json::from_str(&verify_at(&request(9).to_string(), Vec::new(), clock)).unwrap();
+        let bad: Value =
+            serde_json::from_str(&verify_at(&request(9).to_string(), Vec::new(), clock)).unwrap();
         assert_eq!(bad["error"]["code"], "bad_request");
     }
 }

@@ -151,7 +151,11 @@ async fn main() {
     // End to end: the host page's `enclave.verifyRead` through the SDK, sequential calls.
     let sites = e2e::kit::sites().await;
     let connected = e2e::kit::open_host(c, &sites.host, &sites.enclave).await;
-    assert_eq!(connected, serde_json::json!({"ok": true}), "the enclave did not connect");
+    assert_eq!(
+        connected,
+        serde_json::json!({"ok": true}),
+        "the enclave did not connect"
+    );
     let mut end_to_end = Vec::new();
     for name in &names {
         let file: Value =

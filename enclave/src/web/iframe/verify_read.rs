@@ -7,8 +7,7 @@
 //! and refuses answers older than that (`stale_answer`): a relay cannot take a host back in time,
 //! even if the host forgets to say which block its own last write was in.
 
-use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
-use wasm_bindgen::JsCast;
+use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -18,10 +17,12 @@ use crate::web::util::{get, get_string, now_ms};
 
 #[wasm_bindgen]
 extern "C" {
-    /// Set by the page's pinned loader (`scripts/pin-enclave-assets.sh`): imports
-    /// `enclave-verifier.js` and instantiates its wasm, both checked against their SHA-384.
-    #[wasm_bindgen(js_name = idosVerifier, catch)]
-    fn load_verifier() -> std::result::Result<Promise, JsValue>;
+    /// Set by the page's pinned loader (`scripts/pin-enclave-assets.sh`): on first use imports
+    /// `enclave-verifier.js` and instantiates its wasm, both checked against their SHA-384;
+    /// then hands the module `params` (the read's entries apart, the rest as JSON text) with
+    /// the time `now` and resolves to its parsed answer, `{ok}` or `{error: {code, message}}`.
+    #[wasm_bindgen(js_name = idosVerify, catch)]
+    fn run_verifier(params: &JsValue, now: f64) -> std::result::Result<Promise, JsValue>;
 }
 
 /// The newest state height verified for each trust root (by its text) in this page's life.
@@ -44,17 +45,6 @@ impl VerifiedHeights {
     }
 }
 
-async fn verifier() -> Result<Function> {
-    let unavailable =
-        |_| EnclaveError::internal("loading the read verifier (enclave-verifier.js and its wasm)");
-    let module = JsFuture::from(load_verifier().map_err(unavailable)?)
-        .await
-        .map_err(unavailable)?;
-    get(&module, "verify")
-        .dyn_into::<Function>()
-        .map_err(|_| EnclaveError::internal("finding the read verifier's entry point"))
-}
-
 /// `verifyRead({trustRoot, query, read, caller?, minHeight?, maxHeaderAgeSeconds?})` →
 /// `{chainId, headerHeight, stateHeight, headerTime, output | refusal}`.
 pub async fn verify_read(params: JsValue) -> Result<JsValue> {
@@ -73,29 +63,14 @@ pub async fn verify_read(params: JsValue) -> Result<JsValue> {
             &JsValue::from_f64(floor as f64),
         );
     }
-    // The entries (most of a read's bytes) go over as they are; the rest as JSON text.
-    let read = get(&params, "read");
-    let entries = get(&read, "entries");
-    if read.is_object() {
-        let rest = Object::assign(&Object::new(), read.unchecked_ref());
-        let _ = Reflect::set(&rest, &"entries".into(), &Array::new());
-        let _ = Reflect::set(&params, &"read".into(), &rest);
-    }
-    let request = JSON::stringify(&params)
-        .map_err(|_| EnclaveError::bad_request("verifyRead: the parameters are not JSON"))?;
-    let reply = verifier()
-        .await?
-        .call3(
-            &JsValue::NULL,
-            &request,
-            &entries,
-            &JsValue::from_f64(now_ms()),
+    let unavailable = |_| {
+        EnclaveError::internal(
+            "loading or running the read verifier (enclave-verifier.js and its wasm)",
         )
-        .map_err(|_| EnclaveError::internal("running the read verifier"))?;
-    let reply = reply
-        .as_string()
-        .and_then(|text| JSON::parse(&text).ok())
-        .ok_or_else(|| EnclaveError::internal("reading the read verifier's answer"))?;
+    };
+    let reply = JsFuture::from(run_verifier(&params, now_ms()).map_err(unavailable)?)
+        .await
+        .map_err(unavailable)?;
     let answer = get(&reply, "ok");
     if answer.is_object() {
         if let Some(height) = get(&answer, "stateHeight").as_f64() {
