@@ -4,7 +4,7 @@
 //! runs it). The attacks of a malicious host are in `enclave_attacks.rs`.
 
 use e2e::kit::*;
-use e2e::{Browser, back_to, enclave_dist, js, open_dialog, poll, serve};
+use e2e::{Browser, back_to, enclave_dist, host_router, js, open_dialog, poll, serve};
 use fantoccini::Locator;
 use protocol::kdf::{KdfVersion, derive_user_key};
 use relay::web::{EnclaveWebConfig, enclave_router};
@@ -509,6 +509,46 @@ async fn the_enclave_pages_run_only_the_code_they_pin() {
             "loading",
             "dialog.html ran a changed {}",
             changed.display()
+        );
+    }
+    b.close().await;
+}
+
+/// The read verifier module is pinned like the rest: changed, it does not run, and `verifyRead`
+/// fails with `internal` instead of answering.
+#[tokio::test]
+async fn the_read_verifier_runs_only_as_pinned() {
+    let b = Browser::start().await;
+    let c = &b.client;
+    let host = serve(host_router()).await;
+    // A request the verifier refuses as malformed: an answer only a running verifier gives.
+    let malformed = json!({"trustRoot": "idos@zz", "query": {}, "read": {"entries": []}});
+    let verdict = async |dist: &std::path::Path| -> Value {
+        let enclave = serve(enclave_router(
+            EnclaveWebConfig::new(dist, vec![host.clone()]).unwrap(),
+        ))
+        .await;
+        assert_eq!(open_host(c, &host, &enclave).await, json!({"ok": true}));
+        let id = start(c, "verifyRead", malformed.clone()).await;
+        outcome(c, id, 15).await["error"]["code"].clone()
+    };
+    assert_eq!(verdict(&enclave_dist()).await, "bad_request");
+    for changed in ["enclave-verifier_bg.wasm", "enclave-verifier.js"] {
+        let copy = tempfile::TempDir::new().unwrap();
+        copy_dir(&enclave_dist(), copy.path());
+        let file = copy.path().join(changed);
+        let mut bytes = std::fs::read(&file).unwrap();
+        if changed.ends_with(".wasm") {
+            let n = bytes.len();
+            bytes[n - 1] ^= 1;
+        } else {
+            bytes.extend_from_slice(b"\n// changed\n");
+        }
+        std::fs::write(&file, bytes).unwrap();
+        assert_eq!(
+            verdict(copy.path()).await,
+            "internal",
+            "a changed {changed} ran"
         );
     }
     b.close().await;
