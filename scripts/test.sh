@@ -24,8 +24,8 @@ step "fetch crates";  cargo fetch --locked
 step "format";        cargo fmt --all --check
 step "build";         cargo build --workspace --all-targets --locked
 step "lints";         cargo clippy --workspace --all-targets --locked -- -D warnings
-step "lints (enclave, wasm32)"
-cargo clippy -p enclave --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+step "lints (enclave and its read verifier, wasm32)"
+cargo clippy -p enclave -p enclave-verifier --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "docs";          RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # The product without the test helpers (`node`'s `testing` feature is for tests only).
 step "product build without test helpers"
@@ -45,6 +45,6 @@ step "native tests";  cargo test --workspace --locked -- "$@"
 if [ "$#" -eq 0 ]; then
   step "screenshots";  scripts/screenshots.sh
 fi
-step "protocol and the state model for wasm32"
-cargo build -p protocol -p idos-state --target wasm32-unknown-unknown --locked
+step "protocol, the state model and the verifier for wasm32"
+cargo build -p protocol -p idos-state -p idos-verify --target wasm32-unknown-unknown --locked
 step "done"

@@ -72,6 +72,9 @@ fn usage() -> ! {
     std::process::exit(2);
 }
 
+/// One request's description and, per page load, its samples (the whole read; the header alone).
+type Samples = (Value, Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 /// The value at fraction `q` of sorted `xs`.
 fn quantile(xs: &[f64], q: f64) -> f64 {
     let mut s = xs.to_vec();
@@ -121,7 +124,7 @@ async fn main() {
     let b = Browser::start().await;
     let c = &b.client;
     // Per request: each page load's samples, of the whole read and of its header alone.
-    let mut runs: Vec<(Value, Vec<Vec<f64>>, Vec<Vec<f64>>)> = Vec::new();
+    let mut runs: Vec<Samples> = Vec::new();
     for _ in 0..loads {
         c.goto(&format!("{origin}/")).await.expect("bench page");
         let ready = poll(c, "return window.benchReady === true", 30, |v| v == true).await;
