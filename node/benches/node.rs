@@ -2,6 +2,7 @@
 //! smaller run). Prints one JSON report; progress goes to standard error. With
 //! `IDOS_BENCH_PROFILE=1` it prints instead where one share's CPU goes (CheckTx, FinalizeBlock,
 //! Commit, background work); `IDOS_BENCH_NOSYNC=1` turns fsync off, to see what it costs.
+//! `-- --state-tree` runs only part 4 below (with `--quick`, at the quick size).
 //!
 //! In one run, repeated `RUNS` times on fresh chains (medians and min–max are reported):
 //!
@@ -24,6 +25,10 @@
 //!    attestation verified, RocksDB snapshot read) with 1,000,000 credentials in state: the
 //!    shares committed above plus shared copies (and their grants) written straight into the
 //!    store, not by transactions, to save the time.
+//! 4. What the state tree costs: fresh-wallet share throughput on two new nodes set up alike,
+//!    with the tree and with a hash chain instead (a bench-only mode), alternating which goes
+//!    first, and the bytes each writes per share (RocksDB's statistics: the node's write
+//!    batches, the write-ahead log, flushes and compactions).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -164,17 +169,23 @@ struct Node {
 
 impl Node {
     fn start() -> Node {
-        Node::start_with(true)
+        Node::start_with(true, false)
     }
 
     /// A node whose app hash is the state tree's root (`authenticated_state`), or, to measure
-    /// what the tree costs, a hash chain with no tree.
-    fn start_with(authenticated_state: bool) -> Node {
+    /// what the tree costs, a hash chain with no tree; with RocksDB's `statistics` to count
+    /// the bytes it writes.
+    fn start_with(authenticated_state: bool, statistics: bool) -> Node {
         let dir = tempfile::TempDir::new().unwrap();
         let owner = SigningKey::generate_ed25519();
         let gateway = Ed25519SigningKey::generate();
         let sync = std::env::var_os("IDOS_BENCH_NOSYNC").is_none();
-        let store = Store::open(&dir.path().join("db"), sync).unwrap();
+        let path = dir.path().join("db");
+        let store = if statistics {
+            Store::open_with_statistics(&path, sync).unwrap()
+        } else {
+            Store::open(&path, sync).unwrap()
+        };
         let app = Arc::new(
             App::open(
                 store,
@@ -494,8 +505,61 @@ fn limits(txs: &[Vec<u8>], per_user: usize, method: Method) -> Limits {
     }
 }
 
+/// Bytes a run made RocksDB write (its statistics' tickers, from the start of the run until
+/// the storage work it caused is done), per committed share.
+#[derive(Clone, Copy, Default)]
+struct Written {
+    /// What the node handed RocksDB: keys and values of its commits' write batches
+    /// (`rocksdb.bytes.written`).
+    logical: f64,
+    /// The write-ahead log (`rocksdb.wal.bytes`).
+    wal: f64,
+    /// Memtables flushed to table files (`rocksdb.flush.write.bytes`).
+    flushed: f64,
+    /// Table files rewritten by compactions the run caused (`rocksdb.compact.write.bytes`).
+    compacted: f64,
+}
+
+impl Written {
+    const TICKERS: [&str; 4] = [
+        "rocksdb.bytes.written",
+        "rocksdb.wal.bytes",
+        "rocksdb.flush.write.bytes",
+        "rocksdb.compact.write.bytes",
+    ];
+
+    fn tickers(store: &Store) -> Option<[u64; 4]> {
+        let mut out = [0; 4];
+        for (slot, name) in out.iter_mut().zip(Self::TICKERS) {
+            *slot = store.ticker(name)?;
+        }
+        Some(out)
+    }
+
+    fn per_share(before: [u64; 4], after: [u64; 4], shares: usize) -> Written {
+        let per = |i: usize| (after[i] - before[i]) as f64 / shares as f64;
+        Written {
+            logical: per(0),
+            wal: per(1),
+            flushed: per(2),
+            compacted: per(3),
+        }
+    }
+
+    /// Bytes that reached the disk: the log, the flushes and the compactions.
+    fn physical(&self) -> f64 {
+        self.wal + self.flushed + self.compacted
+    }
+}
+
 /// Committed shares per second, and the number of blocks they took.
 fn throughput(node: &Node, batches: Vec<Batch>) -> (Rate, u64) {
+    let (rate, blocks, _) = throughput_and_bytes(node, batches);
+    (rate, blocks)
+}
+
+/// [`throughput`], and the bytes the run wrote when the node's store keeps statistics.
+fn throughput_and_bytes(node: &Node, batches: Vec<Batch>) -> (Rate, u64, Option<Written>) {
     let shares: usize = batches.iter().map(Vec::len).sum();
     let all: Vec<Sha256Digest> = batches
         .iter()
@@ -510,12 +574,16 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (Rate, u64) {
     // under load flushes every byte it commits, and compacts what the flushes add).
     node.app.store().flush().unwrap();
     settle();
+    let bytes_before = Written::tickers(node.app.store());
     let cpu_before = process_cpu_seconds();
     let elapsed = run(&node.chain, batches);
     let cpu_run = process_cpu_seconds();
     node.app.store().flush().unwrap();
     settle();
     let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+    let written = bytes_before
+        .zip(Written::tickers(node.app.store()))
+        .map(|(before, after)| Written::per_share(before, after, shares));
     if let (Some(run), Some(before), Some(total)) = (cpu_run, cpu_before, cpu) {
         eprintln!(
             "  CPU per share: {:.1} us while committing, {:.1} us flushing and compacting after",
@@ -552,6 +620,7 @@ fn throughput(node: &Node, batches: Vec<Batch>) -> (Rate, u64) {
             cpu: cpu.map(|cpu| 2.0 * n / cpu),
         },
         blocks,
+        written,
     )
 }
 
@@ -630,7 +699,7 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
     ] {
         // IDOS_BENCH_STATE_TREE=off profiles the node without the state tree.
         let tree = std::env::var("IDOS_BENCH_STATE_TREE").map_or(true, |v| v != "off");
-        let mut node = Node::start_with(tree);
+        let mut node = Node::start_with(tree, false);
         let users = node.add_users(users);
         let (batches, _) = presign(&users, per_user, grantees);
         let txs: Vec<Vec<u8>> = batches.into_iter().flatten().collect();
@@ -709,6 +778,108 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
     }
 }
 
+/// What the state tree costs: fresh-wallet shares on two new nodes set up alike, one with the
+/// tree and one with the hash chain instead (a bench-only mode), in alternating order; their
+/// throughput and the bytes they write.
+#[derive(Default)]
+struct StateTreeCost {
+    with_tree: Series,
+    without_tree: Series,
+    ratio: Series,
+    bytes_with: Vec<Written>,
+    bytes_without: Vec<Written>,
+}
+
+impl StateTreeCost {
+    fn round(&mut self, round: usize, plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
+        let mut rates = [None, None];
+        let mut bytes = [None, None];
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for tree in order {
+            let mut node = Node::start_with(tree, true);
+            let users = node.add_users(plan.fresh_users);
+            let (txs, _) = presign(&users, 1, grantees);
+            settle();
+            eprintln!(
+                "run {}: fresh wallets, state tree {}",
+                round + 1,
+                if tree { "on" } else { "off" }
+            );
+            let (rate, _, written) = throughput_and_bytes(&node, txs);
+            node.chain.stop();
+            rates[usize::from(!tree)] = Some(rate);
+            bytes[usize::from(!tree)] = written;
+        }
+        let [Some(on), Some(off)] = rates else {
+            unreachable!("both nodes ran")
+        };
+        let [Some(bytes_on), Some(bytes_off)] = bytes else {
+            panic!("the bench's nodes keep RocksDB statistics")
+        };
+        self.with_tree.push(on);
+        self.without_tree.push(off);
+        self.ratio.push(Rate {
+            wall: on.wall / off.wall,
+            cpu: on.cpu.zip(off.cpu).map(|(a, b)| a / b),
+        });
+        self.bytes_with.push(bytes_on);
+        self.bytes_without.push(bytes_off);
+        eprintln!(
+            "run {}: state tree on / off: {:.0} / {:.0} tx/s, by CPU time {:.0} / {:.0}; bytes per share written {:.0} / {:.0}, to disk {:.0} / {:.0}",
+            round + 1,
+            on.wall,
+            off.wall,
+            on.cpu.unwrap_or(0.0),
+            off.cpu.unwrap_or(0.0),
+            bytes_on.logical,
+            bytes_off.logical,
+            bytes_on.physical(),
+            bytes_off.physical(),
+        );
+    }
+
+    fn json(&self, shares_per_run: usize) -> serde_json::Value {
+        let bytes = |runs: &[Written]| {
+            let of = |f: fn(&Written) -> f64| summary(&runs.iter().map(f).collect::<Vec<_>>());
+            serde_json::json!({
+                "logical": of(|w| w.logical),
+                "write_ahead_log": of(|w| w.wal),
+                "flushed": of(|w| w.flushed),
+                "compacted": of(|w| w.compacted),
+                "to_disk": of(Written::physical),
+                "to_disk_per_logical_byte": of(|w| w.physical() / w.logical),
+            })
+        };
+        let ratios = |f: fn(&Written) -> f64| {
+            let runs: Vec<f64> = self
+                .bytes_with
+                .iter()
+                .zip(&self.bytes_without)
+                .map(|(on, off)| f(on) / f(off))
+                .collect();
+            summary(&runs)
+        };
+        serde_json::json!({
+            "what": "fresh-wallet share_credential throughput (as fresh_wallets above) on two new nodes set up alike, each run in alternating order: with the state tree (the app hash is its root: tree update per block, nodes and stale index written with the block, pruning) and without it (a hash chain over the blocks' changes, no tree written: a bench-only mode); both keep RocksDB statistics",
+            "shares_per_run": shares_per_run,
+            "with_tree_tx_per_second": self.with_tree.json(),
+            "without_tree_tx_per_second": self.without_tree.json(),
+            "ratio_with_to_without": self.ratio.json(),
+            "bytes_per_share": {
+                "what": "RocksDB's statistics from the start of a run until its storage work is done (the memtables flushed, the process idle): logical = the keys and values of the node's write batches (rocksdb.bytes.written); to_disk = write-ahead log + flushes + the compactions the run caused (a short run causes few: an LSM's later compactions are not counted)",
+                "with_tree": bytes(&self.bytes_with),
+                "without_tree": bytes(&self.bytes_without),
+                "logical_with_to_without": ratios(|w| w.logical),
+                "to_disk_with_to_without": ratios(Written::physical),
+            },
+        })
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick {
@@ -739,6 +910,18 @@ fn main() {
         profile(&plan, &grantees);
         return;
     }
+    if std::env::args().any(|a| a == "--state-tree") {
+        let mut tree_cost = StateTreeCost::default();
+        for round in 0..RUNS {
+            tree_cost.round(round, &plan, &grantees);
+        }
+        let report = serde_json::json!({
+            "runs": RUNS,
+            "state_tree_cost": tree_cost.json(plan.fresh_users),
+        });
+        println!("{}", serde_json::to_string_pretty(&report).unwrap());
+        return;
+    }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -763,9 +946,7 @@ fn main() {
     let mut returning_blocks = 0;
     let mut fresh_blocks = 0;
     let mut mixed_blocks = 0;
-    let mut with_tree = Series::default();
-    let mut without_tree = Series::default();
-    let mut tree_ratio = Series::default();
+    let mut tree_cost = StateTreeCost::default();
     let mut last = None;
     for round in 0..RUNS {
         let mut node = Node::start();
@@ -874,45 +1055,7 @@ fn main() {
         node.chain.stop();
         last = Some((node, copies));
 
-        // What the state tree costs: fresh-wallet shares on two new nodes set up alike, one
-        // with the tree and one with the hash chain instead, in alternating order.
-        let mut ab = [None, None];
-        let order = if round % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for tree in order {
-            let mut node = Node::start_with(tree);
-            let users = node.add_users(plan.fresh_users);
-            let (txs, _) = presign(&users, 1, &grantees);
-            settle();
-            eprintln!(
-                "run {}: fresh wallets, state tree {}",
-                round + 1,
-                if tree { "on" } else { "off" }
-            );
-            let (tps, _) = throughput(&node, txs);
-            node.chain.stop();
-            ab[usize::from(!tree)] = Some(tps);
-        }
-        let [Some(on), Some(off)] = ab else {
-            unreachable!("both nodes ran")
-        };
-        with_tree.push(on);
-        without_tree.push(off);
-        tree_ratio.push(Rate {
-            wall: on.wall / off.wall,
-            cpu: on.cpu.zip(off.cpu).map(|(a, b)| a / b),
-        });
-        eprintln!(
-            "run {}: state tree on / off: {:.0} / {:.0} tx/s, by CPU time {:.0} / {:.0}",
-            round + 1,
-            on.wall,
-            off.wall,
-            on.cpu.unwrap_or(0.0),
-            off.cpu.unwrap_or(0.0),
-        );
+        tree_cost.round(round, &plan, &grantees);
     }
     let returning_shares = plan.returning_users * plan.shares_per_user;
 
@@ -1011,13 +1154,7 @@ fn main() {
                 "mean_block_size": (plan.fresh_users * RUNS) as f64 / mixed_blocks.max(1) as f64,
             },
         },
-        "state_tree_cost": {
-            "what": "fresh-wallet share_credential throughput (as fresh_wallets above) on two new nodes set up alike, each run in alternating order: with the state tree (the app hash is its root: tree update per block, nodes and stale index written with the block, pruning) and without it (a hash chain over the blocks' changes, no tree written: a bench-only mode)",
-            "shares_per_run": plan.fresh_users,
-            "with_tree_tx_per_second": with_tree.json(),
-            "without_tree_tx_per_second": without_tree.json(),
-            "ratio_with_to_without": tree_ratio.json(),
-        },
+        "state_tree_cost": tree_cost.json(plan.fresh_users),
         "get_credential_shared": {
             "credentials_in_state": in_state,
             "how_state_was_filled": format!("{by_transactions} credentials committed by transactions (originals and shares of the last run), {written} shared copies with their grants written straight into the store"),
