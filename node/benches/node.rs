@@ -794,7 +794,7 @@ impl StateTreeCost {
     fn round(&mut self, round: usize, plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
         let mut rates = [None, None];
         let mut bytes = [None, None];
-        let order = if round % 2 == 0 {
+        let order = if round.is_multiple_of(2) {
             [true, false]
         } else {
             [false, true]

@@ -58,10 +58,12 @@ fn world(leaves: u64) -> World {
     let genesis = state_tree::genesis(&*store, b"bench genesis").unwrap();
     store.commit(&genesis.changes).unwrap();
     let mut version = 0;
+    let cache = state_tree::NodeCache::new(state_tree::NODE_CACHE_BYTES);
     let commit = |mut block: Changes, version: u64| {
-        let update = state_tree::update(&*store, version, &block).unwrap();
+        let update = state_tree::update(&*store, &cache, version, &block).unwrap();
         block.absorb(update.changes);
         store.commit(&block).unwrap();
+        cache.committed(update.nodes.nodes());
     };
     let mut written = 0;
     while written < leaves {

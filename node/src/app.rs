@@ -148,6 +148,8 @@ struct PendingBlock {
     time: i64,
     app_hash: Vec<u8>,
     changes: Changes,
+    /// The state tree's nodes among `changes`, decoded, for the node cache once committed.
+    tree_nodes: Option<jmt::storage::NodeBatch>,
 }
 
 mod meta {
@@ -175,6 +177,8 @@ pub struct App {
     verified_in_blocks: AtomicU64,
     /// Public keys of EVM signers seen before.
     evm_keys: EvmKeys,
+    /// State-tree nodes of recent versions, decoded (node-local: speed only).
+    tree_nodes: state_tree::NodeCache,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -223,6 +227,7 @@ impl App {
             verified: Mutex::new(VerifiedTxs::default()),
             verified_in_blocks: AtomicU64::new(0),
             evm_keys,
+            tree_nodes: state_tree::NodeCache::new(state_tree::NODE_CACHE_BYTES),
         })
     }
 
@@ -530,13 +535,16 @@ impl App {
                 signers.insert(signer, nonce);
             }
         }
-        let app_hash = if self.config.authenticated_state {
+        let (app_hash, tree_nodes) = if self.config.authenticated_state {
             let version = self.tree_version(height);
-            let tree = state_tree::update(&*self.store, version, &block)?;
+            let tree = state_tree::update(&*self.store, &self.tree_nodes, version, &block)?;
             block.absorb(tree.changes);
-            tree.root.to_vec()
+            (tree.root.to_vec(), Some(tree.nodes))
         } else {
-            unauthenticated_hash(&committed.app_hash, height, time, &block)
+            (
+                unauthenticated_hash(&committed.app_hash, height, time, &block),
+                None,
+            )
         };
         *lock(&self.pending) = Some(PendingBlock {
             signers,
@@ -544,6 +552,7 @@ impl App {
             time,
             app_hash: app_hash.clone(),
             changes: block,
+            tree_nodes,
         });
         Ok((outcomes, app_hash))
     }
@@ -647,6 +656,9 @@ impl App {
     pub fn commit(&self, extra: Changes) -> NodeResult<Committed> {
         let (changes, mut pending) = self.take_pending(extra)?;
         self.store.commit(&changes)?;
+        if let Some(nodes) = pending.tree_nodes.take() {
+            self.tree_nodes.committed(nodes.nodes());
+        }
         let signers = std::mem::take(&mut pending.signers);
         let committed = self.publish(pending);
         let mut mempool = lock(&self.mempool);

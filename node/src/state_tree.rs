@@ -23,7 +23,7 @@
 //! ([`PRUNE_PER_BLOCK`]), so a block's cost stays proportional to its own changes. What a node
 //! has pruned is node-local and never touches a root.
 
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
 use sha2::Sha256;
 
@@ -39,6 +39,9 @@ const PRUNE_PAGE: usize = 64;
 
 pub use idos_state::proof::key_hash;
 
+mod node_cache;
+pub use node_cache::{NODE_CACHE_BYTES, NodeCache};
+
 /// A tree that cannot be read or updated: a node is missing or does not decode (the data
 /// directory is damaged).
 fn tree_error(what: &str, e: impl std::fmt::Display) -> NodeError {
@@ -49,21 +52,29 @@ fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     borsh::to_vec(key).expect("encoding into a Vec cannot fail")
 }
 
-/// Reads committed tree nodes through `R`. The tree holds values' hashes only: the one value
-/// a proof needs is the row's own, handed in as `value`.
+/// Reads committed tree nodes through `R` (and `cache`, when given). The tree holds values'
+/// hashes only: the one value a proof needs is the row's own, handed in as `value`.
 struct NodeReader<'a, R: Read + ?Sized> {
     store: &'a R,
+    cache: Option<&'a NodeCache>,
     value: Option<(KeyHash, Vec<u8>)>,
 }
 
 impl<'a, R: Read + ?Sized> NodeReader<'a, R> {
     fn nodes(store: &'a R) -> Self {
-        NodeReader { store, value: None }
+        NodeReader {
+            store,
+            cache: None,
+            value: None,
+        }
     }
 }
 
 impl<R: Read + ?Sized> TreeReader for NodeReader<'_, R> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        if let Some(node) = self.cache.and_then(|c| c.get(node_key)) {
+            return Ok(Some(node));
+        }
         let Some(bytes) = self
             .store
             .get(Table::StateTreeNodes, &node_key_bytes(node_key))
@@ -71,9 +82,12 @@ impl<R: Read + ?Sized> TreeReader for NodeReader<'_, R> {
         else {
             return Ok(None);
         };
-        Ok(Some(borsh::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!("a stored tree node does not decode: {e}")
-        })?))
+        let node: Node = borsh::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("a stored tree node does not decode: {e}"))?;
+        if let Some(cache) = self.cache {
+            cache.offer(node_key, &node);
+        }
+        Ok(Some(node))
     }
 
     fn get_value_option(
@@ -101,12 +115,16 @@ pub struct TreeUpdate {
     pub root: [u8; 32],
     /// The tree rows to write.
     pub changes: Changes,
+    /// The nodes those rows hold, decoded: for [`NodeCache::committed`] once they are stored.
+    pub nodes: NodeBatch,
 }
 
-/// The next version of the tree: the committed tree at `version - 1` (read through `store`)
-/// with every state change of `block` applied. Reads only nodes on the changed paths.
+/// The next version of the tree: the committed tree at `version - 1` (read through `cache`,
+/// then `store`) with every state change of `block` applied. Reads only nodes on the changed
+/// paths.
 pub fn update<R: Read + ?Sized>(
     store: &R,
+    cache: &NodeCache,
     version: Version,
     block: &Changes,
 ) -> NodeResult<TreeUpdate> {
@@ -114,7 +132,12 @@ pub fn update<R: Read + ?Sized>(
         .iter()
         .filter(|(table, _, _)| table.is_state())
         .map(|(table, key, value)| (key_hash(table, key), value.map(<[u8]>::to_vec)));
-    update_leaves(store, version, set)
+    let reader = NodeReader {
+        store,
+        cache: Some(cache),
+        value: None,
+    };
+    update_leaves(&reader, version, set)
 }
 
 /// The leaf under which the genesis digest sits in every version of the tree, so the app hash
@@ -125,16 +148,19 @@ pub fn genesis_leaf() -> KeyHash {
 
 /// Version 0 of the tree: the genesis digest alone, before any row.
 pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpdate> {
-    update_leaves(store, 0, [(genesis_leaf(), Some(digest.to_vec()))])
+    update_leaves(
+        &NodeReader::nodes(store),
+        0,
+        [(genesis_leaf(), Some(digest.to_vec()))],
+    )
 }
 
 fn update_leaves<R: Read + ?Sized>(
-    store: &R,
+    reader: &NodeReader<'_, R>,
     version: Version,
     set: impl IntoIterator<Item = (KeyHash, Option<OwnedValue>)>,
 ) -> NodeResult<TreeUpdate> {
-    let reader = NodeReader::nodes(store);
-    let tree = Sha256Jmt::new(&reader);
+    let tree = Sha256Jmt::new(reader);
     let set: Vec<(KeyHash, Option<OwnedValue>)> = set.into_iter().collect();
     // A set of writes only (the common block) goes in one sorted pass that builds and hashes
     // each changed node once; a set with deletions, or none, key by key. The root is the
@@ -153,6 +179,7 @@ fn update_leaves<R: Read + ?Sized>(
     Ok(TreeUpdate {
         root: root.0,
         changes: batch_changes(&batch),
+        nodes: batch.node_batch,
     })
 }
 
@@ -205,6 +232,7 @@ pub fn prove<R: Read + ?Sized>(
     let value = store.get(table, key)?;
     let reader = NodeReader {
         store,
+        cache: None,
         value: value.clone().map(|v| (hash, v)),
     };
     let (found, proof) = Sha256Jmt::new(&reader)
@@ -268,7 +296,7 @@ mod tests {
 
     /// Applies `block` at `version` and commits rows and tree together, as the app does.
     fn commit(store: &Store, version: Version, mut block: Changes) -> [u8; 32] {
-        let update = update(store, version, &block).unwrap();
+        let update = update(store, &NodeCache::new(0), version, &block).unwrap();
         block.absorb(update.changes);
         store.commit(&block).unwrap();
         update.root
@@ -384,6 +412,7 @@ mod tests {
             let key = key_hash(Table::Users, b"u1");
             let reader = NodeReader {
                 store: &*store,
+                cache: None,
                 value: Some((key, version.to_be_bytes().to_vec())),
             };
             let (_, proof) = Sha256Jmt::new(&reader)
@@ -425,6 +454,69 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Blocks of 64 fresh rows each, over a tree of 2,000 rows, then a block that changes some.
+    fn cached_and_uncached(budget: usize) -> (u64, u64) {
+        let (_a, cached_store) = open();
+        let (_b, plain_store) = open();
+        let cache = NodeCache::new(budget);
+        let no_cache = NodeCache::new(0);
+        let mut reads = (0, 0);
+        for version in 1..=40u64 {
+            let mut block = Changes::default();
+            let rows = if version == 1 { 2_000 } else { 64 };
+            for i in 0..rows {
+                let key = (version * 10_000 + i).to_be_bytes();
+                put(&mut block, Table::Users, &key, &[version as u8; 30]);
+            }
+            if version == 40 {
+                // Existing rows changed and deleted too (the key-by-key path).
+                put(
+                    &mut block,
+                    Table::Users,
+                    &20_005u64.to_be_bytes(),
+                    b"changed",
+                );
+                block.delete(Table::Users, 30_007u64.to_be_bytes().to_vec());
+            }
+            let with_tree = |store: &Store, cache: &NodeCache| {
+                let before = store.tree_nodes_read();
+                let mut rows = block.clone();
+                let update = update(store, cache, version, &rows).unwrap();
+                rows.absorb(update.changes);
+                store.commit(&rows).unwrap();
+                cache.committed(update.nodes.nodes());
+                (update.root, store.tree_nodes_read() - before)
+            };
+            let (root_cached, read_cached) = with_tree(&cached_store, &cache);
+            let (root_plain, read_plain) = with_tree(&plain_store, &no_cache);
+            assert_eq!(root_cached, root_plain, "version {version}");
+            if version > 1 {
+                reads.0 += read_cached;
+                reads.1 += read_plain;
+            }
+            assert!(cache.bytes() <= budget, "{} <= {budget}", cache.bytes());
+        }
+        reads
+    }
+
+    #[test]
+    fn the_node_cache_spares_the_store_reads_and_changes_no_root() {
+        let (cached, plain) = cached_and_uncached(NODE_CACHE_BYTES);
+        assert!(plain > 1_000, "{plain}");
+        // What is left are leaves the new rows land beside, read once.
+        assert!(
+            cached * 4 < plain,
+            "{cached} reads with the cache, {plain} without"
+        );
+    }
+
+    #[test]
+    fn a_full_node_cache_starts_again_and_still_changes_no_root() {
+        // About 40 internal nodes' worth: the cache empties many times over the blocks.
+        let (cached, plain) = cached_and_uncached(40 * 1_024);
+        assert!(cached <= plain, "{cached} <= {plain}");
     }
 
     #[test]

@@ -1,0 +1,101 @@
+//! Decoded state-tree nodes of recent versions, kept in memory so that a block's tree update
+//! does not read and decode from RocksDB the nodes the previous blocks wrote (the upper levels
+//! of the tree are rewritten by every block and read again by the next).
+//!
+//! Exact, never a guess: a node's key names its version and path, and a key is written once
+//! with one content (the tree's update is deterministic), so a cached node is the stored one.
+//! Nodes enter only once their block is committed ([`NodeCache::committed`]) or when read
+//! from the store. The cache changes speed only, never a root: a node that restarts with it
+//! empty reaches the same app hash. Bounded in bytes: when full it starts again empty. Only
+//! the tree's update reads through it; roots and proofs read the store, so a pruned version
+//! is never served from memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use jmt::storage::{Node, NodeKey};
+
+/// The node's default budget: room for the tree's upper levels (every node down to depth 4,
+/// 69,905 of them, takes about 60 MB when all are full), which every block rewrites and the
+/// next block reads.
+pub const NODE_CACHE_BYTES: usize = 64 << 20;
+
+/// What one entry costs besides its node's children (the map's entry, the key's nibble path,
+/// the node's allocations).
+const ENTRY_OVERHEAD: usize = 128;
+
+/// What one child of an internal node holds (hash, version, type and count, the option tag).
+const CHILD_BYTES: usize = 56;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct NodeCache {
+    inner: Mutex<Inner>,
+    budget: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    bytes: usize,
+    nodes: HashMap<NodeKey, Node>,
+}
+
+impl NodeCache {
+    /// A cache of at most about `budget` bytes (0: cache nothing).
+    pub fn new(budget: usize) -> Self {
+        NodeCache {
+            inner: Mutex::new(Inner::default()),
+            budget,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The node stored under `key`, if it is cached.
+    pub fn get(&self, key: &NodeKey) -> Option<Node> {
+        if self.budget == 0 {
+            return None;
+        }
+        self.lock().nodes.get(key).cloned()
+    }
+
+    /// Keeps a node the store returned, or one a committed block wrote.
+    pub fn offer(&self, key: &NodeKey, node: &Node) {
+        let cost = Self::cost(node);
+        if cost > self.budget {
+            return;
+        }
+        let mut inner = self.lock();
+        if inner.nodes.contains_key(key) {
+            return;
+        }
+        if inner.bytes + cost > self.budget {
+            inner.nodes.clear();
+            inner.bytes = 0;
+        }
+        inner.bytes += cost;
+        inner.nodes.insert(key.clone(), node.clone());
+    }
+
+    /// Keeps the nodes of a block that is now committed: the next block's update reads them.
+    pub fn committed<'a>(&self, nodes: impl IntoIterator<Item = (&'a NodeKey, &'a Node)>) {
+        for (key, node) in nodes {
+            self.offer(key, node);
+        }
+    }
+
+    /// Bytes held, about.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn cost(node: &Node) -> usize {
+        ENTRY_OVERHEAD
+            + match node {
+                Node::Internal(internal) => internal.children_unsorted().count() * CHILD_BYTES,
+                Node::Leaf(_) | Node::Null => 64,
+            }
+    }
+}
