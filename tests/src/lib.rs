@@ -44,6 +44,21 @@ pub async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// A bench page: `page` at `/`, its `script` at `/bench.js`, the production enclave build
+/// `dist` at `/enclave/`; the caller nests what else the bench reads.
+pub fn bench_page_router(page: &'static str, script: &'static str, dist: &Path) -> axum::Router {
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::Html;
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/", get(move || async move { Html(page) }))
+        .route(
+            "/bench.js",
+            get(move || async move { ([(CONTENT_TYPE, "text/javascript")], script) }),
+        )
+        .nest_service("/enclave", tower_http::services::ServeDir::new(dist))
+}
+
 /// A host site: the SDK at `/sdk/` and `tests/site/host` at `/`.
 pub fn host_router() -> axum::Router {
     use tower_http::services::ServeDir;

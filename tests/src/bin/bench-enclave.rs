@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{Browser, js, poll, serve};
+use e2e::{Browser, bench_page_router, js, poll, serve};
 use serde_json::{Value, json};
 use tower_http::services::ServeDir;
 
@@ -161,22 +161,7 @@ async fn measure(pairs: &[(String, String)]) {
         npm.join("scrypt-js/scrypt.js"),
         npm.join("tweetnacl/nacl-fast.js"),
     ]);
-    let router = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Html(PAGE) }),
-        )
-        .route(
-            "/bench.js",
-            axum::routing::get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "text/javascript")],
-                    SCRIPT,
-                )
-            }),
-        )
-        .nest_service("/enclave", ServeDir::new(&dist))
-        .nest_service("/npm", ServeDir::new(&npm));
+    let router = bench_page_router(PAGE, SCRIPT, &dist).nest_service("/npm", ServeDir::new(&npm));
     let origin = serve(router).await;
     let b = Browser::start().await;
     let c = &b.client;

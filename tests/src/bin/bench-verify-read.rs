@@ -20,7 +20,7 @@
 
 use std::path::PathBuf;
 
-use e2e::{Browser, js, poll, serve};
+use e2e::{Browser, bench_page_router, js, poll, serve};
 use serde_json::Value;
 use tower_http::services::ServeDir;
 
@@ -104,22 +104,8 @@ async fn main() {
         eprintln!("bench-verify-read: no requests in {}", requests.display());
         std::process::exit(1);
     }
-    let router = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Html(PAGE) }),
-        )
-        .route(
-            "/bench.js",
-            axum::routing::get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "text/javascript")],
-                    SCRIPT,
-                )
-            }),
-        )
-        .nest_service("/enclave", ServeDir::new(&dist))
-        .nest_service("/requests", ServeDir::new(&requests));
+    let router =
+        bench_page_router(PAGE, SCRIPT, &dist).nest_service("/requests", ServeDir::new(&requests));
     let origin = serve(router).await;
     let b = Browser::start().await;
     let c = &b.client;
