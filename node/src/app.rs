@@ -150,6 +150,8 @@ struct PendingBlock {
     changes: Changes,
     /// The state tree's nodes among `changes`, decoded, for the node cache once committed.
     tree_nodes: Option<jmt::storage::NodeBatch>,
+    /// Where the next block's pruning starts once this block's is committed.
+    prune_next_from: Option<Vec<u8>>,
 }
 
 mod meta {
@@ -179,6 +181,9 @@ pub struct App {
     evm_keys: EvmKeys,
     /// State-tree nodes of recent versions, decoded (node-local: speed only).
     tree_nodes: state_tree::NodeCache,
+    /// Where the next block's pruning starts in the stale index (node-local: what a node has
+    /// pruned never touches a root; empty after a restart).
+    prune_from: Mutex<Vec<u8>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -206,6 +211,14 @@ impl App {
         let committed = read_committed(&*store)?;
         if genesis.is_some() && config.authenticated_state {
             let version = tree_version(committed.height, initial_height);
+            if !state_tree::stale_index_is_current(&*store)? {
+                return Err(NodeError::Config(
+                    "this data directory's state-tree stale index has one row per node (written \
+                     by an earlier idOS node; this one keeps a row per version): start the node \
+                     on a new data directory"
+                        .into(),
+                ));
+            }
             if state_tree::root(&*store, version)?.is_none() {
                 return Err(NodeError::Config(format!(
                     "this data directory has no state tree at height {} (written by an idOS \
@@ -228,6 +241,7 @@ impl App {
             verified_in_blocks: AtomicU64::new(0),
             evm_keys,
             tree_nodes: state_tree::NodeCache::new(state_tree::NODE_CACHE_BYTES),
+            prune_from: Mutex::new(Vec::new()),
         })
     }
 
@@ -553,6 +567,7 @@ impl App {
             app_hash: app_hash.clone(),
             changes: block,
             tree_nodes,
+            prune_next_from: None,
         });
         Ok((outcomes, app_hash))
     }
@@ -659,6 +674,9 @@ impl App {
         if let Some(nodes) = pending.tree_nodes.take() {
             self.tree_nodes.committed(nodes.nodes());
         }
+        if let Some(next) = pending.prune_next_from.take() {
+            *lock(&self.prune_from) = next;
+        }
         let signers = std::mem::take(&mut pending.signers);
         let committed = self.publish(pending);
         let mut mempool = lock(&self.mempool);
@@ -682,11 +700,11 @@ impl App {
         changes.absorb(extra);
         if self.config.authenticated_state {
             let version = self.tree_version(pending.height);
-            changes.absorb(state_tree::prune(
-                &*self.store,
-                version,
-                self.config.state_retention,
-            )?);
+            let from = lock(&self.prune_from).clone();
+            let pruning =
+                state_tree::prune(&*self.store, version, self.config.state_retention, &from)?;
+            changes.absorb(pruning.changes);
+            pending.prune_next_from = Some(pruning.next_from);
         }
         changes.put(
             Table::Meta,

@@ -17,7 +17,8 @@
 //! tree or an IAVL tree would rebalance on insert (more writes per update); a Merkle Patricia
 //! trie needs RLP and more hashing per level.
 //!
-//! Pruning: a node made stale at version `s` serves only versions before `s`. With a retention
+//! Pruning: a node made stale at version `s` serves only versions before `s`; the stale index
+//! holds one row per version `s` listing those nodes. With a retention
 //! of `r` versions (`r >= 1`) the node keeps versions `H - r + 1 ..= H` provable and deletes
 //! what only older versions used, a bounded number of entries per block
 //! ([`PRUNE_PER_BLOCK`]), so a block's cost stays proportional to its own changes. What a node
@@ -33,9 +34,6 @@ use crate::store::{Changes, Read, Table, Write};
 /// The most stale-node entries one commit deletes (with their nodes): a backlog drains over
 /// later blocks instead of making one block slow.
 pub const PRUNE_PER_BLOCK: usize = 4096;
-
-/// Stale-index entries read per step of pruning.
-const PRUNE_PAGE: usize = 64;
 
 pub use idos_state::proof::key_hash;
 
@@ -192,12 +190,44 @@ fn batch_changes(batch: &TreeUpdateBatch) -> Changes {
             borsh::to_vec(node).expect("encoding into a Vec cannot fail"),
         );
     }
+    // One stale-index row per version (every entry of an update is stale since its version),
+    // not one per node: a block writes, and its pruning later deletes, one row instead of
+    // thousands.
+    let mut by_version: std::collections::BTreeMap<Version, Vec<u8>> = Default::default();
     for stale in &batch.stale_node_index_batch {
-        let mut key = stale.stale_since_version.to_be_bytes().to_vec();
-        key.extend(node_key_bytes(&stale.node_key));
-        changes.put(Table::StateTreeStale, key, Vec::new());
+        let row = by_version.entry(stale.stale_since_version).or_default();
+        push_stale_entry(row, &node_key_bytes(&stale.node_key));
+    }
+    for (since, row) in by_version {
+        changes.put(Table::StateTreeStale, since.to_be_bytes().to_vec(), row);
     }
     changes
+}
+
+/// Appends one node key to a stale-index row: its length (u16, big-endian), then its bytes.
+fn push_stale_entry(row: &mut Vec<u8>, node_key: &[u8]) {
+    let len = u16::try_from(node_key.len()).expect("a node key is at most 8 + 8 + 4 + 32 bytes");
+    row.extend(len.to_be_bytes());
+    row.extend(node_key);
+}
+
+/// The node keys of a stale-index row.
+fn stale_entries(row: &[u8]) -> NodeResult<Vec<&[u8]>> {
+    let mut entries = Vec::new();
+    let mut rest = row;
+    while !rest.is_empty() {
+        let (len, tail) = rest
+            .split_first_chunk::<2>()
+            .ok_or_else(|| tree_error("stale index", "a row ends inside an entry's length"))?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        if tail.len() < len {
+            return Err(tree_error("stale index", "a row ends inside an entry"));
+        }
+        let (entry, tail) = tail.split_at(len);
+        entries.push(entry);
+        rest = tail;
+    }
+    Ok(entries)
 }
 
 /// The root at `version`, if the node still has it.
@@ -247,42 +277,84 @@ pub fn prove<R: Read + ?Sized>(
     Ok((value, proof))
 }
 
+/// Whether the stale index is in this version's layout (one row per version, keyed by the
+/// version alone): an earlier node wrote a row per stale node, keyed by version and node key.
+pub fn stale_index_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
+    Ok(store
+        .scan_from(Table::StateTreeStale, &[], &[], 1)?
+        .first()
+        .is_none_or(|(key, _)| key.len() == 8))
+}
+
+/// What one block's pruning deletes, and where the next block's pruning starts.
+#[derive(Debug)]
+pub struct Pruning {
+    /// The stale nodes and index rows to delete (and a partly pruned row rewritten), with the
+    /// block.
+    pub changes: Changes,
+    /// The stale-index key to start the next [`prune`] at once `changes` are committed.
+    pub next_from: Vec<u8>,
+}
+
 /// Deletions that prune what only versions before `latest - retention + 1` use: at most
-/// [`PRUNE_PER_BLOCK`] stale nodes (and their index entries), oldest first, and the root of
-/// the version that just left the retention (a version that changed nothing copies its root,
-/// and no stale index names such a copy). `retention` is at least 1: the latest version is
-/// always kept.
-pub fn prune<R: Read + ?Sized>(store: &R, latest: Version, retention: u64) -> NodeResult<Changes> {
+/// [`PRUNE_PER_BLOCK`] stale nodes, oldest version first, with the index rows that named
+/// them (a row pruned in part is rewritten with the rest), and the root of the version that
+/// just left the retention (a version that changed nothing copies its root, and no stale index
+/// names such a copy). `retention` is at least 1: the latest version is always kept.
+///
+/// The scan of the stale index starts at `from`, the [`Pruning::next_from`] of the last
+/// committed pruning (empty: the start of the index). Every row before it is deleted, and a
+/// scan from the start would step over each of their deletion markers until RocksDB compacts
+/// them away: over a long run, more every block. New rows always sort after it (their version
+/// is newer than any pruned one), so nothing is missed.
+pub fn prune<R: Read + ?Sized>(
+    store: &R,
+    latest: Version,
+    retention: u64,
+    from: &[u8],
+) -> NodeResult<Pruning> {
     let mut changes = Changes::default();
     let keep_from = latest.saturating_sub(retention.max(1)) + 1;
     if let Some(dropped) = keep_from.checked_sub(1) {
         changes.delete(Table::StateTreeNodes, root_key_bytes(dropped));
     }
-    let mut pruned = 0;
-    let mut start = Vec::new();
-    // Page by page, so that a block whose stale entries are all still retained reads one
-    // page, not PRUNE_PER_BLOCK entries.
-    'pages: loop {
-        let page = store.scan_from(Table::StateTreeStale, &[], &start, PRUNE_PAGE)?;
-        let full = page.len() == PRUNE_PAGE;
-        for (key, _) in page {
-            let since = key.get(..8).map_or(u64::MAX, |b| {
-                u64::from_be_bytes(b.try_into().unwrap_or([0xff; 8]))
-            });
-            if since > keep_from || pruned == PRUNE_PER_BLOCK {
-                break 'pages;
-            }
-            changes.delete(Table::StateTreeNodes, key[8..].to_vec());
-            changes.delete(Table::StateTreeStale, key.clone());
-            pruned += 1;
-            start = key;
-            start.push(0);
-        }
-        if !full {
+    let mut budget = PRUNE_PER_BLOCK;
+    let mut next_from = from.to_vec();
+    // Row by row: a block whose stale rows are all still retained reads one.
+    while budget > 0 {
+        let Some((key, row)) = store
+            .scan_from(Table::StateTreeStale, &[], &next_from, 1)?
+            .into_iter()
+            .next()
+        else {
+            break;
+        };
+        let since = <[u8; 8]>::try_from(key.as_slice())
+            .map(u64::from_be_bytes)
+            .map_err(|_| tree_error("stale index", "a key is not 8 bytes"))?;
+        if since > keep_from {
             break;
         }
+        let entries = stale_entries(&row)?;
+        let now = entries.len().min(budget);
+        for node_key in &entries[..now] {
+            changes.delete(Table::StateTreeNodes, node_key.to_vec());
+        }
+        budget -= now;
+        if now < entries.len() {
+            let mut rest = Vec::new();
+            for node_key in &entries[now..] {
+                push_stale_entry(&mut rest, node_key);
+            }
+            changes.put(Table::StateTreeStale, key.clone(), rest);
+            next_from = key;
+            break;
+        }
+        changes.delete(Table::StateTreeStale, key.clone());
+        next_from = key;
+        next_from.push(0);
     }
-    Ok(changes)
+    Ok(Pruning { changes, next_from })
 }
 
 #[cfg(test)]
@@ -400,8 +472,8 @@ mod tests {
             .scan(Table::StateTreeNodes, &[], 10_000)
             .unwrap()
             .len();
-        let pruning = prune(&*store, 6, 2).unwrap();
-        store.commit(&pruning).unwrap();
+        let pruning = prune(&*store, 6, 2, &[]).unwrap();
+        store.commit(&pruning.changes).unwrap();
         let nodes_after = store
             .scan(Table::StateTreeNodes, &[], 10_000)
             .unwrap()
@@ -431,6 +503,155 @@ mod tests {
         put(&mut block, Table::Users, b"u2", b"y");
         commit(&store, 7, block);
         assert!(root(&*store, 1).unwrap().is_none(), "version 1 was pruned");
+    }
+
+    #[test]
+    fn pruning_resumes_after_the_last_entry_it_deleted() {
+        let (_d, store) = open();
+        for version in 1..=6u64 {
+            let mut block = Changes::default();
+            put(&mut block, Table::Users, b"u1", &version.to_be_bytes());
+            put(&mut block, Table::Users, &version.to_be_bytes(), b"x");
+            commit(&store, version, block);
+        }
+        let stale = store.scan(Table::StateTreeStale, &[], 10_000).unwrap();
+        let first = &stale[0].0;
+        let deletes = |p: &Pruning, key: &[u8]| {
+            matches!(p.changes.lookup(Table::StateTreeStale, key), Some(None))
+        };
+        // Started after the first entry, pruning leaves it; from the start, it deletes it.
+        let mut after_first = first.clone();
+        after_first.push(0);
+        assert!(!deletes(
+            &prune(&*store, 6, 2, &after_first).unwrap(),
+            first
+        ));
+        let whole = prune(&*store, 6, 2, &[]).unwrap();
+        assert!(deletes(&whole, first));
+        store.commit(&whole.changes).unwrap();
+        // Resumed where it stopped, it finds nothing more to delete but the dropped root.
+        let again = prune(&*store, 6, 2, &whole.next_from).unwrap();
+        assert_eq!(again.changes.iter().count(), 1);
+        assert_eq!(again.next_from, whole.next_from);
+        // And the next block's stale entries sort after where it stopped.
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, b"u1", b"seven");
+        commit(&store, 7, block);
+        let next = prune(&*store, 7, 2, &whole.next_from).unwrap();
+        assert!(next.changes.iter().count() > 1);
+        assert!(next.next_from > whole.next_from);
+    }
+
+    #[test]
+    fn a_version_with_more_stale_nodes_than_one_block_prunes_drains_over_blocks() {
+        let (_d, store) = open();
+        let rows = |value: &[u8]| {
+            let mut block = Changes::default();
+            for i in 0..(PRUNE_PER_BLOCK as u32 + 500) {
+                put(&mut block, Table::Users, &i.to_be_bytes(), value);
+            }
+            block
+        };
+        commit(&store, 1, rows(b"first"));
+        // Version 2 makes every leaf of version 1 stale, and more than a block prunes.
+        commit(&store, 2, rows(b"second"));
+        commit(&store, 3, Changes::default());
+        let stale_of_2 = 2u64.to_be_bytes();
+        let row = store
+            .get(Table::StateTreeStale, &stale_of_2)
+            .unwrap()
+            .unwrap();
+        let total = stale_entries(&row).unwrap().len();
+        assert!(total > PRUNE_PER_BLOCK, "{total}");
+        // Version 1 made the genesis version's nodes stale: pruned first, oldest first.
+        let of_1 = store
+            .get(Table::StateTreeStale, &1u64.to_be_bytes())
+            .unwrap()
+            .unwrap();
+        let earlier = stale_entries(&of_1).unwrap().len();
+        assert!(earlier > 0);
+
+        let first = prune(&*store, 3, 1, &[]).unwrap();
+        let deleted = |p: &Pruning| {
+            p.changes
+                .iter()
+                .filter(|(t, _, v)| *t == Table::StateTreeNodes && v.is_none())
+                .count()
+        };
+        // The dropped root of version 2, and PRUNE_PER_BLOCK stale nodes.
+        assert_eq!(deleted(&first), PRUNE_PER_BLOCK + 1);
+        assert_eq!(
+            first.next_from, stale_of_2,
+            "it resumes at the row it pruned in part"
+        );
+        store.commit(&first.changes).unwrap();
+        let rest = store
+            .get(Table::StateTreeStale, &stale_of_2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stale_entries(&rest).unwrap().len(),
+            total - (PRUNE_PER_BLOCK - earlier)
+        );
+
+        let second = prune(&*store, 3, 1, &first.next_from).unwrap();
+        assert_eq!(deleted(&second), total - (PRUNE_PER_BLOCK - earlier) + 1);
+        store.commit(&second.changes).unwrap();
+        assert!(
+            store
+                .get(Table::StateTreeStale, &stale_of_2)
+                .unwrap()
+                .is_none()
+        );
+        // Version 3 still proves every row.
+        let (value, _) = prove(&*store, 3, Table::Users, &7u32.to_be_bytes()).unwrap();
+        assert_eq!(value.as_deref(), Some(&b"second"[..]));
+    }
+
+    #[test]
+    fn fail_a_damaged_stale_index_row_is_a_corrupt_store_not_a_panic() {
+        for row in [&[0u8][..], &[0, 5, 1, 2][..], &[0, 2, 1, 2, 0][..]] {
+            assert!(matches!(
+                stale_entries(row),
+                Err(NodeError::CorruptRecord { .. })
+            ));
+        }
+        let (_d, store) = open();
+        let mut block = Changes::default();
+        put(
+            &mut block,
+            Table::StateTreeStale,
+            &1u64.to_be_bytes(),
+            &[0, 9, 1],
+        );
+        store.commit(&block).unwrap();
+        assert!(prune(&*store, 5, 1, &[]).is_err());
+        let mut bad_key = Changes::default();
+        put(&mut bad_key, Table::StateTreeStale, b"short", &[]);
+        let (_e, other) = open();
+        other.commit(&bad_key).unwrap();
+        assert!(prune(&*other, 5, 1, &[]).is_err());
+        let mut row = Vec::new();
+        push_stale_entry(&mut row, b"abc");
+        push_stale_entry(&mut row, b"");
+        assert_eq!(stale_entries(&row).unwrap(), vec![&b"abc"[..], &b""[..]]);
+    }
+
+    #[test]
+    fn a_stale_index_of_the_earlier_layout_is_told_apart() {
+        let (_d, store) = open();
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, b"u1", b"one");
+        commit(&store, 1, block);
+        assert!(stale_index_is_current(&*store).unwrap());
+        // An earlier node's row: the version, then the stale node's key.
+        let (_e, earlier_store) = open();
+        let mut earlier = Changes::default();
+        let mut key = 1u64.to_be_bytes().to_vec();
+        key.extend(root_key_bytes(0));
+        earlier.put(Table::StateTreeStale, key, Vec::new());
+        earlier_store.commit(&earlier).unwrap();
+        assert!(!stale_index_is_current(&*earlier_store).unwrap());
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn page_budget(k: u32) -> u64 {
 const TX_BUDGET: u64 = 80;
 
 /// The most state-tree entries the block of one such transaction may read: its changed rows'
-/// paths (about log16 of the rows in state each) and a page of the stale index.
+/// paths (about log16 of the rows in state each) and a row of the stale index.
 const TREE_BUDGET: u64 = 200;
 
 fn id(kind: u128, i: u128) -> Uuid {

@@ -1,6 +1,8 @@
 //! Decoded state-tree nodes of recent versions, kept in memory so that a block's tree update
-//! does not read and decode from RocksDB the nodes the previous blocks wrote (the upper levels
-//! of the tree are rewritten by every block and read again by the next).
+//! does not read and decode from RocksDB the nodes the previous blocks wrote. Only the upper
+//! levels' internal nodes ([`MAX_DEPTH`]): every block rewrites them and the next reads them
+//! again, while a deeper node or a leaf is seldom read before it is replaced, and copying each
+//! into the cache would cost more than the reads it spares.
 //!
 //! Exact, never a guess: a node's key names its version and path, and a key is written once
 //! with one content (the tree's update is deterministic), so a cached node is the stored one.
@@ -15,10 +17,12 @@ use std::sync::Mutex;
 
 use jmt::storage::{Node, NodeKey};
 
-/// The node's default budget: room for the tree's upper levels (every node down to depth 4,
-/// 69,905 of them, takes about 60 MB when all are full), which every block rewrites and the
-/// next block reads.
-pub const NODE_CACHE_BYTES: usize = 64 << 20;
+/// The deepest internal nodes kept: depth 0 to 3, 4,369 nodes when all are full.
+pub const MAX_DEPTH: usize = 3;
+
+/// The node's default budget: the upper levels take about 4.5 MB when full; room for those of
+/// a few versions.
+pub const NODE_CACHE_BYTES: usize = 16 << 20;
 
 /// What one entry costs besides its node's children (the map's entry, the key's nibble path,
 /// the node's allocations).
@@ -61,8 +65,12 @@ impl NodeCache {
         self.lock().nodes.get(key).cloned()
     }
 
-    /// Keeps a node the store returned, or one a committed block wrote.
+    /// Keeps a node the store returned, or one a committed block wrote, if it is an internal
+    /// node of the upper levels.
     pub fn offer(&self, key: &NodeKey, node: &Node) {
+        if key.nibble_path().num_nibbles() > MAX_DEPTH || !matches!(node, Node::Internal(_)) {
+            return;
+        }
         let cost = Self::cost(node);
         if cost > self.budget {
             return;
