@@ -671,23 +671,30 @@ impl App {
     pub fn commit(&self, extra: Changes) -> NodeResult<Committed> {
         let (changes, mut pending) = self.take_pending(extra)?;
         self.store.commit(&changes)?;
-        if let Some(nodes) = pending.tree_nodes.take() {
-            self.tree_nodes.committed(nodes.nodes());
+        let signers = std::mem::take(&mut pending.signers);
+        let tree_nodes = pending.tree_nodes.take();
+        let prune_next_from = pending.prune_next_from.take();
+        // Published at once: the block's rows (its transactions' index among them) are
+        // readable from here on, and a reader that finds them must find this height too.
+        let committed = self.publish(pending);
+        {
+            let mut mempool = lock(&self.mempool);
+            mempool.recheck_pending = true;
+            for (signer, last) in signers {
+                // The signer's next nonce in committed state is now `last + 1`.
+                if let Some(&next) = mempool.next.get(&signer)
+                    && next <= last.saturating_add(1)
+                {
+                    mempool.next.remove(&signer);
+                }
+            }
         }
-        if let Some(next) = pending.prune_next_from.take() {
+        // Node-local bookkeeping for the next block, which this thread makes.
+        if let Some(next) = prune_next_from {
             *lock(&self.prune_from) = next;
         }
-        let signers = std::mem::take(&mut pending.signers);
-        let committed = self.publish(pending);
-        let mut mempool = lock(&self.mempool);
-        mempool.recheck_pending = true;
-        for (signer, last) in signers {
-            // The signer's next nonce in committed state is now `last + 1`.
-            if let Some(&next) = mempool.next.get(&signer)
-                && next <= last.saturating_add(1)
-            {
-                mempool.next.remove(&signer);
-            }
+        if let Some(nodes) = tree_nodes {
+            self.tree_nodes.committed(nodes.nodes());
         }
         Ok(committed)
     }

@@ -324,9 +324,17 @@ fn embedded_blocks_are_bounded_in_bytes_as_well_as_count() {
     }
     let last = protocol::tx::tx_hash(txs.last().unwrap());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while chain.locate(last.as_bytes()).unwrap().is_none() {
+    let located = loop {
+        if let Some(location) = chain.locate(last.as_bytes()).unwrap() {
+            break location;
+        }
         assert!(std::time::Instant::now() < deadline, "not committed");
         std::thread::sleep(Duration::from_millis(20));
+    };
+    // The block's rows are stored an instant before its height is published.
+    while chain.app().committed().height < located.height {
+        assert!(std::time::Instant::now() < deadline, "not published");
+        std::thread::sleep(Duration::from_millis(1));
     }
     let height = chain.app().committed().height;
     let mut seen = 0;
