@@ -686,9 +686,11 @@ fn populate(app: &App, count: usize, grantees: &[Identity]) -> Vec<(Uuid, Identi
 }
 
 /// With `IDOS_BENCH_PROFILE` set: where one share's CPU goes, stage by stage on one thread, on
-/// a node of its own, in blocks of 100 (printed on standard error), for returning wallets and
-/// for fresh ones.
+/// a node of its own, in blocks of 100 (`IDOS_BENCH_BLOCK` to change; printed on standard
+/// error), for returning wallets and for fresh ones (`IDOS_BENCH_PROFILE=fresh`: fresh ones
+/// only).
 fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
+    let fresh_only = std::env::var("IDOS_BENCH_PROFILE").is_ok_and(|v| v == "fresh");
     for (what, users, per_user) in [
         (
             "returning wallets",
@@ -696,8 +698,16 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
             plan.shares_per_user,
         ),
         ("fresh wallets", plan.fresh_users, 1),
-    ] {
-        // IDOS_BENCH_STATE_TREE=off profiles the node without the state tree.
+    ]
+    .into_iter()
+    .skip(usize::from(fresh_only))
+    {
+        // IDOS_BENCH_STATE_TREE=off profiles the node without the state tree;
+        // IDOS_BENCH_BLOCK sets the shares per block.
+        let block_size: usize = std::env::var("IDOS_BENCH_BLOCK")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100);
         let tree = std::env::var("IDOS_BENCH_STATE_TREE").map_or(true, |v| v != "off");
         let mut node = Node::start_with(tree, false);
         let users = node.add_users(users);
@@ -718,7 +728,7 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
         settle();
         let process_before = process_cpu_seconds().unwrap_or(0.0);
         let thread_before = cpu();
-        for (block, checked) in txs.chunks(100).zip(verified.chunks(100)) {
+        for (block, checked) in txs.chunks(block_size).zip(verified.chunks(block_size)) {
             let t = cpu();
             for (stx, hash) in checked {
                 app.admit(stx, *hash, node::app::CheckKind::New).unwrap();
@@ -746,7 +756,7 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
         let background = process_cpu_seconds().unwrap_or(0.0) - process_before - thread;
         let per_cpu = |seconds: f64| seconds * 1e6 / txs.len() as f64;
         eprintln!(
-            "{what}: CPU per share: admit (role, nonce) {:.1} us, finalize_block {:.1} us, commit (blocks of 100) {:.1} us, other threads (RocksDB background) {:.1} us",
+            "{what}: CPU per share: admit (role, nonce) {:.1} us, finalize_block {:.1} us, commit {:.1} us, other threads (RocksDB background) {:.1} us",
             per_cpu(admit),
             per_cpu(finalize),
             per_cpu(commit),
@@ -809,8 +819,12 @@ impl StateTreeCost {
                 round + 1,
                 if tree { "on" } else { "off" }
             );
-            let (rate, _, written) = throughput_and_bytes(&node, txs);
+            let (rate, blocks, written) = throughput_and_bytes(&node, txs);
             node.chain.stop();
+            eprintln!(
+                "  {blocks} blocks, {:.0} shares per block",
+                plan.fresh_users as f64 / blocks.max(1) as f64
+            );
             rates[usize::from(!tree)] = Some(rate);
             bytes[usize::from(!tree)] = written;
         }

@@ -63,7 +63,7 @@ fn world(leaves: u64) -> World {
         let update = state_tree::update(&*store, &cache, version, &block).unwrap();
         block.absorb(update.changes);
         store.commit(&block).unwrap();
-        cache.committed(update.nodes.nodes());
+        cache.committed(update.cache);
     };
     let mut written = 0;
     while written < leaves {

@@ -148,8 +148,8 @@ struct PendingBlock {
     time: i64,
     app_hash: Vec<u8>,
     changes: Changes,
-    /// The state tree's nodes among `changes`, decoded, for the node cache once committed.
-    tree_nodes: Option<jmt::storage::NodeBatch>,
+    /// What the node cache takes from this block once it is committed.
+    tree_nodes: Option<state_tree::CacheDelta>,
     /// Where the next block's pruning starts once this block's is committed.
     prune_next_from: Option<Vec<u8>>,
 }
@@ -211,19 +211,18 @@ impl App {
         let committed = read_committed(&*store)?;
         if genesis.is_some() && config.authenticated_state {
             let version = tree_version(committed.height, initial_height);
-            if !state_tree::stale_index_is_current(&*store)? {
+            if !state_tree::layout_is_current(&*store)? {
                 return Err(NodeError::Config(
-                    "this data directory's state-tree stale index has one row per node (written \
-                     by an earlier idOS node; this one keeps a row per version): start the node \
-                     on a new data directory"
+                    "this data directory holds no state tree in this node's layout (an earlier \
+                     idOS node wrote it, before the authenticated state or in an earlier layout \
+                     of its tree): start the node on a new data directory"
                         .into(),
                 ));
             }
             if state_tree::root(&*store, version)?.is_none() {
                 return Err(NodeError::Config(format!(
-                    "this data directory has no state tree at height {} (written by an idOS \
-                     node older than the authenticated state): start the node on a new data \
-                     directory",
+                    "this data directory has no state tree at its height {} (it is damaged): \
+                     start the node on a new data directory, or restore it from a backup",
                     committed.height
                 )));
             }
@@ -553,7 +552,7 @@ impl App {
             let version = self.tree_version(height);
             let tree = state_tree::update(&*self.store, &self.tree_nodes, version, &block)?;
             block.absorb(tree.changes);
-            (tree.root.to_vec(), Some(tree.nodes))
+            (tree.root.to_vec(), Some(tree.cache))
         } else {
             (
                 unauthenticated_hash(&committed.app_hash, height, time, &block),
@@ -693,8 +692,8 @@ impl App {
         if let Some(next) = prune_next_from {
             *lock(&self.prune_from) = next;
         }
-        if let Some(nodes) = tree_nodes {
-            self.tree_nodes.committed(nodes.nodes());
+        if let Some(delta) = tree_nodes {
+            self.tree_nodes.committed(delta);
         }
         Ok(committed)
     }

@@ -24,7 +24,7 @@
 //! ([`PRUNE_PER_BLOCK`]), so a block's cost stays proportional to its own changes. What a node
 //! has pruned is node-local and never touches a root.
 
-use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
 use sha2::Sha256;
 
@@ -38,7 +38,7 @@ pub const PRUNE_PER_BLOCK: usize = 4096;
 pub use idos_state::proof::key_hash;
 
 mod node_cache;
-pub use node_cache::{NODE_CACHE_BYTES, NodeCache};
+pub use node_cache::{CacheDelta, NODE_CACHE_BYTES, NodeCache};
 
 /// A tree that cannot be read or updated: a node is missing or does not decode (the data
 /// directory is damaged).
@@ -47,7 +47,23 @@ fn tree_error(what: &str, e: impl std::fmt::Display) -> NodeError {
 }
 
 fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
-    borsh::to_vec(key).expect("encoding into a Vec cannot fail")
+    let path = key.nibble_path();
+    let nibbles = path.num_nibbles();
+    let mut bytes = Vec::with_capacity(9 + nibbles.div_ceil(2));
+    bytes.extend(key.version().to_be_bytes());
+    bytes.push(u8::try_from(nibbles).expect("a key hash has 64 nibbles"));
+    let mut high = None;
+    for nibble in path.nibbles() {
+        let nibble = u8::from(nibble);
+        match high.take() {
+            None => high = Some(nibble),
+            Some(h) => bytes.push(h << 4 | nibble),
+        }
+    }
+    if let Some(h) = high {
+        bytes.push(h << 4);
+    }
+    bytes
 }
 
 /// Reads committed tree nodes through `R` (and `cache`, when given). The tree holds values'
@@ -113,8 +129,9 @@ pub struct TreeUpdate {
     pub root: [u8; 32],
     /// The tree rows to write.
     pub changes: Changes,
-    /// The nodes those rows hold, decoded: for [`NodeCache::committed`] once they are stored.
-    pub nodes: NodeBatch,
+    /// What the node cache takes from this version once its rows are stored
+    /// ([`NodeCache::committed`]).
+    pub cache: CacheDelta,
 }
 
 /// The next version of the tree: the committed tree at `version - 1` (read through `cache`,
@@ -144,13 +161,33 @@ pub fn genesis_leaf() -> KeyHash {
     key_hash(Table::Meta, b"genesis")
 }
 
-/// Version 0 of the tree: the genesis digest alone, before any row.
+/// Version 0 of the tree: the genesis digest alone, before any row. Its rows also mark the
+/// data directory with the tree's storage layout ([`layout_is_current`]).
 pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpdate> {
-    update_leaves(
+    let mut update = update_leaves(
         &NodeReader::nodes(store),
         0,
         [(genesis_leaf(), Some(digest.to_vec()))],
-    )
+    )?;
+    update
+        .changes
+        .put(Table::Meta, LAYOUT_KEY.to_vec(), LAYOUT.to_vec());
+    Ok(update)
+}
+
+/// Where the data directory names the layout its state tree is stored in (a row of the
+/// node's own table, outside the tree: it is how this node stores the tree, not state).
+const LAYOUT_KEY: &[u8] = b"state_tree_layout";
+
+/// This node's layout: node keys are the version (big-endian), the path's length in nibbles
+/// and the path, two nibbles a byte; the stale index holds one row per version. An earlier
+/// node stored node keys in Borsh (version little-endian first) and, before that, a stale
+/// row per node; it wrote no layout row.
+const LAYOUT: &[u8] = b"2";
+
+/// Whether the state tree in `store` is stored in this node's layout.
+pub fn layout_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
+    Ok(store.get(Table::Meta, LAYOUT_KEY)?.as_deref() == Some(LAYOUT))
 }
 
 fn update_leaves<R: Read + ?Sized>(
@@ -174,22 +211,41 @@ fn update_leaves<R: Read + ?Sized>(
         tree.put_value_set(set, version)
     };
     let (root, batch) = result.map_err(|e| tree_error("update", e))?;
+    let cache = CacheDelta {
+        nodes: batch
+            .node_batch
+            .nodes()
+            .iter()
+            .filter(|(key, node)| NodeCache::keeps(key, node))
+            .map(|(key, node)| (key.clone(), node.clone()))
+            .collect(),
+        stale: batch
+            .stale_node_index_batch
+            .iter()
+            .filter(|stale| stale.node_key.nibble_path().num_nibbles() <= node_cache::MAX_DEPTH)
+            .map(|stale| stale.node_key.clone())
+            .collect(),
+    };
     Ok(TreeUpdate {
         root: root.0,
         changes: batch_changes(&batch),
-        nodes: batch.node_batch,
+        cache,
     })
 }
 
 fn batch_changes(batch: &TreeUpdateBatch) -> Changes {
     let mut changes = Changes::default();
-    for (key, node) in batch.node_batch.nodes() {
-        changes.put(
-            Table::StateTreeNodes,
-            node_key_bytes(key),
-            borsh::to_vec(node).expect("encoding into a Vec cannot fail"),
-        );
-    }
+    // The stored key's byte order is the nodes' order (version, then path): the rows go in
+    // sorted.
+    changes.put_all(
+        Table::StateTreeNodes,
+        batch.node_batch.nodes().iter().map(|(key, node)| {
+            (
+                node_key_bytes(key),
+                borsh::to_vec(node).expect("encoding into a Vec cannot fail"),
+            )
+        }),
+    );
     // One stale-index row per version (every entry of an update is stale since its version),
     // not one per node: a block writes, and its pruning later deletes, one row instead of
     // thousands.
@@ -243,9 +299,8 @@ pub fn root<R: Read + ?Sized>(store: &R, version: Version) -> NodeResult<Option<
 /// nibble_path: empty}` (u64 version, u64 nibble count 0, u32 byte length 0; `jmt` keeps the
 /// constructor private). Pinned by `roots_are_stored_under_the_key_pruning_deletes`.
 fn root_key_bytes(version: Version) -> Vec<u8> {
-    let mut key = version.to_le_bytes().to_vec();
-    key.extend(0u64.to_le_bytes());
-    key.extend(0u32.to_le_bytes());
+    let mut key = version.to_be_bytes().to_vec();
+    key.push(0);
     key
 }
 
@@ -275,15 +330,6 @@ pub fn prove<R: Read + ?Sized>(
         ));
     }
     Ok((value, proof))
-}
-
-/// Whether the stale index is in this version's layout (one row per version, keyed by the
-/// version alone): an earlier node wrote a row per stale node, keyed by version and node key.
-pub fn stale_index_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
-    Ok(store
-        .scan_from(Table::StateTreeStale, &[], &[], 1)?
-        .first()
-        .is_none_or(|(key, _)| key.len() == 8))
 }
 
 /// What one block's pruning deletes, and where the next block's pruning starts.
@@ -638,20 +684,68 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_index_of_the_earlier_layout_is_told_apart() {
+    fn stored_node_keys_never_collide_and_sort_as_the_tree_orders_its_nodes() {
+        // Every node of 260 versions (past 255, where a little-endian version would sort
+        // wrong): paths of every depth, odd and even.
         let (_d, store) = open();
-        let mut block = Changes::default();
-        put(&mut block, Table::Users, b"u1", b"one");
-        commit(&store, 1, block);
-        assert!(stale_index_is_current(&*store).unwrap());
-        // An earlier node's row: the version, then the stale node's key.
+        let mut keys: Vec<NodeKey> = Vec::new();
+        for version in 1..=260u64 {
+            let mut block = Changes::default();
+            let rows = if version == 1 { 2_000 } else { 4 };
+            for row in 0..rows {
+                put(
+                    &mut block,
+                    Table::Users,
+                    &(version * 10_000 + row).to_be_bytes(),
+                    b"v",
+                );
+            }
+            keys.extend(update_nodes(&store, version, &block));
+            let update = update(&*store, &NodeCache::new(0), version, &block).unwrap();
+            block.absorb(update.changes);
+            store.commit(&block).unwrap();
+        }
+        assert!(keys.iter().any(|k| k.nibble_path().num_nibbles() % 2 == 1));
+        assert!(keys.iter().any(|k| k.nibble_path().num_nibbles() >= 3));
+        keys.sort();
+        keys.dedup();
+        let stored: Vec<Vec<u8>> = keys.iter().map(node_key_bytes).collect();
+        assert!(
+            stored.windows(2).all(|w| w[0] < w[1]),
+            "the bytes keep the nodes' order, so no two are equal"
+        );
+        assert_eq!(node_key_bytes(&keys[0])[..8], 1u64.to_be_bytes());
+        assert!(keys.iter().any(|k| k.version() == 256));
+    }
+
+    /// The keys of the nodes `update` writes for `block` at `version`.
+    fn update_nodes(store: &Store, version: Version, block: &Changes) -> Vec<NodeKey> {
+        let set: Vec<(KeyHash, OwnedValue)> = block
+            .iter()
+            .map(|(table, key, value)| (key_hash(table, key), value.unwrap().to_vec()))
+            .collect();
+        let reader = NodeReader::nodes(store);
+        let (_, batch) = Sha256Jmt::new(&reader)
+            .batch_put_value_sets(vec![set], None, version)
+            .unwrap();
+        batch.node_batch.nodes().keys().cloned().collect()
+    }
+
+    #[test]
+    fn a_tree_stored_in_an_earlier_layout_is_told_apart() {
+        let (_d, store) = open();
+        assert!(layout_is_current(&*store).unwrap());
+        // An earlier node wrote no layout row (and its node keys were Borsh-encoded).
         let (_e, earlier_store) = open();
         let mut earlier = Changes::default();
-        let mut key = 1u64.to_be_bytes().to_vec();
-        key.extend(root_key_bytes(0));
-        earlier.put(Table::StateTreeStale, key, Vec::new());
+        earlier.delete(Table::Meta, LAYOUT_KEY.to_vec());
         earlier_store.commit(&earlier).unwrap();
-        assert!(!stale_index_is_current(&*earlier_store).unwrap());
+        assert!(!layout_is_current(&*earlier_store).unwrap());
+        // Another layout's mark is not this one.
+        let mut other = Changes::default();
+        other.put(Table::Meta, LAYOUT_KEY.to_vec(), b"3".to_vec());
+        earlier_store.commit(&other).unwrap();
+        assert!(!layout_is_current(&*earlier_store).unwrap());
     }
 
     #[test]
@@ -707,7 +801,7 @@ mod tests {
                 let update = update(store, cache, version, &rows).unwrap();
                 rows.absorb(update.changes);
                 store.commit(&rows).unwrap();
-                cache.committed(update.nodes.nodes());
+                cache.committed(update.cache);
                 (update.root, store.tree_nodes_read() - before)
             };
             let (root_cached, read_cached) = with_tree(&cached_store, &cache);

@@ -102,6 +102,18 @@ impl Changes {
             .take_while(move |(k, _)| k.starts_with(prefix))
     }
 
+    /// Writes every `(key, value)` of `entries` into `table`, over any entry already there.
+    /// Entries in key order go in at the cost of building the map, not of a search each.
+    pub fn put_all(&mut self, table: Table, entries: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) {
+        let entries = entries.into_iter().map(|(k, v)| (k, Some(v)));
+        let map = &mut self.tables[table.index()];
+        if map.is_empty() {
+            *map = entries.collect();
+        } else {
+            map.extend(entries);
+        }
+    }
+
     /// Moves every entry of `newer` over this set's.
     pub fn absorb(&mut self, newer: Changes) {
         for (mine, theirs) in self.tables.iter_mut().zip(newer.tables) {
@@ -116,6 +128,13 @@ impl Changes {
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
         self.tables.iter().all(BTreeMap::is_empty)
+    }
+
+    /// The entries of `table`, in key order.
+    pub fn entries(&self, table: Table) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.tables[table.index()]
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
     }
 
     /// Every entry, in order.

@@ -3,7 +3,7 @@
 //! rejection, asserted by its stable error code.
 
 use node::app::{App, AppConfig, Genesis};
-use node::store::Store;
+use node::store::{Changes, Store, Table, Write};
 use node::testkit::*;
 use protocol::action::*;
 use protocol::bytes::Sha256Digest;
@@ -2295,6 +2295,27 @@ fn a_data_directory_refuses_another_genesis() {
             owner: net.owner.identity(),
         })
         .unwrap();
+}
+
+#[test]
+fn fail_a_data_directory_whose_state_tree_is_in_an_earlier_layout_is_refused_at_open() {
+    let dir = TempDir::new().unwrap();
+    {
+        let mut net = TestNet::new(dir.path());
+        let issuer = net.add_issuer("Acme");
+        net.add_user(&issuer, false);
+    }
+    // As an earlier node left it: no row naming the tree's layout.
+    {
+        let store = Store::open(dir.path(), false).unwrap();
+        let mut earlier = Changes::default();
+        earlier.delete(Table::Meta, b"state_tree_layout".to_vec());
+        store.commit(&earlier).unwrap();
+    }
+    let store = Store::open(dir.path(), false).unwrap();
+    let err = App::open(store, AppConfig::default()).unwrap_err();
+    assert_eq!(err.code(), "configuration");
+    assert!(err.to_string().contains("new data directory"), "{err}");
 }
 
 #[test]

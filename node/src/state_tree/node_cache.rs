@@ -7,8 +7,10 @@
 //! Exact, never a guess: a node's key names its version and path, and a key is written once
 //! with one content (the tree's update is deterministic), so a cached node is the stored one.
 //! Nodes enter only once their block is committed ([`NodeCache::committed`]) or when read
-//! from the store. The cache changes speed only, never a root: a node that restarts with it
-//! empty reaches the same app hash. Bounded in bytes: when full it starts again empty. Only
+//! from the store, and leave when a committed block replaces them, so the cache holds about
+//! the latest version's upper levels (4,369 nodes at most). The cache changes speed only, never
+//! a root: a node that restarts with it empty reaches the same app hash. Bounded in bytes:
+//! should it fill up all the same, it starts again empty. Only
 //! the tree's update reads through it; roots and proofs read the store, so a pruned version
 //! is never served from memory.
 
@@ -30,6 +32,16 @@ const ENTRY_OVERHEAD: usize = 128;
 
 /// What one child of an internal node holds (hash, version, type and count, the option tag).
 const CHILD_BYTES: usize = 56;
+
+/// What one block changes in the cache once it is committed ([`NodeCache::committed`]): the
+/// upper-level nodes it wrote, and the keys of those it made stale.
+#[derive(Debug, Default)]
+pub struct CacheDelta {
+    /// New nodes the cache keeps ([`NodeCache::keeps`]).
+    pub nodes: Vec<(NodeKey, Node)>,
+    /// Keys of nodes the block replaced, at the depths the cache keeps.
+    pub stale: Vec<NodeKey>,
+}
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -65,18 +77,26 @@ impl NodeCache {
         self.lock().nodes.get(key).cloned()
     }
 
-    /// Keeps a node the store returned, or one a committed block wrote, if it is an internal
-    /// node of the upper levels.
+    /// Whether the cache keeps the node `node` stored under `key`: an internal node of the
+    /// upper levels.
+    pub fn keeps(key: &NodeKey, node: &Node) -> bool {
+        key.nibble_path().num_nibbles() <= MAX_DEPTH && matches!(node, Node::Internal(_))
+    }
+
+    /// Keeps a node the store returned, if the cache keeps such nodes.
     pub fn offer(&self, key: &NodeKey, node: &Node) {
-        if key.nibble_path().num_nibbles() > MAX_DEPTH || !matches!(node, Node::Internal(_)) {
-            return;
-        }
-        let cost = Self::cost(node);
-        if cost > self.budget {
+        if !Self::keeps(key, node) {
             return;
         }
         let mut inner = self.lock();
-        if inner.nodes.contains_key(key) {
+        if !inner.nodes.contains_key(key) {
+            self.insert(&mut inner, key.clone(), node.clone());
+        }
+    }
+
+    fn insert(&self, inner: &mut Inner, key: NodeKey, node: Node) {
+        let cost = Self::cost(&node);
+        if cost > self.budget {
             return;
         }
         if inner.bytes + cost > self.budget {
@@ -84,13 +104,26 @@ impl NodeCache {
             inner.bytes = 0;
         }
         inner.bytes += cost;
-        inner.nodes.insert(key.clone(), node.clone());
+        if let Some(old) = inner.nodes.insert(key, node) {
+            inner.bytes -= Self::cost(&old);
+        }
     }
 
-    /// Keeps the nodes of a block that is now committed: the next block's update reads them.
-    pub fn committed<'a>(&self, nodes: impl IntoIterator<Item = (&'a NodeKey, &'a Node)>) {
-        for (key, node) in nodes {
-            self.offer(key, node);
+    /// A committed block's part: its upper-level nodes enter (the next block's update reads
+    /// them) and the nodes it replaced leave, so that the cache holds the latest version's
+    /// upper levels and seldom fills up.
+    pub fn committed(&self, delta: CacheDelta) {
+        if self.budget == 0 {
+            return;
+        }
+        let mut inner = self.lock();
+        for key in &delta.stale {
+            if let Some(old) = inner.nodes.remove(key) {
+                inner.bytes -= Self::cost(&old);
+            }
+        }
+        for (key, node) in delta.nodes {
+            self.insert(&mut inner, key, node);
         }
     }
 

@@ -103,20 +103,27 @@ impl RowCache {
         let mut inner = self.lock();
         inner.generation += 1;
         let Inner { bytes, tables, .. } = &mut *inner;
-        for (table, key, value) in changes.iter() {
+        // Only the tables the cache keeps rows of: a block's state-tree rows outnumber its
+        // other rows, and none of them is ever cached.
+        for table in Table::ALL.iter().filter(|t| Self::caches(**t)) {
             let rows = &mut tables[table.index()];
-            let Some(cached) = rows.get_mut(key) else {
+            if rows.is_empty() {
                 continue;
-            };
-            match value {
-                Some(value) => {
-                    *bytes = *bytes + value.len() - cached.len();
-                    cached.clear();
-                    cached.extend_from_slice(value);
-                }
-                None => {
-                    *bytes -= key.len() + cached.len() + ROW_OVERHEAD;
-                    rows.remove(key);
+            }
+            for (key, value) in changes.entries(*table) {
+                let Some(cached) = rows.get_mut(key) else {
+                    continue;
+                };
+                match value {
+                    Some(value) => {
+                        *bytes = *bytes + value.len() - cached.len();
+                        cached.clear();
+                        cached.extend_from_slice(value);
+                    }
+                    None => {
+                        *bytes -= key.len() + cached.len() + ROW_OVERHEAD;
+                        rows.remove(key);
+                    }
                 }
             }
         }
