@@ -30,6 +30,12 @@
 //!    first, and the bytes each writes per share (RocksDB's statistics: the node's write
 //!    batches, the write-ahead log, flushes and compactions).
 
+
+/// The allocator the `idos` binary runs the node with.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -14,6 +14,12 @@
 //! (flushes, compactions) per changed leaf over the whole measured stretch, until idle; and
 //! the bytes the tree adds to a block's write batch per changed leaf.
 
+
+/// The allocator the `idos` binary runs the node with.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::time::{Duration, Instant};
 
 use node::state_tree;
