@@ -30,11 +30,12 @@
 //!    first, and the bytes each writes per share (RocksDB's statistics: the node's write
 //!    batches, the write-ahead log, flushes and compactions).
 
-
 /// The allocator the `idos` binary runs the node with.
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +54,7 @@ use protocol::nacl_box::EncryptionSecretKey;
 use protocol::query::{Query, SignedQuery};
 use protocol::tx::SignedTransaction;
 use protocol::xrpl::XrplSigningKey;
+use support::{process_cpu_seconds, settle, thread_cpu_seconds};
 use uuid::Uuid;
 
 const CHAIN: &str = "idos-bench";
@@ -336,36 +338,6 @@ fn presign(
         (a.join().unwrap(), b.join().unwrap())
     });
     (vec![a, b], copies_a.into_iter().chain(copies_b).collect())
-}
-
-/// CPU seconds this process has used, every thread included, even those that ended (Linux
-/// `/proc/self/stat`, in clock ticks of 10 ms).
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-/// Waits until this process is idle (RocksDB's background flushes and compactions done:
-/// under 5% of a core over a quarter second), at most 20 s.
-fn settle() {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let Some(before) = process_cpu_seconds() else {
-            return;
-        };
-        std::thread::sleep(Duration::from_millis(250));
-        if process_cpu_seconds().is_none_or(|after| after - before < 0.0125) {
-            return;
-        }
-    }
-}
-
-/// CPU seconds the calling thread has used (Linux `/proc/thread-self/schedstat`, in ns).
-fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(stat.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
 }
 
 /// A figure by the wall clock, and the same by CPU time: what two cores would do if nothing

@@ -15,7 +15,6 @@
 //! relay's JSON answer, and the time to verify at), for `scripts/bench-verify-read.sh` to time
 //! the enclave's verifier module in Chromium on exactly these reads.
 
-
 /// The allocator the `idos` binary runs the node with.
 #[cfg(target_os = "linux")]
 #[global_allocator]

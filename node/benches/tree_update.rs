@@ -14,13 +14,14 @@
 //! (flushes, compactions) per changed leaf over the whole measured stretch, until idle; and
 //! the bytes the tree adds to a block's write batch per changed leaf.
 
-
 /// The allocator the `idos` binary runs the node with.
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use std::time::{Duration, Instant};
+mod support;
+
+use support::settle;
 
 use node::state_tree;
 use node::store::{Changes, Store, Table, Write};
@@ -32,39 +33,12 @@ fn sha(seed: u64) -> [u8; 32] {
     sha2::Sha256::digest(seed.to_be_bytes()).into()
 }
 
-/// CPU seconds the calling thread has used (Linux `/proc/thread-self/schedstat`, in ns).
 fn thread_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
-    stat.split_whitespace()
-        .next()
-        .unwrap()
-        .parse::<f64>()
-        .unwrap()
-        / 1e9
+    support::thread_cpu_seconds().expect("Linux's /proc/thread-self/schedstat")
 }
 
-/// CPU seconds of the whole process (`/proc/self/stat`, utime + stime, in ticks of 10 ms).
 fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
-}
-
-/// Waits until RocksDB's background work is done (under 5% of a core over a quarter second).
-fn settle() {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let before = process_cpu_seconds();
-        std::thread::sleep(Duration::from_millis(250));
-        if process_cpu_seconds() - before < 0.0125 {
-            return;
-        }
-    }
+    support::process_cpu_seconds().expect("Linux's /proc/self/stat")
 }
 
 /// The mean (what the figures compare: the kernel counts a thread's CPU time in ticks of a few
