@@ -35,10 +35,11 @@ pub use idos_state::table::{Read, Table, Write, key};
 ///   uncompressed in the two levels a flush and the first compaction write (random ids
 ///   compress little, and every byte written passes there), and LZ4-compressed below,
 ///   where an old node's bulk lies.
-/// - Tables read key by key get a whole-key Bloom filter in their files and in their
-///   memtable (a transaction checks that its new ids are free, which is a miss, and a miss
-///   otherwise searches the whole memtable and every level-0 file), and a hash index in
-///   their data blocks. Index tables are only scanned by prefix, which neither helps.
+/// - Tables read key by key get a whole-key Bloom filter in their files (the tree's nodes
+///   not in the last level's) and in their memtable (a transaction checks that its new ids
+///   are free, which is a miss, and a miss otherwise searches the whole memtable and every
+///   level-0 file), and a hash index in their data blocks. Index tables are only scanned by
+///   prefix, which neither helps.
 ///
 /// Every table's blocks share one cache (`cache`), sized for the node, instead of RocksDB's
 /// 8 MiB per table, which a table of credentials outgrows at once.
@@ -60,6 +61,12 @@ fn table_options(table: Table, cache: &rocksdb::Cache) -> Options {
         // 1% of the 64 MiB write buffer: about 9 bits per key when full of small rows.
         options.set_memtable_prefix_bloom_ratio(0.01);
         options.set_memtable_whole_key_filtering(true);
+    }
+    if table == Table::StateTreeNodes {
+        // The tree reads only nodes that exist (a parent names each child's version): a
+        // filter on the last level, where most nodes lie, would never spare a read, and at
+        // 10 bits a node it would take memory in proportion to the whole tree.
+        options.set_optimize_filters_for_hits(true);
     }
     options.set_block_based_table_factory(&blocks);
     options
