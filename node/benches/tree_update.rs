@@ -4,15 +4,17 @@
 //! `NodeCache::committed`), as `App` does them. Run:
 //! `cargo bench --workspace --bench tree_update` (`-- --quick` for a tree of 10^4 leaves).
 //!
-//! The tree first holds `LEAVES` rows (10^5; the node bench's full size ends near there), then
-//! takes blocks of `BLOCK_LEAVES` changed rows each (9,000: what a block of 1,000 shares
-//! changes), two in three new rows and one in three an existing row rewritten, with 100
-//! versions retained (the default), so every block also prunes what the block 100 versions
-//! earlier left stale. The store does not fsync (fsync is waiting, not CPU). Printed (JSON):
-//! the calling thread's CPU time per changed leaf for the update and for the commit, means over
-//! the measured blocks, with their medians and 10th and 90th percentiles; RocksDB's background CPU
-//! (flushes, compactions) per changed leaf over the whole measured stretch, until idle; and
-//! the bytes the tree adds to a block's write batch per changed leaf.
+//! The tree first holds 10^5 rows (the node bench's full size ends near there), then takes
+//! blocks of 9,000 changed rows each (what a block of 1,000 shares changes), two in three new
+//! rows and one in three an existing row rewritten, with 100 versions retained (the default),
+//! so every block also prunes what the block 100 versions earlier left stale: 5 blocks to warm
+//! up, 20 measured (`IDOS_BENCH_TREE="leaves,leaves per block,warm-up blocks,measured blocks"`
+//! for other sizes). The store does not fsync (fsync is waiting, not CPU). Printed (JSON): the
+//! calling thread's CPU time per changed leaf for the update and for the commit, means over the
+//! measured blocks, with their medians and 10th and 90th percentiles; RocksDB's background CPU
+//! (flushes, compactions) per changed leaf over the whole measured stretch, until idle; the
+//! bytes the tree adds to a block's write batch, and the tree entries read from the store, per
+//! changed leaf.
 
 /// The allocator the `idos` binary runs the node with.
 #[cfg(target_os = "linux")]

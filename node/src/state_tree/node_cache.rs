@@ -10,9 +10,9 @@
 //! from the store, and leave when a committed block replaces them, so the cache holds about
 //! the latest version's upper levels (4,369 nodes at most). The cache changes speed only, never
 //! a root: a node that restarts with it empty reaches the same app hash. Bounded in bytes:
-//! should it fill up all the same, it starts again empty. Only
-//! the tree's update reads through it; roots and proofs read the store, so a pruned version
-//! is never served from memory.
+//! should it fill up all the same, it starts again empty. Only the tree's update reads
+//! through it; roots and proofs read the store, so a pruned version is never served from
+//! memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
