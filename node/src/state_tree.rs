@@ -835,6 +835,44 @@ mod tests {
     }
 
     #[test]
+    fn the_node_cache_lets_go_of_the_nodes_each_block_replaces() {
+        let (_d, store) = open();
+        let cache = NodeCache::new(NODE_CACHE_BYTES);
+        let mut held = Vec::new();
+        for version in 1..=60u64 {
+            // 3,000 rows, then 50 of them rewritten per block: the tree keeps its shape.
+            let mut block = Changes::default();
+            let rows: Vec<u64> = if version == 1 {
+                (0..3_000).collect()
+            } else {
+                (0..50).map(|i| (version * 50 + i) % 3_000).collect()
+            };
+            for row in rows {
+                put(
+                    &mut block,
+                    Table::Users,
+                    &row.to_be_bytes(),
+                    &version.to_be_bytes(),
+                );
+            }
+            let update = update(&*store, &cache, version, &block).unwrap();
+            block.absorb(update.changes);
+            store.commit(&block).unwrap();
+            cache.committed(update.cache);
+            held.push(cache.bytes());
+        }
+        // Each block rewrites the root and some of the levels under it: kept, the replaced
+        // nodes would add up block after block; let go, the cache holds the tree's upper levels
+        // once.
+        let (at_10, at_60) = (held[9], held[59]);
+        assert!(
+            at_60 < at_10 * 3 / 2,
+            "{at_10} bytes after 10 blocks, {at_60} after 60"
+        );
+        assert!(at_10 > 0);
+    }
+
+    #[test]
     fn writes_alone_and_writes_with_deletions_reach_the_same_root_for_the_same_rows() {
         // Writes alone take the one-pass batch; a deletion in the set takes the key-by-key
         // path. The same rows must give the same root on both.
