@@ -669,6 +669,13 @@ fn populate(app: &App, count: usize, grantees: &[Identity]) -> Vec<(Uuid, Identi
 /// only).
 fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
     let fresh_only = std::env::var("IDOS_BENCH_PROFILE").is_ok_and(|v| v == "fresh");
+    // IDOS_BENCH_STATE_TREE=off profiles the node without the state tree; IDOS_BENCH_BLOCK
+    // sets the shares per block.
+    let tree = std::env::var("IDOS_BENCH_STATE_TREE").map_or(true, |v| v != "off");
+    let block_size: usize = std::env::var("IDOS_BENCH_BLOCK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     for (what, users, per_user) in [
         (
             "returning wallets",
@@ -680,13 +687,6 @@ fn profile(plan: &Plan, grantees: &[(SigningKey, EncryptionSecretKey)]) {
     .into_iter()
     .skip(usize::from(fresh_only))
     {
-        // IDOS_BENCH_STATE_TREE=off profiles the node without the state tree;
-        // IDOS_BENCH_BLOCK sets the shares per block.
-        let block_size: usize = std::env::var("IDOS_BENCH_BLOCK")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100);
-        let tree = std::env::var("IDOS_BENCH_STATE_TREE").map_or(true, |v| v != "off");
         let mut node = Node::start_with(tree, false);
         let users = node.add_users(users);
         let (batches, _) = presign(&users, per_user, grantees);

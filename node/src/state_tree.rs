@@ -222,7 +222,7 @@ fn update_leaves<R: Read + ?Sized>(
         stale: batch
             .stale_node_index_batch
             .iter()
-            .filter(|stale| stale.node_key.nibble_path().num_nibbles() <= node_cache::MAX_DEPTH)
+            .filter(|stale| NodeCache::at_kept_depth(&stale.node_key))
             .map(|stale| stale.node_key.clone())
             .collect(),
     };
@@ -262,7 +262,7 @@ fn batch_changes(batch: &TreeUpdateBatch) -> Changes {
 
 /// Appends one node key to a stale-index row: its length (u16, big-endian), then its bytes.
 fn push_stale_entry(row: &mut Vec<u8>, node_key: &[u8]) {
-    let len = u16::try_from(node_key.len()).expect("a node key is at most 8 + 8 + 4 + 32 bytes");
+    let len = u16::try_from(node_key.len()).expect("a node key is at most 8 + 1 + 32 bytes");
     row.extend(len.to_be_bytes());
     row.extend(node_key);
 }
@@ -295,8 +295,8 @@ pub fn root<R: Read + ?Sized>(store: &R, version: Version) -> NodeResult<Option<
         .map_err(|e| tree_error("reading a root", e))
 }
 
-/// The stored key of the root at `version`: the Borsh encoding of `NodeKey {version,
-/// nibble_path: empty}` (u64 version, u64 nibble count 0, u32 byte length 0; `jmt` keeps the
+/// The stored key of the root at `version`: [`node_key_bytes`] of `NodeKey {version,
+/// nibble_path: empty}` (the version, big-endian, and a path of 0 nibbles; `jmt` keeps that
 /// constructor private). Pinned by `roots_are_stored_under_the_key_pruning_deletes`.
 fn root_key_bytes(version: Version) -> Vec<u8> {
     let mut key = version.to_be_bytes().to_vec();

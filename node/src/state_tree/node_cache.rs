@@ -80,7 +80,12 @@ impl NodeCache {
     /// Whether the cache keeps the node `node` stored under `key`: an internal node of the
     /// upper levels.
     pub fn keeps(key: &NodeKey, node: &Node) -> bool {
-        key.nibble_path().num_nibbles() <= MAX_DEPTH && matches!(node, Node::Internal(_))
+        Self::at_kept_depth(key) && matches!(node, Node::Internal(_))
+    }
+
+    /// Whether a node under `key` lies at a depth the cache keeps ([`MAX_DEPTH`] or above).
+    pub fn at_kept_depth(key: &NodeKey) -> bool {
+        key.nibble_path().num_nibbles() <= MAX_DEPTH
     }
 
     /// Keeps a node the store returned, if the cache keeps such nodes.
