@@ -83,7 +83,7 @@ impl NodeCache {
         Self::at_kept_depth(key) && matches!(node, Node::Internal(_))
     }
 
-    /// Whether a node under `key` lies at a depth the cache keeps ([`MAX_DEPTH`] or above).
+    /// Whether a node under `key` lies at a depth the cache keeps (3 or less: the upper levels).
     pub fn at_kept_depth(key: &NodeKey) -> bool {
         key.nibble_path().num_nibbles() <= MAX_DEPTH
     }
