@@ -24,9 +24,9 @@
 //! ([`PRUNE_PER_BLOCK`]), so a block's cost stays proportional to its own changes. What a node
 //! has pruned is node-local and never touches a root.
 
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::error::{NodeError, NodeResult};
 use crate::store::{Changes, Read, Table, Write};
@@ -37,8 +37,11 @@ pub const PRUNE_PER_BLOCK: usize = 4096;
 
 pub use idos_state::proof::key_hash;
 
+mod batch_update;
 mod node_cache;
+mod stored_node;
 pub use node_cache::{CacheDelta, NODE_CACHE_BYTES, NodeCache};
+use stored_node::{StoredKey, TreeNode};
 
 /// A tree that cannot be read or updated: a node is missing or does not decode (the data
 /// directory is damaged).
@@ -46,6 +49,8 @@ fn tree_error(what: &str, e: impl std::fmt::Display) -> NodeError {
     NodeError::corrupt(format!("state tree ({what})"), e)
 }
 
+/// The stored key of `jmt`'s `key` (the tests compare with what `jmt` makes).
+#[cfg(test)]
 fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     let path = key.nibble_path();
     let nibbles = path.num_nibbles();
@@ -66,41 +71,40 @@ fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     bytes
 }
 
-/// Reads committed tree nodes through `R` (and `cache`, when given). The tree holds values'
-/// hashes only: the one value a proof needs is the row's own, handed in as `value`.
+/// Reads committed tree nodes for `jmt` (roots and proofs) through `R`. The tree holds
+/// values' hashes only: the one value a proof needs is the row's own, handed in as `value`.
 struct NodeReader<'a, R: Read + ?Sized> {
     store: &'a R,
-    cache: Option<&'a NodeCache>,
     value: Option<(KeyHash, Vec<u8>)>,
 }
 
 impl<'a, R: Read + ?Sized> NodeReader<'a, R> {
     fn nodes(store: &'a R) -> Self {
-        NodeReader {
-            store,
-            cache: None,
-            value: None,
-        }
+        NodeReader { store, value: None }
     }
 }
 
 impl<R: Read + ?Sized> TreeReader for NodeReader<'_, R> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        if let Some(node) = self.cache.and_then(|c| c.get(node_key)) {
-            return Ok(Some(node));
-        }
+        let path = node_key.nibble_path();
+        let key_hash = path
+            .nibbles()
+            .enumerate()
+            .fold([0u8; 32], |path, (depth, n)| {
+                stored_node::with_nibble(path, depth, usize::from(u8::from(n)))
+            });
+        let key = StoredKey::new(node_key.version(), &key_hash, path.num_nibbles());
         let Some(bytes) = self
             .store
-            .get(Table::StateTreeNodes, &node_key_bytes(node_key))
+            .get(Table::StateTreeNodes, key.as_bytes())
             .map_err(|e| anyhow::anyhow!("{e}"))?
         else {
             return Ok(None);
         };
-        let node: Node = borsh::from_slice(&bytes)
+        let node = TreeNode::decode(&bytes, key.version())
             .map_err(|e| anyhow::anyhow!("a stored tree node does not decode: {e}"))?;
-        if let Some(cache) = self.cache {
-            cache.offer(node_key, &node);
-        }
+        let node: Node = borsh::from_slice(&node.jmt_bytes())
+            .map_err(|e| anyhow::anyhow!("a tree node does not convert: {e}"))?;
         Ok(Some(node))
     }
 
@@ -147,12 +151,30 @@ pub fn update<R: Read + ?Sized>(
         .iter()
         .filter(|(table, _, _)| table.is_state())
         .map(|(table, key, value)| (key_hash(table, key), value.map(<[u8]>::to_vec)));
-    let reader = NodeReader {
-        store,
-        cache: Some(cache),
-        value: None,
-    };
-    update_leaves(&reader, version, set)
+    let source = CachedNodes { store, cache };
+    update_leaves(&source, version, set)
+}
+
+/// Committed nodes through the node cache, then the store (what it reads there is offered to
+/// the cache).
+struct CachedNodes<'a, R: Read + ?Sized> {
+    store: &'a R,
+    cache: &'a NodeCache,
+}
+
+impl<R: Read + ?Sized> batch_update::NodeSource for CachedNodes<'_, R> {
+    fn node(&self, key: &StoredKey) -> NodeResult<Option<TreeNode>> {
+        if let Some(internal) = self.cache.get(key) {
+            return Ok(Some(TreeNode::Internal(internal)));
+        }
+        let Some(bytes) = self.store.get(Table::StateTreeNodes, key.as_bytes())? else {
+            return Ok(None);
+        };
+        let node = TreeNode::decode(&bytes, key.version())
+            .map_err(|e| tree_error("a stored node does not decode", e))?;
+        self.cache.offer(key, &node);
+        Ok(Some(node))
+    }
 }
 
 /// The leaf under which the genesis digest sits in every version of the tree, so the app hash
@@ -164,11 +186,11 @@ pub fn genesis_leaf() -> KeyHash {
 /// Version 0 of the tree: the genesis digest alone, before any row. Its rows also mark the
 /// data directory with the tree's storage layout ([`layout_is_current`]).
 pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpdate> {
-    let mut update = update_leaves(
-        &NodeReader::nodes(store),
-        0,
-        [(genesis_leaf(), Some(digest.to_vec()))],
-    )?;
+    let source = CachedNodes {
+        store,
+        cache: &NodeCache::new(0),
+    };
+    let mut update = update_leaves(&source, 0, [(genesis_leaf(), Some(digest.to_vec()))])?;
     update
         .changes
         .put(Table::Meta, LAYOUT_KEY.to_vec(), LAYOUT.to_vec());
@@ -180,84 +202,66 @@ pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpd
 const LAYOUT_KEY: &[u8] = b"state_tree_layout";
 
 /// This node's layout: node keys are the version (big-endian), the path's length in nibbles
-/// and the path, two nibbles a byte; the stale index holds one row per version. An earlier
-/// node stored node keys in Borsh (version little-endian first) and, before that, a stale
-/// row per node; it wrote no layout row.
-const LAYOUT: &[u8] = b"2";
+/// and the path, two nibbles a byte; nodes are in the compact encoding of `stored_node`; the
+/// stale index holds one row per version. Layout 2 stored nodes in `jmt`'s Borsh; earlier
+/// nodes stored node keys in Borsh (version little-endian first) and, before that, a stale
+/// row per node, and wrote no layout row.
+const LAYOUT: &[u8] = b"3";
 
 /// Whether the state tree in `store` is stored in this node's layout.
 pub fn layout_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
     Ok(store.get(Table::Meta, LAYOUT_KEY)?.as_deref() == Some(LAYOUT))
 }
 
-fn update_leaves<R: Read + ?Sized>(
-    reader: &NodeReader<'_, R>,
+fn update_leaves(
+    source: &impl batch_update::NodeSource,
     version: Version,
     set: impl IntoIterator<Item = (KeyHash, Option<OwnedValue>)>,
 ) -> NodeResult<TreeUpdate> {
-    let tree = Sha256Jmt::new(reader);
-    let set: Vec<(KeyHash, Option<OwnedValue>)> = set.into_iter().collect();
-    // A set of writes only (the common block) goes in one sorted pass that builds and hashes
-    // each changed node once; a set with deletions, or none, key by key. The root is the
-    // same either way: a JMT's shape is a function of its keys alone.
-    let result = if !set.is_empty() && set.iter().all(|(_, v)| v.is_some()) {
-        let writes = set
-            .into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
-            .collect();
-        tree.batch_put_value_sets(vec![writes], None, version)
-            .map(|(mut roots, batch)| (roots.pop().unwrap_or(jmt::RootHash([0; 32])), batch))
-    } else {
-        tree.put_value_set(set, version)
-    };
-    let (root, batch) = result.map_err(|e| tree_error("update", e))?;
-    let cache = CacheDelta {
-        nodes: batch
-            .node_batch
-            .nodes()
-            .iter()
-            .filter(|(key, node)| NodeCache::keeps(key, node))
-            .map(|(key, node)| (key.clone(), node.clone()))
-            .collect(),
-        stale: batch
-            .stale_node_index_batch
-            .iter()
-            .filter(|stale| NodeCache::at_kept_depth(&stale.node_key))
-            .map(|stale| stale.node_key.clone())
-            .collect(),
-    };
+    let mut changes: Vec<batch_update::Change> = set
+        .into_iter()
+        .map(|(key, value)| (key.0, value.map(|v| Sha256::digest(v).into())))
+        .collect();
+    // Each key once, the last change winning (a block's changes hold each row once).
+    changes.reverse();
+    changes.sort_by_key(|c| c.0);
+    changes.dedup_by(|later, earlier| later.0 == earlier.0);
+    let output = batch_update::update(source, version, &changes)?;
+    let mut cache = CacheDelta::default();
+    let mut rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(output.written.len());
+    for (key, node) in output.written {
+        rows.push((key.as_bytes().to_vec(), node.encode(version)));
+        if let TreeNode::Internal(internal) = node
+            && NodeCache::at_kept_depth(&key)
+        {
+            cache.nodes.push((key, internal));
+        }
+    }
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut tree_changes = Changes::default();
+    tree_changes.put_all(Table::StateTreeNodes, rows);
+    // One stale-index row per version (every node the update replaced is stale since its
+    // version), not one per node: a block writes, and its pruning later deletes, one row
+    // instead of thousands.
+    if !output.stale.is_empty() {
+        let mut stale: Vec<&[u8]> = output.stale.iter().map(StoredKey::as_bytes).collect();
+        stale.sort_unstable();
+        let mut row = Vec::with_capacity(stale.len() * 16);
+        for key in stale {
+            push_stale_entry(&mut row, key);
+        }
+        tree_changes.put(Table::StateTreeStale, version.to_be_bytes().to_vec(), row);
+    }
+    cache.stale = output
+        .stale
+        .into_iter()
+        .filter(NodeCache::at_kept_depth)
+        .collect();
     Ok(TreeUpdate {
-        root: root.0,
-        changes: batch_changes(&batch),
+        root: output.root,
+        changes: tree_changes,
         cache,
     })
-}
-
-fn batch_changes(batch: &TreeUpdateBatch) -> Changes {
-    let mut changes = Changes::default();
-    // The stored key's byte order is the nodes' order (version, then path): the rows go in
-    // sorted.
-    changes.put_all(
-        Table::StateTreeNodes,
-        batch.node_batch.nodes().iter().map(|(key, node)| {
-            (
-                node_key_bytes(key),
-                borsh::to_vec(node).expect("encoding into a Vec cannot fail"),
-            )
-        }),
-    );
-    // One stale-index row per version (every entry of an update is stale since its version),
-    // not one per node: a block writes, and its pruning later deletes, one row instead of
-    // thousands.
-    let mut by_version: std::collections::BTreeMap<Version, Vec<u8>> = Default::default();
-    for stale in &batch.stale_node_index_batch {
-        let row = by_version.entry(stale.stale_since_version).or_default();
-        push_stale_entry(row, &node_key_bytes(&stale.node_key));
-    }
-    for (since, row) in by_version {
-        changes.put(Table::StateTreeStale, since.to_be_bytes().to_vec(), row);
-    }
-    changes
 }
 
 /// Appends one node key to a stale-index row: its length (u16, big-endian), then its bytes.
@@ -317,7 +321,6 @@ pub fn prove<R: Read + ?Sized>(
     let value = store.get(table, key)?;
     let reader = NodeReader {
         store,
-        cache: None,
         value: value.clone().map(|v| (hash, v)),
     };
     let (found, proof) = Sha256Jmt::new(&reader)
@@ -530,7 +533,6 @@ mod tests {
             let key = key_hash(Table::Users, b"u1");
             let reader = NodeReader {
                 store: &*store,
-                cache: None,
                 value: Some((key, version.to_be_bytes().to_vec())),
             };
             let (_, proof) = Sha256Jmt::new(&reader)
@@ -743,7 +745,7 @@ mod tests {
         assert!(!layout_is_current(&*earlier_store).unwrap());
         // Another layout's mark is not this one.
         let mut other = Changes::default();
-        other.put(Table::Meta, LAYOUT_KEY.to_vec(), b"3".to_vec());
+        other.put(Table::Meta, LAYOUT_KEY.to_vec(), b"2".to_vec());
         earlier_store.commit(&other).unwrap();
         assert!(!layout_is_current(&*earlier_store).unwrap());
     }
@@ -759,9 +761,9 @@ mod tests {
                 .get(Table::StateTreeNodes, &root_key_bytes(version))
                 .unwrap()
                 .expect("a root under the key");
-            let node: Node = borsh::from_slice(&stored).unwrap();
+            let node = TreeNode::decode(&stored, version).unwrap();
             // Version 0 holds the genesis leaf alone; version 1 also the row.
-            assert_eq!(matches!(node, Node::Leaf(_)), version == 0, "{node:?}");
+            assert_eq!(matches!(node, TreeNode::Leaf(_)), version == 0, "{node:?}");
         }
         assert!(
             store
@@ -898,5 +900,102 @@ mod tests {
         let mut same = Changes::default();
         put(&mut same, Table::Users, b"u", b"v");
         assert_eq!(commit(&batch, 2, more), commit(&keyed, 2, same));
+    }
+
+    /// Stored rows: (key, value).
+    type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// `jmt`'s own batch update of `writes` over the committed tree: its root, its node rows
+    /// (in `jmt`'s encoding) and its stale keys, in this node's stored form.
+    fn jmt_batch(
+        store: &Store,
+        version: Version,
+        writes: &[(KeyHash, Vec<u8>)],
+    ) -> ([u8; 32], Rows, Vec<Vec<u8>>) {
+        let reader = NodeReader::nodes(store);
+        let (mut roots, batch) = Sha256Jmt::new(&reader)
+            .batch_put_value_sets(vec![writes.to_vec()], None, version)
+            .unwrap();
+        let rows = batch
+            .node_batch
+            .nodes()
+            .iter()
+            .map(|(k, n)| (node_key_bytes(k), borsh::to_vec(n).unwrap()))
+            .collect();
+        let mut stale: Vec<Vec<u8>> = batch
+            .stale_node_index_batch
+            .iter()
+            .map(|s| node_key_bytes(&s.node_key))
+            .collect();
+        stale.sort();
+        (roots.pop().unwrap().0, rows, stale)
+    }
+
+    #[test]
+    fn writes_make_exactly_the_nodes_and_the_stale_index_jmt_makes() {
+        let (_d, store) = open();
+        let cache = NodeCache::new(NODE_CACHE_BYTES);
+        let mut next = 0u64;
+        for version in 1..=30u64 {
+            // A first block of 3,000 rows, then new rows and rewrites of old ones (the same
+            // value again among them), some sharing long prefixes with earlier keys.
+            let mut block = Changes::default();
+            let fresh = if version == 1 {
+                3_000
+            } else {
+                40 + version * 7
+            };
+            for _ in 0..fresh {
+                put(
+                    &mut block,
+                    Table::Users,
+                    &next.to_be_bytes(),
+                    &next.to_le_bytes(),
+                );
+                next += 1;
+            }
+            for i in 0..version * 5 {
+                let old = (i * 7919 + version * 31) % next;
+                let value = if i % 3 == 0 {
+                    old.to_le_bytes()
+                } else {
+                    version.to_le_bytes()
+                };
+                put(&mut block, Table::Users, &old.to_be_bytes(), &value);
+            }
+            let writes: Vec<(KeyHash, Vec<u8>)> = block
+                .iter()
+                .map(|(t, k, v)| (key_hash(t, k), v.unwrap().to_vec()))
+                .collect();
+            let (jmt_root, jmt_rows, jmt_stale) = jmt_batch(&store, version, &writes);
+            let update = update(&*store, &cache, version, &block).unwrap();
+            assert_eq!(update.root, jmt_root, "version {version}");
+            // Compared in `jmt`'s encoding.
+            let rows: Rows = update
+                .changes
+                .entries(Table::StateTreeNodes)
+                .map(|(k, v)| {
+                    let node = TreeNode::decode(v.unwrap(), version).unwrap();
+                    (k.to_vec(), node.jmt_bytes())
+                })
+                .collect();
+            assert_eq!(rows.len(), jmt_rows.len(), "version {version}");
+            assert!(rows == jmt_rows, "version {version}: the node rows differ");
+            let stale_row = update
+                .changes
+                .lookup(Table::StateTreeStale, &version.to_be_bytes())
+                .flatten()
+                .cloned()
+                .unwrap_or_default();
+            let stale: Vec<Vec<u8>> = stale_entries(&stale_row)
+                .unwrap()
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect();
+            assert_eq!(stale, jmt_stale, "version {version}");
+            block.absorb(update.changes);
+            store.commit(&block).unwrap();
+            cache.committed(update.cache);
+        }
     }
 }

@@ -15,32 +15,29 @@
 //! memory.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use jmt::storage::{Node, NodeKey};
+use super::stored_node::{Internal, StoredKey, TreeNode};
 
 /// The deepest internal nodes kept: depth 0 to 3, 4,369 nodes when all are full.
 pub const MAX_DEPTH: usize = 3;
 
-/// The node's default budget: the upper levels take about 4.5 MB when full; room for those of
+/// The node's default budget: the upper levels take about 5 MB when full; room for those of
 /// a few versions.
 pub const NODE_CACHE_BYTES: usize = 16 << 20;
 
-/// What one entry costs besides its node's children (the map's entry, the key's nibble path,
-/// the node's allocations).
-const ENTRY_OVERHEAD: usize = 128;
-
-/// What one child of an internal node holds (hash, version, type and count, the option tag).
-const CHILD_BYTES: usize = 56;
+/// What one entry costs: the map's entry (key and pointer, about 64 bytes with the map's
+/// spare room) and the shared node (its 16 slots and the counts of its `Arc`).
+const ENTRY_BYTES: usize = 64 + 16 + std::mem::size_of::<Internal>();
 
 /// What one block changes in the cache once it is committed ([`NodeCache::committed`]): the
 /// upper-level nodes it wrote, and the keys of those it made stale.
 #[derive(Debug, Default)]
 pub struct CacheDelta {
-    /// New nodes the cache keeps ([`NodeCache::keeps`]).
-    pub nodes: Vec<(NodeKey, Node)>,
+    /// New nodes the cache keeps (internal nodes at the depths it keeps).
+    pub(crate) nodes: Vec<(StoredKey, Arc<Internal>)>,
     /// Keys of nodes the block replaced, at the depths the cache keeps.
-    pub stale: Vec<NodeKey>,
+    pub(crate) stale: Vec<StoredKey>,
 }
 
 /// See the module documentation.
@@ -53,7 +50,7 @@ pub struct NodeCache {
 #[derive(Debug, Default)]
 struct Inner {
     bytes: usize,
-    nodes: HashMap<NodeKey, Node>,
+    nodes: HashMap<StoredKey, Arc<Internal>>,
 }
 
 impl NodeCache {
@@ -70,37 +67,34 @@ impl NodeCache {
     }
 
     /// The node stored under `key`, if it is cached.
-    pub fn get(&self, key: &NodeKey) -> Option<Node> {
+    pub(crate) fn get(&self, key: &StoredKey) -> Option<Arc<Internal>> {
         if self.budget == 0 {
             return None;
         }
         self.lock().nodes.get(key).cloned()
     }
 
-    /// Whether the cache keeps the node `node` stored under `key`: an internal node of the
-    /// upper levels.
-    pub fn keeps(key: &NodeKey, node: &Node) -> bool {
-        Self::at_kept_depth(key) && matches!(node, Node::Internal(_))
-    }
-
     /// Whether a node under `key` lies at a depth the cache keeps (3 or less: the upper levels).
-    pub fn at_kept_depth(key: &NodeKey) -> bool {
-        key.nibble_path().num_nibbles() <= MAX_DEPTH
+    pub(crate) fn at_kept_depth(key: &StoredKey) -> bool {
+        key.depth() <= MAX_DEPTH
     }
 
     /// Keeps a node the store returned, if the cache keeps such nodes.
-    pub fn offer(&self, key: &NodeKey, node: &Node) {
-        if !Self::keeps(key, node) {
+    pub(crate) fn offer(&self, key: &StoredKey, node: &TreeNode) {
+        if self.budget == 0 || !Self::at_kept_depth(key) {
             return;
         }
+        let TreeNode::Internal(internal) = node else {
+            return;
+        };
         let mut inner = self.lock();
         if !inner.nodes.contains_key(key) {
-            self.insert(&mut inner, key.clone(), node.clone());
+            self.insert(&mut inner, *key, internal.clone());
         }
     }
 
-    fn insert(&self, inner: &mut Inner, key: NodeKey, node: Node) {
-        let cost = Self::cost(&node);
+    fn insert(&self, inner: &mut Inner, key: StoredKey, node: Arc<Internal>) {
+        let cost = ENTRY_BYTES;
         if cost > self.budget {
             return;
         }
@@ -109,8 +103,8 @@ impl NodeCache {
             inner.bytes = 0;
         }
         inner.bytes += cost;
-        if let Some(old) = inner.nodes.insert(key, node) {
-            inner.bytes -= Self::cost(&old);
+        if inner.nodes.insert(key, node).is_some() {
+            inner.bytes -= ENTRY_BYTES;
         }
     }
 
@@ -123,8 +117,8 @@ impl NodeCache {
         }
         let mut inner = self.lock();
         for key in &delta.stale {
-            if let Some(old) = inner.nodes.remove(key) {
-                inner.bytes -= Self::cost(&old);
+            if inner.nodes.remove(key).is_some() {
+                inner.bytes -= ENTRY_BYTES;
             }
         }
         for (key, node) in delta.nodes {
@@ -135,13 +129,5 @@ impl NodeCache {
     /// Bytes held, about.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
-    }
-
-    fn cost(node: &Node) -> usize {
-        ENTRY_OVERHEAD
-            + match node {
-                Node::Internal(internal) => internal.children_unsorted().count() * CHILD_BYTES,
-                Node::Leaf(_) | Node::Null => 64,
-            }
     }
 }

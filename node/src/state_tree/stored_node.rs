@@ -1,0 +1,521 @@
+//! A tree node as the node stores it, read and written without `jmt`'s own types (whose
+//! constructors `jmt` keeps private): the key it is stored under, its stored encoding, its
+//! hash by `jmt`'s rules, and `jmt`'s Borsh encoding of it (how `jmt` reads a node for a root
+//! or a proof). Equality with `jmt`'s encoding and hashes is pinned by tests against `jmt`.
+//!
+//! The stored encoding is compact, since every byte of a node passes through the write-ahead
+//! log, the memtable, a flush and compactions, and a block rewrites the tree's upper levels:
+//! an internal node holds a bitmap of its children and one of its leaf children, then each
+//! child's hash, its version as the distance back from the node's own (LEB128: recent
+//! children take a byte or two instead of eight) and, for an internal child, its leaf count
+//! (LEB128). About a quarter smaller than `jmt`'s Borsh, which spends nine bytes on every
+//! count and version and a byte on every empty slot.
+
+use std::sync::Arc;
+
+use jmt::Version;
+use sha2::{Digest, Sha256};
+
+/// A 32-byte hash or key hash.
+pub(crate) type Hash = [u8; 32];
+
+/// The hash of an empty subtree (`jmt`'s `SPARSE_MERKLE_PLACEHOLDER_HASH`).
+pub(crate) const PLACEHOLDER: Hash = *b"SPARSE_MERKLE_PLACEHOLDER_HASH__";
+
+const LEAF_DOMAIN: &[u8] = b"JMT::LeafNode";
+const INTERNAL_DOMAIN: &[u8] = b"JMT::IntrnalNode";
+
+/// The key a node is stored under: its version (big-endian), its depth in nibbles, and its
+/// path, two nibbles a byte (an odd last nibble in the high half). Byte order is the tree's
+/// node order: version, then path.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct StoredKey {
+    bytes: [u8; 8 + 1 + 32],
+    len: u8,
+}
+
+impl StoredKey {
+    /// The node of `version` at depth `depth` on the way to `key_hash` (only its first
+    /// `depth` nibbles count).
+    pub(crate) fn new(version: Version, key_hash: &Hash, depth: usize) -> Self {
+        debug_assert!(depth <= 64);
+        let mut bytes = [0u8; 41];
+        bytes[..8].copy_from_slice(&version.to_be_bytes());
+        bytes[8] = depth as u8;
+        let whole = depth / 2;
+        bytes[9..9 + whole].copy_from_slice(&key_hash[..whole]);
+        let mut len = 9 + whole;
+        if depth % 2 == 1 {
+            bytes[len] = key_hash[whole] & 0xF0;
+            len += 1;
+        }
+        StoredKey {
+            bytes,
+            len: len as u8,
+        }
+    }
+
+    /// The root of `version` (depth 0).
+    pub(crate) fn root(version: Version) -> Self {
+        Self::new(version, &[0; 32], 0)
+    }
+
+    /// The stored bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The node's depth in nibbles.
+    pub(crate) fn depth(&self) -> usize {
+        usize::from(self.bytes[8])
+    }
+
+    /// The node's version.
+    pub(crate) fn version(&self) -> Version {
+        Version::from_be_bytes(self.bytes[..8].try_into().expect("8 bytes"))
+    }
+}
+
+/// The `depth`-th nibble of `key_hash`.
+pub(crate) fn nibble(key_hash: &Hash, depth: usize) -> usize {
+    let byte = key_hash[depth / 2];
+    usize::from(if depth.is_multiple_of(2) {
+        byte >> 4
+    } else {
+        byte & 0x0F
+    })
+}
+
+/// `path` with its `depth`-th nibble set to `n`: a path to the child `n` of the node at
+/// `depth` on `path`.
+pub(crate) fn with_nibble(mut path: Hash, depth: usize, n: usize) -> Hash {
+    let byte = &mut path[depth / 2];
+    let n = n as u8;
+    *byte = if depth.is_multiple_of(2) {
+        (*byte & 0x0F) | (n << 4)
+    } else {
+        (*byte & 0xF0) | n
+    };
+    path
+}
+
+/// A leaf: the key's hash and the value's hash.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Leaf {
+    pub(crate) key_hash: Hash,
+    pub(crate) value_hash: Hash,
+}
+
+impl Leaf {
+    /// `jmt`'s leaf hash: SHA-256 of the leaf domain, the key hash and the value hash.
+    pub(crate) fn hash(&self) -> Hash {
+        let mut hasher = Sha256::new();
+        hasher.update(LEAF_DOMAIN);
+        hasher.update(self.key_hash);
+        hasher.update(self.value_hash);
+        hasher.finalize().into()
+    }
+}
+
+/// An internal node's entry for one child: the child's hash, the version its node is stored
+/// under, and what it is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Child {
+    pub(crate) hash: Hash,
+    pub(crate) version: Version,
+    /// `None` for a leaf; the leaves under it for an internal node.
+    pub(crate) leaf_count: Option<u64>,
+}
+
+impl Child {
+    fn leaves(&self) -> u64 {
+        self.leaf_count.unwrap_or(1)
+    }
+
+    /// Whether the child is a leaf.
+    pub(crate) fn is_leaf(&self) -> bool {
+        self.leaf_count.is_none()
+    }
+}
+
+/// An internal node: up to 16 children, by nibble.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct Internal {
+    pub(crate) children: [Option<Child>; 16],
+}
+
+impl Internal {
+    /// The leaves under this node.
+    pub(crate) fn leaf_count(&self) -> u64 {
+        self.children.iter().flatten().map(Child::leaves).sum()
+    }
+
+    /// How many children it has.
+    pub(crate) fn child_count(&self) -> usize {
+        self.children.iter().flatten().count()
+    }
+
+    /// `jmt`'s internal hash: the 16 children as the leaves of a 4-level binary tree, where an
+    /// empty range is the placeholder and a range holding a single leaf is that leaf's hash.
+    pub(crate) fn hash(&self) -> Hash {
+        let (exists, leaves) = self.bitmaps();
+        self.merkle_hash(0, 16, exists, leaves)
+    }
+
+    /// Which children exist, and which of them are leaves (bit `i`: child `i`).
+    fn bitmaps(&self) -> (u16, u16) {
+        let (mut exists, mut leaves) = (0u16, 0u16);
+        for (i, child) in self.children.iter().enumerate() {
+            if let Some(child) = child {
+                exists |= 1 << i;
+                if child.is_leaf() {
+                    leaves |= 1 << i;
+                }
+            }
+        }
+        (exists, leaves)
+    }
+
+    fn merkle_hash(&self, start: u32, width: u32, exists: u16, leaves: u16) -> Hash {
+        let mask = (((1u32 << width) - 1) << start) as u16;
+        let (exists, leaves) = (exists & mask, leaves & mask);
+        if exists == 0 {
+            PLACEHOLDER
+        } else if width == 1 || (exists.count_ones() == 1 && leaves != 0) {
+            let only = exists.trailing_zeros() as usize;
+            self.children[only].map_or(PLACEHOLDER, |c| c.hash)
+        } else {
+            let half = width / 2;
+            let left = self.merkle_hash(start, half, exists, leaves);
+            let right = self.merkle_hash(start + half, half, exists, leaves);
+            let mut hasher = Sha256::new();
+            hasher.update(INTERNAL_DOMAIN);
+            hasher.update(left);
+            hasher.update(right);
+            hasher.finalize().into()
+        }
+    }
+}
+
+/// A stored node.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) enum TreeNode {
+    /// The root of an empty tree.
+    Null,
+    /// An internal node (shared with the node cache).
+    Internal(Arc<Internal>),
+    /// A leaf.
+    Leaf(Leaf),
+}
+
+/// Tags of the node's kind, in the stored encoding and in `jmt`'s Borsh (by variant order).
+const NULL_TAG: u8 = 0;
+const INTERNAL_TAG: u8 = 1;
+const LEAF_TAG: u8 = 2;
+/// Borsh tags of `jmt`'s `NodeType`.
+const CHILD_LEAF_TAG: u8 = 0;
+const CHILD_INTERNAL_TAG: u8 = 1;
+
+impl TreeNode {
+    /// The stored encoding of the node, stored under a key of `version`.
+    pub(crate) fn encode(&self, version: Version) -> Vec<u8> {
+        match self {
+            TreeNode::Null => vec![NULL_TAG],
+            TreeNode::Leaf(leaf) => leaf_bytes(leaf),
+            TreeNode::Internal(internal) => {
+                let mut bytes = Vec::with_capacity(5 + internal.child_count() * 38);
+                bytes.push(INTERNAL_TAG);
+                let (exists, leaves) = internal.bitmaps();
+                bytes.extend(exists.to_be_bytes());
+                bytes.extend(leaves.to_be_bytes());
+                for child in internal.children.iter().flatten() {
+                    bytes.extend(child.hash);
+                    push_varint(&mut bytes, version - child.version);
+                    if let Some(count) = child.leaf_count {
+                        push_varint(&mut bytes, count);
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    /// Decodes what [`TreeNode::encode`] wrote for a key of `version`; `Err` names what is
+    /// wrong.
+    pub(crate) fn decode(bytes: &[u8], version: Version) -> Result<TreeNode, &'static str> {
+        let mut input = Input(bytes);
+        let node = match input.byte()? {
+            NULL_TAG => TreeNode::Null,
+            LEAF_TAG => TreeNode::Leaf(Leaf {
+                key_hash: input.hash()?,
+                value_hash: input.hash()?,
+            }),
+            INTERNAL_TAG => {
+                let exists = u16::from_be_bytes(input.take()?);
+                let leaves = u16::from_be_bytes(input.take()?);
+                if exists == 0 || leaves & !exists != 0 {
+                    return Err("the child bitmaps disagree");
+                }
+                let mut children = [None; 16];
+                for (i, child) in children.iter_mut().enumerate() {
+                    if exists & (1 << i) == 0 {
+                        continue;
+                    }
+                    let hash = input.hash()?;
+                    let back = input.varint()?;
+                    let version = version
+                        .checked_sub(back)
+                        .ok_or("a child is older than version 0")?;
+                    let leaf_count = if leaves & (1 << i) == 0 {
+                        Some(input.varint()?)
+                    } else {
+                        None
+                    };
+                    *child = Some(Child {
+                        hash,
+                        version,
+                        leaf_count,
+                    });
+                }
+                TreeNode::Internal(Arc::new(Internal { children }))
+            }
+            _ => return Err("an unknown node tag"),
+        };
+        if !input.0.is_empty() {
+            return Err("bytes after the node");
+        }
+        Ok(node)
+    }
+
+    /// `jmt`'s Borsh encoding of the node (its `Node`).
+    pub(crate) fn jmt_bytes(&self) -> Vec<u8> {
+        match self {
+            TreeNode::Null => vec![NULL_TAG],
+            TreeNode::Leaf(leaf) => leaf_bytes(leaf),
+            TreeNode::Internal(internal) => {
+                let mut bytes = Vec::with_capacity(1 + 16 * 50 + 16);
+                bytes.push(INTERNAL_TAG);
+                for child in &internal.children {
+                    match child {
+                        None => bytes.push(0),
+                        Some(child) => {
+                            bytes.push(1);
+                            bytes.extend(child.hash);
+                            bytes.extend(child.version.to_le_bytes());
+                            match child.leaf_count {
+                                None => bytes.push(CHILD_LEAF_TAG),
+                                Some(count) => {
+                                    bytes.push(CHILD_INTERNAL_TAG);
+                                    bytes.extend(count.to_le_bytes());
+                                }
+                            }
+                        }
+                    }
+                }
+                bytes.extend((internal.child_count() as u64).to_le_bytes());
+                bytes.extend(internal.leaf_count().to_le_bytes());
+                bytes
+            }
+        }
+    }
+
+    /// The node's hash.
+    pub(crate) fn hash(&self) -> Hash {
+        match self {
+            TreeNode::Null => PLACEHOLDER,
+            TreeNode::Internal(internal) => internal.hash(),
+            TreeNode::Leaf(leaf) => leaf.hash(),
+        }
+    }
+}
+
+/// A leaf in both encodings: its tag, the key hash and the value hash.
+fn leaf_bytes(leaf: &Leaf) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(65);
+    bytes.push(LEAF_TAG);
+    bytes.extend(leaf.key_hash);
+    bytes.extend(leaf.value_hash);
+    bytes
+}
+
+/// LEB128: seven bits a byte, low first, the high bit set on all but the last.
+fn push_varint(bytes: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        bytes.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
+}
+
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], &'static str> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<N>()
+            .ok_or("the node ends early")?;
+        self.0 = rest;
+        Ok(*head)
+    }
+
+    fn byte(&mut self) -> Result<u8, &'static str> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn hash(&mut self) -> Result<Hash, &'static str> {
+        self.take::<32>()
+    }
+
+    fn varint(&mut self) -> Result<u64, &'static str> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            let bits = u64::from(byte & 0x7F);
+            if shift == 63 && bits > 1 {
+                return Err("a number overflows 64 bits");
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a number overflows 64 bits")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jmt::storage::Node;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn child(seed: u8, version: Version, leaf_count: Option<u64>) -> Child {
+        Child {
+            hash: [seed; 32],
+            version,
+            leaf_count,
+        }
+    }
+
+    /// An internal node with leaf and internal children, old and new, counts small and huge.
+    fn sample(version: Version) -> Internal {
+        let mut children = [None; 16];
+        children[0] = Some(child(1, version, None));
+        children[3] = Some(child(2, 0, Some(2)));
+        children[9] = Some(child(3, version.saturating_sub(300), Some(u64::MAX / 3)));
+        children[15] = Some(child(4, version.saturating_sub(1), None));
+        Internal { children }
+    }
+
+    #[test]
+    fn a_stored_node_decodes_to_itself_and_converts_to_the_node_jmt_encodes() {
+        let version = 1_000_000;
+        for node in [
+            TreeNode::Null,
+            TreeNode::Leaf(Leaf {
+                key_hash: [7; 32],
+                value_hash: [8; 32],
+            }),
+            TreeNode::Internal(Arc::new(sample(version))),
+        ] {
+            let stored = node.encode(version);
+            assert_eq!(TreeNode::decode(&stored, version).unwrap(), node);
+            let jmt_node: Node = borsh::from_slice(&node.jmt_bytes()).unwrap();
+            assert_eq!(borsh::to_vec(&jmt_node).unwrap(), node.jmt_bytes());
+        }
+        // The compact form is what makes it worth having.
+        let full = Internal {
+            children: std::array::from_fn(|i| Some(child(i as u8, version - 5, Some(40)))),
+        };
+        let node = TreeNode::Internal(Arc::new(full));
+        assert!(node.encode(version).len() * 4 < node.jmt_bytes().len() * 3);
+    }
+
+    #[test]
+    fn numbers_round_trip_at_every_width() {
+        for value in [0, 1, 127, 128, 300, 1 << 35, u64::MAX - 1, u64::MAX] {
+            let mut bytes = Vec::new();
+            push_varint(&mut bytes, value);
+            let mut input = Input(&bytes);
+            assert_eq!(input.varint().unwrap(), value);
+            assert!(input.0.is_empty());
+        }
+    }
+
+    #[test]
+    fn fail_every_truncation_of_a_stored_node() {
+        let version = 500;
+        let stored = TreeNode::Internal(Arc::new(sample(version))).encode(version);
+        for len in 0..stored.len() {
+            assert!(
+                TreeNode::decode(&stored[..len], version).is_err(),
+                "{len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn fail_malformed_stored_nodes_are_named() {
+        let version = 500;
+        let stored = TreeNode::Internal(Arc::new(sample(version))).encode(version);
+        let mut trailing = stored.clone();
+        trailing.push(0);
+        let mut unknown = stored.clone();
+        unknown[0] = 9;
+        let mut no_children = stored.clone();
+        no_children[1..3].copy_from_slice(&[0, 0]);
+        let mut leaf_not_child = stored.clone();
+        leaf_not_child[3..5].copy_from_slice(&0x0002u16.to_be_bytes());
+        let cases: [(&[u8], &str); 5] = [
+            (&trailing, "bytes after the node"),
+            (&unknown, "an unknown node tag"),
+            (&no_children, "the child bitmaps disagree"),
+            (&leaf_not_child, "the child bitmaps disagree"),
+            (&[1, 0, 1, 0, 1], "the node ends early"),
+        ];
+        for (bytes, error) in cases {
+            assert_eq!(TreeNode::decode(bytes, version), Err(error));
+        }
+        // A child further back than version 0.
+        assert_eq!(
+            TreeNode::decode(&stored, 10),
+            Err("a child is older than version 0")
+        );
+        // A number past 64 bits.
+        let mut long = vec![INTERNAL_TAG, 0, 1, 0, 1];
+        long.extend([0u8; 32]);
+        long.extend([0xFF; 9]);
+        long.push(0x02);
+        assert_eq!(
+            TreeNode::decode(&long, version),
+            Err("a number overflows 64 bits")
+        );
+    }
+
+    #[test]
+    fn stored_keys_name_the_version_depth_and_path() {
+        let path = [0xAB; 32];
+        assert_eq!(StoredKey::root(7).as_bytes(), &[0, 0, 0, 0, 0, 0, 0, 7, 0]);
+        let odd = StoredKey::new(7, &path, 3);
+        assert_eq!(&odd.as_bytes()[8..], &[3, 0xAB, 0xA0]);
+        assert_eq!((odd.version(), odd.depth()), (7, 3));
+        assert_eq!(with_nibble(path, 3, 5)[1], 0xA5);
+        assert_eq!(with_nibble(path, 2, 5)[1], 0x5B);
+        assert_eq!(nibble(&path, 4), 0xA);
+        assert_eq!(nibble(&path, 5), 0xB);
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(
+            bytes in prop::collection::vec(any::<u8>(), 0..700),
+            version in any::<u64>(),
+        ) {
+            if let Ok(node) = TreeNode::decode(&bytes, version) {
+                prop_assert_eq!(TreeNode::decode(&node.encode(version), version), Ok(node));
+            }
+        }
+    }
+}
