@@ -30,11 +30,11 @@ pub use idos_state::table::{Read, Table, Write, key};
 
 /// Column family options, chosen so that CPU goes to verifying signatures:
 ///
-/// - Tables whose values are mostly ciphertext (credentials, and blocks, which hold
-///   transactions) are stored uncompressed: ciphertext does not compress. The others are
-///   uncompressed in the two levels a flush and the first compaction write (random ids
-///   compress little, and every byte written passes there), and LZ4-compressed below,
-///   where an old node's bulk lies.
+/// - Tables whose values are mostly ciphertext or hashes (credentials; blocks, which hold
+///   transactions; the state tree's nodes) are stored uncompressed: neither compresses. The
+///   others are uncompressed in the two levels a flush and the first compaction write
+///   (random ids compress little, and every byte written passes there), and LZ4-compressed
+///   below, where an old node's bulk lies.
 /// - Tables read key by key get a whole-key Bloom filter in their files (the tree's nodes
 ///   not in the last level's) and in their memtable (a transaction checks that its new ids
 ///   are free, which is a miss, and a miss otherwise searches the whole memtable and every
@@ -46,7 +46,10 @@ pub use idos_state::table::{Read, Table, Write, key};
 fn table_options(table: Table, cache: &rocksdb::Cache) -> Options {
     use rocksdb::DBCompressionType::{Lz4, None as Uncompressed};
     let mut options = Options::default();
-    if matches!(table, Table::Credentials | Table::Blocks) {
+    if matches!(
+        table,
+        Table::Credentials | Table::Blocks | Table::StateTreeNodes
+    ) {
         options.set_compression_type(Uncompressed);
     } else {
         options.set_compression_per_level(&[Uncompressed, Uncompressed, Lz4, Lz4, Lz4, Lz4, Lz4]);
