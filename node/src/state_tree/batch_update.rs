@@ -136,6 +136,12 @@ fn only_writes(changes: &[Change]) -> Vec<Change> {
         .collect()
 }
 
+/// Whether `a` and `b` share their first `depth` nibbles.
+fn same_path(a: &Hash, b: &Hash, depth: usize) -> bool {
+    let whole = depth / 2;
+    a[..whole] == b[..whole] && (depth.is_multiple_of(2) || a[whole] >> 4 == b[whole] >> 4)
+}
+
 /// The runs of `changes` that share their nibble at `depth`, with that nibble.
 fn groups(changes: &[Change], depth: usize) -> impl Iterator<Item = (usize, &[Change])> {
     let mut rest = changes;
@@ -179,6 +185,10 @@ impl<S: NodeSource> Batch<'_, S> {
         internal: &Internal,
         changes: &[Change],
     ) -> NodeResult<Subtree> {
+        if depth >= 64 {
+            // Distinct key hashes part within 64 nibbles: no internal node lies this deep.
+            return Err(damaged("an internal node below the deepest level".into()));
+        }
         let mut slots = internal
             .children
             .map(|c| c.map_or(Slot::Empty, Slot::Child));
@@ -252,6 +262,11 @@ impl<S: NodeSource> Batch<'_, S> {
         leaf: Leaf,
         changes: &[Change],
     ) -> NodeResult<Subtree> {
+        if let Some((first, _)) = changes.first()
+            && !same_path(&leaf.key_hash, first, depth)
+        {
+            return Err(damaged("a leaf lies off its key's path".into()));
+        }
         // The leaf's key and the changes' keys, in order, with their new values.
         let mut writes = Vec::with_capacity(changes.len() + 1);
         let mut kept = Some(leaf);
@@ -524,6 +539,42 @@ mod tests {
         assert!(model.is_empty());
         apply(&mut memory, &mut model, 6, &[(7, Some(7)), (35, Some(35))]);
         apply(&mut memory, &mut model, 7, &[(7, None)]);
+    }
+
+    #[test]
+    fn fail_a_damaged_tree_is_an_error_not_a_panic() {
+        let mut memory = Memory::default();
+        let mut model = BTreeMap::new();
+        let fill: Vec<(u64, Option<u64>)> = (0..40).map(|i| (i, Some(i))).collect();
+        apply(&mut memory, &mut model, 0, &[]);
+        apply(&mut memory, &mut model, 1, &fill);
+        let root = StoredKey::root(1);
+        let TreeNode::Internal(internal) = memory.node(&root).unwrap().unwrap() else {
+            panic!("40 keys make an internal root");
+        };
+        let (n, child) = (0..16)
+            .find_map(|n| internal.children[n].filter(|c| c.is_leaf()).map(|c| (n, c)))
+            .expect("a leaf under the root");
+        let leaf_key = StoredKey::new(child.version, &with_nibble([0; 32], 0, n), 1);
+        let change_there = |k: u64| nibble(&key(k), 0) == n;
+        let beside = (1_000..).find(|&k| change_there(k)).unwrap();
+        let changes = [(key(beside), Some([1; 32]))];
+        // A leaf whose key is not on its path.
+        let mut off_path = memory.rows.clone();
+        let stray = TreeNode::Leaf(Leaf {
+            key_hash: with_nibble([9; 32], 0, (n + 1) % 16),
+            value_hash: [2; 32],
+        });
+        off_path.insert(leaf_key, stray.encode(child.version));
+        let error = update(&Memory { rows: off_path }, 2, &changes).unwrap_err();
+        assert!(error.to_string().contains("off its key's path"), "{error}");
+        // A node that is missing, and a root that is.
+        let mut missing = memory.rows.clone();
+        missing.remove(&leaf_key);
+        let error = update(&Memory { rows: missing }, 2, &changes).unwrap_err();
+        assert!(error.to_string().contains("a node is missing"), "{error}");
+        let error = update(&Memory::default(), 2, &changes).unwrap_err();
+        assert!(error.to_string().contains("root of version 1"), "{error}");
     }
 
     proptest! {
