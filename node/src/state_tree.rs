@@ -31,7 +31,8 @@
 //! ([`PRUNE_PER_BLOCK`]), so a block's cost stays proportional to its own changes. What a node
 //! has pruned is node-local and never touches a root.
 
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+#[cfg(test)]
+use jmt::storage::NodeKey;
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
 use sha2::{Digest, Sha256};
 
@@ -45,8 +46,10 @@ pub const PRUNE_PER_BLOCK: usize = 4096;
 pub use idos_state::proof::key_hash;
 
 mod batch_update;
+mod jmt_reader;
 mod node_cache;
 mod stored_node;
+use jmt_reader::JmtReader;
 pub use node_cache::{CacheDelta, NODE_CACHE_BYTES, NodeCache};
 use stored_node::{StoredKey, TreeNode};
 
@@ -78,60 +81,6 @@ fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     bytes
 }
 
-/// Reads committed tree nodes for `jmt` (roots and proofs) through `R`. The tree holds
-/// values' hashes only: the one value a proof needs is the row's own, handed in as `value`.
-struct NodeReader<'a, R: Read + ?Sized> {
-    store: &'a R,
-    value: Option<(KeyHash, Vec<u8>)>,
-}
-
-impl<'a, R: Read + ?Sized> NodeReader<'a, R> {
-    fn nodes(store: &'a R) -> Self {
-        NodeReader { store, value: None }
-    }
-}
-
-impl<R: Read + ?Sized> TreeReader for NodeReader<'_, R> {
-    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let path = node_key.nibble_path();
-        let key_hash = path
-            .nibbles()
-            .enumerate()
-            .fold([0u8; 32], |path, (depth, n)| {
-                stored_node::with_nibble(path, depth, usize::from(u8::from(n)))
-            });
-        let key = StoredKey::new(node_key.version(), &key_hash, path.num_nibbles());
-        let Some(bytes) = self
-            .store
-            .get(Table::StateTreeNodes, key.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-        else {
-            return Ok(None);
-        };
-        let node = TreeNode::decode(&bytes, key.version())
-            .map_err(|e| anyhow::anyhow!("a stored tree node does not decode: {e}"))?;
-        let node: Node = borsh::from_slice(&node.jmt_bytes())
-            .map_err(|e| anyhow::anyhow!("a tree node does not convert: {e}"))?;
-        Ok(Some(node))
-    }
-
-    fn get_value_option(
-        &self,
-        _max_version: Version,
-        key_hash: KeyHash,
-    ) -> anyhow::Result<Option<OwnedValue>> {
-        Ok(self
-            .value
-            .as_ref()
-            .filter(|(k, _)| *k == key_hash)
-            .map(|(_, v)| v.clone()))
-    }
-
-    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
-        Ok(None)
-    }
-}
-
 /// The tree's part of a block: the root and the rows (`StateTreeNodes`, `StateTreeStale`) that
 /// store it, to commit with the block.
 #[derive(Debug)]
@@ -158,20 +107,30 @@ pub fn update<R: Read + ?Sized>(
         .iter()
         .filter(|(table, _, _)| table.is_state())
         .map(|(table, key, value)| (key_hash(table, key), value.map(<[u8]>::to_vec)));
-    let source = CachedNodes { store, cache };
+    let source = CachedNodes {
+        store,
+        cache: Some(cache),
+    };
     update_leaves(&source, version, set)
 }
 
-/// Committed nodes through the node cache, then the store (what it reads there is offered to
-/// the cache).
+/// Committed nodes through the node cache (if any), then the store (what it reads there is
+/// offered to the cache).
 struct CachedNodes<'a, R: Read + ?Sized> {
     store: &'a R,
-    cache: &'a NodeCache,
+    cache: Option<&'a NodeCache>,
+}
+
+impl<'a, R: Read + ?Sized> CachedNodes<'a, R> {
+    /// The store's nodes, no cache.
+    fn of(store: &'a R) -> Self {
+        CachedNodes { store, cache: None }
+    }
 }
 
 impl<R: Read + ?Sized> batch_update::NodeSource for CachedNodes<'_, R> {
     fn node(&self, key: &StoredKey) -> NodeResult<Option<TreeNode>> {
-        if let Some(internal) = self.cache.get(key) {
+        if let Some(internal) = self.cache.and_then(|c| c.get(key)) {
             return Ok(Some(TreeNode::Internal(internal)));
         }
         let Some(bytes) = self.store.get(Table::StateTreeNodes, key.as_bytes())? else {
@@ -179,7 +138,9 @@ impl<R: Read + ?Sized> batch_update::NodeSource for CachedNodes<'_, R> {
         };
         let node = TreeNode::decode(&bytes, key.version())
             .map_err(|e| tree_error("a stored node does not decode", e))?;
-        self.cache.offer(key, &node);
+        if let Some(cache) = self.cache {
+            cache.offer(key, &node);
+        }
         Ok(Some(node))
     }
 }
@@ -193,11 +154,11 @@ pub fn genesis_leaf() -> KeyHash {
 /// Version 0 of the tree: the genesis digest alone, before any row. Its rows also mark the
 /// data directory with the tree's storage layout ([`layout_is_current`]).
 pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpdate> {
-    let source = CachedNodes {
-        store,
-        cache: &NodeCache::new(0),
-    };
-    let mut update = update_leaves(&source, 0, [(genesis_leaf(), Some(digest.to_vec()))])?;
+    let mut update = update_leaves(
+        &CachedNodes::of(store),
+        0,
+        [(genesis_leaf(), Some(digest.to_vec()))],
+    )?;
     update
         .changes
         .put(Table::Meta, LAYOUT_KEY.to_vec(), LAYOUT.to_vec());
@@ -209,11 +170,12 @@ pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpd
 const LAYOUT_KEY: &[u8] = b"state_tree_layout";
 
 /// This node's layout: node keys are the version (big-endian), the path's length in nibbles
-/// and the path, two nibbles a byte; nodes are in the compact encoding of `stored_node`; the
-/// stale index holds one row per version. Layout 2 stored nodes in `jmt`'s Borsh; earlier
+/// and the path, two nibbles a byte; nodes are in the compact encoding of `stored_node`, a
+/// leaf below the root in its parent's row; the stale index holds one row per version.
+/// Layout 3 stored every leaf in a row of its own, layout 2 nodes in `jmt`'s Borsh; earlier
 /// nodes stored node keys in Borsh (version little-endian first) and, before that, a stale
 /// row per node, and wrote no layout row.
-const LAYOUT: &[u8] = b"3";
+const LAYOUT: &[u8] = b"4";
 
 /// Whether the state tree in `store` is stored in this node's layout.
 pub fn layout_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
@@ -299,7 +261,8 @@ fn stale_entries(row: &[u8]) -> NodeResult<Vec<&[u8]>> {
 
 /// The root at `version`, if the node still has it.
 pub fn root<R: Read + ?Sized>(store: &R, version: Version) -> NodeResult<Option<[u8; 32]>> {
-    let reader = NodeReader::nodes(store);
+    let source = CachedNodes::of(store);
+    let reader = JmtReader::new(&source, None);
     Sha256Jmt::new(&reader)
         .get_root_hash_option(version)
         .map(|root| root.map(|r| r.0))
@@ -326,10 +289,8 @@ pub fn prove<R: Read + ?Sized>(
 ) -> NodeResult<(Option<Vec<u8>>, jmt::proof::SparseMerkleProof<Sha256>)> {
     let hash = key_hash(table, key);
     let value = store.get(table, key)?;
-    let reader = NodeReader {
-        store,
-        value: value.clone().map(|v| (hash, v)),
-    };
+    let source = CachedNodes::of(store);
+    let reader = JmtReader::new(&source, value.clone().map(|v| (hash, v)));
     let (found, proof) = Sha256Jmt::new(&reader)
         .get_with_proof(hash, version)
         .map_err(|e| tree_error("proof", e))?;
@@ -538,10 +499,8 @@ mod tests {
         // Versions 5 and 6 still prove every row they hold.
         for version in [5u64, 6] {
             let key = key_hash(Table::Users, b"u1");
-            let reader = NodeReader {
-                store: &*store,
-                value: Some((key, version.to_be_bytes().to_vec())),
-            };
+            let source = CachedNodes::of(&*store);
+            let reader = JmtReader::new(&source, Some((key, version.to_be_bytes().to_vec())));
             let (_, proof) = Sha256Jmt::new(&reader)
                 .get_with_proof(key, version)
                 .unwrap();
@@ -602,13 +561,14 @@ mod tests {
         let (_d, store) = open();
         let rows = |value: &[u8]| {
             let mut block = Changes::default();
-            for i in 0..(PRUNE_PER_BLOCK as u32 + 500) {
+            // About one internal node for every three rows (a leaf has no row of its own).
+            for i in 0..(PRUNE_PER_BLOCK as u32 * 4) {
                 put(&mut block, Table::Users, &i.to_be_bytes(), value);
             }
             block
         };
         commit(&store, 1, rows(b"first"));
-        // Version 2 makes every leaf of version 1 stale, and more than a block prunes.
+        // Version 2 makes every internal node of version 1 stale, more than a block prunes.
         commit(&store, 2, rows(b"second"));
         commit(&store, 3, Changes::default());
         let stale_of_2 = 2u64.to_be_bytes();
@@ -733,7 +693,8 @@ mod tests {
             .iter()
             .map(|(table, key, value)| (key_hash(table, key), value.unwrap().to_vec()))
             .collect();
-        let reader = NodeReader::nodes(store);
+        let source = CachedNodes::of(store);
+        let reader = JmtReader::new(&source, None);
         let (_, batch) = Sha256Jmt::new(&reader)
             .batch_put_value_sets(vec![set], None, version)
             .unwrap();
@@ -837,8 +798,9 @@ mod tests {
     }
 
     #[test]
-    fn a_full_node_cache_starts_again_and_still_changes_no_root() {
-        // About 40 internal nodes' worth: the cache empties many times over the blocks.
+    fn a_full_node_cache_takes_no_more_and_still_changes_no_root() {
+        // About 40 internal nodes' worth: full after the first block, then as much room as
+        // each block's replaced nodes make.
         let (cached, plain) = cached_and_uncached(40 * 1_024);
         assert!(cached <= plain, "{cached} <= {plain}");
     }
@@ -912,6 +874,14 @@ mod tests {
     /// Stored rows: (key, value).
     type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 
+    /// The stored key whose bytes are `bytes`.
+    fn stored_key(bytes: &[u8]) -> StoredKey {
+        let version = u64::from_be_bytes(bytes[..8].try_into().unwrap());
+        let mut path = [0u8; 32];
+        path[..bytes.len() - 9].copy_from_slice(&bytes[9..]);
+        StoredKey::new(version, &path, usize::from(bytes[8]))
+    }
+
     /// `jmt`'s own batch update of `writes` over the committed tree: its root, its node rows
     /// (in `jmt`'s encoding) and its stale keys, in this node's stored form.
     fn jmt_batch(
@@ -919,7 +889,8 @@ mod tests {
         version: Version,
         writes: &[(KeyHash, Vec<u8>)],
     ) -> ([u8; 32], Rows, Vec<Vec<u8>>) {
-        let reader = NodeReader::nodes(store);
+        let source = CachedNodes::of(store);
+        let reader = JmtReader::new(&source, None);
         let (mut roots, batch) = Sha256Jmt::new(&reader)
             .batch_put_value_sets(vec![writes.to_vec()], None, version)
             .unwrap();
@@ -928,7 +899,9 @@ mod tests {
             .nodes()
             .iter()
             .map(|(k, n)| (node_key_bytes(k), borsh::to_vec(n).unwrap()))
-            .collect();
+            .collect::<Rows>();
+        let mut rows = rows;
+        rows.sort();
         let mut stale: Vec<Vec<u8>> = batch
             .stale_node_index_batch
             .iter()
@@ -977,15 +950,24 @@ mod tests {
             let (jmt_root, jmt_rows, jmt_stale) = jmt_batch(&store, version, &writes);
             let update = update(&*store, &cache, version, &block).unwrap();
             assert_eq!(update.root, jmt_root, "version {version}");
-            // Compared in `jmt`'s encoding.
-            let rows: Rows = update
-                .changes
-                .entries(Table::StateTreeNodes)
-                .map(|(k, v)| {
-                    let node = TreeNode::decode(v.unwrap(), version).unwrap();
-                    (k.to_vec(), node.jmt_bytes())
-                })
-                .collect();
+            // Compared in `jmt`'s encoding, each new leaf as the row `jmt` gives it.
+            let mut rows: Rows = Vec::new();
+            for (key, value) in update.changes.entries(Table::StateTreeNodes) {
+                let node = TreeNode::decode(value.unwrap(), version).unwrap();
+                rows.push((key.to_vec(), node.jmt_bytes()));
+                let TreeNode::Internal(internal) = node else {
+                    continue;
+                };
+                let parent = stored_key(key);
+                for (n, leaf) in &internal.leaves {
+                    let child = internal.children[usize::from(*n)].unwrap();
+                    if child.version == version {
+                        let key = parent.child(usize::from(*n), version);
+                        rows.push((key.as_bytes().to_vec(), TreeNode::Leaf(*leaf).jmt_bytes()));
+                    }
+                }
+            }
+            rows.sort();
             assert_eq!(rows.len(), jmt_rows.len(), "version {version}");
             assert!(rows == jmt_rows, "version {version}: the node rows differ");
             let stale_row = update
@@ -998,6 +980,11 @@ mod tests {
                 .unwrap()
                 .into_iter()
                 .map(<[u8]>::to_vec)
+                .collect();
+            // `jmt`'s stale nodes that have rows here (a leaf goes with its parent's row).
+            let jmt_stale: Vec<Vec<u8>> = jmt_stale
+                .into_iter()
+                .filter(|key| store.get(Table::StateTreeNodes, key).unwrap().is_some())
                 .collect();
             assert_eq!(stale, jmt_stale, "version {version}");
             block.absorb(update.changes);

@@ -3,14 +3,15 @@
 //! written. It makes the tree `jmt` makes (the shape is a function of the keys alone: a leaf
 //! sits at the shallowest depth where no other key shares its path, and no internal node has
 //! a lone leaf child); for a set of writes it writes exactly the nodes `jmt`'s batch update
-//! writes, which a test pins against `jmt` itself. A subtree a block does not change is not
-//! rewritten (a deletion of an absent key changes nothing).
+//! writes (a leaf below the root inside its parent's row), which a test pins against `jmt`
+//! itself. A subtree a block does not change is not rewritten (a deletion of an absent key
+//! changes nothing).
 //!
-//! Every node the new version no longer uses is reported stale, once: the nodes on each
-//! changed path, and a leaf that moves (up, when its last sibling goes; down, when a new key
-//! lands beside it).
+//! Every row the new version no longer uses is reported stale, once: the internal nodes on
+//! each changed path, and the old root. A leaf below the root has no row: it goes with its
+//! parent's.
 
-use super::stored_node::{Child, Hash, Internal, Leaf, StoredKey, TreeNode, nibble, with_nibble};
+use super::stored_node::{Child, Hash, Internal, Leaf, StoredKey, TreeNode, nibble};
 use crate::error::{NodeError, NodeResult};
 use jmt::Version;
 use std::sync::Arc;
@@ -52,8 +53,11 @@ enum Subtree {
 #[derive(Clone, Copy)]
 enum Slot {
     Empty,
-    Child(Child),
-    Leaf(Leaf),
+    /// An internal child: its entry.
+    Internal(Child),
+    /// A leaf child, and its entry when it keeps the one it had (else it is new at this
+    /// version, or moved here).
+    Leaf(Leaf, Option<Child>),
 }
 
 /// Applies `changes` (sorted by key hash, each key once) to the tree of `version - 1` (none
@@ -92,7 +96,7 @@ pub(crate) fn update(
                 batch.create(0, &writes)
             }
         }
-        Some((key, TreeNode::Leaf(leaf))) => batch.at_leaf(*key, 0, *leaf, changes)?,
+        Some((key, TreeNode::Leaf(leaf))) => batch.at_leaf(Some(*key), 0, *leaf, changes)?,
         Some((key, TreeNode::Internal(internal))) => {
             batch.at_internal(*key, 0, internal, changes)?
         }
@@ -189,25 +193,31 @@ impl<S: NodeSource> Batch<'_, S> {
             // Distinct key hashes part within 64 nibbles: no internal node lies this deep.
             return Err(damaged("an internal node below the deepest level".into()));
         }
-        let mut slots = internal
-            .children
-            .map(|c| c.map_or(Slot::Empty, Slot::Child));
+        let mut slots: [Slot; 16] = std::array::from_fn(|n| match internal.children[n] {
+            None => Slot::Empty,
+            Some(child) => match internal.leaf(n) {
+                Some(leaf) => Slot::Leaf(leaf, Some(child)),
+                None => Slot::Internal(child),
+            },
+        });
         let mut changed = false;
         for (n, group) in groups(changes, depth) {
-            let made = match internal.children[n] {
-                Some(child) => {
+            let made = match slots[n] {
+                Slot::Leaf(leaf, _) => self.at_leaf(None, depth + 1, leaf, group)?,
+                Slot::Internal(child) => {
                     let child_key = StoredKey::new(child.version, &group[0].0, depth + 1);
                     match self.read(&child_key)? {
-                        TreeNode::Leaf(leaf) => self.at_leaf(child_key, depth + 1, leaf, group)?,
                         TreeNode::Internal(node) => {
                             self.at_internal(child_key, depth + 1, &node, group)?
                         }
-                        TreeNode::Null => {
-                            return Err(damaged("an empty node below the root".into()));
+                        TreeNode::Leaf(_) | TreeNode::Null => {
+                            return Err(damaged(
+                                "an internal node's entry names a node that is not internal".into(),
+                            ));
                         }
                     }
                 }
-                None => {
+                Slot::Empty => {
                     let writes = only_writes(group);
                     if writes.is_empty() {
                         Subtree::Unchanged
@@ -219,8 +229,8 @@ impl<S: NodeSource> Batch<'_, S> {
             slots[n] = match made {
                 Subtree::Unchanged => continue,
                 Subtree::Empty => Slot::Empty,
-                Subtree::Leaf(leaf) => Slot::Leaf(leaf),
-                Subtree::Node(child) => Slot::Child(child),
+                Subtree::Leaf(leaf) => Slot::Leaf(leaf, None),
+                Subtree::Node(child) => Slot::Internal(child),
             };
             changed = true;
         }
@@ -228,36 +238,21 @@ impl<S: NodeSource> Batch<'_, S> {
             return Ok(Subtree::Unchanged);
         }
         self.stale.push(key);
-        let path = changes[0].0;
-        let mut left = slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !matches!(s, Slot::Empty));
+        let mut left = slots.iter().filter(|s| !matches!(s, Slot::Empty));
         match (left.next(), left.next()) {
             (None, _) => return Ok(Subtree::Empty),
-            // A lone leaf goes up to take this node's place.
-            (Some((_, Slot::Leaf(leaf))), None) => return Ok(Subtree::Leaf(*leaf)),
-            (Some((n, Slot::Child(child))), None) if child.is_leaf() => {
-                let leaf_key =
-                    StoredKey::new(child.version, &with_nibble(path, depth, n), depth + 1);
-                let TreeNode::Leaf(leaf) = self.read(&leaf_key)? else {
-                    return Err(damaged(
-                        "a leaf entry names a node that is not a leaf".into(),
-                    ));
-                };
-                self.stale.push(leaf_key);
-                return Ok(Subtree::Leaf(leaf));
-            }
+            // A lone leaf goes up to take this node's place (it has no row of its own).
+            (Some(Slot::Leaf(leaf, _)), None) => return Ok(Subtree::Leaf(*leaf)),
             _ => {}
         }
-        Ok(self.build(depth, &path, slots))
+        Ok(self.build(depth, &changes[0].0, slots))
     }
 
-    /// The committed leaf `leaf` (stored under `key`, at `depth`) with `changes` (all under
-    /// its position) applied.
+    /// The committed leaf `leaf` (at `depth`; stored under `row` if it is a root, else in its
+    /// parent's row) with `changes` (all under its position) applied.
     fn at_leaf(
         &mut self,
-        key: StoredKey,
+        row: Option<StoredKey>,
         depth: usize,
         leaf: Leaf,
         changes: &[Change],
@@ -292,7 +287,7 @@ impl<S: NodeSource> Batch<'_, S> {
         if let Some(kept_leaf) = kept {
             writes.push((kept_leaf.key_hash, Some(kept_leaf.value_hash)));
         }
-        self.stale.push(key);
+        self.stale.extend(row);
         Ok(if writes.is_empty() {
             Subtree::Empty
         } else {
@@ -311,8 +306,8 @@ impl<S: NodeSource> Batch<'_, S> {
         let mut slots = [Slot::Empty; 16];
         for (n, group) in groups(writes, depth) {
             slots[n] = match self.create(depth + 1, group) {
-                Subtree::Leaf(leaf) => Slot::Leaf(leaf),
-                Subtree::Node(child) => Slot::Child(child),
+                Subtree::Leaf(leaf) => Slot::Leaf(leaf, None),
+                Subtree::Node(child) => Slot::Internal(child),
                 Subtree::Unchanged | Subtree::Empty => unreachable!("a group is never empty"),
             };
         }
@@ -320,25 +315,26 @@ impl<S: NodeSource> Batch<'_, S> {
     }
 
     /// Stores the internal node at `depth` on `path` with `slots` (at least two children, or
-    /// one internal child), and its leaves not yet stored.
+    /// one internal child), its leaf children in its row.
     fn build(&mut self, depth: usize, path: &Hash, slots: [Slot; 16]) -> Subtree {
         let version = self.version;
-        let children = slots.map(|slot| match slot {
-            Slot::Empty => None,
-            Slot::Child(child) => Some(child),
-            Slot::Leaf(leaf) => {
-                self.written.push((
-                    StoredKey::new(version, &leaf.key_hash, depth + 1),
-                    TreeNode::Leaf(leaf),
-                ));
-                Some(Child {
-                    hash: leaf.hash(),
-                    version,
-                    leaf_count: None,
-                })
-            }
-        });
-        let internal = Internal { children };
+        let mut leaves = Vec::new();
+        let mut children = [None; 16];
+        for (n, slot) in slots.into_iter().enumerate() {
+            children[n] = match slot {
+                Slot::Empty => None,
+                Slot::Internal(child) => Some(child),
+                Slot::Leaf(leaf, kept) => {
+                    leaves.push((n as u8, leaf));
+                    Some(kept.unwrap_or_else(|| Child {
+                        hash: leaf.hash(),
+                        version,
+                        leaf_count: None,
+                    }))
+                }
+            };
+        }
+        let internal = Internal { children, leaves };
         let child = Child {
             hash: internal.hash(),
             version,
@@ -356,12 +352,13 @@ impl<S: NodeSource> Batch<'_, S> {
 mod tests {
     use std::collections::{BTreeMap, HashMap, HashSet};
 
-    use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-    use jmt::{KeyHash, OwnedValue, Sha256Jmt};
+    use jmt::{KeyHash, Sha256Jmt};
     use proptest::prelude::*;
     use sha2::{Digest, Sha256};
 
     use super::*;
+    use crate::state_tree::jmt_reader::JmtReader;
+    use crate::state_tree::stored_node::with_nibble;
 
     /// Committed nodes in memory, in their stored encoding.
     #[derive(Default)]
@@ -378,28 +375,6 @@ mod tests {
         }
     }
 
-    impl TreeReader for Memory {
-        fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
-            let path = key.nibble_path();
-            let at = path.nibbles().enumerate().fold([0u8; 32], |p, (d, n)| {
-                with_nibble(p, d, usize::from(u8::from(n)))
-            });
-            let key = StoredKey::new(key.version(), &at, path.num_nibbles());
-            Ok(self
-                .node(&key)
-                .unwrap()
-                .map(|node| borsh::from_slice(&node.jmt_bytes()).unwrap()))
-        }
-
-        fn get_value_option(&self, _: Version, _: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
-            Ok(None)
-        }
-
-        fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
-            Ok(None)
-        }
-    }
-
     impl Memory {
         fn commit(&mut self, version: Version, output: &Output) {
             for (key, node) in &output.written {
@@ -410,12 +385,12 @@ mod tests {
             }
         }
 
-        /// Every node key the tree of `version` uses, and its leaves.
+        /// Every row the tree of `version` uses, and its leaves.
         fn reachable(&self, version: Version) -> (HashSet<StoredKey>, BTreeMap<Hash, Hash>) {
             let mut keys = HashSet::new();
             let mut leaves = BTreeMap::new();
-            let mut todo = vec![(StoredKey::root(version), [0u8; 32])];
-            while let Some((key, path)) = todo.pop() {
+            let mut todo = vec![StoredKey::root(version)];
+            while let Some(key) = todo.pop() {
                 let node = self.node(&key).unwrap().expect("a used node is stored");
                 keys.insert(key);
                 match node {
@@ -424,11 +399,15 @@ mod tests {
                         leaves.insert(leaf.key_hash, leaf.value_hash);
                     }
                     TreeNode::Internal(internal) => {
-                        let depth = key.depth();
                         for (n, child) in internal.children.iter().enumerate() {
-                            if let Some(child) = child {
-                                let path = with_nibble(path, depth, n);
-                                todo.push((StoredKey::new(child.version, &path, depth + 1), path));
+                            let Some(child) = child else { continue };
+                            match internal.leaf(n) {
+                                Some(leaf) => {
+                                    assert!(child.is_leaf());
+                                    assert_eq!(child.hash, leaf.hash());
+                                    leaves.insert(leaf.key_hash, leaf.value_hash);
+                                }
+                                None => todo.push(key.child(n, child.version)),
                             }
                         }
                     }
@@ -472,7 +451,8 @@ mod tests {
         let changes: Vec<Change> = changes.into_iter().collect();
         let output = update(memory, version, &changes).unwrap();
         // `jmt` over the same committed tree reaches the same root.
-        let (jmt_root, _) = Sha256Jmt::new(&*memory)
+        let reader = JmtReader::new(&*memory, None);
+        let (jmt_root, _) = Sha256Jmt::new(&reader)
             .put_value_set(jmt_set, version)
             .unwrap();
         assert_eq!(output.root, jmt_root.0, "version {version}");
@@ -552,27 +532,42 @@ mod tests {
         let TreeNode::Internal(internal) = memory.node(&root).unwrap().unwrap() else {
             panic!("40 keys make an internal root");
         };
-        let (n, child) = (0..16)
-            .find_map(|n| internal.children[n].filter(|c| c.is_leaf()).map(|c| (n, c)))
-            .expect("a leaf under the root");
-        let leaf_key = StoredKey::new(child.version, &with_nibble([0; 32], 0, n), 1);
-        let change_there = |k: u64| nibble(&key(k), 0) == n;
-        let beside = (1_000..).find(|&k| change_there(k)).unwrap();
-        let changes = [(key(beside), Some([1; 32]))];
+        let change_at = |n: usize| {
+            let k = (1_000..).find(|&k| nibble(&key(k), 0) == n).unwrap();
+            [(key(k), Some([1; 32]))]
+        };
         // A leaf whose key is not on its path.
+        let (n, _) = internal.leaves[0];
+        let mut stray = (*internal).clone();
+        stray.leaves[0].1.key_hash = with_nibble([9; 32], 0, (usize::from(n) + 1) % 16);
         let mut off_path = memory.rows.clone();
-        let stray = TreeNode::Leaf(Leaf {
-            key_hash: with_nibble([9; 32], 0, (n + 1) % 16),
-            value_hash: [2; 32],
-        });
-        off_path.insert(leaf_key, stray.encode(child.version));
+        off_path.insert(root, TreeNode::Internal(Arc::new(stray)).encode(1));
+        let changes = change_at(usize::from(n));
         let error = update(&Memory { rows: off_path }, 2, &changes).unwrap_err();
         assert!(error.to_string().contains("off its key's path"), "{error}");
-        // A node that is missing, and a root that is.
+        // An internal child that is missing, or is not internal.
+        let (n, child) = (0..16)
+            .find_map(|n| {
+                internal.children[n]
+                    .filter(|c| !c.is_leaf())
+                    .map(|c| (n, c))
+            })
+            .expect("an internal node under the root");
+        let child_key = root.child(n, child.version);
+        let changes = change_at(n);
         let mut missing = memory.rows.clone();
-        missing.remove(&leaf_key);
+        missing.remove(&child_key);
         let error = update(&Memory { rows: missing }, 2, &changes).unwrap_err();
         assert!(error.to_string().contains("a node is missing"), "{error}");
+        let mut not_internal = memory.rows.clone();
+        let leaf = TreeNode::Leaf(Leaf {
+            key_hash: changes[0].0,
+            value_hash: [3; 32],
+        });
+        not_internal.insert(child_key, leaf.encode(child.version));
+        let error = update(&Memory { rows: not_internal }, 2, &changes).unwrap_err();
+        assert!(error.to_string().contains("not internal"), "{error}");
+        // A root that is missing.
         let error = update(&Memory::default(), 2, &changes).unwrap_err();
         assert!(error.to_string().contains("root of version 1"), "{error}");
     }

@@ -13,7 +13,7 @@
 //! from the store, and leave when a committed block replaces them, so the cache holds about
 //! the latest version's upper levels (69,905 nodes at most). The cache changes speed only, never
 //! a root: a node that restarts with it empty reaches the same app hash. Bounded in bytes:
-//! should it fill up all the same, it starts again empty. Only the tree's update reads
+//! full, it keeps what it holds and takes nothing more until blocks replace some of it. Only the tree's update reads
 //! through it; roots and proofs read the store, so a pruned version is never served from
 //! memory.
 
@@ -29,9 +29,14 @@ pub const MAX_DEPTH: usize = 4;
 /// more than about 10^6 keys; a third of that at 10^5), with room to spare.
 pub const NODE_CACHE_BYTES: usize = 96 << 20;
 
-/// What one entry costs: the map's entry (key and pointer, about 64 bytes with the map's
-/// spare room) and the shared node (its 16 slots and the counts of its `Arc`).
+/// What one entry costs besides its leaves: the map's entry (key and pointer, about 64 bytes
+/// with the map's spare room) and the shared node (its 16 slots and the counts of its `Arc`).
 const ENTRY_BYTES: usize = 64 + 16 + std::mem::size_of::<Internal>();
+
+/// What one entry costs.
+fn cost(node: &Internal) -> usize {
+    ENTRY_BYTES + node.leaves.capacity() * std::mem::size_of::<(u8, super::stored_node::Leaf)>()
+}
 
 /// What one block changes in the cache once it is committed ([`NodeCache::committed`]): the
 /// upper-level nodes it wrote, and the keys of those it made stale.
@@ -97,17 +102,14 @@ impl NodeCache {
     }
 
     fn insert(&self, inner: &mut Inner, key: StoredKey, node: Arc<Internal>) {
-        let cost = ENTRY_BYTES;
-        if cost > self.budget {
+        let cost = cost(&node);
+        if inner.bytes + cost > self.budget {
+            // Full: what is cached stays (each block's stale nodes leave and make room).
             return;
         }
-        if inner.bytes + cost > self.budget {
-            inner.nodes.clear();
-            inner.bytes = 0;
-        }
         inner.bytes += cost;
-        if inner.nodes.insert(key, node).is_some() {
-            inner.bytes -= ENTRY_BYTES;
+        if let Some(old) = inner.nodes.insert(key, node) {
+            inner.bytes -= self::cost(&old);
         }
     }
 
@@ -120,8 +122,8 @@ impl NodeCache {
         }
         let mut inner = self.lock();
         for key in &delta.stale {
-            if inner.nodes.remove(key).is_some() {
-                inner.bytes -= ENTRY_BYTES;
+            if let Some(old) = inner.nodes.remove(key) {
+                inner.bytes -= cost(&old);
             }
         }
         for (key, node) in delta.nodes {

@@ -3,13 +3,15 @@
 //! hash by `jmt`'s rules, and `jmt`'s Borsh encoding of it (how `jmt` reads a node for a root
 //! or a proof). Equality with `jmt`'s encoding and hashes is pinned by tests against `jmt`.
 //!
-//! The stored encoding is compact, since every byte of a node passes through the write-ahead
-//! log, the memtable, a flush and compactions, and a block rewrites the tree's upper levels:
-//! an internal node holds a bitmap of its children and one of its leaf children, then each
-//! child's hash, its version as the distance back from the node's own (LEB128: recent
-//! children take a byte or two instead of eight) and, for an internal child, its leaf count
-//! (LEB128). About a quarter smaller than `jmt`'s Borsh, which spends nine bytes on every
-//! count and version and a byte on every empty slot.
+//! The stored encoding is compact, since every row and every byte of a node passes through
+//! the write-ahead log, the memtable, a flush and compactions, and a block rewrites most of
+//! the tree's upper levels. An internal node holds a bitmap of its children and one of its
+//! leaf children, then each child in order: a leaf child's key hash and value hash (the leaf
+//! itself: a leaf below the root has no row of its own, so a changed leaf costs its parent's
+//! row only, which changes anyway, instead of a row more), an internal child's hash and leaf
+//! count (LEB128); and for both, the child's version as the distance back from the node's own
+//! (LEB128: recent children take a byte or two instead of eight). Only a root may be a leaf
+//! row (a tree of one key).
 
 use std::sync::Arc;
 
@@ -68,6 +70,20 @@ impl StoredKey {
     /// The node's depth in nibbles.
     pub(crate) fn depth(&self) -> usize {
         usize::from(self.bytes[8])
+    }
+
+    /// The node's path: a key hash whose first [`StoredKey::depth`] nibbles are the path.
+    pub(crate) fn path(&self) -> Hash {
+        let packed = &self.bytes[9..usize::from(self.len)];
+        let mut path = [0u8; 32];
+        path[..packed.len()].copy_from_slice(packed);
+        path
+    }
+
+    /// The key of this node's child `n`, stored at `version`.
+    pub(crate) fn child(&self, n: usize, version: Version) -> StoredKey {
+        let depth = self.depth();
+        StoredKey::new(version, &with_nibble(self.path(), depth, n), depth + 1)
     }
 
     /// The node's version.
@@ -138,13 +154,23 @@ impl Child {
     }
 }
 
-/// An internal node: up to 16 children, by nibble.
+/// An internal node: up to 16 children, by nibble, and the content of its leaf children.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Internal {
     pub(crate) children: [Option<Child>; 16],
+    /// The leaf children, by nibble, in nibble order.
+    pub(crate) leaves: Vec<(u8, Leaf)>,
 }
 
 impl Internal {
+    /// The leaf child at nibble `n`, if that child is a leaf.
+    pub(crate) fn leaf(&self, n: usize) -> Option<Leaf> {
+        self.leaves
+            .iter()
+            .find(|(at, _)| usize::from(*at) == n)
+            .map(|(_, leaf)| *leaf)
+    }
+
     /// The leaves under this node.
     pub(crate) fn leaf_count(&self) -> u64 {
         self.children.iter().flatten().map(Child::leaves).sum()
@@ -223,16 +249,25 @@ impl TreeNode {
             TreeNode::Null => vec![NULL_TAG],
             TreeNode::Leaf(leaf) => leaf_bytes(leaf),
             TreeNode::Internal(internal) => {
-                let mut bytes = Vec::with_capacity(5 + internal.child_count() * 38);
+                let mut bytes = Vec::with_capacity(5 + internal.child_count() * 40);
                 bytes.push(INTERNAL_TAG);
                 let (exists, leaves) = internal.bitmaps();
                 bytes.extend(exists.to_be_bytes());
                 bytes.extend(leaves.to_be_bytes());
-                for child in internal.children.iter().flatten() {
-                    bytes.extend(child.hash);
-                    push_varint(&mut bytes, version - child.version);
-                    if let Some(count) = child.leaf_count {
-                        push_varint(&mut bytes, count);
+                for (n, child) in internal.children.iter().enumerate() {
+                    let Some(child) = child else { continue };
+                    match (child.leaf_count, internal.leaf(n)) {
+                        (None, Some(leaf)) => {
+                            bytes.extend(leaf.key_hash);
+                            bytes.extend(leaf.value_hash);
+                            push_varint(&mut bytes, version - child.version);
+                        }
+                        (Some(count), None) => {
+                            bytes.extend(child.hash);
+                            push_varint(&mut bytes, version - child.version);
+                            push_varint(&mut bytes, count);
+                        }
+                        _ => unreachable!("a leaf child's content is kept with it"),
                     }
                 }
                 bytes
@@ -257,19 +292,31 @@ impl TreeNode {
                     return Err("the child bitmaps disagree");
                 }
                 let mut children = [None; 16];
+                let mut leaf_children = Vec::with_capacity(leaves.count_ones() as usize);
                 for (i, child) in children.iter_mut().enumerate() {
                     if exists & (1 << i) == 0 {
                         continue;
                     }
-                    let hash = input.hash()?;
+                    let is_leaf = leaves & (1 << i) != 0;
+                    let (hash, leaf) = if is_leaf {
+                        let leaf = Leaf {
+                            key_hash: input.hash()?,
+                            value_hash: input.hash()?,
+                        };
+                        (leaf.hash(), Some(leaf))
+                    } else {
+                        (input.hash()?, None)
+                    };
                     let back = input.varint()?;
                     let version = version
                         .checked_sub(back)
                         .ok_or("a child is older than version 0")?;
-                    let leaf_count = if leaves & (1 << i) == 0 {
-                        Some(input.varint()?)
-                    } else {
-                        None
+                    let leaf_count = match leaf {
+                        Some(leaf) => {
+                            leaf_children.push((i as u8, leaf));
+                            None
+                        }
+                        None => Some(input.varint()?),
                     };
                     *child = Some(Child {
                         hash,
@@ -277,7 +324,10 @@ impl TreeNode {
                         leaf_count,
                     });
                 }
-                TreeNode::Internal(Arc::new(Internal { children }))
+                TreeNode::Internal(Arc::new(Internal {
+                    children,
+                    leaves: leaf_children,
+                }))
             }
             _ => return Err("an unknown node tag"),
         };
@@ -401,12 +451,31 @@ mod tests {
 
     /// An internal node with leaf and internal children, old and new, counts small and huge.
     fn sample(version: Version) -> Internal {
+        let first = Leaf {
+            key_hash: [5; 32],
+            value_hash: [6; 32],
+        };
+        let last = Leaf {
+            key_hash: [7; 32],
+            value_hash: [8; 32],
+        };
         let mut children = [None; 16];
-        children[0] = Some(child(1, version, None));
+        children[0] = Some(Child {
+            hash: first.hash(),
+            version,
+            leaf_count: None,
+        });
         children[3] = Some(child(2, 0, Some(2)));
         children[9] = Some(child(3, version.saturating_sub(300), Some(u64::MAX / 3)));
-        children[15] = Some(child(4, version.saturating_sub(1), None));
-        Internal { children }
+        children[15] = Some(Child {
+            hash: last.hash(),
+            version: version.saturating_sub(1),
+            leaf_count: None,
+        });
+        Internal {
+            children,
+            leaves: vec![(0, first), (15, last)],
+        }
     }
 
     #[test]
@@ -428,6 +497,7 @@ mod tests {
         // The compact form is what makes it worth having.
         let full = Internal {
             children: std::array::from_fn(|i| Some(child(i as u8, version - 5, Some(40)))),
+            leaves: Vec::new(),
         };
         let node = TreeNode::Internal(Arc::new(full));
         assert!(node.encode(version).len() * 4 < node.jmt_bytes().len() * 3);
@@ -484,7 +554,7 @@ mod tests {
             Err("a child is older than version 0")
         );
         // A number past 64 bits.
-        let mut long = vec![INTERNAL_TAG, 0, 1, 0, 1];
+        let mut long = vec![INTERNAL_TAG, 0, 1, 0, 0];
         long.extend([0u8; 32]);
         long.extend([0xFF; 9]);
         long.push(0x02);
