@@ -33,7 +33,7 @@
 
 #[cfg(test)]
 use jmt::storage::NodeKey;
-use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
+use jmt::{KeyHash, Sha256Jmt, Version};
 use sha2::{Digest, Sha256};
 
 use crate::error::{NodeError, NodeResult};
@@ -106,7 +106,7 @@ pub fn update<R: Read + ?Sized>(
     let set = block
         .iter()
         .filter(|(table, _, _)| table.is_state())
-        .map(|(table, key, value)| (key_hash(table, key), value.map(<[u8]>::to_vec)));
+        .map(|(table, key, value)| (key_hash(table, key).0, value.map(value_hash)));
     let source = CachedNodes {
         store,
         cache: Some(cache),
@@ -157,7 +157,7 @@ pub fn genesis<R: Read + ?Sized>(store: &R, digest: &[u8]) -> NodeResult<TreeUpd
     let mut update = update_leaves(
         &CachedNodes::of(store),
         0,
-        [(genesis_leaf(), Some(digest.to_vec()))],
+        [(genesis_leaf().0, Some(value_hash(digest)))],
     )?;
     update
         .changes
@@ -182,15 +182,17 @@ pub fn layout_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
     Ok(store.get(Table::Meta, LAYOUT_KEY)?.as_deref() == Some(LAYOUT))
 }
 
+/// A value's hash in its leaf.
+fn value_hash(value: &[u8]) -> [u8; 32] {
+    Sha256::digest(value).into()
+}
+
 fn update_leaves(
     source: &impl batch_update::NodeSource,
     version: Version,
-    set: impl IntoIterator<Item = (KeyHash, Option<OwnedValue>)>,
+    set: impl IntoIterator<Item = batch_update::Change>,
 ) -> NodeResult<TreeUpdate> {
-    let mut changes: Vec<batch_update::Change> = set
-        .into_iter()
-        .map(|(key, value)| (key.0, value.map(|v| Sha256::digest(v).into())))
-        .collect();
+    let mut changes: Vec<batch_update::Change> = set.into_iter().collect();
     // Each key once, the last change winning (a block's changes hold each row once).
     changes.reverse();
     changes.sort_by_key(|c| c.0);
@@ -689,7 +691,7 @@ mod tests {
 
     /// The keys of the nodes `update` writes for `block` at `version`.
     fn update_nodes(store: &Store, version: Version, block: &Changes) -> Vec<NodeKey> {
-        let set: Vec<(KeyHash, OwnedValue)> = block
+        let set: Vec<(KeyHash, jmt::OwnedValue)> = block
             .iter()
             .map(|(table, key, value)| (key_hash(table, key), value.unwrap().to_vec()))
             .collect();
