@@ -59,28 +59,6 @@ fn tree_error(what: &str, e: impl std::fmt::Display) -> NodeError {
     NodeError::corrupt(format!("state tree ({what})"), e)
 }
 
-/// The stored key of `jmt`'s `key` (the tests compare with what `jmt` makes).
-#[cfg(test)]
-fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
-    let path = key.nibble_path();
-    let nibbles = path.num_nibbles();
-    let mut bytes = Vec::with_capacity(9 + nibbles.div_ceil(2));
-    bytes.extend(key.version().to_be_bytes());
-    bytes.push(u8::try_from(nibbles).expect("a key hash has 64 nibbles"));
-    let mut high = None;
-    for nibble in path.nibbles() {
-        let nibble = u8::from(nibble);
-        match high.take() {
-            None => high = Some(nibble),
-            Some(h) => bytes.push(h << 4 | nibble),
-        }
-    }
-    if let Some(h) = high {
-        bytes.push(h << 4);
-    }
-    bytes
-}
-
 /// The tree's part of a block: the root and the rows (`StateTreeNodes`, `StateTreeStale`) that
 /// store it, to commit with the block.
 #[derive(Debug)]
@@ -271,15 +249,6 @@ pub fn root<R: Read + ?Sized>(store: &R, version: Version) -> NodeResult<Option<
         .map_err(|e| tree_error("reading a root", e))
 }
 
-/// The stored key of the root at `version`: [`node_key_bytes`] of `NodeKey {version,
-/// nibble_path: empty}` (the version, big-endian, and a path of 0 nibbles; `jmt` keeps that
-/// constructor private). Pinned by `roots_are_stored_under_the_key_pruning_deletes`.
-fn root_key_bytes(version: Version) -> Vec<u8> {
-    let mut key = version.to_be_bytes().to_vec();
-    key.push(0);
-    key
-}
-
 /// The row `(table, key)` of the latest committed state (`version`, which must be the latest:
 /// the value comes from the row itself) and the proof of its presence or absence against the
 /// root of `version`.
@@ -335,7 +304,10 @@ pub fn prune<R: Read + ?Sized>(
     let mut changes = Changes::default();
     let keep_from = latest.saturating_sub(retention.max(1)) + 1;
     if let Some(dropped) = keep_from.checked_sub(1) {
-        changes.delete(Table::StateTreeNodes, root_key_bytes(dropped));
+        changes.delete(
+            Table::StateTreeNodes,
+            StoredKey::root(dropped).as_bytes().to_vec(),
+        );
     }
     let mut budget = PRUNE_PER_BLOCK;
     let mut next_from = from.to_vec();
@@ -680,12 +652,15 @@ mod tests {
         assert!(keys.iter().any(|k| k.nibble_path().num_nibbles() >= 3));
         keys.sort();
         keys.dedup();
-        let stored: Vec<Vec<u8>> = keys.iter().map(node_key_bytes).collect();
+        let stored: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| StoredKey::of_jmt(k).as_bytes().to_vec())
+            .collect();
         assert!(
             stored.windows(2).all(|w| w[0] < w[1]),
             "the bytes keep the nodes' order, so no two are equal"
         );
-        assert_eq!(node_key_bytes(&keys[0])[..8], 1u64.to_be_bytes());
+        assert_eq!(StoredKey::of_jmt(&keys[0]).version(), 1);
         assert!(keys.iter().any(|k| k.version() == 256));
     }
 
@@ -728,7 +703,7 @@ mod tests {
         commit(&store, 1, block);
         for version in [0, 1] {
             let stored = store
-                .get(Table::StateTreeNodes, &root_key_bytes(version))
+                .get(Table::StateTreeNodes, StoredKey::root(version).as_bytes())
                 .unwrap()
                 .expect("a root under the key");
             let node = TreeNode::decode(&stored, version).unwrap();
@@ -737,7 +712,7 @@ mod tests {
         }
         assert!(
             store
-                .get(Table::StateTreeNodes, &root_key_bytes(2))
+                .get(Table::StateTreeNodes, StoredKey::root(2).as_bytes())
                 .unwrap()
                 .is_none()
         );
@@ -896,18 +871,22 @@ mod tests {
         let (mut roots, batch) = Sha256Jmt::new(&reader)
             .batch_put_value_sets(vec![writes.to_vec()], None, version)
             .unwrap();
-        let rows = batch
+        let mut rows: Rows = batch
             .node_batch
             .nodes()
             .iter()
-            .map(|(k, n)| (node_key_bytes(k), borsh::to_vec(n).unwrap()))
-            .collect::<Rows>();
-        let mut rows = rows;
+            .map(|(k, n)| {
+                (
+                    StoredKey::of_jmt(k).as_bytes().to_vec(),
+                    borsh::to_vec(n).unwrap(),
+                )
+            })
+            .collect();
         rows.sort();
         let mut stale: Vec<Vec<u8>> = batch
             .stale_node_index_batch
             .iter()
-            .map(|s| node_key_bytes(&s.node_key))
+            .map(|s| StoredKey::of_jmt(&s.node_key).as_bytes().to_vec())
             .collect();
         stale.sort();
         (roots.pop().unwrap().0, rows, stale)

@@ -32,7 +32,7 @@ pub(crate) struct Output {
     pub(crate) root: Hash,
     /// The nodes to store.
     pub(crate) written: Vec<(StoredKey, TreeNode)>,
-    /// The keys of the nodes this version no longer uses.
+    /// The keys of the rows this version no longer uses.
     pub(crate) stale: Vec<StoredKey>,
 }
 
@@ -88,14 +88,7 @@ pub(crate) fn update(
     let made = match &old_root {
         // An empty tree (its root is not stale: pruning deletes each version's root when the
         // version leaves the retention).
-        None | Some((_, TreeNode::Null)) => {
-            let writes = only_writes(changes);
-            if writes.is_empty() {
-                Subtree::Unchanged
-            } else {
-                batch.create(0, &writes)
-            }
-        }
+        None | Some((_, TreeNode::Null)) => batch.create_from(0, changes),
         Some((key, TreeNode::Leaf(leaf))) => batch.at_leaf(Some(*key), 0, *leaf, changes)?,
         Some((key, TreeNode::Internal(internal))) => {
             batch.at_internal(*key, 0, internal, changes)?
@@ -132,14 +125,6 @@ fn damaged(what: String) -> NodeError {
     NodeError::corrupt("state tree (update)".to_string(), what)
 }
 
-fn only_writes(changes: &[Change]) -> Vec<Change> {
-    changes
-        .iter()
-        .filter(|(_, v)| v.is_some())
-        .copied()
-        .collect()
-}
-
 /// Whether `a` and `b` share their first `depth` nibbles.
 fn same_path(a: &Hash, b: &Hash, depth: usize) -> bool {
     let whole = depth / 2;
@@ -174,7 +159,7 @@ impl<S: NodeSource> Batch<'_, S> {
         self.source.node(key)?.ok_or_else(|| {
             damaged(format!(
                 "a node is missing (version {}, depth {})",
-                u64::from_be_bytes(key.as_bytes()[..8].try_into().expect("8 bytes")),
+                key.version(),
                 key.depth()
             ))
         })
@@ -217,14 +202,7 @@ impl<S: NodeSource> Batch<'_, S> {
                         }
                     }
                 }
-                Slot::Empty => {
-                    let writes = only_writes(group);
-                    if writes.is_empty() {
-                        Subtree::Unchanged
-                    } else {
-                        self.create(depth + 1, &writes)
-                    }
-                }
+                Slot::Empty => self.create_from(depth + 1, group),
             };
             slots[n] = match made {
                 Subtree::Unchanged => continue,
@@ -293,6 +271,26 @@ impl<S: NodeSource> Batch<'_, S> {
         } else {
             self.create(depth, &writes)
         })
+    }
+
+    /// A new subtree at `depth` holding the writes among `changes` (deletions there delete
+    /// what is absent); `Unchanged` if there are none.
+    fn create_from(&mut self, depth: usize, changes: &[Change]) -> Subtree {
+        if changes.iter().all(|(_, value)| value.is_some()) {
+            return match changes {
+                [] => Subtree::Unchanged,
+                writes => self.create(depth, writes),
+            };
+        }
+        let writes: Vec<Change> = changes
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .copied()
+            .collect();
+        match writes.as_slice() {
+            [] => Subtree::Unchanged,
+            writes => self.create(depth, writes),
+        }
     }
 
     /// A new subtree at `depth` holding `writes` (at least one; values all present).

@@ -10,7 +10,7 @@ use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
 
 use super::batch_update::NodeSource;
-use super::stored_node::{Leaf, StoredKey, TreeNode, with_nibble};
+use super::stored_node::{Leaf, StoredKey, TreeNode};
 
 /// `jmt`'s view of the nodes in `S`. The tree holds values' hashes only: the one value a proof
 /// needs is the row's own, handed in as `value`.
@@ -39,14 +39,7 @@ fn to_jmt(node: &TreeNode) -> anyhow::Result<Node> {
 
 impl<S: NodeSource + ?Sized> TreeReader for JmtReader<'_, S> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let path = node_key.nibble_path();
-        let at = path
-            .nibbles()
-            .enumerate()
-            .fold([0u8; 32], |at, (depth, n)| {
-                with_nibble(at, depth, usize::from(u8::from(n)))
-            });
-        let key = StoredKey::new(node_key.version(), &at, path.num_nibbles());
+        let key = StoredKey::of_jmt(node_key);
         if let Some(leaf) = self.leaves.borrow().get(&key) {
             return to_jmt(&TreeNode::Leaf(*leaf)).map(Some);
         }

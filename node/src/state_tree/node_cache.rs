@@ -1,21 +1,20 @@
 //! Decoded state-tree nodes of recent versions, kept in memory so that a block's tree update
 //! does not read and decode from RocksDB the nodes the previous blocks wrote. Only the upper
 //! levels' internal nodes ([`MAX_DEPTH`]): a block rewrites most of them and the next reads
-//! them again, while a deeper node or a leaf is seldom read before it is replaced. Depth 4
-//! is the one level too many to keep for a small tree and the level whose reads cost most
-//! in a large one: a block of 9,000 changes over 10^5 keys reads a third as many nodes from
-//! RocksDB with it, and its update takes about a quarter less time (`cargo bench --bench
-//! tree_update`).
+//! them again, while a deeper node is seldom read before it is replaced. With depth 4 kept
+//! too, a block of 9,000 changes over 10^5 keys read a third as many nodes from RocksDB and
+//! its update took about a quarter less time (`cargo bench --bench tree_update`, measured
+//! when leaves still had rows of their own).
 //!
 //! Exact, never a guess: a node's key names its version and path, and a key is written once
 //! with one content (the tree's update is deterministic), so a cached node is the stored one.
 //! Nodes enter only once their block is committed ([`NodeCache::committed`]) or when read
 //! from the store, and leave when a committed block replaces them, so the cache holds about
-//! the latest version's upper levels (69,905 nodes at most). The cache changes speed only, never
-//! a root: a node that restarts with it empty reaches the same app hash. Bounded in bytes:
-//! full, it keeps what it holds and takes nothing more until blocks replace some of it. Only the tree's update reads
-//! through it; roots and proofs read the store, so a pruned version is never served from
-//! memory.
+//! the latest version's upper levels (69,905 nodes at most). The cache changes speed only,
+//! never a root: a node that restarts with it empty reaches the same app hash. Bounded in
+//! bytes: full, it keeps what it holds and takes nothing more until blocks replace some of
+//! it. Only the tree's update reads through it; roots and proofs read the store, so a pruned
+//! version is never served from memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -103,14 +102,14 @@ impl NodeCache {
     }
 
     fn insert(&self, inner: &mut Inner, key: StoredKey, node: Arc<Internal>) {
-        let cost = cost(&node);
-        if inner.bytes + cost > self.budget {
+        let added = cost(&node);
+        if inner.bytes + added > self.budget {
             // Full: what is cached stays (each block's stale nodes leave and make room).
             return;
         }
-        inner.bytes += cost;
+        inner.bytes += added;
         if let Some(old) = inner.nodes.insert(key, node) {
-            inner.bytes -= self::cost(&old);
+            inner.bytes -= cost(&old);
         }
     }
 
