@@ -46,12 +46,13 @@ pub const PRUNE_PER_BLOCK: usize = 4096;
 pub use idos_state::proof::key_hash;
 
 mod batch_update;
+mod delta_rows;
 mod jmt_reader;
 mod node_cache;
 mod stored_node;
 use jmt_reader::JmtReader;
 pub use node_cache::{CacheDelta, NODE_CACHE_BYTES, NodeCache};
-use stored_node::{StoredKey, TreeNode};
+use stored_node::{Base, StoredKey, TreeNode};
 
 /// A tree that cannot be read or updated: a node is missing or does not decode (the data
 /// directory is damaged).
@@ -114,13 +115,34 @@ impl<R: Read + ?Sized> batch_update::NodeSource for CachedNodes<'_, R> {
         let Some(bytes) = self.store.get(Table::StateTreeNodes, key.as_bytes())? else {
             return Ok(None);
         };
-        let node = TreeNode::decode(&bytes, key.version())
-            .map_err(|e| tree_error("a stored node does not decode", e))?;
+        let node = decode_row(self.store, key, &bytes)?;
         if let Some(cache) = self.cache {
             cache.offer(key, &node);
         }
         Ok(Some(node))
     }
+}
+
+/// The node stored as `bytes` under `key`, a delta row completed with its base from `store`.
+fn decode_row<R: Read + ?Sized>(store: &R, key: &StoredKey, bytes: &[u8]) -> NodeResult<TreeNode> {
+    let undecodable = |e| tree_error("a stored node does not decode", e);
+    let Some(version) = TreeNode::base_version(bytes, key.version()).map_err(undecodable)? else {
+        return TreeNode::decode(bytes, key.version()).map_err(undecodable);
+    };
+    let base = store
+        .get(Table::StateTreeNodes, key.at_version(version).as_bytes())?
+        .ok_or_else(|| tree_error("a delta row's base", "the row is missing"))?;
+    let TreeNode::Internal(base) = TreeNode::decode(&base, version).map_err(undecodable)? else {
+        return Err(tree_error(
+            "a delta row's base",
+            "the row is not an internal node",
+        ));
+    };
+    let base = Base {
+        version,
+        node: base,
+    };
+    TreeNode::decode_on(bytes, key.version(), base).map_err(undecodable)
 }
 
 /// The leaf under which the genesis digest sits in every version of the tree, so the app hash
@@ -149,11 +171,12 @@ const LAYOUT_KEY: &[u8] = b"state_tree_layout";
 
 /// This node's layout: node keys are the version (big-endian), the path's length in nibbles
 /// and the path, two nibbles a byte; nodes are in the compact encoding of `stored_node`, a
-/// leaf below the root in its parent's row; the stale index holds one row per version.
-/// Layout 3 stored every leaf in a row of its own, layout 2 nodes in `jmt`'s Borsh; earlier
+/// leaf below the root in its parent's row, upper nodes often as delta rows on an earlier
+/// whole row (`delta_rows`); the stale index holds one row per version. Layout 4 stored every
+/// node whole, layout 3 every leaf in a row of its own, layout 2 nodes in `jmt`'s Borsh; earlier
 /// nodes stored node keys in Borsh (version little-endian first) and, before that, a stale
 /// row per node, and wrote no layout row.
-const LAYOUT: &[u8] = b"4";
+const LAYOUT: &[u8] = b"5";
 
 /// Whether the state tree in `store` is stored in this node's layout.
 pub fn layout_is_current<R: Read + ?Sized>(store: &R) -> NodeResult<bool> {
@@ -175,8 +198,18 @@ fn update_leaves(
     changes.reverse();
     changes.sort_by_key(|c| c.0);
     changes.dedup_by(|later, earlier| later.0 == earlier.0);
-    let output = batch_update::update(source, version, &changes)?;
-    let mut cache = CacheDelta::default();
+    let mut output = batch_update::update(source, version, &changes)?;
+    let mut cache = CacheDelta {
+        // What the cache lets go of: every node replaced, a delta row's base or not.
+        stale: output
+            .stale
+            .iter()
+            .filter(|key| NodeCache::at_kept_depth(key))
+            .copied()
+            .collect(),
+        ..CacheDelta::default()
+    };
+    delta_rows::choose(source, &mut output.written, &mut output.stale)?;
     let mut rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(output.written.len());
     for (key, node) in output.written {
         rows.push((key.as_bytes().to_vec(), node.encode(version)));
@@ -201,11 +234,6 @@ fn update_leaves(
         }
         tree_changes.put(Table::StateTreeStale, version.to_be_bytes().to_vec(), row);
     }
-    cache.stale = output
-        .stale
-        .into_iter()
-        .filter(NodeCache::at_kept_depth)
-        .collect();
     Ok(TreeUpdate {
         root: output.root,
         changes: tree_changes,
@@ -350,6 +378,8 @@ pub fn prune<R: Read + ?Sized>(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use super::*;
     use crate::store::Store;
 
@@ -491,6 +521,61 @@ mod tests {
         put(&mut block, Table::Users, b"u2", b"y");
         commit(&store, 7, block);
         assert!(root(&*store, 1).unwrap().is_none(), "version 1 was pruned");
+    }
+
+    #[test]
+    fn pruning_keeps_every_row_a_retained_version_reads_through_its_delta_rows() {
+        let (_d, store) = open();
+        let cache = NodeCache::new(NODE_CACHE_BYTES);
+        let retention = 4;
+        let mut roots = vec![];
+        let mut from = Vec::new();
+        for version in 1..=40u64 {
+            let mut block = Changes::default();
+            // 2,000 rows, then a few a version, old and new: most upper nodes change a child
+            // or two and are stored as delta rows; now and then one is whole again.
+            let count = if version == 1 { 2_000 } else { 12 };
+            for i in 0..count {
+                let row = if version == 1 {
+                    i
+                } else {
+                    (i * 163 + version * 37) % 2_050
+                };
+                put(
+                    &mut block,
+                    Table::Users,
+                    &row.to_be_bytes(),
+                    &version.to_be_bytes(),
+                );
+            }
+            let update = update(&*store, &cache, version, &block).unwrap();
+            roots.push(update.root);
+            block.absorb(update.changes);
+            let pruning = prune(&*store, version, retention, &from).unwrap();
+            from = pruning.next_from.clone();
+            block.absorb(pruning.changes);
+            store.commit(&block).unwrap();
+            cache.committed(update.cache);
+            let oldest = version.saturating_sub(retention - 1).max(1);
+            for retained in oldest..=version {
+                // Every row it reads is still there (`rows_read` fails on a missing one).
+                rows_read(&store, retained);
+                assert_eq!(
+                    root(&*store, retained).unwrap(),
+                    Some(roots[retained as usize - 1])
+                );
+            }
+        }
+        let rows = store.scan(Table::StateTreeNodes, &[], 1_000_000).unwrap();
+        let deltas = rows
+            .iter()
+            .filter(|(key, row)| {
+                TreeNode::base_version(row, stored_key(key).version())
+                    .unwrap()
+                    .is_some()
+            })
+            .count();
+        assert!(deltas > 0, "no delta rows were written");
     }
 
     #[test]
@@ -892,10 +977,35 @@ mod tests {
         (roots.pop().unwrap().0, rows, stale)
     }
 
+    /// The rows reading the whole tree of `version` reads: its nodes' and their bases'.
+    fn rows_read(store: &Store, version: Version) -> HashSet<Vec<u8>> {
+        let mut read = HashSet::new();
+        let mut pending = vec![StoredKey::root(version)];
+        while let Some(key) = pending.pop() {
+            let bytes = store
+                .get(Table::StateTreeNodes, key.as_bytes())
+                .unwrap()
+                .unwrap();
+            if let Some(base) = TreeNode::base_version(&bytes, key.version()).unwrap() {
+                read.insert(key.at_version(base).as_bytes().to_vec());
+            }
+            read.insert(key.as_bytes().to_vec());
+            if let TreeNode::Internal(node) = decode_row(store, &key, &bytes).unwrap() {
+                for (n, child) in node.children.iter().enumerate() {
+                    if let Some(child) = child.filter(|c| !c.is_leaf()) {
+                        pending.push(key.child(n, child.version));
+                    }
+                }
+            }
+        }
+        read
+    }
+
     #[test]
     fn writes_make_exactly_the_nodes_and_the_stale_index_jmt_makes() {
         let (_d, store) = open();
         let cache = NodeCache::new(NODE_CACHE_BYTES);
+        let mut stale_since = HashMap::new();
         let mut next = 0u64;
         for version in 1..=30u64 {
             // A first block of 3,000 rows, then new rows and rewrites of old ones (the same
@@ -931,15 +1041,21 @@ mod tests {
             let (jmt_root, jmt_rows, jmt_stale) = jmt_batch(&store, version, &writes);
             let update = update(&*store, &cache, version, &block).unwrap();
             assert_eq!(update.root, jmt_root, "version {version}");
-            // Compared in `jmt`'s encoding, each new leaf as the row `jmt` gives it.
+            // Compared in `jmt`'s encoding, each new leaf as the row `jmt` gives it, each delta
+            // row completed with its base.
             let mut rows: Rows = Vec::new();
+            let mut delta_bases = HashSet::new();
             for (key, value) in update.changes.entries(Table::StateTreeNodes) {
-                let node = TreeNode::decode(value.unwrap(), version).unwrap();
+                let parent = stored_key(key);
+                let value = value.unwrap();
+                if let Some(base) = TreeNode::base_version(value, version).unwrap() {
+                    delta_bases.insert(parent.at_version(base).as_bytes().to_vec());
+                }
+                let node = decode_row(&*store, &parent, value).unwrap();
                 rows.push((key.to_vec(), node.jmt_bytes()));
                 let TreeNode::Internal(internal) = node else {
                     continue;
                 };
-                let parent = stored_key(key);
                 for (n, leaf) in &internal.leaves {
                     let child = internal.children[usize::from(*n)].unwrap();
                     if child.version == version {
@@ -957,20 +1073,52 @@ mod tests {
                 .flatten()
                 .cloned()
                 .unwrap_or_default();
-            let stale: Vec<Vec<u8>> = stale_entries(&stale_row)
+            let stale: HashSet<Vec<u8>> = stale_entries(&stale_row)
                 .unwrap()
                 .into_iter()
                 .map(<[u8]>::to_vec)
                 .collect();
-            // `jmt`'s stale nodes that have rows here (a leaf goes with its parent's row).
-            let jmt_stale: Vec<Vec<u8>> = jmt_stale
-                .into_iter()
-                .filter(|key| store.get(Table::StateTreeNodes, key).unwrap().is_some())
-                .collect();
-            assert_eq!(stale, jmt_stale, "version {version}");
+            // `jmt`'s stale nodes that have rows here (a leaf goes with its parent's row) are
+            // stale here too, but for the bases of this version's delta rows; what is stale
+            // here besides is a base the version is done with (checked below: no version
+            // from this one on reads it).
+            for key in jmt_stale {
+                if store.get(Table::StateTreeNodes, &key).unwrap().is_some() {
+                    assert!(
+                        stale.contains(&key) || delta_bases.contains(&key),
+                        "version {version}: a replaced row is neither stale nor a base"
+                    );
+                }
+            }
+            for key in &stale {
+                assert!(
+                    stale_since.insert(key.clone(), version).is_none(),
+                    "stale twice"
+                );
+            }
             block.absorb(update.changes);
             store.commit(&block).unwrap();
             cache.committed(update.cache);
+            assert!(
+                !delta_bases.is_empty() || version == 1,
+                "version {version}: upper nodes are stored as delta rows"
+            );
+            // What this version reads is stale at no version up to it; every other row but
+            // earlier roots (pruned by their version) is.
+            let read = rows_read(&store, version);
+            for key in &read {
+                assert!(
+                    !stale_since.contains_key(key),
+                    "version {version} reads a stale row"
+                );
+            }
+            for (key, _) in store.scan(Table::StateTreeNodes, &[], 1_000_000).unwrap() {
+                let is_old_root = key[8] == 0;
+                assert!(
+                    read.contains(&key) || is_old_root || stale_since.contains_key(&key),
+                    "version {version}: a row no version reads is never pruned"
+                );
+            }
         }
     }
 }

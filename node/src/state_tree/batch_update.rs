@@ -332,7 +332,7 @@ impl<S: NodeSource> Batch<'_, S> {
                 }
             };
         }
-        let internal = Internal { children, leaves };
+        let internal = Internal::new(children, leaves);
         let child = Child {
             hash: internal.hash(),
             version,

@@ -11,7 +11,9 @@
 //! row only, which changes anyway, instead of a row more), an internal child's hash and leaf
 //! count (LEB128); and for both, the child's version as the distance back from the node's own
 //! (LEB128: recent children take a byte or two instead of eight). Only a root may be a leaf
-//! row (a tree of one key).
+//! row (a tree of one key). An upper node may instead be a delta row on a base, an earlier
+//! whole row on its path (`delta_rows` chooses): its bitmaps, and the entries of only the
+//! children that differ from the base's.
 
 use std::sync::Arc;
 
@@ -100,6 +102,13 @@ impl StoredKey {
         StoredKey::new(version, &with_nibble(self.path(), depth, n), depth + 1)
     }
 
+    /// The key of the node on the same path stored at `version`.
+    pub(crate) fn at_version(&self, version: Version) -> StoredKey {
+        let mut key = *self;
+        key.bytes[..8].copy_from_slice(&version.to_be_bytes());
+        key
+    }
+
     /// The node's version.
     pub(crate) fn version(&self) -> Version {
         Version::from_be_bytes(self.bytes[..8].try_into().expect("8 bytes"))
@@ -169,14 +178,60 @@ impl Child {
 }
 
 /// An internal node: up to 16 children, by nibble, and the content of its leaf children.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// Equality is the node's content; how its row is stored ([`Internal::base`]) is not part of
+/// it.
+#[derive(Clone, Debug)]
 pub(crate) struct Internal {
     pub(crate) children: [Option<Child>; 16],
     /// The leaf children, by nibble, in nibble order.
     pub(crate) leaves: Vec<(u8, Leaf)>,
+    /// The whole row this node's row is stored on, if it is a delta row: its row then holds
+    /// only the children that differ from the base's.
+    pub(crate) base: Option<Base>,
+}
+
+impl PartialEq for Internal {
+    fn eq(&self, other: &Self) -> bool {
+        self.children == other.children && self.leaves == other.leaves
+    }
+}
+
+impl Eq for Internal {}
+
+/// The whole row of an earlier version of a node, on the same path, that a delta row of the
+/// node completes: a block changes a few of an upper node's 16 children, and a whole row would
+/// write all 16 again.
+#[derive(Clone, Debug)]
+pub(crate) struct Base {
+    /// The version the base row is stored under.
+    pub(crate) version: Version,
+    /// The node that row holds (itself stored whole).
+    pub(crate) node: Arc<Internal>,
 }
 
 impl Internal {
+    /// An internal node stored whole.
+    pub(crate) fn new(children: [Option<Child>; 16], leaves: Vec<(u8, Leaf)>) -> Self {
+        Internal {
+            children,
+            leaves,
+            base: None,
+        }
+    }
+
+    /// The children (bit `i`: child `i`) this node has and `base` has not exactly alike:
+    /// what a delta row on `base` holds.
+    pub(crate) fn differing_from(&self, base: &Internal) -> u16 {
+        let mut differing = 0u16;
+        for (i, (mine, theirs)) in self.children.iter().zip(&base.children).enumerate() {
+            // A leaf child's hash is its leaf's: equal entries mean equal leaves.
+            if mine.is_some() && mine != theirs {
+                differing |= 1 << i;
+            }
+        }
+        differing
+    }
+
     /// The leaf child at nibble `n`, if that child is a leaf.
     pub(crate) fn leaf(&self, n: usize) -> Option<Leaf> {
         self.leaves
@@ -252,6 +307,8 @@ pub(crate) enum TreeNode {
 const NULL_TAG: u8 = 0;
 const INTERNAL_TAG: u8 = 1;
 const LEAF_TAG: u8 = 2;
+/// An internal node stored as the children that differ from its base's (stored only).
+const DELTA_TAG: u8 = 3;
 /// Borsh tags of `jmt`'s `NodeType`.
 const CHILD_LEAF_TAG: u8 = 0;
 const CHILD_INTERNAL_TAG: u8 = 1;
@@ -262,31 +319,98 @@ impl TreeNode {
         match self {
             TreeNode::Null => vec![NULL_TAG],
             TreeNode::Leaf(leaf) => leaf_bytes(leaf),
-            TreeNode::Internal(internal) => {
-                let mut bytes = Vec::with_capacity(5 + internal.child_count() * 40);
-                bytes.push(INTERNAL_TAG);
-                let (exists, leaves) = internal.bitmaps();
-                bytes.extend(exists.to_be_bytes());
-                bytes.extend(leaves.to_be_bytes());
-                for (n, child) in internal.children.iter().enumerate() {
-                    let Some(child) = child else { continue };
-                    match (child.leaf_count, internal.leaf(n)) {
-                        (None, Some(leaf)) => {
-                            bytes.extend(leaf.key_hash);
-                            bytes.extend(leaf.value_hash);
-                            encode_varint(version - child.version, &mut bytes);
-                        }
-                        (Some(count), None) => {
-                            bytes.extend(child.hash);
-                            encode_varint(version - child.version, &mut bytes);
-                            encode_varint(count, &mut bytes);
-                        }
-                        _ => unreachable!("a leaf child's content is kept with it"),
-                    }
+            TreeNode::Internal(internal) => match &internal.base {
+                None => {
+                    let mut bytes = Vec::with_capacity(5 + internal.child_count() * 40);
+                    bytes.push(INTERNAL_TAG);
+                    let (exists, leaves) = internal.bitmaps();
+                    bytes.extend(exists.to_be_bytes());
+                    bytes.extend(leaves.to_be_bytes());
+                    push_entries(&mut bytes, internal, exists, version);
+                    bytes
                 }
-                bytes
-            }
+                Some(base) => {
+                    let own = internal.differing_from(&base.node);
+                    let mut bytes = Vec::with_capacity(18 + own.count_ones() as usize * 40);
+                    bytes.push(DELTA_TAG);
+                    encode_varint(version - base.version, &mut bytes);
+                    let (exists, leaves) = internal.bitmaps();
+                    bytes.extend(exists.to_be_bytes());
+                    bytes.extend(leaves.to_be_bytes());
+                    bytes.extend(own.to_be_bytes());
+                    push_entries(&mut bytes, internal, own, version);
+                    bytes
+                }
+            },
         }
+    }
+
+    /// The version of the base a stored row of `version` names, if it is a delta row
+    /// ([`TreeNode::decode_on`] decodes it); `None` for a whole row ([`TreeNode::decode`]).
+    pub(crate) fn base_version(
+        bytes: &[u8],
+        version: Version,
+    ) -> Result<Option<Version>, &'static str> {
+        let mut input = Input(bytes);
+        if input.byte()? != DELTA_TAG {
+            return Ok(None);
+        }
+        let back = input.varint()?;
+        if back == 0 || back > version {
+            return Err("a delta row's base is not an earlier version");
+        }
+        Ok(Some(version - back))
+    }
+
+    /// Decodes a delta row of `version` on its `base` (read from the row
+    /// [`TreeNode::base_version`] names, which must be a whole internal node); `Err` names what
+    /// is wrong.
+    pub(crate) fn decode_on(
+        bytes: &[u8],
+        version: Version,
+        base: Base,
+    ) -> Result<TreeNode, &'static str> {
+        if base.node.base.is_some() {
+            return Err("a delta row's base is itself a delta row");
+        }
+        if TreeNode::base_version(bytes, version)? != Some(base.version) {
+            return Err("a delta row decoded on a base it does not name");
+        }
+        let mut input = Input(&bytes[1..]);
+        input.varint()?;
+        let (exists, leaves) = input.bitmaps()?;
+        let own = u16::from_be_bytes(input.take()?);
+        if own & !exists != 0 {
+            return Err("a delta row holds a child its node does not have");
+        }
+        let mut children = [None; 16];
+        let mut leaf_children = Vec::with_capacity(leaves.count_ones() as usize);
+        for (i, child) in children.iter_mut().enumerate() {
+            if exists & (1 << i) == 0 {
+                continue;
+            }
+            let is_leaf = leaves & (1 << i) != 0;
+            let (entry, leaf) = if own & (1 << i) != 0 {
+                input.entry(is_leaf, version)?
+            } else {
+                let kept = base.node.children[i]
+                    .filter(|c| c.is_leaf() == is_leaf)
+                    .ok_or("a delta row keeps a child its base does not have")?;
+                (kept, base.node.leaf(i))
+            };
+            if let Some(leaf) = leaf {
+                leaf_children.push((i as u8, leaf));
+            }
+            *child = Some(entry);
+        }
+        if !input.0.is_empty() {
+            return Err("bytes after the node");
+        }
+        Ok(TreeNode::Internal(Arc::new(Internal {
+            children,
+            leaves: leaf_children,
+            base: Some(base),
+        })))
     }
 
     /// Decodes what [`TreeNode::encode`] wrote for a key of `version`; `Err` names what is
@@ -300,49 +424,22 @@ impl TreeNode {
                 value_hash: input.hash()?,
             }),
             INTERNAL_TAG => {
-                let exists = u16::from_be_bytes(input.take()?);
-                let leaves = u16::from_be_bytes(input.take()?);
-                if exists == 0 || leaves & !exists != 0 {
-                    return Err("the child bitmaps disagree");
-                }
+                let (exists, leaves) = input.bitmaps()?;
                 let mut children = [None; 16];
                 let mut leaf_children = Vec::with_capacity(leaves.count_ones() as usize);
                 for (i, child) in children.iter_mut().enumerate() {
                     if exists & (1 << i) == 0 {
                         continue;
                     }
-                    let is_leaf = leaves & (1 << i) != 0;
-                    let (hash, leaf) = if is_leaf {
-                        let leaf = Leaf {
-                            key_hash: input.hash()?,
-                            value_hash: input.hash()?,
-                        };
-                        (leaf.hash(), Some(leaf))
-                    } else {
-                        (input.hash()?, None)
-                    };
-                    let back = input.varint()?;
-                    let version = version
-                        .checked_sub(back)
-                        .ok_or("a child is older than version 0")?;
-                    let leaf_count = match leaf {
-                        Some(leaf) => {
-                            leaf_children.push((i as u8, leaf));
-                            None
-                        }
-                        None => Some(input.varint()?),
-                    };
-                    *child = Some(Child {
-                        hash,
-                        version,
-                        leaf_count,
-                    });
+                    let (entry, leaf) = input.entry(leaves & (1 << i) != 0, version)?;
+                    if let Some(leaf) = leaf {
+                        leaf_children.push((i as u8, leaf));
+                    }
+                    *child = Some(entry);
                 }
-                TreeNode::Internal(Arc::new(Internal {
-                    children,
-                    leaves: leaf_children,
-                }))
+                TreeNode::Internal(Arc::new(Internal::new(children, leaf_children)))
             }
+            DELTA_TAG => return Err("a delta row decoded without its base"),
             _ => return Err("an unknown node tag"),
         };
         if !input.0.is_empty() {
@@ -393,6 +490,30 @@ impl TreeNode {
     }
 }
 
+/// The entries of `internal`'s children in `which` (bit `i`: child `i`), in order: a leaf
+/// child's key hash and value hash, an internal child's hash; the child's version as the
+/// distance back from `version`; an internal child's leaf count.
+fn push_entries(bytes: &mut Vec<u8>, internal: &Internal, which: u16, version: Version) {
+    for (n, child) in internal.children.iter().enumerate() {
+        let Some(child) = child.filter(|_| which & (1 << n) != 0) else {
+            continue;
+        };
+        match (child.leaf_count, internal.leaf(n)) {
+            (None, Some(leaf)) => {
+                bytes.extend(leaf.key_hash);
+                bytes.extend(leaf.value_hash);
+                encode_varint(version - child.version, bytes);
+            }
+            (Some(count), None) => {
+                bytes.extend(child.hash);
+                encode_varint(version - child.version, bytes);
+                encode_varint(count, bytes);
+            }
+            _ => unreachable!("a leaf child's content is kept with it"),
+        }
+    }
+}
+
 /// A leaf in both encodings: its tag, the key hash and the value hash.
 fn leaf_bytes(leaf: &Leaf) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(65);
@@ -420,6 +541,47 @@ impl Input<'_> {
 
     fn hash(&mut self) -> Result<Hash, &'static str> {
         self.take::<32>()
+    }
+
+    /// An internal node's bitmaps: which children exist, and which of them are leaves.
+    fn bitmaps(&mut self) -> Result<(u16, u16), &'static str> {
+        let exists = u16::from_be_bytes(self.take()?);
+        let leaves = u16::from_be_bytes(self.take()?);
+        if exists == 0 || leaves & !exists != 0 {
+            return Err("the child bitmaps disagree");
+        }
+        Ok((exists, leaves))
+    }
+
+    /// One child's entry ([`push_entries`]) in a row of `version`, and the leaf if it is one.
+    fn entry(
+        &mut self,
+        is_leaf: bool,
+        version: Version,
+    ) -> Result<(Child, Option<Leaf>), &'static str> {
+        let (hash, leaf) = if is_leaf {
+            let leaf = Leaf {
+                key_hash: self.hash()?,
+                value_hash: self.hash()?,
+            };
+            (leaf.hash(), Some(leaf))
+        } else {
+            (self.hash()?, None)
+        };
+        let back = self.varint()?;
+        let version = version
+            .checked_sub(back)
+            .ok_or("a child is older than version 0")?;
+        let leaf_count = match leaf {
+            Some(_) => None,
+            None => Some(self.varint()?),
+        };
+        let child = Child {
+            hash,
+            version,
+            leaf_count,
+        };
+        Ok((child, leaf))
     }
 
     /// A LEB128 number (protobuf's varint).
@@ -466,10 +628,7 @@ mod tests {
             version: version.saturating_sub(1),
             leaf_count: None,
         });
-        Internal {
-            children,
-            leaves: vec![(0, first), (15, last)],
-        }
+        Internal::new(children, vec![(0, first), (15, last)])
     }
 
     #[test]
@@ -489,10 +648,10 @@ mod tests {
             assert_eq!(borsh::to_vec(&jmt_node).unwrap(), node.jmt_bytes());
         }
         // The compact form is what makes it worth having.
-        let full = Internal {
-            children: std::array::from_fn(|i| Some(child(i as u8, version - 5, Some(40)))),
-            leaves: Vec::new(),
-        };
+        let full = Internal::new(
+            std::array::from_fn(|i| Some(child(i as u8, version - 5, Some(40)))),
+            Vec::new(),
+        );
         let node = TreeNode::Internal(Arc::new(full));
         assert!(node.encode(version).len() * 4 < node.jmt_bytes().len() * 3);
     }
@@ -547,6 +706,113 @@ mod tests {
         );
     }
 
+    /// `sample(version)` with child 3 rewritten and child 9 gone: the next version of a node
+    /// whose base is `sample(base_version)`.
+    fn changed_sample(version: Version, base_version: Version) -> Internal {
+        let mut node = sample(base_version);
+        node.children[3] = Some(child(4, version, Some(3)));
+        node.children[9] = None;
+        node.base = Some(Base {
+            version: base_version,
+            node: Arc::new(sample(base_version)),
+        });
+        node
+    }
+
+    #[test]
+    fn a_delta_row_holds_only_what_differs_and_decodes_on_its_base_to_the_node() {
+        let (version, base_version) = (1_000, 990);
+        let node = changed_sample(version, base_version);
+        assert_eq!(node.differing_from(&sample(base_version)), 1 << 3);
+        let base = node.base.clone().unwrap();
+        let stored = TreeNode::Internal(Arc::new(node.clone())).encode(version);
+        let whole = TreeNode::Internal(Arc::new(Internal::new(node.children, node.leaves.clone())))
+            .encode(version);
+        // Tag, distance, three bitmaps and one child entry.
+        assert_eq!(stored.len(), 1 + 1 + 6 + 32 + 1 + 1);
+        assert!(stored.len() * 3 < whole.len());
+        assert_eq!(
+            TreeNode::base_version(&stored, version),
+            Ok(Some(base_version))
+        );
+        assert_eq!(TreeNode::base_version(&whole, version), Ok(None));
+        let TreeNode::Internal(decoded) = TreeNode::decode_on(&stored, version, base).unwrap()
+        else {
+            panic!("an internal node");
+        };
+        assert_eq!(*decoded, node);
+        assert_eq!(decoded.hash(), node.hash());
+        assert_eq!(decoded.leaves, node.leaves);
+        assert_eq!(decoded.base.as_ref().map(|b| b.version), Some(base_version));
+    }
+
+    #[test]
+    fn fail_malformed_delta_rows_are_named() {
+        let (version, base_version) = (1_000, 990);
+        let node = changed_sample(version, base_version);
+        let base = node.base.clone().unwrap();
+        let stored = TreeNode::Internal(Arc::new(node)).encode(version);
+        for len in 0..stored.len() {
+            assert!(
+                TreeNode::decode_on(&stored[..len], version, base.clone()).is_err(),
+                "{len} bytes"
+            );
+        }
+        assert_eq!(
+            TreeNode::decode(&stored, version),
+            Err("a delta row decoded without its base")
+        );
+        let other = Base {
+            version: base_version - 1,
+            node: base.node.clone(),
+        };
+        assert_eq!(
+            TreeNode::decode_on(&stored, version, other),
+            Err("a delta row decoded on a base it does not name")
+        );
+        let stacked = Base {
+            version: base_version,
+            node: Arc::new(changed_sample(base_version, base_version - 5)),
+        };
+        assert_eq!(
+            TreeNode::decode_on(&stored, version, stacked),
+            Err("a delta row's base is itself a delta row")
+        );
+        let mut thin = sample(base_version);
+        thin.children[15] = None;
+        thin.leaves.pop();
+        let thin = Base {
+            version: base_version,
+            node: Arc::new(thin),
+        };
+        assert_eq!(
+            TreeNode::decode_on(&stored, version, thin),
+            Err("a delta row keeps a child its base does not have")
+        );
+        // The distance is the second byte (10 fits one), then which children exist, which are
+        // leaves, and which the row holds.
+        let mut foreign = stored.clone();
+        foreign[6..8].copy_from_slice(&(1u16 << 1).to_be_bytes());
+        assert_eq!(
+            TreeNode::decode_on(&foreign, version, base.clone()),
+            Err("a delta row holds a child its node does not have")
+        );
+        let mut trailing = stored.clone();
+        trailing.push(0);
+        assert_eq!(
+            TreeNode::decode_on(&trailing, version, base.clone()),
+            Err("bytes after the node")
+        );
+        for back in [0u8, 11] {
+            let mut wrong = stored.clone();
+            wrong[1] = back;
+            assert_eq!(
+                TreeNode::base_version(&wrong, 10),
+                Err("a delta row's base is not an earlier version")
+            );
+        }
+    }
+
     #[test]
     fn stored_keys_name_the_version_depth_and_path() {
         let path = [0xAB; 32];
@@ -568,6 +834,22 @@ mod tests {
         ) {
             if let Ok(node) = TreeNode::decode(&bytes, version) {
                 prop_assert_eq!(TreeNode::decode(&node.encode(version), version), Ok(node));
+            }
+        }
+
+        #[test]
+        fn any_bytes_decode_on_a_base_or_fail_without_panicking(
+            tail in prop::collection::vec(any::<u8>(), 0..300),
+            back in 1u64..20,
+        ) {
+            let version = 1_000;
+            let base = Base { version: version - back, node: Arc::new(sample(version - back)) };
+            let mut bytes = vec![DELTA_TAG];
+            encode_varint(back, &mut bytes);
+            bytes.extend(tail);
+            if let Ok(TreeNode::Internal(node)) = TreeNode::decode_on(&bytes, version, base.clone()) {
+                let again = TreeNode::Internal(node.clone()).encode(version);
+                prop_assert_eq!(TreeNode::decode_on(&again, version, base), Ok(TreeNode::Internal(node)));
             }
         }
     }

@@ -1,0 +1,92 @@
+//! Which nodes a version stores as delta rows, and what that does to the stale index.
+//!
+//! A block changes a few of an upper node's 16 children, yet a whole row would write all 16
+//! again: the upper levels were most of the bytes a block's tree wrote. So an internal node at
+//! depth 1 to [`DEEPEST`] (full nodes from 10^4 keys on, which the node cache keeps, so the
+//! update seldom reads their rows; a delta row's base stays in memory with it) that replaces a
+//! node on the same path is stored as a delta row (the children that
+//! differ from its base's) on the whole row of an earlier version of that path (its base),
+//! while at most half its children differ from the base's; past that it is stored whole and
+//! becomes the base of the next. Every delta row names its base, a whole row: reading a node
+//! costs at most two rows. Roots are always whole: pruning deletes each version's root by its
+//! version, not through the stale index.
+//!
+//! A base stays while a row on it may be read. A row replaced by a delta row on it is not
+//! stale; a delta row replaced by another is stale at once; the base becomes stale with the
+//! first version whose node on its path is not on it (a whole row, or no node), which no
+//! earlier version reads. So a version the node retains never loses the base of a row it
+//! reads, and pruning still deletes every row by the version it became stale at.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::batch_update::NodeSource;
+use super::stored_node::{Base, StoredKey, TreeNode};
+use crate::error::NodeResult;
+
+/// The deepest nodes stored as delta rows: depth 1 to 3, 4,368 nodes. Deeper ones have few
+/// children until the tree holds millions of keys, and keeping their bases in memory would
+/// double what the node cache holds of depth 4.
+const DEEPEST: usize = 3;
+
+/// Whether a node under `key` may be stored as a delta row.
+fn takes_delta_rows(key: &StoredKey) -> bool {
+    (1..=DEEPEST).contains(&key.depth())
+}
+
+/// Gives each node of `written` that is better stored as a delta row its base, and corrects
+/// `stale` (the rows the version replaced, read through `source`) to match: bases still in use
+/// leave it, bases no longer in use join it.
+pub(crate) fn choose(
+    source: &impl NodeSource,
+    written: &mut [(StoredKey, TreeNode)],
+    stale: &mut Vec<StoredKey>,
+) -> NodeResult<()> {
+    // The nodes this version replaced, by path (the key at version 0).
+    let mut replaced = HashMap::new();
+    for key in stale.iter().filter(|key| takes_delta_rows(key)) {
+        if let Some(TreeNode::Internal(node)) = source.node(key)? {
+            replaced.insert(key.at_version(0), (*key, node));
+        }
+    }
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    let mut still_used = HashSet::new();
+    let mut bases_done_with = Vec::new();
+    for (key, node) in written.iter_mut() {
+        let TreeNode::Internal(internal) = node else {
+            continue;
+        };
+        if !takes_delta_rows(key) {
+            continue;
+        }
+        let Some((old_key, old)) = replaced.remove(&key.at_version(0)) else {
+            continue;
+        };
+        let base = old.base.clone().unwrap_or_else(|| Base {
+            version: old_key.version(),
+            node: old.clone(),
+        });
+        let differing = internal.differing_from(&base.node).count_ones() as usize;
+        if differing * 2 <= internal.child_count() {
+            if base.version == old_key.version() {
+                still_used.insert(old_key);
+            }
+            Arc::make_mut(internal).base = Some(base);
+        } else if base.version != old_key.version() {
+            bases_done_with.push(old_key.at_version(base.version));
+        }
+    }
+    // Paths left with no internal node: a delta row's base goes with it.
+    for (old_key, old) in replaced.into_values() {
+        if let Some(base) = &old.base {
+            bases_done_with.push(old_key.at_version(base.version));
+        }
+    }
+    if !still_used.is_empty() {
+        stale.retain(|key| !still_used.contains(key));
+    }
+    stale.extend(bases_done_with);
+    Ok(())
+}
