@@ -579,6 +579,35 @@ mod tests {
     }
 
     #[test]
+    fn fail_a_delta_row_whose_base_is_gone_is_a_corrupt_store_not_a_panic() {
+        let (_d, store) = open();
+        let mut block = Changes::default();
+        for i in 0..2_000u64 {
+            put(&mut block, Table::Users, &i.to_be_bytes(), b"first");
+        }
+        commit(&store, 1, block);
+        let mut block = Changes::default();
+        put(&mut block, Table::Users, &7u64.to_be_bytes(), b"second");
+        commit(&store, 2, block);
+        let (key, row) = store
+            .scan(Table::StateTreeNodes, &2u64.to_be_bytes(), 100)
+            .unwrap()
+            .into_iter()
+            .find(|(key, row)| TreeNode::base_version(row, 2).unwrap().is_some() && key.len() > 9)
+            .expect("version 2 stores a delta row");
+        let key = stored_key(&key);
+        let base = key.at_version(TreeNode::base_version(&row, 2).unwrap().unwrap());
+        let mut damage = Changes::default();
+        damage.delete(Table::StateTreeNodes, base.as_bytes().to_vec());
+        store.commit(&damage).unwrap();
+        let error = batch_update::NodeSource::node(&CachedNodes::of(&*store), &key).unwrap_err();
+        assert!(
+            matches!(&error, NodeError::CorruptRecord { detail, .. } if detail.contains("missing")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn pruning_resumes_after_the_last_entry_it_deleted() {
         let (_d, store) = open();
         for version in 1..=6u64 {
