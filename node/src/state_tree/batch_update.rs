@@ -178,13 +178,18 @@ impl<S: NodeSource> Batch<'_, S> {
             // Distinct key hashes part within 64 nibbles: no internal node lies this deep.
             return Err(damaged("an internal node below the deepest level".into()));
         }
-        let mut slots: [Slot; 16] = std::array::from_fn(|n| match internal.children[n] {
-            None => Slot::Empty,
-            Some(child) => match internal.leaf(n) {
-                Some(leaf) => Slot::Leaf(leaf, Some(child)),
-                None => Slot::Internal(child),
-            },
-        });
+        let mut slots = [Slot::Empty; 16];
+        for (slot, child) in slots.iter_mut().zip(&internal.children) {
+            if let Some(child) = child {
+                *slot = Slot::Internal(*child);
+            }
+        }
+        for (n, leaf) in &internal.leaves {
+            let n = usize::from(*n);
+            if let Some(child) = internal.children[n] {
+                slots[n] = Slot::Leaf(*leaf, Some(child));
+            }
+        }
         let mut changed = false;
         for (n, group) in groups(changes, depth) {
             let made = match slots[n] {

@@ -17,8 +17,9 @@
 //! earlier version reads. So a version the node retains never loses the base of a row it
 //! reads, and pruning still deletes every row by the version it became stale at.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::batch_update::NodeSource;
 use super::stored_node::{Base, StoredKey, TreeNode};
@@ -43,7 +44,7 @@ pub(crate) fn choose(
     stale: &mut Vec<StoredKey>,
 ) -> NodeResult<()> {
     // The nodes this version replaced, by path (the key at version 0).
-    let mut replaced = HashMap::new();
+    let mut replaced = FxHashMap::default();
     for key in stale.iter().filter(|key| takes_delta_rows(key)) {
         if let Some(TreeNode::Internal(node)) = source.node(key)? {
             replaced.insert(key.at_version(0), (*key, node));
@@ -52,7 +53,7 @@ pub(crate) fn choose(
     if replaced.is_empty() {
         return Ok(());
     }
-    let mut still_used = HashSet::new();
+    let mut still_used = FxHashSet::default();
     let mut bases_done_with = Vec::new();
     for (key, node) in written.iter_mut() {
         let TreeNode::Internal(internal) = node else {

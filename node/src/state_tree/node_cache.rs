@@ -16,8 +16,9 @@
 //! it. Only the tree's update reads through it; roots and proofs read the store, so a pruned
 //! version is never served from memory.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 use super::stored_node::{Internal, StoredKey, TreeNode};
 
@@ -62,7 +63,8 @@ pub struct NodeCache {
 #[derive(Debug, Default)]
 struct Inner {
     bytes: usize,
-    nodes: HashMap<StoredKey, Arc<Internal>>,
+    /// By key, hashed with Fx: keys are tree positions, which no client chooses.
+    nodes: FxHashMap<StoredKey, Arc<Internal>>,
 }
 
 impl NodeCache {

@@ -494,11 +494,16 @@ impl TreeNode {
 /// child's key hash and value hash, an internal child's hash; the child's version as the
 /// distance back from `version`; an internal child's leaf count.
 fn push_entries(bytes: &mut Vec<u8>, internal: &Internal, which: u16, version: Version) {
+    // The leaves are in nibble order: one pass over them.
+    let mut leaves = internal.leaves.iter().peekable();
     for (n, child) in internal.children.iter().enumerate() {
+        let leaf = leaves
+            .next_if(|(at, _)| usize::from(*at) == n)
+            .map(|(_, leaf)| *leaf);
         let Some(child) = child.filter(|_| which & (1 << n) != 0) else {
             continue;
         };
-        match (child.leaf_count, internal.leaf(n)) {
+        match (child.leaf_count, leaf) {
             (None, Some(leaf)) => {
                 bytes.extend(leaf.key_hash);
                 bytes.extend(leaf.value_hash);
