@@ -209,7 +209,8 @@ fn update_leaves(
             .collect(),
         ..CacheDelta::default()
     };
-    delta_rows::choose(source, &mut output.written, &mut output.stale)?;
+    let replaced = std::mem::take(&mut output.replaced);
+    delta_rows::choose(&mut output.written, &mut output.stale, replaced);
     let mut rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(output.written.len());
     for (key, node) in output.written {
         rows.push((key.as_bytes().to_vec(), node.encode(version)));

@@ -34,6 +34,8 @@ pub(crate) struct Output {
     pub(crate) written: Vec<(StoredKey, TreeNode)>,
     /// The keys of the rows this version no longer uses.
     pub(crate) stale: Vec<StoredKey>,
+    /// The internal nodes among them, with what they held.
+    pub(crate) replaced: Vec<(StoredKey, Arc<Internal>)>,
 }
 
 /// What became of a subtree.
@@ -73,6 +75,7 @@ pub(crate) fn update(
         version,
         written: Vec::with_capacity(changes.len() * 2),
         stale: Vec::new(),
+        replaced: Vec::new(),
     };
     let old_root = match version.checked_sub(1) {
         None => None,
@@ -118,6 +121,7 @@ pub(crate) fn update(
         root,
         written: batch.written,
         stale: batch.stale,
+        replaced: batch.replaced,
     })
 }
 
@@ -152,6 +156,7 @@ struct Batch<'a, S> {
     version: Version,
     written: Vec<(StoredKey, TreeNode)>,
     stale: Vec<StoredKey>,
+    replaced: Vec<(StoredKey, Arc<Internal>)>,
 }
 
 impl<S: NodeSource> Batch<'_, S> {
@@ -171,7 +176,7 @@ impl<S: NodeSource> Batch<'_, S> {
         &mut self,
         key: StoredKey,
         depth: usize,
-        internal: &Internal,
+        internal: &Arc<Internal>,
         changes: &[Change],
     ) -> NodeResult<Subtree> {
         if depth >= 64 {
@@ -221,6 +226,7 @@ impl<S: NodeSource> Batch<'_, S> {
             return Ok(Subtree::Unchanged);
         }
         self.stale.push(key);
+        self.replaced.push((key, Arc::clone(internal)));
         let mut left = slots.iter().filter(|s| !matches!(s, Slot::Empty));
         match (left.next(), left.next()) {
             (None, _) => return Ok(Subtree::Empty),

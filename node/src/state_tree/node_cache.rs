@@ -34,13 +34,9 @@ pub const NODE_CACHE_BYTES: usize = 96 << 20;
 /// with the map's spare room) and the shared node (its 16 slots and the counts of its `Arc`).
 const ENTRY_BYTES: usize = 64 + 16 + std::mem::size_of::<Internal>();
 
-/// What one entry costs: the node, and the base its row is stored on (shared by the delta rows
-/// on it, so counted once for each: the budget errs on the safe side).
+/// What one entry costs.
 fn cost(node: &Internal) -> usize {
-    let own = |node: &Internal| {
-        ENTRY_BYTES + node.leaves.capacity() * std::mem::size_of::<(u8, super::stored_node::Leaf)>()
-    };
-    own(node) + node.base.as_ref().map_or(0, |base| own(&base.node))
+    ENTRY_BYTES + node.leaves.capacity() * std::mem::size_of::<(u8, super::stored_node::Leaf)>()
 }
 
 /// What one block changes in the cache once it is committed ([`NodeCache::committed`]): the

@@ -185,9 +185,8 @@ pub(crate) struct Internal {
     pub(crate) children: [Option<Child>; 16],
     /// The leaf children, by nibble, in nibble order.
     pub(crate) leaves: Vec<(u8, Leaf)>,
-    /// The whole row this node's row is stored on, if it is a delta row: its row then holds
-    /// only the children that differ from the base's.
-    pub(crate) base: Option<Base>,
+    /// The whole row this node's row is stored on, if it is a delta row.
+    pub(crate) base: Option<OnBase>,
 }
 
 impl PartialEq for Internal {
@@ -198,9 +197,21 @@ impl PartialEq for Internal {
 
 impl Eq for Internal {}
 
+/// How a node's row is stored when it is a delta row: on the whole row of an earlier version
+/// of the same path (its base), holding the children that may differ from the base's. A child
+/// outside `differing` is exactly the base's; one inside may be too (it changed and changed
+/// back), which costs its bytes only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OnBase {
+    /// The version the base row is stored under.
+    pub(crate) version: Version,
+    /// The children (bit `i`: child `i`) the row holds.
+    pub(crate) differing: u16,
+}
+
 /// The whole row of an earlier version of a node, on the same path, that a delta row of the
-/// node completes: a block changes a few of an upper node's 16 children, and a whole row would
-/// write all 16 again.
+/// node completes when it is read: a block changes a few of an upper node's 16 children, and a
+/// whole row would write all 16 again.
 #[derive(Clone, Debug)]
 pub(crate) struct Base {
     /// The version the base row is stored under.
@@ -258,7 +269,7 @@ impl Internal {
     }
 
     /// Which children exist, and which of them are leaves (bit `i`: child `i`).
-    fn bitmaps(&self) -> (u16, u16) {
+    pub(crate) fn bitmaps(&self) -> (u16, u16) {
         let (mut exists, mut leaves) = (0u16, 0u16);
         for (i, child) in self.children.iter().enumerate() {
             if let Some(child) = child {
@@ -330,7 +341,7 @@ impl TreeNode {
                     bytes
                 }
                 Some(base) => {
-                    let own = internal.differing_from(&base.node);
+                    let own = base.differing & internal.bitmaps().0;
                     let mut bytes = Vec::with_capacity(18 + own.count_ones() as usize * 40);
                     bytes.push(DELTA_TAG);
                     encode_varint(version - base.version, &mut bytes);
@@ -409,7 +420,10 @@ impl TreeNode {
         Ok(TreeNode::Internal(Arc::new(Internal {
             children,
             leaves: leaf_children,
-            base: Some(base),
+            base: Some(OnBase {
+                version: base.version,
+                differing: own,
+            }),
         })))
     }
 
@@ -717,11 +731,19 @@ mod tests {
         let mut node = sample(base_version);
         node.children[3] = Some(child(4, version, Some(3)));
         node.children[9] = None;
-        node.base = Some(Base {
+        node.base = Some(OnBase {
             version: base_version,
-            node: Arc::new(sample(base_version)),
+            differing: 1 << 3,
         });
         node
+    }
+
+    /// The base of `changed_sample(_, base_version)`.
+    fn base_of_sample(base_version: Version) -> Base {
+        Base {
+            version: base_version,
+            node: Arc::new(sample(base_version)),
+        }
     }
 
     #[test]
@@ -729,7 +751,7 @@ mod tests {
         let (version, base_version) = (1_000, 990);
         let node = changed_sample(version, base_version);
         assert_eq!(node.differing_from(&sample(base_version)), 1 << 3);
-        let base = node.base.clone().unwrap();
+        let base = base_of_sample(base_version);
         let stored = TreeNode::Internal(Arc::new(node.clone())).encode(version);
         let whole = TreeNode::Internal(Arc::new(Internal::new(node.children, node.leaves.clone())))
             .encode(version);
@@ -748,14 +770,20 @@ mod tests {
         assert_eq!(*decoded, node);
         assert_eq!(decoded.hash(), node.hash());
         assert_eq!(decoded.leaves, node.leaves);
-        assert_eq!(decoded.base.as_ref().map(|b| b.version), Some(base_version));
+        assert_eq!(
+            decoded.base,
+            Some(OnBase {
+                version: base_version,
+                differing: 1 << 3
+            })
+        );
     }
 
     #[test]
     fn fail_malformed_delta_rows_are_named() {
         let (version, base_version) = (1_000, 990);
         let node = changed_sample(version, base_version);
-        let base = node.base.clone().unwrap();
+        let base = base_of_sample(base_version);
         let stored = TreeNode::Internal(Arc::new(node)).encode(version);
         for len in 0..stored.len() {
             assert!(
