@@ -209,8 +209,7 @@ fn update_leaves(
             .collect(),
         ..CacheDelta::default()
     };
-    let replaced = std::mem::take(&mut output.replaced);
-    delta_rows::choose(&mut output.written, &mut output.stale, replaced);
+    delta_rows::choose(&mut output.written, &mut output.stale, &output.replaced);
     let mut rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(output.written.len());
     for (key, node) in output.written {
         rows.push((key.as_bytes().to_vec(), node.encode(version)));

@@ -34,8 +34,20 @@ pub(crate) struct Output {
     pub(crate) written: Vec<(StoredKey, TreeNode)>,
     /// The keys of the rows this version no longer uses.
     pub(crate) stale: Vec<StoredKey>,
-    /// The internal nodes among them, with what they held.
-    pub(crate) replaced: Vec<(StoredKey, Arc<Internal>)>,
+    /// The internal nodes among them.
+    pub(crate) replaced: Vec<Replaced>,
+}
+
+/// An internal node the version replaced.
+#[derive(Debug)]
+pub(crate) struct Replaced {
+    /// Its entry in [`Output::stale`].
+    pub(crate) stale: usize,
+    /// What it held.
+    pub(crate) node: Arc<Internal>,
+    /// The entry in [`Output::written`] of the internal node that took its place on its path,
+    /// if one did.
+    pub(crate) by: Option<usize>,
 }
 
 /// What became of a subtree.
@@ -156,7 +168,7 @@ struct Batch<'a, S> {
     version: Version,
     written: Vec<(StoredKey, TreeNode)>,
     stale: Vec<StoredKey>,
-    replaced: Vec<(StoredKey, Arc<Internal>)>,
+    replaced: Vec<Replaced>,
 }
 
 impl<S: NodeSource> Batch<'_, S> {
@@ -225,16 +237,25 @@ impl<S: NodeSource> Batch<'_, S> {
         if !changed {
             return Ok(Subtree::Unchanged);
         }
+        let mut replaced = Replaced {
+            stale: self.stale.len(),
+            node: Arc::clone(internal),
+            by: None,
+        };
         self.stale.push(key);
-        self.replaced.push((key, Arc::clone(internal)));
         let mut left = slots.iter().filter(|s| !matches!(s, Slot::Empty));
-        match (left.next(), left.next()) {
-            (None, _) => return Ok(Subtree::Empty),
+        let made = match (left.next(), left.next()) {
+            (None, _) => Subtree::Empty,
             // A lone leaf goes up to take this node's place (it has no row of its own).
-            (Some(Slot::Leaf(leaf, _)), None) => return Ok(Subtree::Leaf(*leaf)),
-            _ => {}
-        }
-        Ok(self.build(depth, &changes[0].0, slots))
+            (Some(Slot::Leaf(leaf, _)), None) => Subtree::Leaf(*leaf),
+            _ => {
+                // `build` stores the new node next.
+                replaced.by = Some(self.written.len());
+                self.build(depth, &changes[0].0, slots)
+            }
+        };
+        self.replaced.push(replaced);
+        Ok(made)
     }
 
     /// The committed leaf `leaf` (at `depth`; stored under `row` if it is a root, else in its

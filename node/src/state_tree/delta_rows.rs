@@ -20,9 +20,8 @@
 
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
-
-use super::stored_node::{Internal, OnBase, StoredKey, TreeNode};
+use super::batch_update::Replaced;
+use super::stored_node::{OnBase, StoredKey, TreeNode};
 
 /// The deepest nodes stored as delta rows: depth 1 to 3, 4,368 nodes, all full from 10^4 keys
 /// on, where the bytes were. With depth 4 too (`cargo bench --workspace --bench tree_update`,
@@ -41,32 +40,30 @@ fn takes_delta_rows(key: &StoredKey) -> bool {
 pub(crate) fn choose(
     written: &mut [(StoredKey, TreeNode)],
     stale: &mut Vec<StoredKey>,
-    replaced: Vec<(StoredKey, Arc<Internal>)>,
+    replaced: &[Replaced],
 ) {
-    // The nodes this version replaced, by path (the key at version 0).
-    let mut replaced: FxHashMap<StoredKey, (StoredKey, Arc<Internal>)> = replaced
-        .into_iter()
-        .filter(|(key, _)| takes_delta_rows(key))
-        .map(|(key, node)| (key.at_version(0), (key, node)))
-        .collect();
-    if replaced.is_empty() {
-        return;
-    }
-    let mut still_used = FxHashSet::default();
+    let mut still_used = Vec::new();
     let mut bases_done_with = Vec::new();
-    for (key, node) in written.iter_mut() {
-        let TreeNode::Internal(internal) = node else {
-            continue;
-        };
-        if !takes_delta_rows(key) {
+    for replaced in replaced {
+        let old_key = stale[replaced.stale];
+        if !takes_delta_rows(&old_key) {
             continue;
         }
-        let Some((old_key, old)) = replaced.remove(&key.at_version(0)) else {
+        let old = &replaced.node;
+        let new = replaced.by.and_then(|i| match &mut written[i].1 {
+            TreeNode::Internal(internal) => Some(internal),
+            _ => None,
+        });
+        let Some(internal) = new else {
+            // No internal node on the path any more: a delta row's base goes with it.
+            if let Some(base) = old.base {
+                bases_done_with.push(old_key.at_version(base.version));
+            }
             continue;
         };
         // The base, and the children that may differ from its: those that did when the old
         // node was stored, and those that changed since.
-        let changed = internal.differing_from(&old);
+        let changed = internal.differing_from(old);
         let base = match old.base {
             None => OnBase {
                 version: old_key.version(),
@@ -78,27 +75,28 @@ pub(crate) fn choose(
             },
         };
         let (exists, _) = internal.bitmaps();
-        let differing = (base.differing & exists).count_ones() as usize;
-        if differing * 2 <= internal.child_count() {
+        let differing = base.differing & exists;
+        if differing.count_ones() as usize * 2 <= internal.child_count() {
             if base.version == old_key.version() {
-                still_used.insert(old_key);
+                still_used.push(replaced.stale);
             }
             Arc::make_mut(internal).base = Some(OnBase {
                 version: base.version,
-                differing: base.differing & exists,
+                differing,
             });
         } else if base.version != old_key.version() {
             bases_done_with.push(old_key.at_version(base.version));
         }
     }
-    // Paths left with no internal node: a delta row's base goes with it.
-    for (old_key, old) in replaced.into_values() {
-        if let Some(base) = &old.base {
-            bases_done_with.push(old_key.at_version(base.version));
-        }
-    }
+    // `still_used` is in increasing order: the entries of `stale` to take out.
     if !still_used.is_empty() {
-        stale.retain(|key| !still_used.contains(key));
+        let mut next = still_used.iter().peekable();
+        let mut at = 0;
+        stale.retain(|_| {
+            let keep = next.next_if_eq(&&at).is_none();
+            at += 1;
+            keep
+        });
     }
     stale.extend(bases_done_with);
 }
