@@ -387,6 +387,20 @@ mod tests {
         changes.put(table, key.to_vec(), value.to_vec());
     }
 
+    /// A block writing each user row of `rows` (by number) with the version as its value.
+    fn user_rows(rows: impl IntoIterator<Item = u64>, version: Version) -> Changes {
+        let mut block = Changes::default();
+        for row in rows {
+            put(
+                &mut block,
+                Table::Users,
+                &row.to_be_bytes(),
+                &version.to_be_bytes(),
+            );
+        }
+        block
+    }
+
     /// Applies `block` at `version` and commits rows and tree together, as the app does.
     fn commit(store: &Store, version: Version, mut block: Changes) -> [u8; 32] {
         let update = update(store, &NodeCache::new(0), version, &block).unwrap();
@@ -531,23 +545,13 @@ mod tests {
         let mut roots = vec![];
         let mut from = Vec::new();
         for version in 1..=40u64 {
-            let mut block = Changes::default();
             // 2,000 rows, then a few a version, old and new: most upper nodes change a child
             // or two and are stored as delta rows; now and then one is whole again.
-            let count = if version == 1 { 2_000 } else { 12 };
-            for i in 0..count {
-                let row = if version == 1 {
-                    i
-                } else {
-                    (i * 163 + version * 37) % 2_050
-                };
-                put(
-                    &mut block,
-                    Table::Users,
-                    &row.to_be_bytes(),
-                    &version.to_be_bytes(),
-                );
-            }
+            let mut block = if version == 1 {
+                user_rows(0..2_000, version)
+            } else {
+                user_rows((0..12).map(|i| (i * 163 + version * 37) % 2_050), version)
+            };
             let update = update(&*store, &cache, version, &block).unwrap();
             roots.push(update.root);
             block.absorb(update.changes);
@@ -903,20 +907,11 @@ mod tests {
         let mut held = Vec::new();
         for version in 1..=60u64 {
             // 3,000 rows, then 50 of them rewritten per block: the tree keeps its shape.
-            let mut block = Changes::default();
-            let rows: Vec<u64> = if version == 1 {
-                (0..3_000).collect()
+            let mut block = if version == 1 {
+                user_rows(0..3_000, version)
             } else {
-                (0..50).map(|i| (version * 50 + i) % 3_000).collect()
+                user_rows((0..50).map(|i| (version * 50 + i) % 3_000), version)
             };
-            for row in rows {
-                put(
-                    &mut block,
-                    Table::Users,
-                    &row.to_be_bytes(),
-                    &version.to_be_bytes(),
-                );
-            }
             let update = update(&*store, &cache, version, &block).unwrap();
             block.absorb(update.changes);
             store.commit(&block).unwrap();

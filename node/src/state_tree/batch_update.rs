@@ -486,6 +486,29 @@ mod tests {
             .put_value_set(jmt_set, version)
             .unwrap();
         assert_eq!(output.root, jmt_root.0, "version {version}");
+        // Each internal node replaced is the stored one its stale entry names, and the node
+        // said to take its place lies on its path.
+        for replaced in &output.replaced {
+            let key = output.stale[replaced.stale];
+            let Some(TreeNode::Internal(stored)) = memory.node(&key).unwrap() else {
+                panic!("a replaced node is a stored internal node");
+            };
+            assert_eq!(stored, replaced.node);
+            if let Some(by) = replaced.by {
+                let (new, _) = &output.written[by];
+                assert_eq!(new.at_version(0), key.at_version(0), "version {version}");
+                assert!(matches!(output.written[by].1, TreeNode::Internal(_)));
+            }
+        }
+        let replaced_keys = output.replaced.iter().map(|r| output.stale[r.stale]);
+        let internal_stale = output
+            .stale
+            .iter()
+            .filter(|key| matches!(memory.node(key).unwrap(), Some(TreeNode::Internal(_))));
+        assert!(
+            replaced_keys.eq(internal_stale.copied()),
+            "every replaced internal node, in order"
+        );
         let before = version
             .checked_sub(1)
             .map(|v| memory.reachable(v).0)
