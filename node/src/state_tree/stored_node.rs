@@ -13,7 +13,7 @@
 //! (LEB128: recent children take a byte or two instead of eight). Only a root may be a leaf
 //! row (a tree of one key). An upper node may instead be a delta row on a base, an earlier
 //! whole row on its path (`delta_rows` chooses): its bitmaps, and the entries of only the
-//! children that differ from the base's.
+//! children that may differ from the base's.
 
 use std::sync::Arc;
 
@@ -230,11 +230,11 @@ impl Internal {
         }
     }
 
-    /// The children (bit `i`: child `i`) this node has and `base` has not exactly alike:
-    /// what a delta row on `base` holds.
-    pub(crate) fn differing_from(&self, base: &Internal) -> u16 {
+    /// The children (bit `i`: child `i`) this node has and `other` has not exactly alike (a
+    /// delta row holds at least these of its base's).
+    pub(crate) fn differing_from(&self, other: &Internal) -> u16 {
         let mut differing = 0u16;
-        for (i, (mine, theirs)) in self.children.iter().zip(&base.children).enumerate() {
+        for (i, (mine, theirs)) in self.children.iter().zip(&other.children).enumerate() {
             // A leaf child's hash is its leaf's: equal entries mean equal leaves.
             if mine.is_some() && mine != theirs {
                 differing |= 1 << i;
